@@ -1,0 +1,63 @@
+/**
+ * The explicit, ordered catalogue of checks (bundlers cannot follow a folder scan). Ids are a
+ * public interface: see docs/checks.md. IRSA-040, AUDIT-001 and AUDIT-002 need live access and
+ * are added with the collectors.
+ */
+import { check as audit003 } from './audit-003-permission-missing/check.ts';
+import { check as audit004 } from './audit-004-input-invalid/check.ts';
+import { check as irsa001 } from './irsa-001-oidc-provider-missing/check.ts';
+import { check as irsa002 } from './irsa-002-oidc-provider-audience/check.ts';
+import { check as irsa003 } from './irsa-003-webhook-missing/check.ts';
+import { check as irsa004 } from './irsa-004-webhook-ca-bundle/check.ts';
+import { check as irsa010 } from './irsa-010-role-arn-malformed/check.ts';
+import { check as irsa011 } from './irsa-011-role-missing/check.ts';
+import { check as irsa012 } from './irsa-012-trust-provider-mismatch/check.ts';
+import { check as irsa013 } from './irsa-013-trust-subject-mismatch/check.ts';
+import { check as irsa014 } from './irsa-014-trust-audience-mismatch/check.ts';
+import { check as irsa015 } from './irsa-015-trust-subject-unrestricted/check.ts';
+import { check as irsa016 } from './irsa-016-trust-subject-wildcard/check.ts';
+import { check as irsa017 } from './irsa-017-trust-policy-invalid/check.ts';
+import { check as irsa018 } from './irsa-018-role-no-permissions/check.ts';
+import { check as irsa019 } from './irsa-019-sts-regional-endpoints-invalid/check.ts';
+import { check as irsa020 } from './irsa-020-token-expiration-invalid/check.ts';
+import { check as irsa021 } from './irsa-021-pod-identity-conflict/check.ts';
+import { check as irsa022 } from './irsa-022-cross-account-provider/check.ts';
+import { check as irsa030 } from './irsa-030-pod-not-mutated/check.ts';
+import { check as irsa031 } from './irsa-031-pod-role-stale/check.ts';
+import { check as irsa032 } from './irsa-032-pod-regional-env-missing/check.ts';
+import { check as irsa033 } from './irsa-033-pod-service-account-missing/check.ts';
+import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
+import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
+import type { Check } from './types.ts';
+
+export const CATALOGUE: readonly Check[] = [
+  irsa001,
+  irsa002,
+  irsa003,
+  irsa004,
+  irsa010,
+  irsa011,
+  irsa012,
+  irsa013,
+  irsa014,
+  irsa015,
+  irsa016,
+  irsa017,
+  irsa018,
+  irsa019,
+  irsa020,
+  irsa021,
+  irsa022,
+  irsa030,
+  irsa031,
+  irsa032,
+  irsa033,
+  irsa050,
+  irsa051,
+  audit003,
+  audit004,
+];
+
+export function findCheck(id: string): Check | undefined {
+  return CATALOGUE.find((c) => c.metadata.id === id.toUpperCase());
+}

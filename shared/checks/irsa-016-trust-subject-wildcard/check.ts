@@ -1,0 +1,56 @@
+import { wildcardMatch } from '../../policy/evaluate.ts';
+import { foreignIssuerConditions, serviceAccountSubject, subjectRestriction } from '../../policy/irsa-trust.ts';
+import { resultsFor, roleSubject } from '../results.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
+
+export const metadata: CheckMetadata = {
+  id: 'IRSA-016',
+  name: 'trust-subject-wildcard',
+  title: 'The role trusts service accounts by a wildcard pattern',
+  severity: 'medium',
+  scope: 'role',
+  risk: 'Every current and future service account matching the pattern can assume the role; a new SA in a matching namespace silently gains its permissions.',
+  remediation: 'Replace the StringLike pattern with StringEquals on the exact service accounts.',
+  references: ['https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html'],
+};
+
+const results = resultsFor(metadata);
+const MAX_LISTED = 50;
+
+/** IRSA-016: no `:sub` value under StringLike contains `*` or `?`; lists the service accounts a pattern admits. */
+export const check: Check = {
+  metadata,
+  evaluate(context) {
+    const out: CheckResult[] = [];
+    for (const role of context.roles) {
+      for (const [cluster, grants] of context.roleGrantsByCluster(role)) {
+        const subject = roleSubject(role.accountId, role.name, cluster);
+        const patterns = grants
+          .filter((g) => foreignIssuerConditions(g).length === 0)
+          .flatMap((g) => subjectRestriction(g).wildcardPatterns);
+        if (patterns.length === 0) {
+          out.push(results.pass(subject, `role ${role.name} names exact service accounts for ${cluster.name}`));
+          continue;
+        }
+        const admitted = (cluster.kubernetes?.serviceAccounts ?? [])
+          .filter((sa) => patterns.some((p) => wildcardMatch(p, serviceAccountSubject(sa.namespace, sa.name))))
+          .map((sa) => `${sa.namespace}/${sa.name}`);
+        out.push(
+          results.fail(
+            subject,
+            `Role ${role.name} trusts service accounts of cluster ${cluster.name} by pattern ${patterns.map((p) => JSON.stringify(p)).join(', ')}, admitting ${admitted.length} existing service account(s).`,
+            {
+              role: role.arn,
+              patterns,
+              admittedServiceAccounts: admitted.slice(0, MAX_LISTED),
+              admittedCount: admitted.length,
+              serviceAccountsCollected: cluster.kubernetes?.serviceAccounts != null,
+            },
+            `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# replace the StringLike :sub pattern by StringEquals on: ${admitted.slice(0, 5).map((a) => `system:serviceaccount:${a.replace('/', ':')}`).join(', ') || 'the service accounts that need the role'}\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,128 @@
+import { podIdentityWebhooks, ROLE_ARN_ANNOTATION, type Workload } from '../../engine/audit-context.ts';
+import { decodeCertificateBundle, sameCertificate } from '../../engine/certificates.ts';
+import type { Cluster, Pod } from '../../model/fleet.ts';
+import { resultsFor, workloadSubject } from '../results.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
+import { hasTokenVolume, irsaContainers, isMutated, podNames, restartCommand } from '../workloads.ts';
+
+export const metadata: CheckMetadata = {
+  id: 'IRSA-030',
+  name: 'pod-not-mutated',
+  title: 'Pods of an IRSA service account run without the injected credentials',
+  severity: 'high',
+  scope: 'workload',
+  risk: 'Without AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the token volume the SDK silently uses the node role: wrong permissions, or AccessDenied.',
+  remediation: 'Restart pods that predate the annotation; if new pods stay unmutated, repair the webhook first (IRSA-003/004).',
+  references: [
+    'https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html',
+    'https://repost.aws/knowledge-center/eks-pods-iam-role-service-accounts',
+  ],
+};
+
+const results = resultsFor(metadata);
+const SKIP_POD_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
+
+/** What an unmutated pod lacks, or null when it has everything its IRSA containers need. */
+function missingInjection(pod: Pod): string[] | null {
+  if (pod.labels[SKIP_POD_LABEL] !== undefined) return null;
+  const containers = irsaContainers(pod);
+  if (containers.length === 0) return null;
+  const missing: string[] = [];
+  for (const c of containers) {
+    if (!c.env.has('AWS_ROLE_ARN')) missing.push(`${c.name}: AWS_ROLE_ARN`);
+    if (!c.env.has('AWS_WEB_IDENTITY_TOKEN_FILE')) missing.push(`${c.name}: AWS_WEB_IDENTITY_TOKEN_FILE`);
+  }
+  if (!hasTokenVolume(pod)) missing.push('volume aws-iam-token');
+  return missing.length > 0 ? missing : null;
+}
+
+/** Whether the cluster's webhook is visibly broken (missing, or its caBundle does not hold the cluster CA). */
+function webhookBroken(cluster: Cluster): boolean {
+  const configurations = cluster.kubernetes?.webhookConfigurations;
+  if (!configurations) return false;
+  const webhooks = podIdentityWebhooks(configurations);
+  if (webhooks.length === 0) return true;
+  const ca = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
+  if (!ca.ok) return false;
+  return webhooks.some((w) => {
+    const bundle = decodeCertificateBundle(w.caBundle);
+    return !bundle.ok || !bundle.certificates.some((c) => ca.certificates.some((x) => sameCertificate(c, x)));
+  });
+}
+
+type Cause = 'predates-annotation' | 'webhook-failing' | 'unknown';
+
+/**
+ * Why the pods were not mutated. The annotation's write time (managedFields) settles it; else a
+ * broken webhook explains it; else mutated pods created after these show the webhook works now.
+ */
+function causeOf(cluster: Cluster, workload: Workload, failing: readonly Pod[], annotatedAt: string | null, mutatedSince: string | null): { cause: Cause; why: string } {
+  const newest = failing.map((p) => p.creationTimestamp ?? '').sort().pop() ?? '';
+  if (annotatedAt && newest) {
+    return newest < annotatedAt
+      ? { cause: 'predates-annotation', why: `the pods were created before the annotation was set (${annotatedAt})` }
+      : { cause: 'webhook-failing', why: `the pods were created after the annotation was set (${annotatedAt})` };
+  }
+  if (webhookBroken(cluster)) return { cause: 'webhook-failing', why: 'the pod identity webhook is missing or its caBundle is wrong' };
+  if (mutatedSince && newest && mutatedSince > newest) {
+    return { cause: 'predates-annotation', why: `the webhook mutated pods created later (${mutatedSince}) in ${cluster.name}` };
+  }
+  return { cause: 'unknown', why: `no evidence of when ${workload.namespace}/${workload.serviceAccountName} was annotated` };
+}
+
+/** IRSA-030: every container of a pod of an annotated SA carries the injected env, and the pod the token volume. */
+export const check: Check = {
+  metadata,
+  evaluate(context) {
+    const out: CheckResult[] = [];
+    for (const cluster of context.clusters) {
+      const accounts = context.serviceAccountIndex(cluster);
+      if (accounts === null) continue;
+      const workloads = context.workloads(cluster);
+      let latestMutated: string | null = null;
+      for (const w of workloads) {
+        for (const pod of w.pods) {
+          if (isMutated(pod) && pod.creationTimestamp && (latestMutated === null || pod.creationTimestamp > latestMutated)) {
+            latestMutated = pod.creationTimestamp;
+          }
+        }
+      }
+      for (const workload of workloads) {
+        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
+        if (!sa || !roleArn?.trim()) continue; // no IRSA expected (or IRSA-033)
+        const subject = workloadSubject(cluster, workload);
+        const failing = workload.pods.map((pod) => ({ pod, missing: missingInjection(pod) })).filter((x) => x.missing);
+        if (failing.length === 0) {
+          out.push(results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`));
+          continue;
+        }
+        const pods = failing.map((f) => f.pod);
+        const { cause, why } = causeOf(cluster, workload, pods, sa.roleArnAnnotatedAt, latestMutated);
+        const advice =
+          cause === 'webhook-failing'
+            ? 'the webhook is failing: repair it (IRSA-003/004), then restart'
+            : cause === 'predates-annotation'
+              ? 'they predate the annotation: restart them'
+              : 'restart them; if new pods are still not mutated, the webhook is failing';
+        out.push(
+          results.fail(
+            subject,
+            `${failing.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
+            {
+              pods: podNames(pods),
+              missing: failing[0]?.missing,
+              cause,
+              why,
+              podCreated: pods.map((p) => p.creationTimestamp),
+            },
+            cause === 'webhook-failing'
+              ? `# fix the webhook first (see IRSA-003 / IRSA-004 for ${cluster.name}), then:\n${restartCommand(cluster, workload)}`
+              : restartCommand(cluster, workload),
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};

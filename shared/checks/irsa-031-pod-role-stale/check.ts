@@ -1,0 +1,54 @@
+import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { resultsFor, workloadSubject } from '../results.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
+import { podNames, restartCommand } from '../workloads.ts';
+
+export const metadata: CheckMetadata = {
+  id: 'IRSA-031',
+  name: 'pod-role-stale',
+  title: "Pods run with a role other than their service account's current annotation",
+  severity: 'high',
+  scope: 'workload',
+  risk: 'The annotation changed after the pods started: they still assume the old role, with its permissions.',
+  remediation: 'Restart the workload so the webhook injects the current role.',
+  references: ['https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html'],
+};
+
+const results = resultsFor(metadata);
+
+/** IRSA-031: the AWS_ROLE_ARN injected into a pod equals its SA's current role-arn annotation. */
+export const check: Check = {
+  metadata,
+  evaluate(context) {
+    const out: CheckResult[] = [];
+    for (const cluster of context.clusters) {
+      const accounts = context.serviceAccountIndex(cluster);
+      if (accounts === null) continue;
+      for (const workload of context.workloads(cluster)) {
+        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const current = sa?.annotations[ROLE_ARN_ANNOTATION];
+        if (current === undefined) continue;
+        const subject = workloadSubject(cluster, workload);
+        const stale = workload.pods.filter((pod) =>
+          pod.containers.some((c) => c.env.has('AWS_ROLE_ARN') && c.env.get('AWS_ROLE_ARN') !== current),
+        );
+        if (stale.length === 0) {
+          out.push(results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`));
+          continue;
+        }
+        const injected = [
+          ...new Set(stale.flatMap((p) => p.containers.map((c) => c.env.get('AWS_ROLE_ARN')).filter((v) => v != null))),
+        ];
+        out.push(
+          results.fail(
+            subject,
+            `${stale.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} run with role ${injected.join(', ')} but service account ${workload.serviceAccountName} now names ${current}.`,
+            { pods: podNames(stale), injectedRoleArn: injected, annotatedRoleArn: current },
+            restartCommand(cluster, workload),
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};

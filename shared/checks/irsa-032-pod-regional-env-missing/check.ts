@@ -1,0 +1,52 @@
+import { STS_REGIONAL_ANNOTATION } from '../../engine/audit-context.ts';
+import { GO_TRUE } from '../irsa-019-sts-regional-endpoints-invalid/check.ts';
+import { resultsFor, workloadSubject } from '../results.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
+import { podNames, restartCommand } from '../workloads.ts';
+
+export const metadata: CheckMetadata = {
+  id: 'IRSA-032',
+  name: 'pod-regional-env-missing',
+  title: 'Pods lack AWS_STS_REGIONAL_ENDPOINTS=regional that their service account asks for',
+  severity: 'low',
+  scope: 'workload',
+  risk: 'The SDK calls the global STS endpoint: more latency, a single-region dependency, and shorter session tokens.',
+  remediation: 'Restart the workload so the webhook injects the variable.',
+  references: ['https://docs.aws.amazon.com/eks/latest/userguide/configure-sts-endpoint.html'],
+};
+
+const results = resultsFor(metadata);
+
+/** IRSA-032: mutated pods of an SA that asks for regional STS carry AWS_STS_REGIONAL_ENDPOINTS=regional. */
+export const check: Check = {
+  metadata,
+  evaluate(context) {
+    const out: CheckResult[] = [];
+    for (const cluster of context.clusters) {
+      const accounts = context.serviceAccountIndex(cluster);
+      if (accounts === null) continue;
+      for (const workload of context.workloads(cluster)) {
+        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const asks = sa?.annotations[STS_REGIONAL_ANNOTATION];
+        if (asks === undefined || !GO_TRUE.has(asks)) continue;
+        const subject = workloadSubject(cluster, workload);
+        const lacking = workload.pods.filter((pod) =>
+          pod.containers.some(
+            (c) => c.env.has('AWS_ROLE_ARN') && c.env.get('AWS_STS_REGIONAL_ENDPOINTS') !== 'regional',
+          ),
+        );
+        out.push(
+          lacking.length === 0
+            ? results.pass(subject, `pods of ${workload.kind} ${workload.name} use regional STS`)
+            : results.fail(
+                subject,
+                `${lacking.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} lack AWS_STS_REGIONAL_ENDPOINTS=regional although service account ${workload.serviceAccountName} sets ${STS_REGIONAL_ANNOTATION}=${asks}.`,
+                { pods: podNames(lacking), annotation: asks },
+                restartCommand(cluster, workload),
+              ),
+        );
+      }
+    }
+    return out;
+  },
+};

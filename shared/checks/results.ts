@@ -1,0 +1,91 @@
+/**
+ * Small helpers every check uses to name its subject and build results, so that identity
+ * fields are filled the same way everywhere.
+ */
+import type { Workload } from '../engine/audit-context.ts';
+import type { Cluster, ServiceAccount } from '../model/fleet.ts';
+import type { CheckMetadata, CheckResult, Subject } from './types.ts';
+
+const EMPTY: Subject = {
+  accountId: null,
+  region: null,
+  cluster: null,
+  namespace: null,
+  serviceAccount: null,
+  roleName: null,
+  workload: null,
+};
+
+export function clusterSubject(cluster: Cluster): Subject {
+  return { ...EMPTY, accountId: cluster.accountId, region: cluster.region, cluster: cluster.name };
+}
+
+export function serviceAccountSubject(cluster: Cluster, sa: Pick<ServiceAccount, 'namespace' | 'name'>): Subject {
+  return { ...clusterSubject(cluster), namespace: sa.namespace, serviceAccount: sa.name };
+}
+
+export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
+  return {
+    ...clusterSubject(cluster),
+    namespace: workload.namespace,
+    serviceAccount: workload.serviceAccountName,
+    workload: { kind: workload.kind, name: workload.name },
+  };
+}
+
+/** A role-scope subject: the role's account, and the cluster whose provider the trust names (if any). */
+export function roleSubject(accountId: string, roleName: string, cluster: Cluster | null): Subject {
+  return {
+    ...EMPTY,
+    accountId,
+    region: cluster?.region ?? null,
+    cluster: cluster?.name ?? null,
+    roleName,
+  };
+}
+
+export function accountSubject(accountId: string | null, resource?: string, region: string | null = null): Subject {
+  return { ...EMPTY, accountId, region, ...(resource === undefined ? {} : { resource }) };
+}
+
+export interface ResultBuilder {
+  pass(subject: Subject, message: string, evidence?: Record<string, unknown>): CheckResult;
+  fail(subject: Subject, message: string, evidence: Record<string, unknown>, remediation: string): CheckResult;
+  notEvaluated(subject: Subject, reason: string, evidence?: Record<string, unknown>): CheckResult;
+}
+
+/** Result constructors bound to one check. */
+export function resultsFor(metadata: CheckMetadata): ResultBuilder {
+  const checkId = metadata.id;
+  return {
+    pass: (subject, message, evidence = {}) => ({
+      checkId,
+      status: 'pass',
+      subject,
+      message,
+      evidence,
+      remediation: null,
+    }),
+    fail: (subject, message, evidence, remediation) => ({
+      checkId,
+      status: 'fail',
+      subject,
+      message,
+      evidence,
+      remediation,
+    }),
+    notEvaluated: (subject, reason, evidence = {}) => ({
+      checkId,
+      status: 'not-evaluated',
+      subject,
+      message: `not evaluated: ${reason}`,
+      evidence,
+      remediation: null,
+    }),
+  };
+}
+
+/** `ns/name` for messages. */
+export function qualified(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * The contract between the engine and a check: metadata plus a pure `evaluate` over an
+ * {@link AuditContext}. A check reads the snapshot through the context and returns a result
+ * (pass, fail or not-evaluated) for every resource it applies to. No I/O, no clock, no globals.
+ */
+import type { AuditContext } from '../engine/audit-context.ts';
+
+/** Severities, most severe first. */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+/** What one result is about; it decides the finding's identity (see docs/checks.md). */
+export type CheckScope = 'cluster' | 'service-account' | 'role' | 'workload' | 'account' | 'provider' | 'file';
+
+export interface CheckMetadata {
+  /** Stable public id, e.g. `IRSA-001`. Never reused with another meaning. */
+  readonly id: string;
+  /** Short kebab-case name, e.g. `oidc-provider-missing`. */
+  readonly name: string;
+  /** One line shown in reports. */
+  readonly title: string;
+  /** Default severity; configuration may override it. */
+  readonly severity: Severity;
+  readonly scope: CheckScope;
+  /** What goes wrong for workloads when the check fails. */
+  readonly risk: string;
+  /** How to fix it in general; each result carries the exact command with real names. */
+  readonly remediation: string;
+  readonly references: readonly string[];
+}
+
+export type ResultStatus = 'pass' | 'fail' | 'not-evaluated';
+
+export interface WorkloadRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** The resource a result is about. Fields that do not apply are null. */
+export interface Subject {
+  readonly accountId: string | null;
+  readonly region: string | null;
+  readonly cluster: string | null;
+  readonly namespace: string | null;
+  readonly serviceAccount: string | null;
+  readonly roleName: string | null;
+  readonly workload: WorkloadRef | null;
+  /** Extra identity for scopes the fields above do not cover (an OIDC provider URL, a file path). */
+  readonly resource?: string;
+}
+
+export interface CheckResult {
+  readonly checkId: string;
+  readonly status: ResultStatus;
+  readonly subject: Subject;
+  /** One sentence naming the resource. */
+  readonly message: string;
+  /** The values compared. */
+  readonly evidence: Readonly<Record<string, unknown>>;
+  /** The exact command(s) to fix it, with real names; null on a pass. */
+  readonly remediation: string | null;
+}
+
+export interface Check {
+  readonly metadata: CheckMetadata;
+  evaluate(context: AuditContext): CheckResult[];
+}

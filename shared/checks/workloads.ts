@@ -1,0 +1,43 @@
+/** Shared by the workload checks: how a workload is restarted and which containers IRSA must reach. */
+import { SKIP_CONTAINERS_ANNOTATION, type Workload } from '../engine/audit-context.ts';
+import type { Cluster, Container, Pod } from '../model/fleet.ts';
+
+const RESTARTABLE: Record<string, string> = {
+  Deployment: 'deployment',
+  StatefulSet: 'statefulset',
+  DaemonSet: 'daemonset',
+};
+
+/** The command that recreates the workload's pods (the webhook only mutates pods at creation). */
+export function restartCommand(cluster: Cluster, workload: Workload): string {
+  const resource = RESTARTABLE[workload.kind];
+  const ctx = `kubectl --context ${cluster.name}`;
+  if (resource) return `${ctx} rollout restart ${resource}/${workload.name} -n ${workload.namespace}`;
+  if (workload.kind === 'CronJob') return `# the next run of cronjob/${workload.name} gets new pods; to replace running ones:\n${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}`;
+  return `${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}   # then recreate them from their manifest`;
+}
+
+/** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */
+export function irsaContainers(pod: Pod): Container[] {
+  const skipped = new Set(
+    (pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
+  return pod.containers.filter((c) => !skipped.has(c.name) && !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'));
+}
+
+/** Whether the pod has the projected web-identity token volume. */
+export function hasTokenVolume(pod: Pod): boolean {
+  return pod.volumes.some((v) => v.name === 'aws-iam-token' || v.tokenAudiences.some((a) => a !== ''));
+}
+
+/** Whether the webhook mutated the pod (some container carries AWS_ROLE_ARN). */
+export function isMutated(pod: Pod): boolean {
+  return pod.containers.some((c) => c.env.has('AWS_ROLE_ARN'));
+}
+
+export function podNames(pods: readonly Pod[]): string[] {
+  return pods.map((p) => p.name);
+}

@@ -1,0 +1,297 @@
+/**
+ * The read-only view of a fleet that checks evaluate against: the snapshot plus indexes and
+ * derived facts computed once and shared (role lookups, trust verdicts, workloads), so that no
+ * check scans the fleet per resource and every check agrees on the same derivations.
+ */
+import type {
+  Account,
+  Cluster,
+  Fleet,
+  MutatingWebhook,
+  MutatingWebhookConfiguration,
+  OidcProvider,
+  Pod,
+  Role,
+  ServiceAccount,
+} from '../model/fleet.ts';
+import {
+  assessWebIdentityTrust,
+  DEFAULT_AUDIENCE,
+  issuerHostPath,
+  oidcProviderArn,
+  type ProviderGrant,
+  parseArn,
+  providerGrants,
+  serviceAccountSubject,
+  type TrustVerdict,
+} from '../policy/irsa-trust.ts';
+
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const AUDIENCE_ANNOTATION = 'eks.amazonaws.com/audience';
+export const STS_REGIONAL_ANNOTATION = 'eks.amazonaws.com/sts-regional-endpoints';
+export const TOKEN_EXPIRATION_ANNOTATION = 'eks.amazonaws.com/token-expiration';
+export const SKIP_CONTAINERS_ANNOTATION = 'eks.amazonaws.com/skip-containers';
+
+/** The role ARN shape IAM accepts in the annotation (CHECKS.md, IRSA-010). */
+export const ROLE_ARN_PATTERN = /^arn:aws[a-z0-9-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+export type RoleResolution =
+  | { readonly kind: 'found'; readonly role: Role; readonly account: Account }
+  | { readonly kind: 'missing'; readonly accountId: string; readonly roleName: string }
+  /** The role's account is not in the fleet, or its iam.json could not be read. */
+  | { readonly kind: 'unaudited'; readonly accountId: string; readonly roleName: string; readonly why: string };
+
+/** An annotated service account and what its annotation points at. */
+export interface ServiceAccountLink {
+  readonly serviceAccount: ServiceAccount;
+  /** The annotation's value exactly as stored. */
+  readonly roleArn: string;
+  /** Null when the annotation is malformed (IRSA-010). */
+  readonly role: RoleResolution | null;
+  readonly subject: string;
+  /** The audience of the SA's projected token. */
+  readonly audience: string;
+}
+
+export type TrustAssessment = TrustVerdict | { readonly result: 'not-evaluated'; readonly reason: string };
+
+/** Pods grouped by their owning workload (a Deployment through its ReplicaSet, a CronJob through its Job). */
+export interface Workload {
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly serviceAccountName: string;
+  readonly pods: readonly Pod[];
+}
+
+function memoize<K extends object, V>(compute: (key: K) => V): (key: K) => V {
+  const cache = new WeakMap<K, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined && !cache.has(key)) {
+      value = compute(key);
+      cache.set(key, value);
+    }
+    return value as V;
+  };
+}
+
+/** The workload that owns a pod, derived from its owner reference alone (no ReplicaSet or Job objects needed). */
+export function workloadOf(pod: Pod): { kind: string; name: string } {
+  const owner = pod.owner;
+  if (owner === null) return { kind: 'Pod', name: pod.name };
+  if (owner.kind === 'ReplicaSet') {
+    const hash = pod.labels['pod-template-hash'];
+    if (hash && owner.name.endsWith(`-${hash}`)) {
+      return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+    }
+    return owner;
+  }
+  if (owner.kind === 'Job') {
+    // The CronJob controller names its Jobs `<cronjob>-<scheduled time in minutes>`.
+    const cron = /^(.+)-(\d{8,})$/.exec(owner.name);
+    if (cron?.[1]) return { kind: 'CronJob', name: cron[1] };
+  }
+  return owner;
+}
+
+export const WEBHOOK_CONFIGURATION_NAME = 'pod-identity-webhook';
+export const WEBHOOK_NAME = 'iam-for-pods.amazonaws.com';
+
+/**
+ * The pod identity webhook entries among the cluster's MutatingWebhookConfigurations: every
+ * webhook named `iam-for-pods.amazonaws.com`, else the webhooks of the configuration EKS names
+ * `pod-identity-webhook`. Empty when the webhook is missing (IRSA-003).
+ */
+export function podIdentityWebhooks(configurations: readonly MutatingWebhookConfiguration[]): MutatingWebhook[] {
+  const byName = configurations.flatMap((c) => c.webhooks.filter((w) => w.name === WEBHOOK_NAME));
+  if (byName.length > 0) return byName;
+  const config = configurations.find((c) => c.name === WEBHOOK_CONFIGURATION_NAME);
+  if (!config) return [];
+  // A configuration with the EKS name but no webhook entries still marks the webhook as installed.
+  return config.webhooks.length > 0 ? [...config.webhooks] : [{ name: WEBHOOK_CONFIGURATION_NAME, caBundle: null }];
+}
+
+export function isActivePod(pod: Pod): boolean {
+  return pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+}
+
+export class AuditContext {
+  readonly fleet: Fleet;
+  /** The audit's reference time (certificate expiry); passed in, never read from a clock here. */
+  readonly now: Date;
+  readonly clusters: readonly Cluster[];
+  private readonly accountsById: ReadonlyMap<string, Account>;
+  private readonly clustersByIssuer: ReadonlyMap<string, Cluster[]>;
+  private readonly rolesByAccount = new Map<string, Map<string, Role>>();
+
+  constructor(fleet: Fleet, now: Date) {
+    this.fleet = fleet;
+    this.now = now;
+    this.accountsById = new Map(fleet.accounts.map((a) => [a.accountId, a]));
+    this.clusters = fleet.accounts.flatMap((a) => a.clusters);
+    const byIssuer = new Map<string, Cluster[]>();
+    for (const cluster of this.clusters) {
+      const issuer = this.issuerOf(cluster);
+      if (issuer === null) continue;
+      const key = issuer.toLowerCase();
+      byIssuer.set(key, [...(byIssuer.get(key) ?? []), cluster]);
+    }
+    this.clustersByIssuer = byIssuer;
+  }
+
+  get accounts(): readonly Account[] {
+    return this.fleet.accounts;
+  }
+
+  account(accountId: string): Account | undefined {
+    return this.accountsById.get(accountId);
+  }
+
+  /** The cluster's OIDC issuer without scheme, or null when cluster.json is unusable. */
+  issuerOf(cluster: Cluster): string | null {
+    const issuer = cluster.info?.issuer;
+    return issuer ? issuerHostPath(issuer) : null;
+  }
+
+  /** The IAM OIDC provider of `account` for `issuer` (host/path), compared as IAM does: without scheme or trailing slash. */
+  providerFor(account: Account, issuer: string): OidcProvider | undefined {
+    const wanted = issuer.toLowerCase();
+    return account.iam?.providers.find((p) => issuerHostPath(p.url).toLowerCase() === wanted);
+  }
+
+  /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
+  clustersWithIssuer(issuer: string): readonly Cluster[] {
+    return this.clustersByIssuer.get(issuer.toLowerCase()) ?? [];
+  }
+
+  /** Every region directory present in the snapshot (the regions the hygiene checks consider). */
+  get auditedRegions(): ReadonlySet<string> {
+    return new Set(this.fleet.accounts.flatMap((a) => a.regions));
+  }
+
+  private roleIndex(account: Account): Map<string, Role> {
+    let index = this.rolesByAccount.get(account.accountId);
+    if (!index) {
+      index = new Map((account.iam?.roles ?? []).map((r) => [r.name, r]));
+      this.rolesByAccount.set(account.accountId, index);
+    }
+    return index;
+  }
+
+  /** Looks a well-formed role ARN up in the fleet (role names are unique per account; the path is ignored). */
+  resolveRole(roleArn: string): RoleResolution {
+    const arn = parseArn(roleArn);
+    const accountId = arn?.accountId ?? '';
+    const roleName = arn?.resource.split('/').pop() ?? roleArn;
+    const account = this.accountsById.get(accountId);
+    if (!account) {
+      return { kind: 'unaudited', accountId, roleName, why: `account ${accountId} is not in the audited fleet` };
+    }
+    if (!account.iam) {
+      return { kind: 'unaudited', accountId, roleName, why: `the IAM data of account ${accountId} could not be read` };
+    }
+    const role = this.roleIndex(account).get(roleName);
+    return role ? { kind: 'found', role, account } : { kind: 'missing', accountId, roleName };
+  }
+
+  /** Service accounts of a cluster, keyed `namespace/name`; null when they were not collected. */
+  readonly serviceAccountIndex = memoize((cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null => {
+    const accounts = cluster.kubernetes?.serviceAccounts;
+    return accounts ? new Map(accounts.map((sa) => [`${sa.namespace}/${sa.name}`, sa])) : null;
+  });
+
+  /** The annotated service accounts of a cluster, with their role resolved. */
+  readonly serviceAccountLinks = memoize((cluster: Cluster): readonly ServiceAccountLink[] => {
+    const links: ServiceAccountLink[] = [];
+    for (const sa of cluster.kubernetes?.serviceAccounts ?? []) {
+      const roleArn = sa.annotations[ROLE_ARN_ANNOTATION];
+      if (roleArn === undefined) continue;
+      const audience = sa.annotations[AUDIENCE_ANNOTATION];
+      links.push({
+        serviceAccount: sa,
+        roleArn,
+        role: ROLE_ARN_PATTERN.test(roleArn) ? this.resolveRole(roleArn) : null,
+        subject: serviceAccountSubject(sa.namespace, sa.name),
+        audience: audience?.trim() ? audience : DEFAULT_AUDIENCE,
+      });
+    }
+    return links;
+  });
+
+  private readonly trustCache = new WeakMap<ServiceAccountLink, TrustAssessment>();
+
+  /**
+   * Whether the SA's role trusts a web-identity token of this SA from this cluster (IRSA-012/013/014),
+   * or why that cannot be evaluated (malformed ARN, missing role, unparseable trust, unknown issuer).
+   */
+  trustOf(cluster: Cluster, link: ServiceAccountLink): TrustAssessment {
+    const cached = this.trustCache.get(link);
+    if (cached) return cached;
+    const assessment = this.assessTrust(cluster, link);
+    this.trustCache.set(link, assessment);
+    return assessment;
+  }
+
+  private assessTrust(cluster: Cluster, link: ServiceAccountLink): TrustAssessment {
+    const role = link.role;
+    if (role === null) return { result: 'not-evaluated', reason: 'the role-arn annotation is malformed (IRSA-010)' };
+    if (role.kind === 'unaudited') return { result: 'not-evaluated', reason: role.why };
+    if (role.kind === 'missing') return { result: 'not-evaluated', reason: `role ${role.roleName} does not exist` };
+    if (!role.role.trust.ok) {
+      return { result: 'not-evaluated', reason: `the trust policy of ${role.role.name} cannot be parsed (IRSA-017)` };
+    }
+    const issuer = this.issuerOf(cluster);
+    if (issuer === null) return { result: 'not-evaluated', reason: 'the cluster OIDC issuer is unknown (cluster.json)' };
+    const partition = parseArn(role.role.arn)?.partition || 'aws';
+    return assessWebIdentityTrust(role.role.trust.policy, {
+      providerArn: oidcProviderArn(partition, role.account.accountId, issuer),
+      issuer,
+      subject: link.subject,
+      audience: link.audience,
+    });
+  }
+
+  /**
+   * The web-identity grants of a role's trust grouped by the fleet cluster whose provider they name
+   * (grants for providers of no cluster in the fleet are left out). Empty for an unparseable trust.
+   */
+  readonly roleGrantsByCluster = memoize((role: Role): ReadonlyMap<Cluster, readonly ProviderGrant[]> => {
+    const byCluster = new Map<Cluster, ProviderGrant[]>();
+    if (!role.trust.ok) return byCluster;
+    for (const grant of providerGrants(role.trust.policy)) {
+      for (const cluster of this.clustersWithIssuer(grant.issuer)) {
+        byCluster.set(cluster, [...(byCluster.get(cluster) ?? []), grant]);
+      }
+    }
+    return byCluster;
+  });
+
+  /** Every role of every account whose IAM data was read. */
+  get roles(): readonly Role[] {
+    return this.fleet.accounts.flatMap((a) => a.iam?.roles ?? []);
+  }
+
+  /** Active pods (not Succeeded or Failed) grouped by workload and service account. */
+  readonly workloads = memoize((cluster: Cluster): readonly Workload[] => {
+    const groups = new Map<string, { namespace: string; kind: string; name: string; sa: string; pods: Pod[] }>();
+    for (const pod of cluster.kubernetes?.pods ?? []) {
+      if (!isActivePod(pod)) continue;
+      const owner = workloadOf(pod);
+      const key = `${pod.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${pod.serviceAccountName}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { namespace: pod.namespace, kind: owner.kind, name: owner.name, sa: pod.serviceAccountName, pods: [] };
+        groups.set(key, group);
+      }
+      group.pods.push(pod);
+    }
+    return [...groups.values()].map((g) => ({
+      namespace: g.namespace,
+      kind: g.kind,
+      name: g.name,
+      serviceAccountName: g.sa,
+      pods: g.pods,
+    }));
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * The audit use-case: run the catalogue over a fleet, apply configuration (severity overrides,
+ * exemptions) and summarise. Pure: the caller supplies the fleet and the clock.
+ */
+import { CATALOGUE } from '../checks/catalogue.ts';
+import { type Check, type CheckResult, type ResultStatus, SEVERITIES, type Severity, severityRank, type Subject } from '../checks/types.ts';
+import { type AuditConfig, EMPTY_CONFIG, type Exemption } from '../config/audit-config.ts';
+import type { Fleet } from '../model/fleet.ts';
+import { wildcardMatch } from '../policy/evaluate.ts';
+import { AuditContext } from './audit-context.ts';
+
+export type FindingStatus = ResultStatus | 'exempted';
+
+/** A check result as reported: the check's identity and severity, the subject, and what was found. */
+export interface Finding extends Omit<Subject, 'resource'> {
+  readonly checkId: string;
+  readonly name: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly status: FindingStatus;
+  readonly resource: string | null;
+  readonly message: string;
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly remediation: string | null;
+  readonly exemption?: { readonly reason: string; readonly expires: string | null };
+}
+
+export interface AuditSummary {
+  readonly generatedAt: string;
+  readonly accounts: number;
+  readonly clusters: number;
+  readonly checks: readonly string[];
+  readonly failed: number;
+  readonly exempted: number;
+  readonly passed: number;
+  readonly notEvaluated: number;
+  /** Failing findings per severity. */
+  readonly bySeverity: Readonly<Record<Severity, number>>;
+  /** Failing findings per check id. */
+  readonly byCheck: Readonly<Record<string, number>>;
+  readonly inputErrors: number;
+  /** Exemptions whose expiry date has passed: they no longer apply. */
+  readonly expiredExemptions: readonly Exemption[];
+}
+
+export interface AuditReport {
+  readonly findings: readonly Finding[];
+  readonly summary: AuditSummary;
+  /** Time spent evaluating checks (no file parsing), in milliseconds. */
+  readonly evaluationMs: number;
+}
+
+export interface AuditOptions {
+  readonly now: Date;
+  /** Check ids to run (default: the whole catalogue). */
+  readonly checkIds?: readonly string[];
+  readonly config?: AuditConfig;
+  readonly catalogue?: readonly Check[];
+}
+
+export class UnknownCheckError extends Error {
+  override readonly name = 'UnknownCheckError';
+}
+
+/** Selects checks by id, rejecting unknown ids with the list of valid ones. */
+export function selectChecks(catalogue: readonly Check[], ids: readonly string[] | undefined): readonly Check[] {
+  if (!ids || ids.length === 0) return catalogue;
+  const wanted = ids.map((id) => id.trim().toUpperCase()).filter(Boolean);
+  const unknown = wanted.filter((id) => !catalogue.some((c) => c.metadata.id === id));
+  if (unknown.length > 0) {
+    throw new UnknownCheckError(
+      `unknown check id(s): ${unknown.join(', ')}; known: ${catalogue.map((c) => c.metadata.id).join(', ')}`,
+    );
+  }
+  return catalogue.filter((c) => wanted.includes(c.metadata.id));
+}
+
+/** Whether the exemption's expiry day (inclusive, UTC) is still to come. */
+export function exemptionActive(exemption: Exemption, now: Date): boolean {
+  return exemption.expires === undefined || now.toISOString().slice(0, 10) <= exemption.expires;
+}
+
+function matchesField(pattern: string | undefined, value: string | null): boolean {
+  return pattern === undefined || (value !== null && wildcardMatch(pattern, value));
+}
+
+export function exemptionMatches(exemption: Exemption, finding: Omit<Finding, 'exemption'>): boolean {
+  const scope = exemption.scope;
+  return (
+    wildcardMatch(exemption.checkId.toUpperCase(), finding.checkId) &&
+    matchesField(scope.accountId, finding.accountId) &&
+    matchesField(scope.region, finding.region) &&
+    matchesField(scope.cluster, finding.cluster) &&
+    matchesField(scope.namespace, finding.namespace) &&
+    matchesField(scope.serviceAccount, finding.serviceAccount) &&
+    matchesField(scope.roleName, finding.roleName) &&
+    matchesField(scope.workload, finding.workload ? `${finding.workload.kind}/${finding.workload.name}` : null) &&
+    matchesField(scope.resource, finding.resource)
+  );
+}
+
+/** A stable identity for a finding: the check plus the fields its scope uses. */
+export function findingKey(finding: Pick<Finding, 'checkId' | keyof Omit<Subject, 'resource'>> & { resource: string | null }): string {
+  return [
+    finding.checkId,
+    finding.accountId,
+    finding.region,
+    finding.cluster,
+    finding.namespace,
+    finding.serviceAccount,
+    finding.roleName,
+    finding.workload ? `${finding.workload.kind}/${finding.workload.name}` : null,
+    finding.resource,
+  ]
+    .map((part) => part ?? '')
+    .join('|');
+}
+
+const STATUS_ORDER: Record<FindingStatus, number> = { fail: 0, exempted: 1, 'not-evaluated': 2, pass: 3 };
+
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    (a.accountId ?? '').localeCompare(b.accountId ?? '') ||
+    (a.region ?? '').localeCompare(b.region ?? '') ||
+    (a.cluster ?? '').localeCompare(b.cluster ?? '') ||
+    STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
+    severityRank(a.severity) - severityRank(b.severity) ||
+    a.checkId.localeCompare(b.checkId) ||
+    findingKey(a).localeCompare(findingKey(b))
+  );
+}
+
+/** Runs the checks over the fleet and returns every result as a finding, with a summary. */
+export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
+  const config = options.config ?? EMPTY_CONFIG;
+  const checks = selectChecks(options.catalogue ?? CATALOGUE, options.checkIds);
+  const activeExemptions = config.exemptions.filter((e) => exemptionActive(e, options.now));
+  const started = performance.now();
+  const context = new AuditContext(fleet, options.now);
+  const findings: Finding[] = [];
+  for (const check of checks) {
+    const { id, name, title } = check.metadata;
+    const severity = (config.severities[id] as Severity | undefined) ?? check.metadata.severity;
+    for (const result of check.evaluate(context)) {
+      findings.push(toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []));
+    }
+  }
+  const evaluationMs = performance.now() - started;
+  findings.sort(compareFindings);
+  return {
+    findings,
+    evaluationMs,
+    summary: summarise(fleet, findings, checks, options.now, config.exemptions.filter((e) => !exemptionActive(e, options.now))),
+  };
+}
+
+function toFinding(
+  result: CheckResult,
+  meta: { name: string; title: string; severity: Severity },
+  exemptions: readonly Exemption[],
+): Finding {
+  const { resource, ...subject } = result.subject;
+  const base = {
+    checkId: result.checkId,
+    ...meta,
+    ...subject,
+    status: result.status as FindingStatus,
+    resource: resource ?? null,
+    message: result.message,
+    evidence: result.evidence,
+    remediation: result.remediation,
+  };
+  if (result.status !== 'fail') return base;
+  const exemption = exemptions.find((e) => exemptionMatches(e, base));
+  if (!exemption) return base;
+  return { ...base, status: 'exempted', exemption: { reason: exemption.reason, expires: exemption.expires ?? null } };
+}
+
+function summarise(
+  fleet: Fleet,
+  findings: readonly Finding[],
+  checks: readonly Check[],
+  now: Date,
+  expiredExemptions: readonly Exemption[],
+): AuditSummary {
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  const byCheck: Record<string, number> = {};
+  const counts: Record<FindingStatus, number> = { fail: 0, exempted: 0, pass: 0, 'not-evaluated': 0 };
+  for (const finding of findings) {
+    counts[finding.status]++;
+    if (finding.status === 'fail') {
+      bySeverity[finding.severity]++;
+      byCheck[finding.checkId] = (byCheck[finding.checkId] ?? 0) + 1;
+    }
+  }
+  return {
+    generatedAt: now.toISOString(),
+    accounts: fleet.accounts.length,
+    clusters: fleet.accounts.reduce((n, a) => n + a.clusters.length, 0),
+    checks: checks.map((c) => c.metadata.id),
+    failed: counts.fail,
+    exempted: counts.exempted,
+    passed: counts.pass,
+    notEvaluated: counts['not-evaluated'],
+    bySeverity,
+    byCheck,
+    inputErrors: fleet.inputErrors.length,
+    expiredExemptions,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The fleet model the checks read: a snapshot directory (see docs/fleet-format.md) validated
+ * once by the loader and reduced to the fields the checks use. Nothing here does I/O.
+ */
+import type { ParseResult } from '../policy/policy-document.ts';
+
+/** A file of the snapshot that could not be read or failed validation (reported as AUDIT-004). */
+export interface InputError {
+  readonly accountId: string | null;
+  readonly region: string | null;
+  readonly cluster: string | null;
+  /** Path of the file relative to the fleet directory, e.g. `111122223333/iam.json`. */
+  readonly file: string;
+  /** The offending field as a path (`Roles[3].RoleName`), or null when the file as a whole is at fault. */
+  readonly field: string | null;
+  readonly message: string;
+}
+
+export interface Fleet {
+  readonly accounts: readonly Account[];
+  readonly inputErrors: readonly InputError[];
+}
+
+export interface Account {
+  readonly accountId: string;
+  /** Null when `iam.json` is missing or invalid: IAM-side checks are then not evaluated. */
+  readonly iam: AccountIam | null;
+  /** Region directories present for this account (audited, even when they hold no cluster). */
+  readonly regions: readonly string[];
+  readonly clusters: readonly Cluster[];
+}
+
+export interface AccountIam {
+  readonly roles: readonly Role[];
+  readonly providers: readonly OidcProvider[];
+  /** Permissions per role name; a role left out has unknown permissions. */
+  readonly rolePolicies: ReadonlyMap<string, RolePolicies>;
+}
+
+export interface Role {
+  readonly accountId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly trust: ParseResult;
+}
+
+export interface RolePolicies {
+  readonly attached: readonly { readonly name: string; readonly arn: string }[];
+  readonly inline: readonly string[];
+}
+
+export interface OidcProvider {
+  readonly arn: string;
+  /** Issuer without scheme, e.g. `oidc.eks.us-east-1.amazonaws.com/id/ABC`. */
+  readonly url: string;
+  readonly clientIds: readonly string[];
+}
+
+export interface Cluster {
+  readonly accountId: string;
+  readonly region: string;
+  readonly name: string;
+  /** Null when `cluster.json` is missing or invalid. */
+  readonly info: ClusterInfo | null;
+  /** Null when `kubernetes.json` is missing or invalid. */
+  readonly kubernetes: KubernetesData | null;
+  /** Null when `pod-identity-associations.json` is present but invalid; empty when absent. */
+  readonly podIdentityAssociations: readonly PodIdentityAssociation[] | null;
+}
+
+export interface ClusterInfo {
+  readonly name: string;
+  readonly arn: string | null;
+  /** `identity.oidc.issuer`, e.g. `https://oidc.eks.us-east-1.amazonaws.com/id/ABC`. */
+  readonly issuer: string | null;
+  /** `certificateAuthority.data`: base64 of the cluster CA's PEM. */
+  readonly certificateAuthorityData: string | null;
+}
+
+/** The Kubernetes objects of one cluster; a kind that was not collected is null. */
+export interface KubernetesData {
+  readonly serviceAccounts: readonly ServiceAccount[] | null;
+  readonly pods: readonly Pod[] | null;
+  readonly webhookConfigurations: readonly MutatingWebhookConfiguration[] | null;
+}
+
+export type KubernetesKind = 'ServiceAccount' | 'Pod' | 'MutatingWebhookConfiguration';
+
+export interface ServiceAccount {
+  readonly namespace: string;
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly creationTimestamp: string | null;
+  /** When the role-arn annotation was last written, from managedFields where the snapshot has them. */
+  readonly roleArnAnnotatedAt: string | null;
+}
+
+export interface OwnerReference {
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly init: boolean;
+  /** Environment variables with a literal value; those set through `valueFrom` map to null. */
+  readonly env: ReadonlyMap<string, string | null>;
+}
+
+export interface PodVolume {
+  readonly name: string;
+  /** Audiences of the projected `serviceAccountToken` sources of this volume (empty string when unset). */
+  readonly tokenAudiences: readonly string[];
+}
+
+export interface Pod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly serviceAccountName: string;
+  readonly phase: string | null;
+  readonly creationTimestamp: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** The controller owner (or the first owner reference), null for a bare pod. */
+  readonly owner: OwnerReference | null;
+  readonly containers: readonly Container[];
+  readonly volumes: readonly PodVolume[];
+}
+
+export interface MutatingWebhook {
+  readonly name: string;
+  /** `clientConfig.caBundle`; null when absent. */
+  readonly caBundle: string | null;
+}
+
+export interface MutatingWebhookConfiguration {
+  readonly name: string;
+  readonly webhooks: readonly MutatingWebhook[];
+}
+
+export interface PodIdentityAssociation {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly roleArn: string | null;
+  readonly associationArn: string | null;
+}

@@ -1,0 +1,239 @@
+/**
+ * What IRSA needs of a role's trust policy, on top of the generic evaluator: which statements
+ * trust which OIDC provider, whether a web-identity token of a service account is admitted
+ * (and if not, which link is broken), and how tightly a statement restricts `:sub`.
+ */
+import {
+  actionMatches,
+  conditionHolds,
+  evaluatePolicy,
+  isNegatedOperator,
+  normaliseContext,
+  statementAppliesTo,
+  wildcardMatch,
+} from './evaluate.ts';
+import type { Condition, PolicyDocument, Statement } from './policy-document.ts';
+
+export const WEB_IDENTITY_ACTION = 'sts:AssumeRoleWithWebIdentity';
+export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
+
+/** `https://oidc.eks.r.amazonaws.com/id/X/` -> `oidc.eks.r.amazonaws.com/id/X` */
+export function issuerHostPath(issuerUrl: string): string {
+  return issuerUrl.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+}
+
+/** The ARN IAM gives the OIDC provider of `hostPath` in `accountId`. */
+export function oidcProviderArn(partition: string, accountId: string, hostPath: string): string {
+  return `arn:${partition}:iam::${accountId}:oidc-provider/${hostPath}`;
+}
+
+/** The issuer host/path named by an OIDC provider ARN, or null if the ARN is not one. */
+export function hostPathOfProviderArn(arn: string): string | null {
+  const match = /^arn:[^:]+:iam::\d*:oidc-provider\/(.+)$/.exec(arn);
+  return match?.[1] ?? null;
+}
+
+const EKS_ISSUER = /^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/id\/[A-Za-z0-9]+$/i;
+
+/** The region of an EKS issuer host/path (`oidc.eks.<region>.amazonaws.com/id/<ID>`), else null. */
+export function eksIssuerRegion(hostPath: string): string | null {
+  return EKS_ISSUER.exec(hostPath)?.[1] ?? null;
+}
+
+export interface ArnParts {
+  readonly partition: string;
+  readonly service: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly resource: string;
+}
+
+export function parseArn(arn: string): ArnParts | null {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return null;
+  const [, partition = '', service = '', region = '', accountId = '', ...rest] = parts;
+  return { partition, service, region, accountId, resource: rest.join(':') };
+}
+
+export function serviceAccountSubject(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+function claimOf(condition: Condition): string | null {
+  const colon = condition.key.lastIndexOf(':');
+  return colon < 0 ? null : condition.key.slice(colon + 1).toLowerCase();
+}
+
+/** Whether the condition is keyed on the `:sub` claim of any issuer. */
+export function isSubCondition(condition: Condition): boolean {
+  return claimOf(condition) === 'sub' && condition.key.includes('.');
+}
+
+function isAudCondition(condition: Condition): boolean {
+  return claimOf(condition) === 'aud' && condition.key.includes('.');
+}
+
+/** The issuer a condition key names (`oidc.eks...:sub` -> `oidc.eks...`), or null for global keys. */
+export function issuerOfConditionKey(key: string): string | null {
+  const colon = key.lastIndexOf(':');
+  if (colon <= 0) return null;
+  const prefix = key.slice(0, colon);
+  // Global keys (`aws:SourceIp`, `sts:RoleSessionName`) have a service prefix; issuer keys a host.
+  return prefix.includes('.') ? prefix : null;
+}
+
+export type TrustVerdict =
+  | { readonly result: 'admits'; readonly statements: readonly Statement[] }
+  | { readonly result: 'IRSA-012' | 'IRSA-013' | 'IRSA-014'; readonly reason: string };
+
+export interface WebIdentityRequest {
+  readonly providerArn: string;
+  /** Issuer host/path, the prefix of the `:sub` and `:aud` condition keys. */
+  readonly issuer: string;
+  readonly subject: string;
+  readonly audience: string;
+}
+
+function describeStatement(statement: Statement): string {
+  return statement.sid ? `statement "${statement.sid}"` : `Statement[${statement.index}]`;
+}
+
+/**
+ * Evaluates the web-identity request of one service account as IAM would, and when it is not
+ * admitted, attributes the failure: no statement for the provider and action (IRSA-012), no
+ * statement whose `:sub` conditions admit the subject (IRSA-013), else the audience (IRSA-014).
+ */
+export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdentityRequest): TrustVerdict {
+  const principal = { type: 'Federated', id: request.providerArn };
+  const rawContext = { [`${request.issuer}:sub`]: request.subject, [`${request.issuer}:aud`]: request.audience };
+  const evaluation = evaluatePolicy(policy, { action: WEB_IDENTITY_ACTION, principal, context: rawContext });
+  if (evaluation.decision === 'allow') return { result: 'admits', statements: evaluation.matchedAllows };
+
+  const denies = evaluation.matchedDenies;
+  const candidates = policy.statements.filter(
+    (s) => s.effect === 'Allow' && statementAppliesTo(s, WEB_IDENTITY_ACTION, principal),
+  );
+  const unconditionalDeny = denies.find((d) => d.conditions.length === 0);
+  if (candidates.length === 0 || unconditionalDeny) {
+    return {
+      result: 'IRSA-012',
+      reason: unconditionalDeny
+        ? `${describeStatement(unconditionalDeny)} denies ${WEB_IDENTITY_ACTION} to ${request.providerArn} unconditionally`
+        : `no Allow statement grants ${WEB_IDENTITY_ACTION} to Federated ${request.providerArn}`,
+    };
+  }
+  const subjectDeny = denies.find((d) => d.conditions.some(isSubCondition));
+  if (subjectDeny) {
+    return { result: 'IRSA-013', reason: `${describeStatement(subjectDeny)} denies subject ${request.subject}` };
+  }
+  const context = normaliseContext(rawContext);
+  const admitsSubject = (s: Statement) => s.conditions.filter(isSubCondition).every((c) => conditionHolds(c, context));
+  if (!candidates.some(admitsSubject)) {
+    const values = candidates.flatMap((s) => s.conditions.filter(isSubCondition).flatMap((c) => c.values));
+    return {
+      result: 'IRSA-013',
+      reason: `no statement for the provider admits subject ${request.subject} (trusted :sub values: ${
+        values.length > 0 ? values.map((v) => JSON.stringify(v)).join(', ') : 'none that apply to this issuer'
+      })`,
+    };
+  }
+  const audienceDeny = denies.find((d) => d.conditions.some(isAudCondition));
+  if (audienceDeny) {
+    return { result: 'IRSA-014', reason: `${describeStatement(audienceDeny)} denies audience ${request.audience}` };
+  }
+  const audValues = candidates.filter(admitsSubject).flatMap((s) =>
+    s.conditions.filter(isAudCondition).flatMap((c) => c.values),
+  );
+  return {
+    result: 'IRSA-014',
+    reason:
+      audValues.length > 0
+        ? `the statements admitting ${request.subject} require :aud ${audValues.map((v) => JSON.stringify(v)).join(', ')}, not "${request.audience}"`
+        : `the statements admitting ${request.subject} carry other conditions the token cannot satisfy`,
+  };
+}
+
+/** An Allow statement granting web-identity assumption to one OIDC provider. */
+export interface ProviderGrant {
+  readonly statement: Statement;
+  readonly providerArn: string;
+  /** Issuer host/path of the provider (`oidc.eks.../id/X`). */
+  readonly issuer: string;
+}
+
+function federatedIds(statement: Statement): string[] {
+  if (statement.principal === undefined || statement.principal === '*') return [];
+  const ids: string[] = [];
+  for (const [type, values] of Object.entries(statement.principal)) {
+    if (type.toLowerCase() === 'federated') ids.push(...values);
+  }
+  return ids;
+}
+
+/** Every (Allow statement, OIDC provider) pair of the policy that grants AssumeRoleWithWebIdentity. */
+export function providerGrants(policy: PolicyDocument): ProviderGrant[] {
+  const grants: ProviderGrant[] = [];
+  for (const statement of policy.statements) {
+    if (statement.effect !== 'Allow') continue;
+    const grantsAction = statement.action
+      ? statement.action.some((a) => actionMatches(a, WEB_IDENTITY_ACTION))
+      : !(statement.notAction ?? []).some((a) => actionMatches(a, WEB_IDENTITY_ACTION));
+    if (!grantsAction) continue;
+    for (const providerArn of federatedIds(statement)) {
+      const issuer = hostPathOfProviderArn(providerArn);
+      if (issuer !== null) grants.push({ statement, providerArn, issuer });
+    }
+  }
+  return grants;
+}
+
+/** Conditions of the grant's statement keyed on an issuer the statement does not trust. */
+export function foreignIssuerConditions(grant: ProviderGrant): Condition[] {
+  const trusted = new Set(federatedIds(grant.statement).map((arn) => hostPathOfProviderArn(arn)?.toLowerCase()));
+  return grant.statement.conditions.filter((c) => {
+    const issuer = issuerOfConditionKey(c.key);
+    return issuer !== null && !trusted.has(issuer.toLowerCase());
+  });
+}
+
+const PROBE_SUBJECTS = [
+  'system:serviceaccount:a:b',
+  'system:serviceaccount:default:default',
+  'system:serviceaccount:kube-system:aws-node',
+  'system:serviceaccount:zq-9.x:w_0-y.z',
+];
+
+/** Whether a `StringLike` pattern admits every service account of a cluster (`*`, `system:serviceaccount:*`). */
+export function admitsEveryServiceAccount(pattern: string): boolean {
+  return PROBE_SUBJECTS.every((subject) => wildcardMatch(pattern, subject));
+}
+
+export interface SubjectRestriction {
+  /** `strict` when some `:sub` condition with a strict operator restricts the subject. */
+  readonly kind: 'strict' | 'unrestricted';
+  /** The `:sub` conditions for this grant's issuer. */
+  readonly subConditions: readonly Condition[];
+  /** `StringLike` patterns with `*` or `?` that do not admit everything. */
+  readonly wildcardPatterns: readonly string[];
+}
+
+const STRICT_OPERATORS = new Set(['stringequals', 'stringequalsignorecase', 'stringlike']);
+
+/**
+ * How the grant restricts `<issuer>:sub`. Non-strict forms: no condition, `...IfExists`,
+ * `ForAllValues:`, negated operators, `Null`, or a `StringLike` pattern admitting every account.
+ */
+export function subjectRestriction(grant: ProviderGrant): SubjectRestriction {
+  const subKey = `${grant.issuer}:sub`.toLowerCase();
+  const subConditions = grant.statement.conditions.filter((c) => c.key.toLowerCase() === subKey);
+  const restricting = subConditions.filter((c) => {
+    const base = c.baseOperator.toLowerCase();
+    if (c.ifExists || c.setQualifier === 'ForAllValues' || isNegatedOperator(base)) return false;
+    if (!STRICT_OPERATORS.has(base)) return false;
+    return !(base === 'stringlike' && c.values.some(admitsEveryServiceAccount));
+  });
+  const wildcardPatterns = restricting
+    .filter((c) => c.baseOperator.toLowerCase() === 'stringlike')
+    .flatMap((c) => c.values.filter((v) => v.includes('*') || v.includes('?')));
+  return { kind: restricting.length > 0 ? 'strict' : 'unrestricted', subConditions, wildcardPatterns };
+}

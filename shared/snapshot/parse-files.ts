@@ -1,0 +1,265 @@
+/**
+ * Pure parsers, one per snapshot file: text in, model (or an input error naming the field) out.
+ * The directory walk that feeds them lives in load-fleet.ts.
+ */
+import type { z } from 'zod';
+import type {
+  AccountIam,
+  ClusterInfo,
+  Container,
+  KubernetesData,
+  KubernetesKind,
+  MutatingWebhookConfiguration,
+  Pod,
+  PodIdentityAssociation,
+  RolePolicies,
+  ServiceAccount,
+} from '../model/fleet.ts';
+import { parsePolicyDocument } from '../policy/policy-document.ts';
+import {
+  clusterFileSchema,
+  iamFileSchema,
+  KUBERNETES_KINDS,
+  kubernetesFileSchema,
+  podIdentityAssociationsFileSchema,
+  podSchema,
+  serviceAccountSchema,
+  webhookConfigurationSchema,
+} from './schemas.ts';
+
+/** Why a file was rejected: the field (a path such as `Roles[2].Arn`) and what is wrong with it. */
+export interface FileProblem {
+  readonly field: string | null;
+  readonly message: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: FileProblem };
+
+function formatPath(path: readonly PropertyKey[]): string | null {
+  let out = '';
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? null : out;
+}
+
+function joinPath(prefix: string, rest: string | null): string {
+  if (rest === null) return prefix;
+  return rest.startsWith('[') ? `${prefix}${rest}` : `${prefix}.${rest}`;
+}
+
+function zodProblem(error: z.ZodError, prefix?: string): FileProblem {
+  const issue = error.issues[0];
+  const field = issue ? formatPath(issue.path) : null;
+  return {
+    field: prefix === undefined ? field : joinPath(prefix, field),
+    message: issue?.message ?? 'invalid',
+  };
+}
+
+function parseJson(text: string): Parsed<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, problem: { field: null, message: `not valid JSON: ${detail}` } };
+  }
+}
+
+/** Parses `<account>/iam.json`. */
+export function parseIamFile(text: string, accountId: string): Parsed<AccountIam> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = iamFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  const file = result.data;
+  const rolePolicies = new Map<string, RolePolicies>();
+  for (const [roleName, policies] of Object.entries(file.RolePolicies ?? {})) {
+    rolePolicies.set(roleName, {
+      attached: (policies.AttachedPolicies ?? []).map((p) => ({ name: p.PolicyName, arn: p.PolicyArn })),
+      inline: policies.PolicyNames ?? [],
+    });
+  }
+  return {
+    ok: true,
+    value: {
+      roles: file.Roles.map((role) => ({
+        accountId,
+        name: role.RoleName,
+        arn: role.Arn,
+        trust: parsePolicyDocument(role.AssumeRolePolicyDocument),
+      })),
+      providers: (file.OpenIDConnectProviders ?? []).map((p) => ({
+        arn: p.Arn,
+        url: p.Url,
+        clientIds: p.ClientIDList ?? [],
+      })),
+      rolePolicies,
+    },
+  };
+}
+
+/** Parses `<cluster>/cluster.json` (the output of `aws eks describe-cluster`). */
+export function parseClusterFile(text: string): Parsed<ClusterInfo> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = clusterFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  const { cluster } = result.data;
+  return {
+    ok: true,
+    value: {
+      name: cluster.name,
+      arn: cluster.arn ?? null,
+      issuer: cluster.identity?.oidc?.issuer ?? null,
+      certificateAuthorityData: cluster.certificateAuthority?.data ?? null,
+    },
+  };
+}
+
+type ItemParser<T> = (item: unknown, index: number) => Parsed<T>;
+
+function itemParser<S extends z.ZodType, T>(schema: S, map: (value: z.infer<S>) => T): ItemParser<T> {
+  return (item, index) => {
+    const result = schema.safeParse(item);
+    if (result.success) return { ok: true, value: map(result.data) };
+    return { ok: false, problem: zodProblem(result.error, `items[${index}]`) };
+  };
+}
+
+const ROLE_ARN_FIELD = 'f:eks.amazonaws.com/role-arn';
+
+/** The latest managedFields time at which the role-arn annotation was written, if recorded. */
+function roleArnAnnotatedAt(
+  managedFields: readonly { time?: string | null; fieldsV1?: Record<string, unknown> | null }[] | null | undefined,
+): string | null {
+  let latest: string | null = null;
+  for (const entry of managedFields ?? []) {
+    const metadata = entry.fieldsV1?.['f:metadata'] as Record<string, unknown> | undefined;
+    const annotations = metadata?.['f:annotations'] as Record<string, unknown> | undefined;
+    if (annotations && ROLE_ARN_FIELD in annotations && entry.time && (latest === null || entry.time > latest)) {
+      latest = entry.time;
+    }
+  }
+  return latest;
+}
+
+const parseServiceAccount = itemParser(
+  serviceAccountSchema,
+  ({ metadata }): ServiceAccount => ({
+    namespace: metadata.namespace,
+    name: metadata.name,
+    annotations: metadata.annotations ?? {},
+    creationTimestamp: metadata.creationTimestamp ?? null,
+    roleArnAnnotatedAt: roleArnAnnotatedAt(metadata.managedFields),
+  }),
+);
+
+function toContainer(
+  container: { name: string; env?: { name: string; value?: string | null }[] | null },
+  init: boolean,
+): Container {
+  const env = new Map<string, string | null>();
+  for (const variable of container.env ?? []) env.set(variable.name, variable.value ?? null);
+  return { name: container.name, init, env };
+}
+
+const parsePod = itemParser(podSchema, ({ metadata, spec, status }): Pod => {
+  const owners = metadata.ownerReferences ?? [];
+  const owner = owners.find((o) => o.controller === true) ?? owners[0] ?? null;
+  return {
+    namespace: metadata.namespace,
+    name: metadata.name,
+    // The API server defaults an unset serviceAccountName to "default".
+    serviceAccountName: spec.serviceAccountName || spec.serviceAccount || 'default',
+    phase: status?.phase ?? null,
+    creationTimestamp: metadata.creationTimestamp ?? null,
+    labels: metadata.labels ?? {},
+    annotations: metadata.annotations ?? {},
+    owner: owner ? { kind: owner.kind, name: owner.name } : null,
+    containers: [
+      ...(spec.initContainers ?? []).map((c) => toContainer(c, true)),
+      ...spec.containers.map((c) => toContainer(c, false)),
+    ],
+    volumes: (spec.volumes ?? []).map((volume) => ({
+      name: volume.name,
+      tokenAudiences: (volume.projected?.sources ?? []).flatMap((source) =>
+        source.serviceAccountToken ? [source.serviceAccountToken.audience ?? ''] : [],
+      ),
+    })),
+  };
+});
+
+const parseWebhookConfiguration = itemParser(
+  webhookConfigurationSchema,
+  ({ metadata, webhooks }): MutatingWebhookConfiguration => ({
+    name: metadata.name,
+    webhooks: (webhooks ?? []).map((w) => ({ name: w.name, caBundle: w.clientConfig?.caBundle ?? null })),
+  }),
+);
+
+/** Parses `<cluster>/kubernetes.json` (a `kubectl get ... -o json` List of mixed kinds). */
+export function parseKubernetesFile(text: string): Parsed<KubernetesData> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const envelope = kubernetesFileSchema.safeParse(json.value);
+  if (!envelope.success) return { ok: false, problem: zodProblem(envelope.error) };
+  const serviceAccounts: ServiceAccount[] = [];
+  const pods: Pod[] = [];
+  const webhookConfigurations: MutatingWebhookConfiguration[] = [];
+  const seen = new Set<KubernetesKind>();
+  const items = envelope.data.items;
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    let parsed: Parsed<unknown>;
+    switch (item?.kind) {
+      case 'ServiceAccount':
+        parsed = parseServiceAccount(item, index);
+        if (parsed.ok) serviceAccounts.push(parsed.value as ServiceAccount);
+        break;
+      case 'Pod':
+        parsed = parsePod(item, index);
+        if (parsed.ok) pods.push(parsed.value as Pod);
+        break;
+      case 'MutatingWebhookConfiguration':
+        parsed = parseWebhookConfiguration(item, index);
+        if (parsed.ok) webhookConfigurations.push(parsed.value as MutatingWebhookConfiguration);
+        break;
+      default:
+        continue; // other kinds are not read by any check
+    }
+    if (!parsed.ok) return parsed;
+    seen.add(item.kind);
+  }
+  // Without `collected`, every kind counts as collected; with it, a kind is collected when
+  // listed there or when items of it are present.
+  const declared = envelope.data.collected;
+  const collected = (kind: KubernetesKind): boolean => !declared || declared.includes(kind) || seen.has(kind);
+  return {
+    ok: true,
+    value: {
+      serviceAccounts: collected('ServiceAccount') ? serviceAccounts : null,
+      pods: collected('Pod') ? pods : null,
+      webhookConfigurations: collected('MutatingWebhookConfiguration') ? webhookConfigurations : null,
+    },
+  };
+}
+
+export { KUBERNETES_KINDS };
+
+/** Parses `<cluster>/pod-identity-associations.json`. */
+export function parsePodIdentityAssociationsFile(text: string): Parsed<PodIdentityAssociation[]> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = podIdentityAssociationsFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  return {
+    ok: true,
+    value: result.data.associations.map((a) => ({
+      namespace: a.namespace,
+      serviceAccount: a.serviceAccount,
+      roleArn: a.roleArn ?? null,
+      associationArn: a.associationArn ?? null,
+    })),
+  };
+}

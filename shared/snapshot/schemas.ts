@@ -1,0 +1,126 @@
+/**
+ * Schemas of the snapshot files: exactly the shapes the AWS CLI and kubectl print, reduced to
+ * the fields the checks read (everything else is accepted and dropped).
+ */
+import { z } from 'zod';
+
+const nullableString = z.string().nullish();
+const stringMap = z.record(z.string(), z.string()).nullish();
+
+// ---- <account>/iam.json -------------------------------------------------------------------
+
+export const roleSchema = z.object({
+  RoleName: z.string().min(1),
+  Arn: z.string().min(1),
+  // URL-encoded string (API), JSON string, or decoded object (CLI); parsed later, where a broken
+  // document is a finding on the role (IRSA-017), not a broken file.
+  AssumeRolePolicyDocument: z.union([z.string(), z.record(z.string(), z.unknown())]),
+});
+
+export const oidcProviderSchema = z.object({
+  Arn: z.string().min(1),
+  Url: z.string().min(1),
+  ClientIDList: z.array(z.string()).nullish(),
+});
+
+export const rolePoliciesSchema = z.object({
+  AttachedPolicies: z.array(z.object({ PolicyName: z.string(), PolicyArn: z.string() })).nullish(),
+  PolicyNames: z.array(z.string()).nullish(),
+});
+
+export const iamFileSchema = z.object({
+  Roles: z.array(roleSchema),
+  OpenIDConnectProviders: z.array(oidcProviderSchema).nullish(),
+  RolePolicies: z.record(z.string(), rolePoliciesSchema).nullish(),
+});
+export type IamFile = z.infer<typeof iamFileSchema>;
+
+// ---- <cluster>/cluster.json ---------------------------------------------------------------
+
+export const clusterFileSchema = z.object({
+  cluster: z.object({
+    name: z.string().min(1),
+    arn: nullableString,
+    certificateAuthority: z.object({ data: nullableString }).nullish(),
+    identity: z.object({ oidc: z.object({ issuer: nullableString }).nullish() }).nullish(),
+  }),
+});
+export type ClusterFile = z.infer<typeof clusterFileSchema>;
+
+// ---- <cluster>/kubernetes.json ------------------------------------------------------------
+
+const metadataSchema = z.object({
+  name: z.string().min(1),
+  namespace: nullableString,
+  annotations: stringMap,
+  labels: stringMap,
+  creationTimestamp: nullableString,
+  ownerReferences: z.array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().nullish() })).nullish(),
+  managedFields: z
+    .array(z.object({ time: nullableString, fieldsV1: z.record(z.string(), z.unknown()).nullish() }))
+    .nullish(),
+});
+
+export const serviceAccountSchema = z.object({
+  kind: z.literal('ServiceAccount'),
+  metadata: metadataSchema.extend({ namespace: z.string().min(1) }),
+});
+
+const containerSchema = z.object({
+  name: z.string().min(1),
+  env: z.array(z.object({ name: z.string(), value: z.string().nullish() })).nullish(),
+});
+
+const volumeSchema = z.object({
+  name: z.string(),
+  projected: z
+    .object({
+      sources: z
+        .array(z.object({ serviceAccountToken: z.object({ audience: nullableString }).nullish() }))
+        .nullish(),
+    })
+    .nullish(),
+});
+
+export const podSchema = z.object({
+  kind: z.literal('Pod'),
+  metadata: metadataSchema.extend({ namespace: z.string().min(1) }),
+  spec: z.object({
+    serviceAccountName: nullableString,
+    serviceAccount: nullableString,
+    containers: z.array(containerSchema),
+    initContainers: z.array(containerSchema).nullish(),
+    volumes: z.array(volumeSchema).nullish(),
+  }),
+  status: z.object({ phase: nullableString }).nullish(),
+});
+
+export const webhookConfigurationSchema = z.object({
+  kind: z.literal('MutatingWebhookConfiguration'),
+  metadata: metadataSchema,
+  webhooks: z
+    .array(z.object({ name: z.string(), clientConfig: z.object({ caBundle: nullableString }).nullish() }))
+    .nullish(),
+});
+
+export const KUBERNETES_KINDS = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'] as const;
+
+/** The envelope; items are validated one by one so that an error names the item. */
+export const kubernetesFileSchema = z.object({
+  kind: z.string().nullish(),
+  items: z.array(z.object({ kind: z.string().nullish() }).loose()),
+  collected: z.array(z.enum(KUBERNETES_KINDS)).nullish(),
+});
+
+// ---- <cluster>/pod-identity-associations.json ---------------------------------------------
+
+export const podIdentityAssociationsFileSchema = z.object({
+  associations: z.array(
+    z.object({
+      namespace: z.string().min(1),
+      serviceAccount: z.string().min(1),
+      roleArn: nullableString,
+      associationArn: nullableString,
+    }),
+  ),
+});

@@ -1,0 +1,310 @@
+/**
+ * Builds fleet models in memory for check fixtures and benchmarks: a healthy IRSA setup by
+ * default, which a fixture then breaks in exactly one place.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  Account,
+  AccountIam,
+  Cluster,
+  Container,
+  Fleet,
+  InputError,
+  MutatingWebhookConfiguration,
+  OidcProvider,
+  Pod,
+  PodIdentityAssociation,
+  PodVolume,
+  Role,
+  RolePolicies,
+  ServiceAccount,
+} from '../model/fleet.ts';
+import { parsePolicyDocument } from '../policy/policy-document.ts';
+import { CLUSTER_CA_A_PEM } from './test-certificates.ts';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
+
+export const TOKEN_PATH = '/var/run/secrets/eks.amazonaws.com/serviceaccount/token';
+
+export function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** A deterministic 32-hex-digit OIDC id for a cluster name. */
+export function oidcIdFor(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, 32).toUpperCase();
+}
+
+/** The trust policy `eksctl`/the EKS guide writes for one service account. */
+export function irsaTrustPolicy(
+  providerArn: string,
+  issuer: string,
+  subject: string | string[],
+  options: { audience?: string | null; operator?: string } = {},
+): Record<string, unknown> {
+  const operator = options.operator ?? 'StringEquals';
+  const audience = options.audience === undefined ? 'sts.amazonaws.com' : options.audience;
+  const conditions: Record<string, Record<string, unknown>> = { [operator]: { [`${issuer}:sub`]: subject } };
+  if (audience !== null) {
+    const block = conditions.StringEquals ?? {};
+    block[`${issuer}:aud`] = audience;
+    conditions.StringEquals = block;
+  }
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: providerArn },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: conditions,
+      },
+    ],
+  };
+}
+
+export interface PodOptions {
+  serviceAccountName: string;
+  owner?: { kind: string; name: string } | null;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Role ARN the webhook injected, or false for a pod the webhook never mutated. */
+  mutatedWith?: string | false;
+  regionalEndpoints?: boolean;
+  extraEnv?: Record<string, string>;
+  containers?: string[];
+  initContainers?: string[];
+  phase?: string;
+  creationTimestamp?: string;
+}
+
+export class ClusterBuilder {
+  readonly accountId: string;
+  readonly region: string;
+  readonly name: string;
+  readonly issuer: string;
+  readonly cluster: Mutable<Cluster> & {
+    info: Mutable<NonNullable<Cluster['info']>> | null;
+    kubernetes: {
+      serviceAccounts: ServiceAccount[] | null;
+      pods: Pod[] | null;
+      webhookConfigurations: MutatingWebhookConfiguration[] | null;
+    } | null;
+    podIdentityAssociations: PodIdentityAssociation[] | null;
+  };
+  private podCounter = 0;
+
+  constructor(accountId: string, region: string, name: string, caPem: string) {
+    this.accountId = accountId;
+    this.region = region;
+    this.name = name;
+    this.issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${accountId}/${region}/${name}`)}`;
+    this.cluster = {
+      accountId,
+      region,
+      name,
+      info: {
+        name,
+        arn: `arn:aws:eks:${region}:${accountId}:cluster/${name}`,
+        issuer: `https://${this.issuer}`,
+        certificateAuthorityData: base64(caPem),
+      },
+      kubernetes: { serviceAccounts: [], pods: [], webhookConfigurations: [] },
+      podIdentityAssociations: [],
+    };
+  }
+
+  get kubernetes() {
+    const k = this.cluster.kubernetes;
+    if (!k) throw new Error('kubernetes data was removed from this cluster');
+    return k;
+  }
+
+  /** The OIDC provider ARN for this cluster's issuer in `accountId` (default: the cluster's). */
+  providerArn(accountId = this.accountId): string {
+    return `arn:aws:iam::${accountId}:oidc-provider/${this.issuer}`;
+  }
+
+  /** The EKS pod identity webhook, with a caBundle (default: the cluster CA). */
+  webhook(caBundle: string | null = this.cluster.info?.certificateAuthorityData ?? null, name = 'pod-identity-webhook') {
+    this.kubernetes.webhookConfigurations?.push({
+      name,
+      webhooks: [{ name: 'iam-for-pods.amazonaws.com', caBundle }],
+    });
+    return this;
+  }
+
+  serviceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): ServiceAccount {
+    const sa: ServiceAccount = {
+      namespace,
+      name,
+      annotations,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      roleArnAnnotatedAt: null,
+    };
+    this.kubernetes.serviceAccounts?.push(sa);
+    return sa;
+  }
+
+  pod(namespace: string, name: string, options: PodOptions): Pod {
+    const containerNames = options.containers ?? ['app'];
+    const mutated = options.mutatedWith ?? false;
+    const env = (): Map<string, string | null> => {
+      const map = new Map<string, string | null>();
+      if (mutated !== false) {
+        if (options.regionalEndpoints !== false) map.set('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
+        map.set('AWS_DEFAULT_REGION', this.region);
+        map.set('AWS_REGION', this.region);
+        map.set('AWS_ROLE_ARN', mutated);
+        map.set('AWS_WEB_IDENTITY_TOKEN_FILE', TOKEN_PATH);
+      }
+      for (const [key, value] of Object.entries(options.extraEnv ?? {})) map.set(key, value);
+      return map;
+    };
+    const containers: Container[] = [
+      ...(options.initContainers ?? []).map((n) => ({ name: n, init: true, env: env() })),
+      ...containerNames.map((n) => ({ name: n, init: false, env: env() })),
+    ];
+    const volumes: PodVolume[] = [{ name: `kube-api-access-${++this.podCounter}`, tokenAudiences: [''] }];
+    if (mutated !== false) volumes.unshift({ name: 'aws-iam-token', tokenAudiences: ['sts.amazonaws.com'] });
+    const pod: Pod = {
+      namespace,
+      name,
+      serviceAccountName: options.serviceAccountName,
+      phase: options.phase ?? 'Running',
+      creationTimestamp: options.creationTimestamp ?? '2025-06-01T00:00:00Z',
+      labels: options.labels ?? {},
+      annotations: options.annotations ?? {},
+      owner: options.owner ?? null,
+      containers,
+      volumes,
+    };
+    this.kubernetes.pods?.push(pod);
+    return pod;
+  }
+
+  /** `replicas` pods of a Deployment, owned by its ReplicaSet `<name>-<hash>` as the controller makes them. */
+  deployment(namespace: string, name: string, replicas: number, options: Omit<PodOptions, 'owner'>): Pod[] {
+    const hash = oidcIdFor(`${namespace}/${name}`).slice(0, 10).toLowerCase();
+    return Array.from({ length: replicas }, (_, i) =>
+      this.pod(namespace, `${name}-${hash}-p${i}`, {
+        ...options,
+        owner: { kind: 'ReplicaSet', name: `${name}-${hash}` },
+        labels: { ...options.labels, 'pod-template-hash': hash },
+      }),
+    );
+  }
+}
+
+export class AccountBuilder {
+  readonly accountId: string;
+  readonly clusters: ClusterBuilder[] = [];
+  readonly regions = new Set<string>();
+  iam: { roles: Role[]; providers: OidcProvider[]; rolePolicies: Map<string, RolePolicies> } | null = {
+    roles: [],
+    providers: [],
+    rolePolicies: new Map(),
+  };
+
+  constructor(accountId: string) {
+    this.accountId = accountId;
+  }
+
+  private get iamData() {
+    if (!this.iam) throw new Error('iam data was removed from this account');
+    return this.iam;
+  }
+
+  cluster(name: string, options: { region?: string; caPem?: string } = {}): ClusterBuilder {
+    const region = options.region ?? 'us-west-2';
+    const builder = new ClusterBuilder(this.accountId, region, name, options.caPem ?? CLUSTER_CA_A_PEM);
+    this.regions.add(region);
+    this.clusters.push(builder);
+    return builder;
+  }
+
+  provider(issuer: string, clientIds: string[] = ['sts.amazonaws.com']): OidcProvider {
+    const provider = { arn: `arn:aws:iam::${this.accountId}:oidc-provider/${issuer}`, url: issuer, clientIds };
+    this.iamData.providers.push(provider);
+    return provider;
+  }
+
+  /** A role with a trust document in any encoding; `policies: null` leaves it out of RolePolicies. */
+  role(
+    name: string,
+    trust: unknown,
+    policies: { attached?: string[]; inline?: string[] } | null = { attached: ['app-policy'] },
+  ): Role {
+    const role: Role = {
+      accountId: this.accountId,
+      name,
+      arn: `arn:aws:iam::${this.accountId}:role/${name}`,
+      trust: parsePolicyDocument(trust),
+    };
+    this.iamData.roles.push(role);
+    if (policies) {
+      this.iamData.rolePolicies.set(name, {
+        attached: (policies.attached ?? []).map((p) => ({
+          name: p,
+          arn: `arn:aws:iam::${this.accountId}:policy/${p}`,
+        })),
+        inline: policies.inline ?? [],
+      });
+    }
+    return role;
+  }
+}
+
+export class FleetBuilder {
+  private readonly accounts = new Map<string, AccountBuilder>();
+  readonly inputErrors: InputError[] = [];
+
+  account(accountId = '111122223333'): AccountBuilder {
+    let account = this.accounts.get(accountId);
+    if (!account) {
+      account = new AccountBuilder(accountId);
+      this.accounts.set(accountId, account);
+    }
+    return account;
+  }
+
+  build(): Fleet {
+    const accounts: Account[] = [...this.accounts.values()].map((a) => ({
+      accountId: a.accountId,
+      iam: a.iam as AccountIam | null,
+      regions: [...a.regions].sort(),
+      clusters: a.clusters.map((c) => c.cluster as Cluster),
+    }));
+    return { accounts, inputErrors: this.inputErrors };
+  }
+}
+
+export interface HealthyIrsa {
+  fleet: FleetBuilder;
+  account: AccountBuilder;
+  cluster: ClusterBuilder;
+  serviceAccount: ServiceAccount;
+  role: Role;
+  pods: Pod[];
+}
+
+/**
+ * One account, one cluster `demo` with its OIDC provider and webhook, and service account
+ * `shop/api` annotated with role `demo-api`, which trusts exactly that SA and has a policy,
+ * used by a Deployment `api` of two mutated pods: every check passes on it.
+ */
+export function healthyIrsa(options: { accountId?: string; clusterName?: string } = {}): HealthyIrsa {
+  const fleet = new FleetBuilder();
+  const account = fleet.account(options.accountId);
+  const cluster = account.cluster(options.clusterName ?? 'demo');
+  account.provider(cluster.issuer);
+  cluster.webhook();
+  cluster.serviceAccount('shop', 'default');
+  const role = account.role(
+    'demo-api',
+    irsaTrustPolicy(cluster.providerArn(), cluster.issuer, 'system:serviceaccount:shop:api'),
+  );
+  const serviceAccount = cluster.serviceAccount('shop', 'api', { 'eks.amazonaws.com/role-arn': role.arn });
+  const pods = cluster.deployment('shop', 'api', 2, { serviceAccountName: 'api', mutatedWith: role.arn });
+  return { fleet, account, cluster, serviceAccount, role, pods };
+}
