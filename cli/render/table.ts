@@ -1,0 +1,92 @@
+/** The human-readable report: findings grouped by cluster, most severe first; colour only when asked. */
+import { createColors } from 'picocolors';
+import type { AuditReport, Finding } from '../../shared/engine/run-audit.ts';
+import { SEVERITIES, type Severity } from '../../shared/checks/types.ts';
+
+export interface TableOptions {
+  readonly color: boolean;
+  readonly width: number;
+}
+
+function groupName(f: Finding): string {
+  if (f.cluster) return `${f.accountId} / ${f.region} / ${f.cluster}`;
+  if (f.accountId) return `${f.accountId} (account)`;
+  return 'fleet';
+}
+
+function resourceOf(f: Finding): string {
+  if (f.workload) return `${f.namespace}/${f.serviceAccount}  ${f.workload.kind}/${f.workload.name}`;
+  if (f.serviceAccount) return `${f.namespace}/${f.serviceAccount}`;
+  if (f.roleName) return `role ${f.roleName}`;
+  if (f.resource) return f.resource;
+  return f.cluster ? 'cluster' : 'account';
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (line && line.length + word.length + 1 > width) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+export function renderTable(report: AuditReport, findings: readonly Finding[], options: TableOptions): string {
+  const c = createColors(options.color);
+  const severityColor: Record<Severity, (s: string) => string> = {
+    critical: (s) => c.bold(c.red(s)),
+    high: c.red,
+    medium: c.yellow,
+    low: c.cyan,
+  };
+  const label = (f: Finding): string => {
+    if (f.status === 'pass') return c.green('PASS'.padEnd(8));
+    if (f.status === 'not-evaluated') return c.dim('N/E'.padEnd(8));
+    const text = f.severity.toUpperCase().padEnd(8);
+    return f.status === 'exempted' ? c.dim(text) : severityColor[f.severity](text);
+  };
+  const textWidth = Math.max(40, options.width - 12);
+  const out: string[] = [];
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) groups.set(groupName(f), [...(groups.get(groupName(f)) ?? []), f]);
+  for (const [name, items] of groups) {
+    out.push(c.bold(`${name}`) + c.dim(`  (${items.length})`));
+    for (const f of items) {
+      out.push(`  ${label(f)}  ${c.bold(f.checkId)}  ${f.name}  ${c.dim('·')}  ${resourceOf(f)}`);
+      for (const line of wrap(f.message, textWidth)) out.push(`            ${line}`);
+      if (f.status === 'exempted' && f.exemption) {
+        out.push(c.dim(`            exempted: ${f.exemption.reason}${f.exemption.expires ? ` (until ${f.exemption.expires})` : ''}`));
+      } else if (f.remediation && f.status === 'fail') {
+        const [first, ...rest] = f.remediation.split('\n');
+        out.push(c.dim(`            fix: ${first}`));
+        for (const line of rest) out.push(c.dim(`                 ${line}`));
+      }
+    }
+    out.push('');
+  }
+  const s = report.summary;
+  const bySeverity = SEVERITIES.filter((sev) => s.bySeverity[sev] > 0)
+    .map((sev) => severityColor[sev](`${s.bySeverity[sev]} ${sev}`))
+    .join(', ');
+  if (findings.length === 0) out.push(c.green('No findings.'));
+  out.push(
+    `${s.failed === 0 ? c.green('0 failing findings') : c.bold(`${s.failed} failing finding${s.failed === 1 ? '' : 's'}`)}${bySeverity ? ` (${bySeverity})` : ''}` +
+      ` in ${s.clusters} cluster${s.clusters === 1 ? '' : 's'} of ${s.accounts} account${s.accounts === 1 ? '' : 's'}; ` +
+      `${s.exempted} exempted, ${s.notEvaluated} not evaluated, ${s.passed} passed (${s.checks.length} checks).`,
+  );
+  if (s.inputErrors > 0) {
+    out.push(c.yellow(`${s.inputErrors} snapshot file(s) could not be used (AUDIT-004): the audit is incomplete.`));
+  }
+  for (const e of s.expiredExemptions) {
+    out.push(c.yellow(`exemption for ${e.checkId} expired on ${e.expires} and no longer applies: ${e.reason}`));
+  }
+  return out.join('\n');
+}
