@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'shared/**/*.test.ts', 'cli/**/*.test.ts'],
-    testTimeout: 20_000,
+    reporters: ['default', './test/support/summary-reporter.ts'],
+    testTimeout: 30_000,
   },
 });

@@ -20,12 +20,19 @@ function parseSeverity(value: string): Severity {
 }
 
 function parseIds(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((id) => id.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  ];
 }
 
 function parseDate(value: string): Date {
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected an ISO date, e.g. 2026-11-22 or 2026-11-22T03:00:00Z');
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('expected an ISO date, e.g. 2026-11-22 or 2026-11-22T03:00:00Z');
   return date;
 }
 
@@ -36,18 +43,40 @@ export function buildProgram(): Command {
         'annotated ServiceAccounts, the pod identity webhook and the pods it mutates.',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added, so they inherit it: usage errors exit 2, not 1.
+    .exitOverride();
 
   program
     .command('check')
     .description('Run the checks over a fleet snapshot directory and report what is broken, with the fix.')
-    .argument('<fleet-dir>', 'snapshot directory: <account-id>/iam.json and <account-id>/<region>/<cluster>/*.json')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--min-severity <severity>', `only show findings at or above: ${SEVERITIES.join(', ')}`, parseSeverity)
-    .option('--check <ids>', 'only run these checks (comma-separated, repeatable), e.g. IRSA-001,IRSA-030', parseIds)
+    .argument(
+      '<fleet-dir>',
+      'snapshot directory: <account-id>/iam.json and <account-id>/<region>/<cluster>/*.json',
+    )
+    .addOption(
+      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
+    .option(
+      '--min-severity <severity>',
+      `only show findings at or above: ${SEVERITIES.join(', ')}`,
+      parseSeverity,
+    )
+    .option(
+      '--check <ids>',
+      'only run these checks (comma-separated, repeatable), e.g. IRSA-001,IRSA-030',
+      parseIds,
+    )
     .option('--include-passed', 'also list passing and not-evaluated results')
-    .option('--fail-on <severity>', 'exit 1 when a failing finding at or above this severity remains', parseSeverity)
-    .option('-c, --config <file>', 'severity overrides and exemptions (YAML or JSON; default ./irsa-audit.config.yaml if present)')
+    .option(
+      '--fail-on <severity>',
+      'exit 1 when a failing finding at or above this severity remains',
+      parseSeverity,
+    )
+    .option(
+      '-c, --config <file>',
+      'severity overrides and exemptions (YAML or JSON; default ./irsa-audit.config.yaml if present)',
+    )
     .option('--now <date>', 'reference time for expiry checks (default: now)', parseDate)
     .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
     .option('-q, --quiet', 'no progress output on stderr')
@@ -92,7 +121,9 @@ Examples:
   program
     .command('checks')
     .description('List the checks: id, default severity, scope and title.')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
     .action((opts) => {
       process.stdout.write(`${renderCatalogue(opts.format)}\n`);
     });
@@ -102,7 +133,6 @@ Examples:
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -111,7 +141,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = benign ? 0 : EXIT_BAD_INPUT;
       return;
     }
-    if (error instanceof FleetDirectoryError || error instanceof ConfigError || error instanceof UnknownCheckError) {
+    if (
+      error instanceof FleetDirectoryError ||
+      error instanceof ConfigError ||
+      error instanceof UnknownCheckError
+    ) {
       process.stderr.write(`irsa-audit: ${error.message}\n`);
       process.exitCode = EXIT_BAD_INPUT;
       return;

@@ -31,7 +31,10 @@ export interface CommandIo {
 }
 
 /** Which findings the report shows: failing and exempted ones (and, if asked, passes and not-evaluated). */
-export function visibleFindings(report: AuditReport, options: Pick<CheckOptions, 'minSeverity' | 'includePassed'>): Finding[] {
+export function visibleFindings(
+  report: AuditReport,
+  options: Pick<CheckOptions, 'minSeverity' | 'includePassed'>,
+): Finding[] {
   const threshold = options.minSeverity ? severityRank(options.minSeverity) : SEVERITIES.length;
   return report.findings.filter(
     (f) =>
@@ -40,7 +43,11 @@ export function visibleFindings(report: AuditReport, options: Pick<CheckOptions,
   );
 }
 
-export async function runCheckCommand(fleetDir: string, options: CheckOptions, io: CommandIo): Promise<number> {
+export async function runCheckCommand(
+  fleetDir: string,
+  options: CheckOptions,
+  io: CommandIo,
+): Promise<number> {
   const configPath = options.config ?? (await findDefaultConfig(io.cwd));
   if (configPath && !options.config) io.stderr(`using config ${configPath}\n`);
   const config = configPath ? await loadConfig(configPath) : EMPTY_CONFIG;

@@ -2,8 +2,14 @@
 import { CATALOGUE } from '../../shared/checks/catalogue.ts';
 
 export function renderCatalogue(format: 'table' | 'json'): string {
-  if (format === 'json') return JSON.stringify(CATALOGUE.map((c) => c.metadata), null, 2);
+  if (format === 'json')
+    return JSON.stringify(
+      CATALOGUE.map((c) => c.metadata),
+      null,
+      2,
+    );
   return CATALOGUE.map(
-    (c) => `${c.metadata.id.padEnd(10)}${c.metadata.severity.padEnd(10)}${c.metadata.scope.padEnd(17)}${c.metadata.title}`,
+    (c) =>
+      `${c.metadata.id.padEnd(10)}${c.metadata.severity.padEnd(10)}${c.metadata.scope.padEnd(17)}${c.metadata.title}`,
   ).join('\n');
 }

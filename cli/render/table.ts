@@ -1,7 +1,7 @@
 /** The human-readable report: findings grouped by cluster, most severe first; colour only when asked. */
 import { createColors } from 'picocolors';
-import type { AuditReport, Finding } from '../../shared/engine/run-audit.ts';
 import { SEVERITIES, type Severity } from '../../shared/checks/types.ts';
+import type { AuditReport, Finding } from '../../shared/engine/run-audit.ts';
 
 export interface TableOptions {
   readonly color: boolean;
@@ -39,7 +39,11 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-export function renderTable(report: AuditReport, findings: readonly Finding[], options: TableOptions): string {
+export function renderTable(
+  report: AuditReport,
+  findings: readonly Finding[],
+  options: TableOptions,
+): string {
   const c = createColors(options.color);
   const severityColor: Record<Severity, (s: string) => string> = {
     critical: (s) => c.bold(c.red(s)),
@@ -63,7 +67,11 @@ export function renderTable(report: AuditReport, findings: readonly Finding[], o
       out.push(`  ${label(f)}  ${c.bold(f.checkId)}  ${f.name}  ${c.dim('·')}  ${resourceOf(f)}`);
       for (const line of wrap(f.message, textWidth)) out.push(`            ${line}`);
       if (f.status === 'exempted' && f.exemption) {
-        out.push(c.dim(`            exempted: ${f.exemption.reason}${f.exemption.expires ? ` (until ${f.exemption.expires})` : ''}`));
+        out.push(
+          c.dim(
+            `            exempted: ${f.exemption.reason}${f.exemption.expires ? ` (until ${f.exemption.expires})` : ''}`,
+          ),
+        );
       } else if (f.remediation && f.status === 'fail') {
         const [first, ...rest] = f.remediation.split('\n');
         out.push(c.dim(`            fix: ${first}`));
@@ -83,10 +91,14 @@ export function renderTable(report: AuditReport, findings: readonly Finding[], o
       `${s.exempted} exempted, ${s.notEvaluated} not evaluated, ${s.passed} passed (${s.checks.length} checks).`,
   );
   if (s.inputErrors > 0) {
-    out.push(c.yellow(`${s.inputErrors} snapshot file(s) could not be used (AUDIT-004): the audit is incomplete.`));
+    out.push(
+      c.yellow(`${s.inputErrors} snapshot file(s) could not be used (AUDIT-004): the audit is incomplete.`),
+    );
   }
   for (const e of s.expiredExemptions) {
-    out.push(c.yellow(`exemption for ${e.checkId} expired on ${e.expires} and no longer applies: ${e.reason}`));
+    out.push(
+      c.yellow(`exemption for ${e.checkId} expired on ${e.expires} and no longer applies: ${e.reason}`),
+    );
   }
   return out.join('\n');
 }

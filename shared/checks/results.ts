@@ -20,7 +20,10 @@ export function clusterSubject(cluster: Cluster): Subject {
   return { ...EMPTY, accountId: cluster.accountId, region: cluster.region, cluster: cluster.name };
 }
 
-export function serviceAccountSubject(cluster: Cluster, sa: Pick<ServiceAccount, 'namespace' | 'name'>): Subject {
+export function serviceAccountSubject(
+  cluster: Cluster,
+  sa: Pick<ServiceAccount, 'namespace' | 'name'>,
+): Subject {
   return { ...clusterSubject(cluster), namespace: sa.namespace, serviceAccount: sa.name };
 }
 
@@ -44,13 +47,22 @@ export function roleSubject(accountId: string, roleName: string, cluster: Cluste
   };
 }
 
-export function accountSubject(accountId: string | null, resource?: string, region: string | null = null): Subject {
+export function accountSubject(
+  accountId: string | null,
+  resource?: string,
+  region: string | null = null,
+): Subject {
   return { ...EMPTY, accountId, region, ...(resource === undefined ? {} : { resource }) };
 }
 
 export interface ResultBuilder {
   pass(subject: Subject, message: string, evidence?: Record<string, unknown>): CheckResult;
-  fail(subject: Subject, message: string, evidence: Record<string, unknown>, remediation: string): CheckResult;
+  fail(
+    subject: Subject,
+    message: string,
+    evidence: Record<string, unknown>,
+    remediation: string,
+  ): CheckResult;
   notEvaluated(subject: Subject, reason: string, evidence?: Record<string, unknown>): CheckResult;
 }
 

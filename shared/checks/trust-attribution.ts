@@ -2,10 +2,11 @@
  * IRSA-012, -013 and -014 share one evaluation of each service account's web-identity request
  * against its role's trust policy; an SA gets at most one of them, the first that applies.
  */
+
+import { oidcProviderArn, parseArn } from '../policy/irsa-trust.ts';
 import { resultsFor, serviceAccountSubject } from './results.ts';
 import { trustStatementFor } from './service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from './types.ts';
-import { oidcProviderArn, parseArn } from '../policy/irsa-trust.ts';
 
 const ORDER = ['IRSA-012', 'IRSA-013', 'IRSA-014'] as const;
 export type TrustCheckId = (typeof ORDER)[number];

@@ -14,7 +14,14 @@ export function severityRank(severity: Severity): number {
 }
 
 /** What one result is about; it decides the finding's identity (see docs/checks.md). */
-export type CheckScope = 'cluster' | 'service-account' | 'role' | 'workload' | 'account' | 'provider' | 'file';
+export type CheckScope =
+  | 'cluster'
+  | 'service-account'
+  | 'role'
+  | 'workload'
+  | 'account'
+  | 'provider'
+  | 'file';
 
 export interface CheckMetadata {
   /** Stable public id, e.g. `IRSA-001`. Never reused with another meaning. */

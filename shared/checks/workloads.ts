@@ -13,7 +13,8 @@ export function restartCommand(cluster: Cluster, workload: Workload): string {
   const resource = RESTARTABLE[workload.kind];
   const ctx = `kubectl --context ${cluster.name}`;
   if (resource) return `${ctx} rollout restart ${resource}/${workload.name} -n ${workload.namespace}`;
-  if (workload.kind === 'CronJob') return `# the next run of cronjob/${workload.name} gets new pods; to replace running ones:\n${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}`;
+  if (workload.kind === 'CronJob')
+    return `# the next run of cronjob/${workload.name} gets new pods; to replace running ones:\n${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}`;
   return `${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}   # then recreate them from their manifest`;
 }
 
@@ -25,7 +26,9 @@ export function irsaContainers(pod: Pod): Container[] {
       .map((name) => name.trim())
       .filter(Boolean),
   );
-  return pod.containers.filter((c) => !skipped.has(c.name) && !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'));
+  return pod.containers.filter(
+    (c) => !skipped.has(c.name) && !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'),
+  );
 }
 
 /** Whether the pod has the projected web-identity token volume. */

@@ -39,7 +39,12 @@ export type RoleResolution =
   | { readonly kind: 'found'; readonly role: Role; readonly account: Account }
   | { readonly kind: 'missing'; readonly accountId: string; readonly roleName: string }
   /** The role's account is not in the fleet, or its iam.json could not be read. */
-  | { readonly kind: 'unaudited'; readonly accountId: string; readonly roleName: string; readonly why: string };
+  | {
+      readonly kind: 'unaudited';
+      readonly accountId: string;
+      readonly roleName: string;
+      readonly why: string;
+    };
 
 /** An annotated service account and what its annotation points at. */
 export interface ServiceAccountLink {
@@ -103,13 +108,17 @@ export const WEBHOOK_NAME = 'iam-for-pods.amazonaws.com';
  * webhook named `iam-for-pods.amazonaws.com`, else the webhooks of the configuration EKS names
  * `pod-identity-webhook`. Empty when the webhook is missing (IRSA-003).
  */
-export function podIdentityWebhooks(configurations: readonly MutatingWebhookConfiguration[]): MutatingWebhook[] {
+export function podIdentityWebhooks(
+  configurations: readonly MutatingWebhookConfiguration[],
+): MutatingWebhook[] {
   const byName = configurations.flatMap((c) => c.webhooks.filter((w) => w.name === WEBHOOK_NAME));
   if (byName.length > 0) return byName;
   const config = configurations.find((c) => c.name === WEBHOOK_CONFIGURATION_NAME);
   if (!config) return [];
   // A configuration with the EKS name but no webhook entries still marks the webhook as installed.
-  return config.webhooks.length > 0 ? [...config.webhooks] : [{ name: WEBHOOK_CONFIGURATION_NAME, caBundle: null }];
+  return config.webhooks.length > 0
+    ? [...config.webhooks]
+    : [{ name: WEBHOOK_CONFIGURATION_NAME, caBundle: null }];
 }
 
 export function isActivePod(pod: Pod): boolean {
@@ -186,10 +195,20 @@ export class AuditContext {
     const roleName = arn?.resource.split('/').pop() ?? roleArn;
     const account = this.accountsById.get(accountId);
     if (!account) {
-      return { kind: 'unaudited', accountId, roleName, why: `account ${accountId} is not in the audited fleet` };
+      return {
+        kind: 'unaudited',
+        accountId,
+        roleName,
+        why: `account ${accountId} is not in the audited fleet`,
+      };
     }
     if (!account.iam) {
-      return { kind: 'unaudited', accountId, roleName, why: `the IAM data of account ${accountId} could not be read` };
+      return {
+        kind: 'unaudited',
+        accountId,
+        roleName,
+        why: `the IAM data of account ${accountId} could not be read`,
+      };
     }
     const role = this.roleIndex(account).get(roleName);
     return role ? { kind: 'found', role, account } : { kind: 'missing', accountId, roleName };
@@ -235,14 +254,20 @@ export class AuditContext {
 
   private assessTrust(cluster: Cluster, link: ServiceAccountLink): TrustAssessment {
     const role = link.role;
-    if (role === null) return { result: 'not-evaluated', reason: 'the role-arn annotation is malformed (IRSA-010)' };
+    if (role === null)
+      return { result: 'not-evaluated', reason: 'the role-arn annotation is malformed (IRSA-010)' };
     if (role.kind === 'unaudited') return { result: 'not-evaluated', reason: role.why };
-    if (role.kind === 'missing') return { result: 'not-evaluated', reason: `role ${role.roleName} does not exist` };
+    if (role.kind === 'missing')
+      return { result: 'not-evaluated', reason: `role ${role.roleName} does not exist` };
     if (!role.role.trust.ok) {
-      return { result: 'not-evaluated', reason: `the trust policy of ${role.role.name} cannot be parsed (IRSA-017)` };
+      return {
+        result: 'not-evaluated',
+        reason: `the trust policy of ${role.role.name} cannot be parsed (IRSA-017)`,
+      };
     }
     const issuer = this.issuerOf(cluster);
-    if (issuer === null) return { result: 'not-evaluated', reason: 'the cluster OIDC issuer is unknown (cluster.json)' };
+    if (issuer === null)
+      return { result: 'not-evaluated', reason: 'the cluster OIDC issuer is unknown (cluster.json)' };
     const partition = parseArn(role.role.arn)?.partition || 'aws';
     return assessWebIdentityTrust(role.role.trust.policy, {
       providerArn: oidcProviderArn(partition, role.account.accountId, issuer),
@@ -274,14 +299,23 @@ export class AuditContext {
 
   /** Active pods (not Succeeded or Failed) grouped by workload and service account. */
   readonly workloads = memoize((cluster: Cluster): readonly Workload[] => {
-    const groups = new Map<string, { namespace: string; kind: string; name: string; sa: string; pods: Pod[] }>();
+    const groups = new Map<
+      string,
+      { namespace: string; kind: string; name: string; sa: string; pods: Pod[] }
+    >();
     for (const pod of cluster.kubernetes?.pods ?? []) {
       if (!isActivePod(pod)) continue;
       const owner = workloadOf(pod);
       const key = `${pod.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${pod.serviceAccountName}`;
       let group = groups.get(key);
       if (!group) {
-        group = { namespace: pod.namespace, kind: owner.kind, name: owner.name, sa: pod.serviceAccountName, pods: [] };
+        group = {
+          namespace: pod.namespace,
+          kind: owner.kind,
+          name: owner.name,
+          sa: pod.serviceAccountName,
+          pods: [],
+        };
         groups.set(key, group);
       }
       group.pods.push(pod);

@@ -19,7 +19,8 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
 
 /** Decodes a base64 PEM bundle (`caBundle`, `certificateAuthority.data`) into its certificates. */
 export function decodeCertificateBundle(base64Pem: string | null | undefined): BundleDecoding {
-  if (!base64Pem || base64Pem.trim() === '') return { ok: false, problem: 'empty', detail: 'the bundle is empty' };
+  if (!base64Pem || base64Pem.trim() === '')
+    return { ok: false, problem: 'empty', detail: 'the bundle is empty' };
   const text = Buffer.from(base64Pem.trim(), 'base64').toString('utf8');
   const blocks = text.match(PEM_BLOCK) ?? [];
   if (blocks.length === 0) {
@@ -37,7 +38,11 @@ export function decodeCertificateBundle(base64Pem: string | null | undefined): B
       });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      return { ok: false, problem: 'not-pem', detail: `a PEM block is not a valid X.509 certificate (${detail})` };
+      return {
+        ok: false,
+        problem: 'not-pem',
+        detail: `a PEM block is not a valid X.509 certificate (${detail})`,
+      };
     }
   }
   return { ok: true, certificates };

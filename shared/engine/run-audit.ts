@@ -3,7 +3,15 @@
  * exemptions) and summarise. Pure: the caller supplies the fleet and the clock.
  */
 import { CATALOGUE } from '../checks/catalogue.ts';
-import { type Check, type CheckResult, type ResultStatus, SEVERITIES, type Severity, severityRank, type Subject } from '../checks/types.ts';
+import {
+  type Check,
+  type CheckResult,
+  type ResultStatus,
+  SEVERITIES,
+  type Severity,
+  type Subject,
+  severityRank,
+} from '../checks/types.ts';
 import { type AuditConfig, EMPTY_CONFIG, type Exemption } from '../config/audit-config.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { wildcardMatch } from '../policy/evaluate.ts';
@@ -63,7 +71,10 @@ export class UnknownCheckError extends Error {
 }
 
 /** Selects checks by id, rejecting unknown ids with the list of valid ones. */
-export function selectChecks(catalogue: readonly Check[], ids: readonly string[] | undefined): readonly Check[] {
+export function selectChecks(
+  catalogue: readonly Check[],
+  ids: readonly string[] | undefined,
+): readonly Check[] {
   if (!ids || ids.length === 0) return catalogue;
   const wanted = ids.map((id) => id.trim().toUpperCase()).filter(Boolean);
   const unknown = wanted.filter((id) => !catalogue.some((c) => c.metadata.id === id));
@@ -94,13 +105,18 @@ export function exemptionMatches(exemption: Exemption, finding: Omit<Finding, 'e
     matchesField(scope.namespace, finding.namespace) &&
     matchesField(scope.serviceAccount, finding.serviceAccount) &&
     matchesField(scope.roleName, finding.roleName) &&
-    matchesField(scope.workload, finding.workload ? `${finding.workload.kind}/${finding.workload.name}` : null) &&
+    matchesField(
+      scope.workload,
+      finding.workload ? `${finding.workload.kind}/${finding.workload.name}` : null,
+    ) &&
     matchesField(scope.resource, finding.resource)
   );
 }
 
 /** A stable identity for a finding: the check plus the fields its scope uses. */
-export function findingKey(finding: Pick<Finding, 'checkId' | keyof Omit<Subject, 'resource'>> & { resource: string | null }): string {
+export function findingKey(
+  finding: Pick<Finding, 'checkId' | keyof Omit<Subject, 'resource'>> & { resource: string | null },
+): string {
   return [
     finding.checkId,
     finding.accountId,
@@ -142,7 +158,9 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
     const { id, name, title } = check.metadata;
     const severity = (config.severities[id] as Severity | undefined) ?? check.metadata.severity;
     for (const result of check.evaluate(context)) {
-      findings.push(toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []));
+      findings.push(
+        toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),
+      );
     }
   }
   const evaluationMs = performance.now() - started;
@@ -150,7 +168,13 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
   return {
     findings,
     evaluationMs,
-    summary: summarise(fleet, findings, checks, options.now, config.exemptions.filter((e) => !exemptionActive(e, options.now))),
+    summary: summarise(
+      fleet,
+      findings,
+      checks,
+      options.now,
+      config.exemptions.filter((e) => !exemptionActive(e, options.now)),
+    ),
   };
 }
 
@@ -173,7 +197,11 @@ function toFinding(
   if (result.status !== 'fail') return base;
   const exemption = exemptions.find((e) => exemptionMatches(e, base));
   if (!exemption) return base;
-  return { ...base, status: 'exempted', exemption: { reason: exemption.reason, expires: exemption.expires ?? null } };
+  return {
+    ...base,
+    status: 'exempted',
+    exemption: { reason: exemption.reason, expires: exemption.expires ?? null },
+  };
 }
 
 function summarise(

@@ -63,8 +63,12 @@ export function statementAppliesTo(
       ? principalMatches(statement.principal, principal)
       : statement.notPrincipal !== undefined && !principalMatches(statement.notPrincipal, principal);
   if (!principalOk) return false;
-  if (statement.action !== undefined) return statement.action.some((pattern) => actionMatches(pattern, action));
-  return statement.notAction !== undefined && !statement.notAction.some((pattern) => actionMatches(pattern, action));
+  if (statement.action !== undefined)
+    return statement.action.some((pattern) => actionMatches(pattern, action));
+  return (
+    statement.notAction !== undefined &&
+    !statement.notAction.some((pattern) => actionMatches(pattern, action))
+  );
 }
 
 function principalMatches(spec: PrincipalSpec, principal: PolicyRequest['principal']): boolean {
@@ -82,7 +86,13 @@ export function actionMatches(pattern: string, action: string): boolean {
   return wildcardMatch(pattern.toLowerCase(), action.toLowerCase());
 }
 
-const NEGATED = new Set(['stringnotequals', 'stringnotequalsignorecase', 'stringnotlike', 'arnnotequals', 'arnnotlike']);
+const NEGATED = new Set([
+  'stringnotequals',
+  'stringnotequalsignorecase',
+  'stringnotlike',
+  'arnnotequals',
+  'arnnotlike',
+]);
 
 /** Whether `operator` (base form, e.g. `StringNotLike`) is a negated matching operator. */
 export function isNegatedOperator(baseOperator: string): boolean {

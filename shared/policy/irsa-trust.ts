@@ -105,7 +105,10 @@ function describeStatement(statement: Statement): string {
  */
 export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdentityRequest): TrustVerdict {
   const principal = { type: 'Federated', id: request.providerArn };
-  const rawContext = { [`${request.issuer}:sub`]: request.subject, [`${request.issuer}:aud`]: request.audience };
+  const rawContext = {
+    [`${request.issuer}:sub`]: request.subject,
+    [`${request.issuer}:aud`]: request.audience,
+  };
   const evaluation = evaluatePolicy(policy, { action: WEB_IDENTITY_ACTION, principal, context: rawContext });
   if (evaluation.decision === 'allow') return { result: 'admits', statements: evaluation.matchedAllows };
 
@@ -124,10 +127,14 @@ export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdent
   }
   const subjectDeny = denies.find((d) => d.conditions.some(isSubCondition));
   if (subjectDeny) {
-    return { result: 'IRSA-013', reason: `${describeStatement(subjectDeny)} denies subject ${request.subject}` };
+    return {
+      result: 'IRSA-013',
+      reason: `${describeStatement(subjectDeny)} denies subject ${request.subject}`,
+    };
   }
   const context = normaliseContext(rawContext);
-  const admitsSubject = (s: Statement) => s.conditions.filter(isSubCondition).every((c) => conditionHolds(c, context));
+  const admitsSubject = (s: Statement) =>
+    s.conditions.filter(isSubCondition).every((c) => conditionHolds(c, context));
   if (!candidates.some(admitsSubject)) {
     const values = candidates.flatMap((s) => s.conditions.filter(isSubCondition).flatMap((c) => c.values));
     return {
@@ -139,11 +146,14 @@ export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdent
   }
   const audienceDeny = denies.find((d) => d.conditions.some(isAudCondition));
   if (audienceDeny) {
-    return { result: 'IRSA-014', reason: `${describeStatement(audienceDeny)} denies audience ${request.audience}` };
+    return {
+      result: 'IRSA-014',
+      reason: `${describeStatement(audienceDeny)} denies audience ${request.audience}`,
+    };
   }
-  const audValues = candidates.filter(admitsSubject).flatMap((s) =>
-    s.conditions.filter(isAudCondition).flatMap((c) => c.values),
-  );
+  const audValues = candidates
+    .filter(admitsSubject)
+    .flatMap((s) => s.conditions.filter(isAudCondition).flatMap((c) => c.values));
   return {
     result: 'IRSA-014',
     reason:
@@ -189,7 +199,9 @@ export function providerGrants(policy: PolicyDocument): ProviderGrant[] {
 
 /** Conditions of the grant's statement keyed on an issuer the statement does not trust. */
 export function foreignIssuerConditions(grant: ProviderGrant): Condition[] {
-  const trusted = new Set(federatedIds(grant.statement).map((arn) => hostPathOfProviderArn(arn)?.toLowerCase()));
+  const trusted = new Set(
+    federatedIds(grant.statement).map((arn) => hostPathOfProviderArn(arn)?.toLowerCase()),
+  );
   return grant.statement.conditions.filter((c) => {
     const issuer = issuerOfConditionKey(c.key);
     return issuer !== null && !trusted.has(issuer.toLowerCase());

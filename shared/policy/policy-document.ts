@@ -132,7 +132,9 @@ function normalisePrincipal(value: unknown, where: string): PrincipalSpec {
 const SET_QUALIFIERS = ['ForAnyValue', 'ForAllValues'] as const;
 
 /** Splits `ForAnyValue:StringLikeIfExists` into its qualifier, base operator and IfExists flag. */
-export function splitOperator(operator: string): Pick<Condition, 'baseOperator' | 'setQualifier' | 'ifExists'> {
+export function splitOperator(
+  operator: string,
+): Pick<Condition, 'baseOperator' | 'setQualifier' | 'ifExists'> {
   let rest = operator;
   let setQualifier: Condition['setQualifier'] = null;
   const colon = rest.indexOf(':');
@@ -155,7 +157,12 @@ function normaliseConditions(value: unknown, where: string): Condition[] {
     if (!isRecord(block)) fail(`${where}.${operator} must be an object of condition keys`);
     const parts = splitOperator(operator);
     for (const [key, values] of Object.entries(block)) {
-      conditions.push({ operator, ...parts, key, values: conditionValues(values, `${where}.${operator}.${key}`) });
+      conditions.push({
+        operator,
+        ...parts,
+        key,
+        values: conditionValues(values, `${where}.${operator}.${key}`),
+      });
     }
   }
   return conditions;

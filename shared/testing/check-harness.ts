@@ -4,8 +4,8 @@
  * and a remediation, and every not-evaluated fixture yields no pass and no fail for its subject.
  */
 import { describe, expect, it } from 'vitest';
-import { AuditContext } from '../engine/audit-context.ts';
 import type { Check, CheckResult, Subject } from '../checks/types.ts';
+import { AuditContext } from '../engine/audit-context.ts';
 import type { Fleet } from '../model/fleet.ts';
 
 export const FIXTURE_NOW = new Date('2026-01-01T00:00:00Z');
@@ -74,7 +74,9 @@ export function describeCheck(
           expect(failure.remediation ?? '').not.toBe('');
         }
         for (const text of fixture.mentions ?? []) {
-          const rendered = failures.map((f) => `${f.message} ${JSON.stringify(f.evidence)} ${f.remediation}`).join('\n');
+          const rendered = failures
+            .map((f) => `${f.message} ${JSON.stringify(f.evidence)} ${f.remediation}`)
+            .join('\n');
           expect(rendered).toContain(text);
         }
       });

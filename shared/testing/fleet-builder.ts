@@ -126,7 +126,10 @@ export class ClusterBuilder {
   }
 
   /** The EKS pod identity webhook, with a caBundle (default: the cluster CA). */
-  webhook(caBundle: string | null = this.cluster.info?.certificateAuthorityData ?? null, name = 'pod-identity-webhook') {
+  webhook(
+    caBundle: string | null = this.cluster.info?.certificateAuthorityData ?? null,
+    name = 'pod-identity-webhook',
+  ) {
     this.kubernetes.webhookConfigurations?.push({
       name,
       webhooks: [{ name: 'iam-for-pods.amazonaws.com', caBundle }],
@@ -224,7 +227,11 @@ export class AccountBuilder {
   }
 
   provider(issuer: string, clientIds: string[] = ['sts.amazonaws.com']): OidcProvider {
-    const provider = { arn: `arn:aws:iam::${this.accountId}:oidc-provider/${issuer}`, url: issuer, clientIds };
+    const provider = {
+      arn: `arn:aws:iam::${this.accountId}:oidc-provider/${issuer}`,
+      url: issuer,
+      clientIds,
+    };
     this.iamData.providers.push(provider);
     return provider;
   }

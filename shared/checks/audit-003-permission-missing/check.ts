@@ -16,7 +16,12 @@ export const metadata: CheckMetadata = {
 const results = resultsFor(metadata);
 
 const KINDS: { kind: string; field: keyof KubernetesData; resource: string; checks: string }[] = [
-  { kind: 'ServiceAccount', field: 'serviceAccounts', resource: 'serviceaccounts', checks: 'IRSA-010..022, IRSA-030..033' },
+  {
+    kind: 'ServiceAccount',
+    field: 'serviceAccounts',
+    resource: 'serviceaccounts',
+    checks: 'IRSA-010..022, IRSA-030..033',
+  },
   { kind: 'Pod', field: 'pods', resource: 'pods', checks: 'IRSA-021, IRSA-030..033' },
   {
     kind: 'MutatingWebhookConfiguration',
@@ -44,7 +49,10 @@ export const check: Check = {
               `Cluster ${cluster.name}: ${missing.map((k) => k.kind).join(', ')} not collected (access denied?), so ${missing.map((k) => k.checks).join('; ')} were not evaluated.`,
               { notCollected: missing.map((k) => k.kind) },
               missing
-                .map((k) => `kubectl --context ${cluster.name} auth can-i list ${k.resource} --as-group=irsa-auditor --as=irsa-auditor`)
+                .map(
+                  (k) =>
+                    `kubectl --context ${cluster.name} auth can-i list ${k.resource} --as-group=irsa-auditor --as=irsa-auditor`,
+                )
                 .join('\n'),
             ),
       );

@@ -23,14 +23,25 @@ export const check: Check = {
         // Account scope: the identity is the account and the file; region and cluster go in the evidence.
         accountSubject(error.accountId, error.file),
         `${error.file}${error.field ? ` (field ${error.field})` : ''}: ${error.message}.`,
-        { file: error.file, field: error.field, problem: error.message, region: error.region, cluster: error.cluster },
+        {
+          file: error.file,
+          field: error.field,
+          problem: error.message,
+          region: error.region,
+          cluster: error.cluster,
+        },
         `# re-collect ${error.file} (irsa-audit collect), or fix ${error.field ?? 'the file'} by hand and re-run irsa-audit check`,
       ),
     );
     const broken = new Set(context.fleet.inputErrors.map((e) => e.accountId));
     for (const account of context.accounts) {
       if (!broken.has(account.accountId)) {
-        out.push(results.pass(accountSubject(account.accountId), `every snapshot file of account ${account.accountId} is valid`));
+        out.push(
+          results.pass(
+            accountSubject(account.accountId),
+            `every snapshot file of account ${account.accountId} is valid`,
+          ),
+        );
       }
     }
     return out;

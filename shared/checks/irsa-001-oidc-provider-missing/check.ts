@@ -29,7 +29,9 @@ export const check: Check = {
       if (issuer === null) {
         out.push(results.notEvaluated(subject, `cluster.json of ${cluster.name} gives no OIDC issuer`));
       } else if (!account?.iam) {
-        out.push(results.notEvaluated(subject, `the IAM data of account ${cluster.accountId} could not be read`));
+        out.push(
+          results.notEvaluated(subject, `the IAM data of account ${cluster.accountId} could not be read`),
+        );
       } else {
         const provider = context.providerFor(account, issuer);
         const evidence = {
@@ -38,7 +40,11 @@ export const check: Check = {
         };
         out.push(
           provider
-            ? results.pass(subject, `IAM OIDC provider ${provider.arn} matches the issuer of ${cluster.name}`, evidence)
+            ? results.pass(
+                subject,
+                `IAM OIDC provider ${provider.arn} matches the issuer of ${cluster.name}`,
+                evidence,
+              )
             : results.fail(
                 subject,
                 `Account ${cluster.accountId} has no IAM OIDC provider for the issuer of cluster ${cluster.name} (https://${issuer}).`,

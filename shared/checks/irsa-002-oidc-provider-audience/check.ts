@@ -29,11 +29,21 @@ export const check: Check = {
       const account = context.account(cluster.accountId);
       const provider = issuer !== null && account ? context.providerFor(account, issuer) : undefined;
       if (!provider) {
-        const why = !account?.iam ? `the IAM data of account ${cluster.accountId} could not be read` : 'no OIDC provider to inspect (IRSA-001)';
-        out.push(results.notEvaluated(subject, issuer === null ? `cluster.json of ${cluster.name} gives no OIDC issuer` : why));
+        const why = !account?.iam
+          ? `the IAM data of account ${cluster.accountId} could not be read`
+          : 'no OIDC provider to inspect (IRSA-001)';
+        out.push(
+          results.notEvaluated(
+            subject,
+            issuer === null ? `cluster.json of ${cluster.name} gives no OIDC issuer` : why,
+          ),
+        );
         continue;
       }
-      const required = new Set([DEFAULT_AUDIENCE, ...context.serviceAccountLinks(cluster).map((l) => l.audience)]);
+      const required = new Set([
+        DEFAULT_AUDIENCE,
+        ...context.serviceAccountLinks(cluster).map((l) => l.audience),
+      ]);
       const missing = [...required].filter((audience) => !provider.clientIds.includes(audience));
       const evidence = { provider: provider.arn, clientIds: provider.clientIds, required: [...required] };
       out.push(

@@ -10,7 +10,8 @@ export const metadata: CheckMetadata = {
   severity: 'critical',
   scope: 'cluster',
   risk: 'The API server cannot verify the webhook over TLS; with failurePolicy Ignore every new pod is admitted unmutated and silently runs with the node role.',
-  remediation: "Restore the webhook's clientConfig.caBundle to the cluster CA, then restart the pods created since it changed.",
+  remediation:
+    "Restore the webhook's clientConfig.caBundle to the cluster CA, then restart the pods created since it changed.",
   references: [
     'https://github.com/aws/amazon-eks-pod-identity-webhook',
     'https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#contacting-the-webhook',
@@ -35,7 +36,9 @@ export const check: Check = {
       if (webhooks.length === 0) continue; // IRSA-003 reports the missing webhook; nothing to judge here.
       const clusterCa = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
       if (!clusterCa.ok) {
-        out.push(results.notEvaluated(subject, `the cluster CA from cluster.json is unusable (${clusterCa.detail})`));
+        out.push(
+          results.notEvaluated(subject, `the cluster CA from cluster.json is unusable (${clusterCa.detail})`),
+        );
         continue;
       }
       const problems: string[] = [];
@@ -49,22 +52,38 @@ export const check: Check = {
         }
         bundles.push({
           webhook: webhook.name,
-          certificates: bundle.certificates.map((c) => ({ subject: c.subject, sha256: c.fingerprint256, validTo: c.validTo })),
+          certificates: bundle.certificates.map((c) => ({
+            subject: c.subject,
+            sha256: c.fingerprint256,
+            validTo: c.validTo,
+          })),
         });
-        const matching = bundle.certificates.filter((c) => clusterCa.certificates.some((ca) => sameCertificate(c, ca)));
+        const matching = bundle.certificates.filter((c) =>
+          clusterCa.certificates.some((ca) => sameCertificate(c, ca)),
+        );
         if (matching.length === 0) {
           problems.push(`webhook ${webhook.name}: the caBundle holds no certificate equal to the cluster CA`);
         } else if (matching.every((c) => isExpired(c, context.now))) {
-          problems.push(`webhook ${webhook.name}: the cluster CA in the caBundle expired on ${matching[0]?.validTo}`);
+          problems.push(
+            `webhook ${webhook.name}: the cluster CA in the caBundle expired on ${matching[0]?.validTo}`,
+          );
         }
       }
       const evidence = {
-        clusterCa: clusterCa.certificates.map((c) => ({ subject: c.subject, sha256: c.fingerprint256, validTo: c.validTo })),
+        clusterCa: clusterCa.certificates.map((c) => ({
+          subject: c.subject,
+          sha256: c.fingerprint256,
+          validTo: c.validTo,
+        })),
         webhooks: bundles,
       };
       out.push(
         problems.length === 0
-          ? results.pass(subject, `the pod identity webhook of ${cluster.name} trusts the cluster CA`, evidence)
+          ? results.pass(
+              subject,
+              `the pod identity webhook of ${cluster.name} trusts the cluster CA`,
+              evidence,
+            )
           : results.fail(
               subject,
               `The pod identity webhook's caBundle on cluster ${cluster.name} is wrong: ${problems.join('; ')}.`,

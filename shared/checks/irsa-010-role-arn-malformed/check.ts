@@ -21,7 +21,10 @@ const results = resultsFor(metadata);
 
 /** Best guess at the ARN that was meant, for the remediation command. */
 function suggestedArn(value: string, accountId: string): string {
-  const cleaned = value.trim().replace(/^["']+|["']+$/g, '').trim();
+  const cleaned = value
+    .trim()
+    .replace(/^["']+|["']+$/g, '')
+    .trim();
   if (ROLE_ARN_PATTERN.test(cleaned)) return cleaned;
   const name = cleaned.split('/').pop() || 'ROLE_NAME';
   return `arn:aws:iam::${accountId}:role/${/^[\w+=,.@-]+$/.test(name) ? name : 'ROLE_NAME'}`;
@@ -39,12 +42,21 @@ export const check: Check = {
         const evidence = { annotation: ROLE_ARN_ANNOTATION, value: link.roleArn };
         out.push(
           link.role !== null
-            ? results.pass(subject, `${sa.namespace}/${sa.name} is annotated with a well-formed role ARN`, evidence)
+            ? results.pass(
+                subject,
+                `${sa.namespace}/${sa.name} is annotated with a well-formed role ARN`,
+                evidence,
+              )
             : results.fail(
                 subject,
                 `Service account ${sa.namespace}/${sa.name} in ${cluster.name} has a malformed role-arn annotation ${JSON.stringify(link.roleArn)}.`,
                 evidence,
-                annotateCommand(cluster, sa, ROLE_ARN_ANNOTATION, suggestedArn(link.roleArn, cluster.accountId)),
+                annotateCommand(
+                  cluster,
+                  sa,
+                  ROLE_ARN_ANNOTATION,
+                  suggestedArn(link.roleArn, cluster.accountId),
+                ),
               ),
         );
       }

@@ -8,7 +8,8 @@ export const metadata: CheckMetadata = {
   severity: 'critical',
   scope: 'service-account',
   risk: 'AssumeRoleWithWebIdentity fails with AccessDenied: the pods have no AWS credentials.',
-  remediation: 'Create the role (with a trust for this service account) or annotate the service account with an existing role.',
+  remediation:
+    'Create the role (with a trust for this service account) or annotate the service account with an existing role.',
   references: ['https://docs.aws.amazon.com/eks/latest/userguide/security-iam-troubleshoot.html'],
 };
 
@@ -24,7 +25,8 @@ export const check: Check = {
         const sa = link.serviceAccount;
         const subject = serviceAccountSubject(cluster, sa);
         const role = link.role;
-        if (role === null) out.push(results.notEvaluated(subject, 'the role-arn annotation is malformed (IRSA-010)'));
+        if (role === null)
+          out.push(results.notEvaluated(subject, 'the role-arn annotation is malformed (IRSA-010)'));
         else if (role.kind === 'unaudited') out.push(results.notEvaluated(subject, role.why));
         else if (role.kind === 'found') {
           out.push(results.pass(subject, `role ${role.role.name} exists`, { roleArn: link.roleArn }));

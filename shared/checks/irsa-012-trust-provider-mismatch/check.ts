@@ -8,7 +8,8 @@ export const check = trustAttributionCheck({
   severity: 'critical',
   scope: 'service-account',
   risk: 'AssumeRoleWithWebIdentity is denied (wrong account, region, OIDC id or action): the pods get AccessDenied.',
-  remediation: "Add a statement for Federated = this cluster's provider ARN with sts:AssumeRoleWithWebIdentity.",
+  remediation:
+    "Add a statement for Federated = this cluster's provider ARN with sts:AssumeRoleWithWebIdentity.",
   references: [
     'https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html',
     'https://repost.aws/knowledge-center/eks-pods-iam-role-service-accounts',

@@ -9,7 +9,8 @@ export const metadata: CheckMetadata = {
   severity: 'critical',
   scope: 'role',
   risk: 'Without a strict :sub condition any pod in the cluster, in any namespace, can assume the role and use its permissions.',
-  remediation: 'Add a StringEquals condition on <issuer>:sub naming the one service account that needs the role.',
+  remediation:
+    'Add a StringEquals condition on <issuer>:sub naming the one service account that needs the role.',
   references: [
     'https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html',
     'https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html',
@@ -35,7 +36,10 @@ export const check: Check = {
           statements: open.map((g) => ({
             index: g.statement.index,
             provider: g.providerArn,
-            subConditions: subjectRestriction(g).subConditions.map((c) => ({ operator: c.operator, values: c.values })),
+            subConditions: subjectRestriction(g).subConditions.map((c) => ({
+              operator: c.operator,
+              values: c.values,
+            })),
           })),
         };
         out.push(

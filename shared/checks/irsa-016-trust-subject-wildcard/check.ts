@@ -1,5 +1,9 @@
 import { wildcardMatch } from '../../policy/evaluate.ts';
-import { foreignIssuerConditions, serviceAccountSubject, subjectRestriction } from '../../policy/irsa-trust.ts';
+import {
+  foreignIssuerConditions,
+  serviceAccountSubject,
+  subjectRestriction,
+} from '../../policy/irsa-trust.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -29,11 +33,15 @@ export const check: Check = {
           .filter((g) => foreignIssuerConditions(g).length === 0)
           .flatMap((g) => subjectRestriction(g).wildcardPatterns);
         if (patterns.length === 0) {
-          out.push(results.pass(subject, `role ${role.name} names exact service accounts for ${cluster.name}`));
+          out.push(
+            results.pass(subject, `role ${role.name} names exact service accounts for ${cluster.name}`),
+          );
           continue;
         }
         const admitted = (cluster.kubernetes?.serviceAccounts ?? [])
-          .filter((sa) => patterns.some((p) => wildcardMatch(p, serviceAccountSubject(sa.namespace, sa.name))))
+          .filter((sa) =>
+            patterns.some((p) => wildcardMatch(p, serviceAccountSubject(sa.namespace, sa.name))),
+          )
           .map((sa) => `${sa.namespace}/${sa.name}`);
         out.push(
           results.fail(
@@ -46,7 +54,12 @@ export const check: Check = {
               admittedCount: admitted.length,
               serviceAccountsCollected: cluster.kubernetes?.serviceAccounts != null,
             },
-            `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# replace the StringLike :sub pattern by StringEquals on: ${admitted.slice(0, 5).map((a) => `system:serviceaccount:${a.replace('/', ':')}`).join(', ') || 'the service accounts that need the role'}\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
+            `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# replace the StringLike :sub pattern by StringEquals on: ${
+              admitted
+                .slice(0, 5)
+                .map((a) => `system:serviceaccount:${a.replace('/', ':')}`)
+                .join(', ') || 'the service accounts that need the role'
+            }\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
           ),
         );
       }

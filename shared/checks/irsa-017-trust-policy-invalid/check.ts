@@ -9,7 +9,8 @@ export const metadata: CheckMetadata = {
   severity: 'high',
   scope: 'role',
   risk: 'A document that cannot be parsed, or a condition keyed on an issuer the statement does not trust, can never admit a token: the pods get AccessDenied.',
-  remediation: 'Fix the document so that it parses and every condition key names the issuer of the statement it sits in.',
+  remediation:
+    'Fix the document so that it parses and every condition key names the issuer of the statement it sits in.',
   references: ['https://repost.aws/knowledge-center/eks-pods-iam-role-service-accounts'],
 };
 
@@ -35,7 +36,11 @@ export const check: Check = {
       for (const [cluster, grants] of context.roleGrantsByCluster(role)) {
         const subject = roleSubject(role.accountId, role.name, cluster);
         const foreign = grants.flatMap((g) =>
-          foreignIssuerConditions(g).map((c) => ({ statement: g.statement.index, provider: g.providerArn, key: c.key })),
+          foreignIssuerConditions(g).map((c) => ({
+            statement: g.statement.index,
+            provider: g.providerArn,
+            key: c.key,
+          })),
         );
         out.push(
           foreign.length === 0

@@ -29,12 +29,19 @@ export const check: Check = {
           continue;
         }
         if (role.kind !== 'found') {
-          out.push(results.notEvaluated(subject, role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`));
+          out.push(
+            results.notEvaluated(
+              subject,
+              role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`,
+            ),
+          );
           continue;
         }
         const policies = role.account.iam?.rolePolicies.get(role.role.name);
         if (!policies) {
-          out.push(results.notEvaluated(subject, `the policies of role ${role.role.name} are not in the snapshot`));
+          out.push(
+            results.notEvaluated(subject, `the policies of role ${role.role.name} are not in the snapshot`),
+          );
           continue;
         }
         const evidence = {

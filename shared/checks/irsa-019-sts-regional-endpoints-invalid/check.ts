@@ -15,7 +15,20 @@ export const metadata: CheckMetadata = {
 };
 
 /** The spellings Go's strconv.ParseBool accepts, the only ones the webhook honours. */
-export const GO_BOOLEANS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
+export const GO_BOOLEANS = new Set([
+  '1',
+  't',
+  'T',
+  'TRUE',
+  'true',
+  'True',
+  '0',
+  'f',
+  'F',
+  'FALSE',
+  'false',
+  'False',
+]);
 export const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 const results = resultsFor(metadata);

@@ -30,7 +30,11 @@ export const check: Check = {
         if (value === undefined) continue;
         const subject = serviceAccountSubject(cluster, sa);
         const seconds = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
-        const evidence = { annotation: TOKEN_EXPIRATION_ANNOTATION, value, allowed: `${MIN_SECONDS}..${MAX_SECONDS}` };
+        const evidence = {
+          annotation: TOKEN_EXPIRATION_ANNOTATION,
+          value,
+          allowed: `${MIN_SECONDS}..${MAX_SECONDS}`,
+        };
         out.push(
           seconds >= MIN_SECONDS && seconds <= MAX_SECONDS
             ? results.pass(subject, `${TOKEN_EXPIRATION_ANNOTATION} is ${value}`, evidence)
@@ -42,7 +46,11 @@ export const check: Check = {
                   cluster,
                   sa,
                   TOKEN_EXPIRATION_ANNOTATION,
-                  String(Number.isNaN(seconds) ? MAX_SECONDS : Math.min(MAX_SECONDS, Math.max(MIN_SECONDS, seconds))),
+                  String(
+                    Number.isNaN(seconds)
+                      ? MAX_SECONDS
+                      : Math.min(MAX_SECONDS, Math.max(MIN_SECONDS, seconds)),
+                  ),
                 ),
               ),
         );

@@ -30,7 +30,9 @@ export const check: Check = {
           out.push(results.notEvaluated(subject, 'pod-identity-associations.json could not be read'));
           continue;
         }
-        const association = associations.find((a) => a.namespace === sa.namespace && a.serviceAccount === sa.name);
+        const association = associations.find(
+          (a) => a.namespace === sa.namespace && a.serviceAccount === sa.name,
+        );
         if (!association) {
           out.push(results.pass(subject, `no Pod Identity association for ${sa.namespace}/${sa.name}`));
           continue;

@@ -36,7 +36,12 @@ export const check: Check = {
         }
         const roleAccount = context.account(roleAccountId);
         if (!roleAccount?.iam) {
-          out.push(results.notEvaluated(subject, `account ${roleAccountId} is not audited or its IAM data is unreadable`));
+          out.push(
+            results.notEvaluated(
+              subject,
+              `account ${roleAccountId} is not audited or its IAM data is unreadable`,
+            ),
+          );
           continue;
         }
         if (issuer === null) {

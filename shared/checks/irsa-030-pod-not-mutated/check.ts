@@ -12,7 +12,8 @@ export const metadata: CheckMetadata = {
   severity: 'high',
   scope: 'workload',
   risk: 'Without AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the token volume the SDK silently uses the node role: wrong permissions, or AccessDenied.',
-  remediation: 'Restart pods that predate the annotation; if new pods stay unmutated, repair the webhook first (IRSA-003/004).',
+  remediation:
+    'Restart pods that predate the annotation; if new pods stay unmutated, repair the webhook first (IRSA-003/004).',
   references: [
     'https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html',
     'https://repost.aws/knowledge-center/eks-pods-iam-role-service-accounts',
@@ -56,18 +57,42 @@ type Cause = 'predates-annotation' | 'webhook-failing' | 'unknown';
  * Why the pods were not mutated. The annotation's write time (managedFields) settles it; else a
  * broken webhook explains it; else mutated pods created after these show the webhook works now.
  */
-function causeOf(cluster: Cluster, workload: Workload, failing: readonly Pod[], annotatedAt: string | null, mutatedSince: string | null): { cause: Cause; why: string } {
-  const newest = failing.map((p) => p.creationTimestamp ?? '').sort().pop() ?? '';
+function causeOf(
+  cluster: Cluster,
+  brokenWebhook: () => boolean,
+  workload: Workload,
+  failing: readonly Pod[],
+  annotatedAt: string | null,
+  mutatedSince: string | null,
+): { cause: Cause; why: string } {
+  const newest =
+    failing
+      .map((p) => p.creationTimestamp ?? '')
+      .sort()
+      .pop() ?? '';
   if (annotatedAt && newest) {
     return newest < annotatedAt
-      ? { cause: 'predates-annotation', why: `the pods were created before the annotation was set (${annotatedAt})` }
-      : { cause: 'webhook-failing', why: `the pods were created after the annotation was set (${annotatedAt})` };
+      ? {
+          cause: 'predates-annotation',
+          why: `the pods were created before the annotation was set (${annotatedAt})`,
+        }
+      : {
+          cause: 'webhook-failing',
+          why: `the pods were created after the annotation was set (${annotatedAt})`,
+        };
   }
-  if (webhookBroken(cluster)) return { cause: 'webhook-failing', why: 'the pod identity webhook is missing or its caBundle is wrong' };
+  if (brokenWebhook())
+    return { cause: 'webhook-failing', why: 'the pod identity webhook is missing or its caBundle is wrong' };
   if (mutatedSince && newest && mutatedSince > newest) {
-    return { cause: 'predates-annotation', why: `the webhook mutated pods created later (${mutatedSince}) in ${cluster.name}` };
+    return {
+      cause: 'predates-annotation',
+      why: `the webhook mutated pods created later (${mutatedSince}) in ${cluster.name}`,
+    };
   }
-  return { cause: 'unknown', why: `no evidence of when ${workload.namespace}/${workload.serviceAccountName} was annotated` };
+  return {
+    cause: 'unknown',
+    why: `no evidence of when ${workload.namespace}/${workload.serviceAccountName} was annotated`,
+  };
 }
 
 /** IRSA-030: every container of a pod of an annotated SA carries the injected env, and the pod the token volume. */
@@ -79,10 +104,20 @@ export const check: Check = {
       const accounts = context.serviceAccountIndex(cluster);
       if (accounts === null) continue;
       const workloads = context.workloads(cluster);
+      let webhookState: boolean | undefined;
+      // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.
+      const brokenWebhook = () => {
+        webhookState ??= webhookBroken(cluster);
+        return webhookState;
+      };
       let latestMutated: string | null = null;
       for (const w of workloads) {
         for (const pod of w.pods) {
-          if (isMutated(pod) && pod.creationTimestamp && (latestMutated === null || pod.creationTimestamp > latestMutated)) {
+          if (
+            isMutated(pod) &&
+            pod.creationTimestamp &&
+            (latestMutated === null || pod.creationTimestamp > latestMutated)
+          ) {
             latestMutated = pod.creationTimestamp;
           }
         }
@@ -92,13 +127,24 @@ export const check: Check = {
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (!sa || !roleArn?.trim()) continue; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);
-        const failing = workload.pods.map((pod) => ({ pod, missing: missingInjection(pod) })).filter((x) => x.missing);
+        const failing = workload.pods
+          .map((pod) => ({ pod, missing: missingInjection(pod) }))
+          .filter((x) => x.missing);
         if (failing.length === 0) {
-          out.push(results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`));
+          out.push(
+            results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`),
+          );
           continue;
         }
         const pods = failing.map((f) => f.pod);
-        const { cause, why } = causeOf(cluster, workload, pods, sa.roleArnAnnotatedAt, latestMutated);
+        const { cause, why } = causeOf(
+          cluster,
+          brokenWebhook,
+          workload,
+          pods,
+          sa.roleArnAnnotatedAt,
+          latestMutated,
+        );
         const advice =
           cause === 'webhook-failing'
             ? 'the webhook is failing: repair it (IRSA-003/004), then restart'

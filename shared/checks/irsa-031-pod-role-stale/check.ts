@@ -37,7 +37,9 @@ export const check: Check = {
           continue;
         }
         const injected = [
-          ...new Set(stale.flatMap((p) => p.containers.map((c) => c.env.get('AWS_ROLE_ARN')).filter((v) => v != null))),
+          ...new Set(
+            stale.flatMap((p) => p.containers.map((c) => c.env.get('AWS_ROLE_ARN')).filter((v) => v != null)),
+          ),
         ];
         out.push(
           results.fail(

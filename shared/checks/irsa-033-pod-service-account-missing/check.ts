@@ -9,7 +9,8 @@ export const metadata: CheckMetadata = {
   severity: 'high',
   scope: 'workload',
   risk: 'Running pods keep the identity they started with, but new pods cannot be created, and the IRSA configuration of the deleted account is gone.',
-  remediation: 'Recreate the service account (with its role-arn annotation) or point the workload at an existing one.',
+  remediation:
+    'Recreate the service account (with its role-arn annotation) or point the workload at an existing one.',
   references: ['https://repost.aws/knowledge-center/eks-pods-iam-role-service-accounts'],
 };
 

@@ -28,10 +28,16 @@ export const check: Check = {
       const subject = roleSubject(role.accountId, role.name, null);
       const judged = eksGrants.filter((g) => regions.has(eksIssuerRegion(g.issuer) ?? ''));
       if (judged.length === 0) {
-        out.push(results.notEvaluated(subject, 'the regions of the trusted providers are not in the snapshot'));
+        out.push(
+          results.notEvaluated(subject, 'the regions of the trusted providers are not in the snapshot'),
+        );
         continue;
       }
-      const stale = [...new Set(judged.filter((g) => context.clustersWithIssuer(g.issuer).length === 0).map((g) => g.providerArn))];
+      const stale = [
+        ...new Set(
+          judged.filter((g) => context.clustersWithIssuer(g.issuer).length === 0).map((g) => g.providerArn),
+        ),
+      ];
       out.push(
         stale.length === 0
           ? results.pass(subject, `every provider ${role.name} trusts belongs to a cluster`)

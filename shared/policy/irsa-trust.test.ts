@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import {
+  admitsEveryServiceAccount,
+  eksIssuerRegion,
+  hostPathOfProviderArn,
+  issuerHostPath,
+  providerGrants,
+  subjectRestriction,
+} from './irsa-trust.ts';
+import { parsePolicyDocument } from './policy-document.ts';
+
+const ISSUER = 'oidc.eks.us-west-2.amazonaws.com/id/ABC';
+const PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${ISSUER}`;
+
+function grantWith(condition: Record<string, unknown> | undefined) {
+  const parsed = parsePolicyDocument({
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: PROVIDER },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: condition,
+      },
+    ],
+  });
+  if (!parsed.ok) throw new Error(parsed.error);
+  const [grant] = providerGrants(parsed.policy);
+  if (!grant) throw new Error('no grant');
+  return grant;
+}
+
+describe('issuer and ARN helpers', () => {
+  it('strips the scheme and trailing slashes from an issuer', () => {
+    expect(issuerHostPath(`https://${ISSUER}/`)).toBe(ISSUER);
+  });
+  it('reads the issuer of a provider ARN and the region of an EKS issuer', () => {
+    expect(hostPathOfProviderArn(PROVIDER)).toBe(ISSUER);
+    expect(hostPathOfProviderArn('arn:aws:iam::111122223333:role/x')).toBeNull();
+    expect(eksIssuerRegion(ISSUER)).toBe('us-west-2');
+    expect(eksIssuerRegion('oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC')).toBe('cn-north-1');
+    expect(eksIssuerRegion('token.actions.githubusercontent.com')).toBeNull();
+  });
+});
+
+describe('admitsEveryServiceAccount', () => {
+  it.each([
+    '*',
+    'system:serviceaccount:*',
+    'system:serviceaccount:*:*',
+    'system:*',
+    'system:serviceaccount:?*:?*',
+  ])('%s admits every service account', (pattern) => expect(admitsEveryServiceAccount(pattern)).toBe(true));
+  it.each([
+    'system:serviceaccount:ns:*',
+    'system:serviceaccount:*:api',
+    'system:serviceaccount:?:?',
+    'system:serviceaccount:a:b',
+  ])('%s does not', (pattern) => expect(admitsEveryServiceAccount(pattern)).toBe(false));
+});
+
+describe('subjectRestriction', () => {
+  const sub = `${ISSUER}:sub`;
+  it.each([
+    ['no condition', undefined],
+    ['only :aud', { StringEquals: { [`${ISSUER}:aud`]: 'sts.amazonaws.com' } }],
+    ['IfExists', { StringEqualsIfExists: { [sub]: 'system:serviceaccount:a:b' } }],
+    ['ForAllValues', { 'ForAllValues:StringEquals': { [sub]: 'system:serviceaccount:a:b' } }],
+    ['a negated operator', { StringNotEquals: { [sub]: 'system:serviceaccount:a:b' } }],
+    ['Null', { Null: { [sub]: 'false' } }],
+    ['an all-admitting pattern', { StringLike: { [sub]: 'system:serviceaccount:*' } }],
+  ])('is unrestricted with %s', (_name, condition) => {
+    expect(subjectRestriction(grantWith(condition)).kind).toBe('unrestricted');
+  });
+  it.each([
+    ['StringEquals', { StringEquals: { [sub]: 'system:serviceaccount:a:b' } }, []],
+    [
+      'ForAnyValue:StringLike',
+      { 'ForAnyValue:StringLike': { [sub]: 'system:serviceaccount:a:*' } },
+      ['system:serviceaccount:a:*'],
+    ],
+    ['a key in upper case', { StringEquals: { [sub.toUpperCase()]: 'system:serviceaccount:a:b' } }, []],
+  ])('is strict with %s', (_name, condition, wildcards) => {
+    const restriction = subjectRestriction(grantWith(condition));
+    expect(restriction.kind).toBe('strict');
+    expect(restriction.wildcardPatterns).toEqual(wildcards);
+  });
+});

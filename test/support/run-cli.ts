@@ -1,0 +1,37 @@
+/** Runs the real CLI (through the package's bin script) in a child process (argv parsing, exit codes, stdout/stderr as a user sees them). */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliRun {
+  const result = spawnSync(process.execPath, [`${REPO_ROOT}/bin/irsa-audit.mjs`, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export interface ExpectedFinding {
+  checkId: string;
+  accountId: string | null;
+  cluster: string | null;
+  namespace: string | null;
+  serviceAccount: string | null;
+  roleName: string | null;
+}
+
+/** The identity fields that expected-findings.json compares, as a sortable string. */
+export function identity(f: ExpectedFinding): string {
+  return [f.checkId, f.accountId, f.cluster, f.namespace, f.serviceAccount, f.roleName]
+    .map((x) => x ?? '-')
+    .join(' ');
+}
