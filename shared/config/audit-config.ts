@@ -35,7 +35,9 @@ export type Exemption = z.infer<typeof exemptionSchema>;
 
 export const auditConfigSchema = z
   .object({
-    severities: z.record(z.string().regex(/^[A-Z]+-\d{3}$/, 'expected a check id such as IRSA-018'), z.enum(SEVERITIES)).default({}),
+    severities: z
+      .record(z.string().regex(/^[A-Z]+-\d{3}$/, 'expected a check id such as IRSA-018'), z.enum(SEVERITIES))
+      .default({}),
     exemptions: z.array(exemptionSchema).default([]),
   })
   .strict();

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type AuditConfig, auditConfigSchema } from './audit-config.ts';
 
-export const DEFAULT_CONFIG_FILES = ['irsa-audit.config.yaml', 'irsa-audit.config.yml', 'irsa-audit.config.json'];
+export const DEFAULT_CONFIG_FILES = [
+  'irsa-audit.config.yaml',
+  'irsa-audit.config.yml',
+  'irsa-audit.config.json',
+];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -40,7 +44,10 @@ export async function loadConfig(path: string): Promise<AuditConfig> {
   const result = auditConfigSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = issue?.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     throw new ConfigError(`config file ${path}: ${field || '(top level)'}: ${issue?.message ?? 'invalid'}`);
   }
   return result.data;

@@ -131,13 +131,21 @@ const ROLE_ARN_FIELD = 'f:eks.amazonaws.com/role-arn';
 
 /** The latest managedFields time at which the role-arn annotation was written, if recorded. */
 function roleArnAnnotatedAt(
-  managedFields: readonly { time?: string | null; fieldsV1?: Record<string, unknown> | null }[] | null | undefined,
+  managedFields:
+    | readonly { time?: string | null; fieldsV1?: Record<string, unknown> | null }[]
+    | null
+    | undefined,
 ): string | null {
   let latest: string | null = null;
   for (const entry of managedFields ?? []) {
     const metadata = entry.fieldsV1?.['f:metadata'] as Record<string, unknown> | undefined;
     const annotations = metadata?.['f:annotations'] as Record<string, unknown> | undefined;
-    if (annotations && ROLE_ARN_FIELD in annotations && entry.time && (latest === null || entry.time > latest)) {
+    if (
+      annotations &&
+      ROLE_ARN_FIELD in annotations &&
+      entry.time &&
+      (latest === null || entry.time > latest)
+    ) {
       latest = entry.time;
     }
   }

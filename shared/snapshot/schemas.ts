@@ -55,7 +55,9 @@ const metadataSchema = z.object({
   annotations: stringMap,
   labels: stringMap,
   creationTimestamp: nullableString,
-  ownerReferences: z.array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().nullish() })).nullish(),
+  ownerReferences: z
+    .array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().nullish() }))
+    .nullish(),
   managedFields: z
     .array(z.object({ time: nullableString, fieldsV1: z.record(z.string(), z.unknown()).nullish() }))
     .nullish(),
