@@ -43,7 +43,10 @@ interface Measurement {
 async function writeSyntheticFleet(dir: string, size: typeof FULL): Promise<void> {
   const issuer = `oidc.eks.${REGION}.amazonaws.com/id/${oidcIdFor(CLUSTER)}`;
   const provider = `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuer}`;
-  const sas = Array.from({ length: size.serviceAccounts }, (_, i) => ({ namespace: `ns-${i % 200}`, name: `sa-${i}` }));
+  const sas = Array.from({ length: size.serviceAccounts }, (_, i) => ({
+    namespace: `ns-${i % 200}`,
+    name: `sa-${i}`,
+  }));
   const subjectsByRole = new Map<number, string[]>();
   sas.forEach((sa, i) => {
     const role = i % size.roles;
@@ -55,11 +58,19 @@ async function writeSyntheticFleet(dir: string, size: typeof FULL): Promise<void
     RoleName: `role-${r}`,
     Arn: `arn:aws:iam::${ACCOUNT}:role/role-${r}`,
     AssumeRolePolicyDocument: encodeURIComponent(
-      JSON.stringify(irsaTrustPolicy(provider, issuer, subjectsByRole.get(r) ?? ['system:serviceaccount:x:y'])),
+      JSON.stringify(
+        irsaTrustPolicy(provider, issuer, subjectsByRole.get(r) ?? ['system:serviceaccount:x:y']),
+      ),
     ),
   }));
   const rolePolicies = Object.fromEntries(
-    roles.map((r, i) => [r.RoleName, { AttachedPolicies: i % 100 === 3 ? [] : [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }], PolicyNames: [] }]),
+    roles.map((r, i) => [
+      r.RoleName,
+      {
+        AttachedPolicies: i % 100 === 3 ? [] : [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
+        PolicyNames: [],
+      },
+    ]),
   );
   const items: unknown[] = sas.map((sa, i) => ({
     kind: 'ServiceAccount',
@@ -94,13 +105,21 @@ async function writeSyntheticFleet(dir: string, size: typeof FULL): Promise<void
                 ? [
                     { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
                     { name: 'AWS_ROLE_ARN', value: roleArn },
-                    { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' },
+                    {
+                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+                    },
                   ]
                 : [],
             },
           ],
           volumes: mutated
-            ? [{ name: 'aws-iam-token', projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] } }]
+            ? [
+                {
+                  name: 'aws-iam-token',
+                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                },
+              ]
             : [],
         },
         status: { phase: 'Running' },
@@ -132,7 +151,10 @@ async function writeSyntheticFleet(dir: string, size: typeof FULL): Promise<void
       },
     }),
   );
-  await writeFile(join(clusterDir, 'kubernetes.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  await writeFile(
+    join(clusterDir, 'kubernetes.json'),
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
 }
 
 /** Child: one size, printed as a JSON line. */
@@ -151,9 +173,11 @@ async function measure(factor: number): Promise<void> {
     const fleet = await loadFleet(dir);
     const first = runAudit(fleet, { now });
     const totalMs = performance.now() - started;
-    const evaluations = [first.evaluationMs, runAudit(fleet, { now }).evaluationMs, runAudit(fleet, { now }).evaluationMs].sort(
-      (a, b) => a - b,
-    );
+    const evaluations = [
+      first.evaluationMs,
+      runAudit(fleet, { now }).evaluationMs,
+      runAudit(fleet, { now }).evaluationMs,
+    ].sort((a, b) => a - b);
     const result: Measurement = {
       factor,
       ...size,
@@ -211,7 +235,9 @@ async function main(): Promise<void> {
   console.log(
     `\ntarget: evaluation at full size < ${TARGET_EVALUATION_MS} ms: ${full.evaluationMs.toFixed(0)} ms ${evalOk ? 'OK' : 'MISSED'}`,
   );
-  console.log(`target: double the input, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'}`);
+  console.log(
+    `target: double the input, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'}`,
+  );
   if (!evalOk || !growthOk) process.exitCode = 1;
 }
 

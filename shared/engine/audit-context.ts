@@ -174,6 +174,14 @@ export class AuditContext {
     return this.clustersByIssuer.get(issuer.toLowerCase()) ?? [];
   }
 
+  /**
+   * Regions holding a cluster whose issuer is unknown (cluster.json unusable): a provider or trust
+   * there that matches no known cluster may belong to that one, so hygiene checks cannot judge it.
+   */
+  get regionsWithUnknownIssuer(): ReadonlySet<string> {
+    return new Set(this.clusters.filter((c) => this.issuerOf(c) === null).map((c) => c.region));
+  }
+
   /** Every region directory present in the snapshot (the regions the hygiene checks consider). */
   get auditedRegions(): ReadonlySet<string> {
     return new Set(this.fleet.accounts.flatMap((a) => a.regions));

@@ -32,7 +32,8 @@ export function runCheck(check: Check, fleet: Fleet, now: Date = FIXTURE_NOW): C
 }
 
 function subjectKey(subject: Partial<Subject>): string {
-  return JSON.stringify(subject, Object.keys(subject).sort());
+  // Sorted top-level keys; nested objects (the workload) keep all their fields.
+  return JSON.stringify(Object.fromEntries(Object.entries(subject).sort(([a], [b]) => a.localeCompare(b))));
 }
 
 function pick(subject: Subject, like: Partial<Subject>): Partial<Subject> {

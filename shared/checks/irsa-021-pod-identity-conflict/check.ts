@@ -1,4 +1,4 @@
-import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { isActivePod, ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -40,7 +40,8 @@ export const check: Check = {
         let podIdentityPods = 0;
         let irsaPods = 0;
         for (const pod of cluster.kubernetes?.pods ?? []) {
-          if (pod.namespace !== sa.namespace || pod.serviceAccountName !== sa.name) continue;
+          if (pod.namespace !== sa.namespace || pod.serviceAccountName !== sa.name || !isActivePod(pod))
+            continue;
           if (pod.containers.some((c) => c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))) podIdentityPods++;
           else if (pod.containers.some((c) => c.env.has('AWS_ROLE_ARN'))) irsaPods++;
         }

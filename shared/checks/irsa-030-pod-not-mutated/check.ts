@@ -102,7 +102,14 @@ export const check: Check = {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const accounts = context.serviceAccountIndex(cluster);
-      if (accounts === null) continue;
+      if (accounts === null) {
+        for (const workload of context.workloads(cluster)) {
+          out.push(
+            results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
+          );
+        }
+        continue;
+      }
       const workloads = context.workloads(cluster);
       let webhookState: boolean | undefined;
       // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.

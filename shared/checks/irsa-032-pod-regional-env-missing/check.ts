@@ -24,7 +24,14 @@ export const check: Check = {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const accounts = context.serviceAccountIndex(cluster);
-      if (accounts === null) continue;
+      if (accounts === null) {
+        for (const workload of context.workloads(cluster)) {
+          out.push(
+            results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
+          );
+        }
+        continue;
+      }
       for (const workload of context.workloads(cluster)) {
         const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
         const asks = sa?.annotations[STS_REGIONAL_ANNOTATION];

@@ -21,6 +21,7 @@ export const check: Check = {
   evaluate(context) {
     const out: CheckResult[] = [];
     const regions = context.auditedRegions;
+    const unknown = context.regionsWithUnknownIssuer;
     for (const account of context.accounts) {
       for (const provider of account.iam?.providers ?? []) {
         const issuer = issuerHostPath(provider.url);
@@ -31,6 +32,13 @@ export const check: Check = {
           out.push(results.notEvaluated(subject, `region ${region} is not in the snapshot`));
         } else if (context.clustersWithIssuer(issuer).length > 0) {
           out.push(results.pass(subject, `provider ${provider.url} belongs to a cluster`));
+        } else if (unknown.has(region)) {
+          out.push(
+            results.notEvaluated(
+              subject,
+              `a cluster in ${region} has an unreadable cluster.json (AUDIT-004)`,
+            ),
+          );
         } else {
           out.push(
             results.fail(

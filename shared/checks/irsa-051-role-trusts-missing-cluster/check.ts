@@ -21,6 +21,7 @@ export const check: Check = {
   evaluate(context) {
     const out: CheckResult[] = [];
     const regions = context.auditedRegions;
+    const unknown = context.regionsWithUnknownIssuer;
     for (const role of context.roles) {
       if (!role.trust.ok) continue; // IRSA-017
       const eksGrants = providerGrants(role.trust.policy).filter((g) => eksIssuerRegion(g.issuer) !== null);
@@ -33,11 +34,17 @@ export const check: Check = {
         );
         continue;
       }
-      const stale = [
-        ...new Set(
-          judged.filter((g) => context.clustersWithIssuer(g.issuer).length === 0).map((g) => g.providerArn),
-        ),
-      ];
+      const unmatched = judged.filter((g) => context.clustersWithIssuer(g.issuer).length === 0);
+      if (unmatched.some((g) => unknown.has(eksIssuerRegion(g.issuer) ?? ''))) {
+        out.push(
+          results.notEvaluated(
+            subject,
+            'a cluster in the region of a trusted provider has an unreadable cluster.json',
+          ),
+        );
+        continue;
+      }
+      const stale = [...new Set(unmatched.map((g) => g.providerArn))];
       out.push(
         stale.length === 0
           ? results.pass(subject, `every provider ${role.name} trusts belongs to a cluster`)
