@@ -39,10 +39,20 @@ function parseDate(value: string): Date {
 export function buildProgram(): Command {
   const program = new Command('irsa-audit')
     .description(
-      'Audit IAM Roles for Service Accounts (IRSA) across EKS clusters: OIDC providers, role trust policies,\n' +
-        'annotated ServiceAccounts, the pod identity webhook and the pods it mutates.',
+      'Audit IAM Roles for Service Accounts (IRSA) across EKS clusters: OIDC providers, role trust ' +
+        'policies, annotated ServiceAccounts, the pod identity webhook and the pods it mutates.',
     )
     .version('0.1.0')
+    .addHelpText(
+      'after',
+      `
+Get started:
+  irsa-audit check examples/fleet        audit the sample fleet shipped with the repo
+  irsa-audit check --help                every option, exit codes and examples
+  irsa-audit checks                      the checks, their ids and default severities
+
+A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-format.md.`,
+    )
     .showHelpAfterError('(run with --help for usage)')
     // Set before the subcommands are added, so they inherit it: usage errors exit 2, not 1.
     .exitOverride();

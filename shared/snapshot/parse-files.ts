@@ -206,6 +206,14 @@ const parseWebhookConfiguration = itemParser(
   }),
 );
 
+/** Parses one item into `into`; returns the problem if it is invalid. */
+function collect<T>(parse: ItemParser<T>, item: unknown, index: number, into: T[]): FileProblem | null {
+  const parsed = parse(item, index);
+  if (!parsed.ok) return parsed.problem;
+  into.push(parsed.value);
+  return null;
+}
+
 /** Parses `<cluster>/kubernetes.json` (a `kubectl get ... -o json` List of mixed kinds). */
 export function parseKubernetesFile(text: string): Parsed<KubernetesData> {
   const json = parseJson(text);
@@ -219,25 +227,23 @@ export function parseKubernetesFile(text: string): Parsed<KubernetesData> {
   const items = envelope.data.items;
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
-    let parsed: Parsed<unknown>;
-    switch (item?.kind) {
+    const kind = item?.kind;
+    let problem: FileProblem | null;
+    switch (kind) {
       case 'ServiceAccount':
-        parsed = parseServiceAccount(item, index);
-        if (parsed.ok) serviceAccounts.push(parsed.value as ServiceAccount);
+        problem = collect(parseServiceAccount, item, index, serviceAccounts);
         break;
       case 'Pod':
-        parsed = parsePod(item, index);
-        if (parsed.ok) pods.push(parsed.value as Pod);
+        problem = collect(parsePod, item, index, pods);
         break;
       case 'MutatingWebhookConfiguration':
-        parsed = parseWebhookConfiguration(item, index);
-        if (parsed.ok) webhookConfigurations.push(parsed.value as MutatingWebhookConfiguration);
+        problem = collect(parseWebhookConfiguration, item, index, webhookConfigurations);
         break;
       default:
         continue; // other kinds are not read by any check
     }
-    if (!parsed.ok) return parsed;
-    seen.add(item.kind);
+    if (problem) return { ok: false, problem };
+    seen.add(kind);
   }
   // Without `collected`, every kind counts as collected; with it, a kind is collected when
   // listed there or when items of it are present.

@@ -315,3 +315,12 @@ export function healthyIrsa(options: { accountId?: string; clusterName?: string 
   const pods = cluster.deployment('shop', 'api', 2, { serviceAccountName: 'api', mutatedWith: role.arn });
   return { fleet, account, cluster, serviceAccount, role, pods };
 }
+
+/** A fixture: the healthy setup of {@link healthyIrsa}, changed by `mutate`. */
+export function healthyWith(mutate: (h: HealthyIrsa) => void): () => Fleet {
+  return () => {
+    const h = healthyIrsa();
+    mutate(h);
+    return h.fleet.build();
+  };
+}

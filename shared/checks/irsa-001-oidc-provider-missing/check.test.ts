@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { FleetBuilder, healthyIrsa } from '../../testing/fleet-builder.ts';
+import { FleetBuilder, healthyIrsa, healthyWith } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const DEMO = { accountId: '111122223333', cluster: 'demo' };
@@ -23,11 +23,9 @@ describeCheck(check, {
     },
     {
       name: 'the right provider among others',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.provider('oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF');
-        return h.fleet.build();
-      },
+      }),
     },
   ],
   fail: [
@@ -55,31 +53,25 @@ describeCheck(check, {
     },
     {
       name: 'only the cluster without a provider fails',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.cluster('other', { region: 'eu-west-1' });
-        return h.fleet.build();
-      },
+      }),
       expect: [{ accountId: '111122223333', cluster: 'other' }],
     },
   ],
   notEvaluated: [
     {
       name: "the account's iam.json is unreadable",
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.iam = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
     {
       name: 'cluster.json is unreadable (no issuer)',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.cluster.info = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
   ],

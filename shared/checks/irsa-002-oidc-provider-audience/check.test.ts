@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { healthyIrsa } from '../../testing/fleet-builder.ts';
+import { healthyIrsa, healthyWith } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const DEMO = { accountId: '111122223333', cluster: 'demo' };
@@ -68,20 +68,16 @@ describeCheck(check, {
     { name: 'no OIDC provider at all (IRSA-001)', fleet: noProvider, expect: [DEMO] },
     {
       name: "the account's iam.json is unreadable",
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.iam = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
     {
       name: 'cluster.json is unreadable (no issuer)',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.cluster.info = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
   ],

@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { type ClusterBuilder, healthyIrsa } from '../../testing/fleet-builder.ts';
+import { type ClusterBuilder, healthyIrsa, healthyWith } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const DEMO = { accountId: '111122223333', cluster: 'demo' };
@@ -59,31 +59,25 @@ describeCheck(check, {
     },
     {
       name: 'only the cluster without the webhook fails',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.cluster('other', { region: 'eu-west-1' });
-        return h.fleet.build();
-      },
+      }),
       expect: [{ accountId: '111122223333', cluster: 'other' }],
     },
   ],
   notEvaluated: [
     {
       name: 'MutatingWebhookConfigurations were not collected',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.kubernetes.webhookConfigurations = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
     {
       name: 'kubernetes.json is unreadable',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.cluster.kubernetes = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
   ],

@@ -1,6 +1,12 @@
 import { expect, it } from 'vitest';
 import { describeCheck, runCheck } from '../../testing/check-harness.ts';
-import { base64, type ClusterBuilder, FleetBuilder, healthyIrsa } from '../../testing/fleet-builder.ts';
+import {
+  base64,
+  type ClusterBuilder,
+  FleetBuilder,
+  healthyIrsa,
+  healthyWith,
+} from '../../testing/fleet-builder.ts';
 import {
   CLUSTER_CA_A_PEM,
   CLUSTER_CA_B_PEM,
@@ -89,32 +95,26 @@ describeCheck(check, {
     },
     {
       name: 'only the cluster with the wrong caBundle fails (a missing webhook is IRSA-003)',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.account.cluster('other', { region: 'eu-west-1' }).webhook(base64(CLUSTER_CA_B_PEM));
         h.account.cluster('bare', { region: 'eu-west-1' });
-        return h.fleet.build();
-      },
+      }),
       expect: [{ accountId: '111122223333', cluster: 'other' }],
     },
   ],
   notEvaluated: [
     {
       name: 'MutatingWebhookConfigurations were not collected',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.kubernetes.webhookConfigurations = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
     {
       name: 'cluster.json is unreadable (no cluster CA to compare with)',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.cluster.info = null;
-        return h.fleet.build();
-      },
+      }),
       expect: [DEMO],
     },
   ],

@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { healthyIrsa, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
+import { healthyIrsa, healthyWith, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const API = { cluster: 'demo', namespace: 'shop', serviceAccount: 'api' };
@@ -50,13 +50,11 @@ describeCheck(check, {
     },
     {
       name: 'only the SA with the missing role fails',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.serviceAccount('shop', 'worker', {
           'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/demo-worker',
         });
-        return h.fleet.build();
-      },
+      }),
       expect: [{ cluster: 'demo', namespace: 'shop', serviceAccount: 'worker' }],
     },
   ],

@@ -1,61 +1,7 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { type ClusterBuilder, FleetBuilder, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
+import { type ClusterBuilder, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
+import { API, type Conditions, policy, SUB, statement, withTrust } from '../../testing/trust-fixtures.ts';
 import { check } from './check.ts';
-
-const API = { cluster: 'demo', namespace: 'shop', serviceAccount: 'api' };
-const SUB = 'system:serviceaccount:shop:api';
-const WEB_IDENTITY = 'sts:AssumeRoleWithWebIdentity';
-
-type Conditions = Record<string, Record<string, unknown>>;
-
-/** The EKS-guide condition block for `shop/api` on this cluster's issuer. */
-const good = (c: ClusterBuilder): Conditions => ({
-  StringEquals: { [`${c.issuer}:sub`]: SUB, [`${c.issuer}:aud`]: 'sts.amazonaws.com' },
-});
-const statement = (
-  c: ClusterBuilder,
-  fields: { Effect?: string; Federated?: unknown; Action?: unknown; Condition?: Conditions | null } = {},
-) => ({
-  Effect: fields.Effect ?? 'Allow',
-  Principal: { Federated: fields.Federated ?? c.providerArn() },
-  Action: fields.Action ?? WEB_IDENTITY,
-  ...(fields.Condition === null ? {} : { Condition: fields.Condition ?? good(c) }),
-});
-const policy = (...statements: unknown[]) => ({ Version: '2012-10-17', Statement: statements });
-
-/**
- * Cluster `demo` (account 111122223333, provider, webhook) and SA `shop/api` annotated with role
- * `demo-api` of `roleAccount` (or `roleArn`), whose trust document is `trust(cluster)` in any encoding;
- * `others` are more SAs of `shop` annotated with the same role.
- */
-function withTrust(
-  trust: (c: ClusterBuilder) => unknown,
-  options: {
-    roleAccount?: string;
-    roleArn?: string;
-    annotations?: Record<string, string>;
-    others?: string[];
-  } = {},
-) {
-  return () => {
-    const fleet = new FleetBuilder();
-    const account = fleet.account('111122223333');
-    const cluster = account.cluster('demo');
-    account.provider(cluster.issuer);
-    cluster.webhook();
-    const roleAccount = fleet.account(options.roleAccount ?? account.accountId);
-    roleAccount.provider(cluster.issuer);
-    const role = roleAccount.role('demo-api', trust(cluster));
-    cluster.serviceAccount('shop', 'api', {
-      'eks.amazonaws.com/role-arn': options.roleArn ?? role.arn,
-      ...options.annotations,
-    });
-    for (const name of options.others ?? []) {
-      cluster.serviceAccount('shop', name, { 'eks.amazonaws.com/role-arn': role.arn });
-    }
-    return fleet.build();
-  };
-}
 
 const typo = (subject: string) => (c: ClusterBuilder) => irsaTrustPolicy(c.providerArn(), c.issuer, subject);
 /** A `:sub` condition under `operator` (on `key`), plus the usual `:aud` one. */

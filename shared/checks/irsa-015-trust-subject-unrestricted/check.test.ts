@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { type HealthyIrsa, healthyIrsa } from '../../testing/fleet-builder.ts';
+import { type HealthyIrsa, healthyIrsa, healthyWith } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const ACCOUNT = '111122223333';
@@ -63,16 +63,14 @@ describeCheck(check, {
     },
     {
       name: 'a statement keyed on another issuer is IRSA-017, not unrestricted',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const other = h.account.cluster('other');
         h.account.provider(other.issuer);
         h.account.role(
           'open',
           trust(h.cluster.providerArn(), { StringEquals: { [`${other.issuer}:sub`]: SA } }),
         );
-        return h.fleet.build();
-      },
+      }),
     },
     {
       name: 'a role that trusts no cluster provider is not judged (healthy role passes)',
@@ -151,24 +149,20 @@ describeCheck(check, {
     },
     {
       name: 'the role account is the identity (cross-account role)',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const other = h.fleet.account(OTHER_ACCOUNT);
         other.provider(h.cluster.issuer);
         other.role('open', trust(h.cluster.providerArn(OTHER_ACCOUNT)));
-        return h.fleet.build();
-      },
+      }),
       expect: [{ accountId: OTHER_ACCOUNT, region: 'us-west-2', cluster: 'demo', roleName: 'open' }],
     },
     {
       name: 'a role trusting two clusters gives one result per cluster',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const other = h.account.cluster('other', { region: 'eu-west-1' });
         h.account.provider(other.issuer);
         h.account.role('open', trust([h.cluster.providerArn(), other.providerArn()]));
-        return h.fleet.build();
-      },
+      }),
       expect: [
         { accountId: ACCOUNT, region: 'us-west-2', cluster: 'demo', roleName: 'open' },
         { accountId: ACCOUNT, region: 'eu-west-1', cluster: 'other', roleName: 'open' },
@@ -176,8 +170,7 @@ describeCheck(check, {
     },
     {
       name: 'a role strict for one cluster and open for another fails only for the open one',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const other = h.account.cluster('other');
         h.account.provider(other.issuer);
         h.account.role('open', {
@@ -189,8 +182,7 @@ describeCheck(check, {
               .Statement,
           ],
         });
-        return h.fleet.build();
-      },
+      }),
       expect: [{ cluster: 'other', roleName: 'open' }],
     },
   ],

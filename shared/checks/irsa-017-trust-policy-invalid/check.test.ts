@@ -1,5 +1,5 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { healthyIrsa, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
+import { healthyIrsa, healthyWith, irsaTrustPolicy } from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const ACCOUNT = '111122223333';
@@ -42,13 +42,11 @@ describeCheck(check, {
     { name: 'healthy IRSA', fleet: () => healthyIrsa().fleet.build() },
     {
       name: 'the trust as a JSON string and URL-encoded',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const doc = JSON.stringify(irsaTrustPolicy(h.cluster.providerArn(), h.cluster.issuer, SA));
         h.account.role('as-json', doc);
         h.account.role('as-url', encodeURIComponent(doc));
-        return h.fleet.build();
-      },
+      }),
     },
     {
       name: 'condition keys naming the own issuer in another case',

@@ -6,6 +6,7 @@ import {
   base64,
   type HealthyIrsa,
   healthyIrsa,
+  healthyWith,
   oidcIdFor,
   type PodOptions,
 } from '../../testing/fleet-builder.ts';
@@ -86,11 +87,9 @@ describeCheck(check, {
     },
     {
       name: 'pods of an SA without the role-arn annotation are ignored',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         h.cluster.deployment('shop', 'plain', 3, { serviceAccountName: 'default' });
-        return h.fleet.build();
-      },
+      }),
     },
     {
       name: 'a projected serviceAccountToken with an audience counts as the token volume',

@@ -37,7 +37,9 @@ export const check: Check = {
         if (current === undefined) continue;
         const subject = workloadSubject(cluster, workload);
         const stale = workload.pods.filter((pod) =>
-          pod.containers.some((c) => c.env.has('AWS_ROLE_ARN') && c.env.get('AWS_ROLE_ARN') !== current),
+          pod.containers.some(
+            (c) => c.env.get('AWS_ROLE_ARN') != null && c.env.get('AWS_ROLE_ARN') !== current,
+          ),
         );
         if (stale.length === 0) {
           out.push(results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`));

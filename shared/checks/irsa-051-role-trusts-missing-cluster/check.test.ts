@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { describeCheck, runCheck } from '../../testing/check-harness.ts';
-import { type HealthyIrsa, healthyIrsa, irsaTrustPolicy, oidcIdFor } from '../../testing/fleet-builder.ts';
+import {
+  type HealthyIrsa,
+  healthyIrsa,
+  healthyWith,
+  irsaTrustPolicy,
+  oidcIdFor,
+} from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const ACCOUNT = '111122223333';
@@ -55,13 +61,11 @@ describeCheck(check, {
     },
     {
       name: 'a cluster of another audited account counts as existing',
-      fleet: () => {
-        const h = healthyIrsa();
+      fleet: healthyWith((h) => {
         const other = h.fleet.account('444455556666');
         const live = other.cluster('elsewhere');
         h.account.role('stale', trustOf(live.issuer));
-        return h.fleet.build();
-      },
+      }),
     },
     {
       name: 'a provider in a region outside the snapshot is not judged when another is live',
