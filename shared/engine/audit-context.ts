@@ -84,12 +84,18 @@ function memoize<K extends object, V>(compute: (key: K) => V): (key: K) => V {
 /** The workload that owns a pod, derived from its owner reference alone (no ReplicaSet or Job objects needed). */
 export function workloadOf(pod: Pod): { kind: string; name: string } {
   const owner = pod.owner;
-  if (owner === null) return { kind: 'Pod', name: pod.name };
+  // A mirror pod of a static manifest is owned by its Node: it is a workload of its own.
+  if (owner === null || owner.kind === 'Node') return { kind: 'Pod', name: pod.name };
   if (owner.kind === 'ReplicaSet') {
     const hash = pod.labels['pod-template-hash'];
     if (hash && owner.name.endsWith(`-${hash}`)) {
       return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
     }
+    // Trimmed snapshots may drop labels: the Deployment controller suffixes its ReplicaSets with
+    // a hash drawn from Kubernetes' safe alphabet (no vowels, no 0, 1, 3).
+    const suffixed =
+      hash === undefined ? /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}$/.exec(owner.name) : null;
+    if (suffixed?.[1]) return { kind: 'Deployment', name: suffixed[1] };
     return owner;
   }
   if (owner.kind === 'Job') {
