@@ -16,10 +16,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runAudit } from '../shared/engine/run-audit.ts';
-import { loadFleet } from '../shared/snapshot/load-fleet.ts';
-import { base64, irsaTrustPolicy, oidcIdFor } from '../shared/testing/fleet-builder.ts';
-import { CLUSTER_CA_A_PEM } from '../shared/testing/test-certificates.ts';
+import { runAudit } from '#shared/engine/run-audit.ts';
+import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
+import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-west-2';

@@ -4,10 +4,10 @@
  * The CLI only parses arguments and builds I/O; the work is done by the shared use-cases.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SEVERITIES, type Severity } from '../shared/checks/types.ts';
-import { ConfigError } from '../shared/config/load-config.ts';
-import { UnknownCheckError } from '../shared/engine/run-audit.ts';
-import { FleetDirectoryError } from '../shared/snapshot/load-fleet.ts';
+import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import { ConfigError } from '#shared/config/load-config.ts';
+import { UnknownCheckError } from '#shared/engine/run-audit.ts';
+import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
 

@@ -23,7 +23,7 @@ import {
   CLUSTER_CA_C_PEM,
   CLUSTER_CA_D_PEM,
   CLUSTER_CA_E_PEM,
-} from '../shared/testing/test-certificates.ts';
+} from '#shared/testing/test-certificates.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

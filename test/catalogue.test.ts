@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE } from '../shared/checks/catalogue.ts';
-import { SEVERITIES } from '../shared/checks/types.ts';
+import { CATALOGUE } from '#shared/checks/catalogue.ts';
+import { SEVERITIES } from '#shared/checks/types.ts';
 import { REPO_ROOT } from './support/run-cli.ts';
 
 /** Checks that need live access and arrive with the collectors. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Cluster, Fleet } from '../shared/model/fleet.ts';
-import { FleetDirectoryError, loadFleet } from '../shared/snapshot/load-fleet.ts';
+import type { Cluster, Fleet } from '#shared/model/fleet.ts';
+import { FleetDirectoryError, loadFleet } from '#shared/snapshot/load-fleet.ts';
 
 const SEED = fileURLToPath(new URL('./fixtures/fleets/seed-stories', import.meta.url));
 const ACCOUNT = '111122223333';

@@ -1,9 +1,9 @@
 /** `irsa-audit check <fleet-dir>`: load a snapshot, run the checks, report, and set the exit code. */
-import { SEVERITIES, type Severity, severityRank } from '../../shared/checks/types.ts';
-import { EMPTY_CONFIG } from '../../shared/config/audit-config.ts';
-import { findDefaultConfig, loadConfig } from '../../shared/config/load-config.ts';
-import { type AuditReport, type Finding, runAudit } from '../../shared/engine/run-audit.ts';
-import { loadFleet } from '../../shared/snapshot/load-fleet.ts';
+import { SEVERITIES, type Severity, severityRank } from '#shared/checks/types.ts';
+import { EMPTY_CONFIG } from '#shared/config/audit-config.ts';
+import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
+import { type AuditReport, type Finding, runAudit } from '#shared/engine/run-audit.ts';
+import { loadFleet } from '#shared/snapshot/load-fleet.ts';
 import { renderJson } from '../render/json.ts';
 import { renderTable } from '../render/table.ts';
 

@@ -1,5 +1,5 @@
 /** `irsa-audit checks`: the catalogue, so users can pick ids for --check, exemptions and severities. */
-import { CATALOGUE } from '../../shared/checks/catalogue.ts';
+import { CATALOGUE } from '#shared/checks/catalogue.ts';
 
 export function renderCatalogue(format: 'table' | 'json'): string {
   if (format === 'json')

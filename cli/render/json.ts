@@ -1,5 +1,5 @@
 /** The machine-readable report, as docs/fleet-format.md ("Findings as JSON") describes. */
-import type { AuditReport, Finding } from '../../shared/engine/run-audit.ts';
+import type { AuditReport, Finding } from '#shared/engine/run-audit.ts';
 
 export function renderJson(report: AuditReport, findings: readonly Finding[]): string {
   return JSON.stringify(

@@ -1,7 +1,7 @@
 /** The human-readable report: findings grouped by cluster, most severe first; colour only when asked. */
 import { createColors } from 'picocolors';
-import { SEVERITIES, type Severity } from '../../shared/checks/types.ts';
-import type { AuditReport, Finding } from '../../shared/engine/run-audit.ts';
+import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import type { AuditReport, Finding } from '#shared/engine/run-audit.ts';
 
 export interface TableOptions {
   readonly color: boolean;
