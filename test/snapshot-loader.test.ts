@@ -312,3 +312,49 @@ describe('loadFleet', () => {
     });
   });
 });
+
+describe('collection-errors.json (written by the live collector)', () => {
+  it('explains a missing iam.json or kubernetes.json instead of reporting them as invalid input', async () => {
+    const dir = await seedCopy();
+    await rm(join(dir, IAM));
+    await writeFile(
+      join(dir, ACCOUNT, 'collection-errors.json'),
+      JSON.stringify({ errors: [{ api: 'iam:ListRoles', code: 'AccessDenied', message: 'denied' }] }),
+    );
+    await rm(join(dir, clusterFile('sandbox', 'kubernetes.json')));
+    await writeFile(
+      join(dir, clusterFile('sandbox', 'collection-errors.json')),
+      JSON.stringify({ errors: [{ api: 'k8s:serviceaccounts', code: 'Unauthorized', message: 'HTTP 401' }] }),
+    );
+    const fleet = await loadFleet(dir);
+    expect(fleet.inputErrors).toEqual([]);
+    expect(fleet.accounts[0]?.iam).toBeNull();
+    expect(fleet.accounts[0]?.collectionErrors).toEqual([
+      { api: 'iam:ListRoles', code: 'AccessDenied', message: 'denied', kind: null },
+    ]);
+    expect(clusterOf(fleet, 'sandbox').kubernetes).toBeNull();
+    expect(clusterOf(fleet, 'sandbox').collectionErrors[0]?.code).toBe('Unauthorized');
+  });
+
+  it('still reports a missing kubernetes.json when only one list was denied', async () => {
+    const dir = await seedCopy();
+    await rm(join(dir, clusterFile('sandbox', 'kubernetes.json')));
+    await writeFile(
+      join(dir, clusterFile('sandbox', 'collection-errors.json')),
+      JSON.stringify({
+        errors: [{ api: 'k8s:pods', code: 'Forbidden', message: 'HTTP 403', kind: 'Pod' }],
+      }),
+    );
+    const fleet = await loadFleet(dir);
+    expect(fleet.inputErrors.map((e) => e.file)).toEqual([clusterFile('sandbox', 'kubernetes.json')]);
+  });
+
+  it('reports an invalid collection-errors.json as invalid input, naming the field', async () => {
+    const dir = await seedCopy();
+    await writeFile(join(dir, ACCOUNT, 'collection-errors.json'), JSON.stringify({ errors: [{ api: 'x' }] }));
+    const fleet = await loadFleet(dir);
+    expect(fleet.inputErrors).toMatchObject([
+      { file: `${ACCOUNT}/collection-errors.json`, field: 'errors[0].code' },
+    ]);
+  });
+});

@@ -1,8 +1,10 @@
 /**
  * The explicit, ordered catalogue of checks (bundlers cannot follow a folder scan). Ids are a
- * public interface: see docs/checks.md. IRSA-040, AUDIT-001 and AUDIT-002 need live access and
- * are added with the collectors.
+ * public interface: see docs/checks.md. IRSA-040, the opt-in live
+ * probe, is not in it yet.
  */
+import { check as audit001 } from './audit-001-account-unreachable/check.ts';
+import { check as audit002 } from './audit-002-cluster-unreachable/check.ts';
 import { check as audit003 } from './audit-003-permission-missing/check.ts';
 import { check as audit004 } from './audit-004-input-invalid/check.ts';
 import { check as irsa001 } from './irsa-001-oidc-provider-missing/check.ts';
@@ -54,6 +56,8 @@ export const CATALOGUE: readonly Check[] = [
   irsa033,
   irsa050,
   irsa051,
+  audit001,
+  audit002,
   audit003,
   audit004,
 ];

@@ -16,6 +16,20 @@ export interface InputError {
   readonly message: string;
 }
 
+/**
+ * An API call of the live collection that failed (written to `collection-errors.json`): the
+ * audit could not look, which AUDIT-001/002/003 report; it is never taken as "all clear".
+ */
+export interface CollectionError {
+  /** The API, e.g. `sts:AssumeRole`, `iam:ListRoles`, `k8s:pods`. */
+  readonly api: string;
+  /** Short machine-readable cause: `AccessDenied`, `Unauthorized`, `Forbidden`, `ECONNREFUSED`, `TLS` ... */
+  readonly code: string;
+  readonly message: string;
+  /** For a Kubernetes list that was denied: its kind. */
+  readonly kind?: KubernetesKind | null;
+}
+
 export interface Fleet {
   readonly accounts: readonly Account[];
   readonly inputErrors: readonly InputError[];
@@ -28,6 +42,8 @@ export interface Account {
   /** Region directories present for this account (audited, even when they hold no cluster). */
   readonly regions: readonly string[];
   readonly clusters: readonly Cluster[];
+  /** Account-level collection failures (role not assumable, IAM or EKS listing denied). */
+  readonly collectionErrors: readonly CollectionError[];
 }
 
 export interface AccountIam {
@@ -66,6 +82,8 @@ export interface Cluster {
   readonly kubernetes: KubernetesData | null;
   /** Null when `pod-identity-associations.json` is present but invalid; empty when absent. */
   readonly podIdentityAssociations: readonly PodIdentityAssociation[] | null;
+  /** Cluster-level collection failures (Kubernetes API unreachable or refusing, a list denied). */
+  readonly collectionErrors: readonly CollectionError[];
 }
 
 export interface ClusterInfo {

@@ -2,16 +2,16 @@
  * Reads a fleet snapshot directory into the fleet model. A broken file never stops the load:
  * it becomes an input error (AUDIT-004) naming the file and field, and the rest is loaded.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Account, Cluster, Fleet, InputError } from '../model/fleet.ts';
 import {
   type Parsed,
   parseClusterFile,
+  parseCollectionErrorsFile,
   parseIamFile,
   parseKubernetesFile,
   parsePodIdentityAssociationsFile,
 } from './parse-files.ts';
+import { directorySource, type SnapshotSource } from './snapshot-source.ts';
 
 const ACCOUNT_DIR = /^\d{12}$/;
 
@@ -32,37 +32,12 @@ export interface LoadOptions {
   readonly onCluster?: (progress: LoadProgress) => void;
 }
 
-async function listDirectories(path: string): Promise<string[]> {
-  const entries = await readdir(path, { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .map((entry) => entry.name)
-    .sort();
-}
-
-type FileRead = { ok: true; text: string } | { ok: false; missing: boolean; message: string };
-
-async function readText(path: string): Promise<FileRead> {
-  try {
-    return { ok: true, text: await readFile(path, 'utf8') };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, missing: true, message: 'the file is missing' };
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, missing: false, message: `the file cannot be read: ${detail}` };
-  }
-}
-
-/** Loads the fleet snapshot at `fleetDir`. */
-export async function loadFleet(fleetDir: string, options: LoadOptions = {}): Promise<Fleet> {
-  let isDirectory = false;
-  try {
-    isDirectory = (await stat(fleetDir)).isDirectory();
-  } catch {
-    throw new FleetDirectoryError(`fleet directory not found: ${fleetDir}`);
-  }
-  if (!isDirectory) throw new FleetDirectoryError(`not a directory: ${fleetDir}`);
-  const accountIds = (await listDirectories(fleetDir)).filter((name) => ACCOUNT_DIR.test(name));
+/** Loads the fleet snapshot at `fleet`: a directory path, or any {@link SnapshotSource}. */
+export async function loadFleet(fleet: string | SnapshotSource, options: LoadOptions = {}): Promise<Fleet> {
+  const source = typeof fleet === 'string' ? directorySource(fleet) : fleet;
+  const fleetDir = source.description;
+  if (!(await source.exists())) throw new FleetDirectoryError(`fleet directory not found: ${fleetDir}`);
+  const accountIds = (await source.listDirectories('')).filter((name) => ACCOUNT_DIR.test(name));
   if (accountIds.length === 0) {
     throw new FleetDirectoryError(
       `no account directories in ${fleetDir}: expected folders named by 12-digit AWS account ids (see docs/fleet-format.md)`,
@@ -72,16 +47,20 @@ export async function loadFleet(fleetDir: string, options: LoadOptions = {}): Pr
   const accounts: Account[] = [];
   let loaded = 0;
 
-  /** Reads and parses one file; a problem is recorded as an input error and yields undefined. */
+  /**
+   * Reads and parses one file; a problem is recorded as an input error and yields undefined.
+   * A missing file yields 'absent' without an error when it may be missing: optional files, and
+   * files the collector could not write because the API failed (collection-errors.json says so).
+   */
   async function load<T>(
     relative: string,
     where: Pick<InputError, 'accountId' | 'region' | 'cluster'>,
     parse: (text: string) => Parsed<T>,
-    optional = false,
+    mayBeMissing = false,
   ): Promise<T | undefined | 'absent'> {
-    const read = await readText(join(fleetDir, relative));
+    const read = await source.readText(relative);
     if (!read.ok) {
-      if (read.missing && optional) return 'absent';
+      if (read.missing && mayBeMissing) return 'absent';
       inputErrors.push({ ...where, file: relative, field: null, message: read.message });
       return undefined;
     }
@@ -91,18 +70,31 @@ export async function loadFleet(fleetDir: string, options: LoadOptions = {}): Pr
     return undefined;
   }
 
+  const errorsOf = async (folder: string, where: Pick<InputError, 'accountId' | 'region' | 'cluster'>) => {
+    const errors = await load(`${folder}/collection-errors.json`, where, parseCollectionErrorsFile, true);
+    return errors === undefined || errors === 'absent' ? [] : errors;
+  };
+
   for (const accountId of accountIds) {
-    const iam = await load(`${accountId}/iam.json`, { accountId, region: null, cluster: null }, (text) =>
-      parseIamFile(text, accountId),
+    const accountWhere = { accountId, region: null, cluster: null };
+    const accountErrors = await errorsOf(accountId, accountWhere);
+    const iam = await load(
+      `${accountId}/iam.json`,
+      accountWhere,
+      (text) => parseIamFile(text, accountId),
+      accountErrors.length > 0,
     );
-    const regions = await listDirectories(join(fleetDir, accountId));
+    const regions = await source.listDirectories(accountId);
     const clusters: Cluster[] = [];
     for (const region of regions) {
-      for (const name of await listDirectories(join(fleetDir, accountId, region))) {
+      for (const name of await source.listDirectories(`${accountId}/${region}`)) {
         const base = `${accountId}/${region}/${name}`;
         const where = { accountId, region, cluster: name };
+        const clusterErrors = await errorsOf(base, where);
         const info = await load(`${base}/cluster.json`, where, parseClusterFile);
-        const kubernetes = await load(`${base}/kubernetes.json`, where, parseKubernetesFile);
+        // A Kubernetes API that could not be read at all (AUDIT-002) leaves no kubernetes.json.
+        const apiFailed = clusterErrors.some((e) => !e.kind);
+        const kubernetes = await load(`${base}/kubernetes.json`, where, parseKubernetesFile, apiFailed);
         const associations = await load(
           `${base}/pod-identity-associations.json`,
           where,
@@ -116,6 +108,7 @@ export async function loadFleet(fleetDir: string, options: LoadOptions = {}): Pr
           info: info === undefined || info === 'absent' ? null : info,
           kubernetes: kubernetes === undefined || kubernetes === 'absent' ? null : kubernetes,
           podIdentityAssociations: associations === 'absent' ? [] : (associations ?? null),
+          collectionErrors: clusterErrors,
         });
         options.onCluster?.({ accountId, region, cluster: name, loaded: ++loaded });
       }
@@ -125,6 +118,7 @@ export async function loadFleet(fleetDir: string, options: LoadOptions = {}): Pr
       iam: iam === undefined || iam === 'absent' ? null : iam,
       regions,
       clusters,
+      collectionErrors: accountErrors,
     });
   }
   return { accounts, inputErrors };

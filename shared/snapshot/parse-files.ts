@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type {
   AccountIam,
   ClusterInfo,
+  CollectionError,
   Container,
   KubernetesData,
   KubernetesKind,
@@ -18,6 +19,7 @@ import type {
 import { parsePolicyDocument } from '../policy/policy-document.ts';
 import {
   clusterFileSchema,
+  collectionErrorsFileSchema,
   iamFileSchema,
   KUBERNETES_KINDS,
   kubernetesFileSchema,
@@ -276,4 +278,13 @@ export function parsePodIdentityAssociationsFile(text: string): Parsed<PodIdenti
       associationArn: a.associationArn ?? null,
     })),
   };
+}
+
+/** Parses a `collection-errors.json` (account or cluster folder). */
+export function parseCollectionErrorsFile(text: string): Parsed<CollectionError[]> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = collectionErrorsFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  return { ok: true, value: result.data.errors.map((e) => ({ ...e, kind: e.kind ?? null })) };
 }

@@ -126,3 +126,16 @@ export const podIdentityAssociationsFileSchema = z.object({
     }),
   ),
 });
+
+// ---- collection-errors.json (account or cluster folder; written by the collector) -------------
+
+export const collectionErrorsFileSchema = z.object({
+  errors: z.array(
+    z.object({
+      api: z.string().min(1),
+      code: z.string().min(1),
+      message: z.string(),
+      kind: z.enum(KUBERNETES_KINDS).nullish(),
+    }),
+  ),
+});

@@ -7,6 +7,7 @@ import type {
   Account,
   AccountIam,
   Cluster,
+  CollectionError,
   Container,
   Fleet,
   InputError,
@@ -111,6 +112,7 @@ export class ClusterBuilder {
       },
       kubernetes: { serviceAccounts: [], pods: [], webhookConfigurations: [] },
       podIdentityAssociations: [],
+      collectionErrors: [],
     };
   }
 
@@ -203,6 +205,7 @@ export class AccountBuilder {
   readonly accountId: string;
   readonly clusters: ClusterBuilder[] = [];
   readonly regions = new Set<string>();
+  readonly collectionErrors: CollectionError[] = [];
   iam: { roles: Role[]; providers: OidcProvider[]; rolePolicies: Map<string, RolePolicies> } | null = {
     roles: [],
     providers: [],
@@ -281,6 +284,7 @@ export class FleetBuilder {
       iam: a.iam as AccountIam | null,
       regions: [...a.regions].sort(),
       clusters: a.clusters.map((c) => c.cluster as Cluster),
+      collectionErrors: a.collectionErrors,
     }));
     return { accounts, inputErrors: this.inputErrors };
   }

@@ -41,13 +41,16 @@ export const check: Check = {
       if (kubernetes === null) continue; // a missing or broken kubernetes.json is AUDIT-004 alone
       const subject = clusterSubject(cluster);
       const missing = KINDS.filter((k) => kubernetes[k.field] === null);
+      const reasons = cluster.collectionErrors
+        .filter((e) => e.kind)
+        .map((e) => `${e.kind}: ${e.code} (${e.message})`);
       out.push(
         missing.length === 0
           ? results.pass(subject, `every kind was collected for ${cluster.name}`)
           : results.fail(
               subject,
               `Cluster ${cluster.name}: ${missing.map((k) => k.kind).join(', ')} not collected (access denied?), so ${missing.map((k) => k.checks).join('; ')} were not evaluated.`,
-              { notCollected: missing.map((k) => k.kind) },
+              { notCollected: missing.map((k) => k.kind), reasons },
               missing
                 .map(
                   (k) =>
