@@ -8,8 +8,12 @@ import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { ConfigError } from '#shared/config/load-config.ts';
 import { UnknownCheckError } from '#shared/engine/run-audit.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
+import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
+import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } from './commands/collect.ts';
+import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
+import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
 
 function parseSeverity(value: string): Severity {
   const lower = value.toLowerCase();
@@ -36,6 +40,38 @@ function parseDate(value: string): Date {
   return date;
 }
 
+function addLiveOptions(command: Command): void {
+  command
+    .option('--organization', 'audit every ACTIVE account of the AWS Organization (needs --role-name)')
+    .option('--accounts <ids>', 'audit these accounts (comma-separated; needs --role-name)', parseIds)
+    .option('--role-name <name>', 'the read-only audit role to assume in each account')
+    .option('--external-id <id>', 'ExternalId the audit role requires')
+    .option(
+      '--regions <regions>',
+      "regions to audit (comma-separated; default: each account's enabled regions)",
+      parseIds,
+    )
+    .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4);
+}
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  return n;
+}
+
+function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
+  return {
+    organization: Boolean(opts.organization),
+    accounts: opts.accounts as string[] | undefined,
+    roleName: opts.roleName as string | undefined,
+    externalId: opts.externalId as string | undefined,
+    regions: (opts.regions as string[] | undefined)?.map((r) => r.toLowerCase()),
+    concurrency: opts.concurrency as number | undefined,
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('irsa-audit')
     .description(
@@ -57,12 +93,12 @@ A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-fo
     // Set before the subcommands are added, so they inherit it: usage errors exit 2, not 1.
     .exitOverride();
 
-  program
+  const check = program
     .command('check')
     .description('Run the checks over a fleet snapshot directory and report what is broken, with the fix.')
     .argument(
-      '<fleet-dir>',
-      'snapshot directory: <account-id>/iam.json and <account-id>/<region>/<cluster>/*.json',
+      '[fleet-dir]',
+      'snapshot directory: <account-id>/iam.json and <account-id>/<region>/<cluster>/*.json (not with --live)',
     )
     .addOption(
       new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
@@ -90,6 +126,9 @@ A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-fo
     .option('--now <date>', 'reference time for expiry checks (default: now)', parseDate)
     .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
     .option('-q, --quiet', 'no progress output on stderr')
+    .option('--live', 'collect from the AWS and Kubernetes APIs (in memory) instead of reading a snapshot');
+  addLiveOptions(check);
+  check
     .addHelpText(
       'after',
       `
@@ -102,12 +141,24 @@ Examples:
   irsa-audit check ./fleet
   irsa-audit check ./fleet --min-severity high --fail-on critical
   irsa-audit check ./fleet --check IRSA-013,IRSA-014 --format json > findings.json
+  irsa-audit check --live --regions eu-west-1                         # this account, now
+  irsa-audit check --live --organization --role-name irsa-auditor --external-id X
   irsa-audit checks          # list check ids, severities and titles`,
     )
-    .action(async (fleetDir: string, opts) => {
+    .action(async (fleetDir: string | undefined, opts) => {
       const stdoutTty = Boolean(process.stdout.isTTY);
+      if (Boolean(fleetDir) === Boolean(opts.live)) {
+        throw new LiveOptionsError('give either a fleet directory or --live');
+      }
+      const progress = !opts.quiet && Boolean(process.stderr.isTTY);
+      const source = fleetDir
+        ? fleetDir
+        : memorySource(
+            (await collectLive(liveOptionsOf(opts), { stderr: (t) => process.stderr.write(t), progress }))
+              .files,
+          );
       process.exitCode = await runCheckCommand(
-        fleetDir,
+        source,
         {
           format: opts.format,
           minSeverity: opts.minSeverity,
@@ -128,6 +179,60 @@ Examples:
       );
     });
 
+  const collect = program
+    .command('collect')
+    .description(
+      'Collect a fleet snapshot from the AWS and Kubernetes APIs (read-only) into a directory that `check` reads.',
+    )
+    .requiredOption('-o, --out <dir>', 'where to write the snapshot')
+    .option('-q, --quiet', 'no progress output on stderr');
+  addLiveOptions(collect);
+  collect.addHelpText(
+    'after',
+    `
+Credentials: the default AWS chain (environment, profile, SSO, instance role). Endpoints honour
+AWS_ENDPOINT_URL_<SERVICE> (see \`irsa-audit emulate\`). Failures are recorded in
+collection-errors.json and reported as AUDIT-001/002/003, never skipped silently.
+
+Examples:
+  irsa-audit collect --out ./fleet --regions us-east-1,eu-west-1
+  irsa-audit collect --out ./fleet --organization --role-name irsa-auditor --external-id X`,
+  );
+  collect.action(async (opts) => {
+    process.exitCode = await runCollectCommand(opts.out, liveOptionsOf(opts), {
+      stderr: (text) => process.stderr.write(text),
+      progress: !opts.quiet,
+    });
+  });
+
+  program
+    .command('enroll')
+    .description(
+      'Grant the audit role read access to a cluster: an EKS access entry plus the auditor ClusterRole (run as a cluster admin).',
+    )
+    .requiredOption('--cluster <name>', 'EKS cluster name')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)')
+    .requiredOption(
+      '--principal-arn <arn>',
+      'the audit role, e.g. arn:aws:iam::111122223333:role/irsa-auditor',
+    )
+    .option('--probe', 'also allow creating service account tokens (for the live probe IRSA-040)')
+    .option('--dry-run', 'print the commands and manifests instead of applying them')
+    .action(async (opts) => {
+      const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+      if (!region) throw new EnrollError('no region: pass --region or set AWS_REGION');
+      process.exitCode = await runEnrollCommand(
+        {
+          cluster: opts.cluster,
+          region,
+          principalArn: opts.principalArn,
+          probe: opts.probe,
+          dryRun: opts.dryRun,
+        },
+        { stdout: (text) => process.stdout.write(text) },
+      );
+    });
+
   program
     .command('checks')
     .description('List the checks: id, default severity, scope and title.')
@@ -136,6 +241,27 @@ Examples:
     )
     .action((opts) => {
       process.stdout.write(`${renderCatalogue(opts.format)}\n`);
+    });
+
+  program
+    .command('token')
+    .description(
+      'Print an EKS bearer token as ExecCredential JSON, like `aws eks get-token` (kubeconfig exec).',
+    )
+    .requiredOption('--cluster <name>', 'EKS cluster name')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)')
+    .action(async (opts: { cluster: string; region?: string }) => {
+      try {
+        const region = resolveTokenRegion(opts.region, process.env);
+        await runTokenCommand(
+          { cluster: opts.cluster, region },
+          { stdout: (text) => process.stdout.write(text) },
+        );
+      } catch (error) {
+        if (!(error instanceof TokenCommandError)) throw error;
+        process.stderr.write(`irsa-audit: ${error.message}\n`);
+        process.exitCode = EXIT_BAD_INPUT;
+      }
     });
 
   return program;
@@ -154,7 +280,9 @@ export async function main(argv: string[]): Promise<void> {
     if (
       error instanceof FleetDirectoryError ||
       error instanceof ConfigError ||
-      error instanceof UnknownCheckError
+      error instanceof UnknownCheckError ||
+      error instanceof LiveOptionsError ||
+      error instanceof EnrollError
     ) {
       process.stderr.write(`irsa-audit: ${error.message}\n`);
       process.exitCode = EXIT_BAD_INPUT;

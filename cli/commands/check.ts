@@ -4,6 +4,7 @@ import { EMPTY_CONFIG } from '#shared/config/audit-config.ts';
 import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
 import { type AuditReport, type Finding, runAudit } from '#shared/engine/run-audit.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import type { SnapshotSource } from '#shared/snapshot/snapshot-source.ts';
 import { renderJson } from '../render/json.ts';
 import { renderTable } from '../render/table.ts';
 
@@ -44,7 +45,7 @@ export function visibleFindings(
 }
 
 export async function runCheckCommand(
-  fleetDir: string,
+  fleet: string | SnapshotSource,
   options: CheckOptions,
   io: CommandIo,
 ): Promise<number> {
@@ -52,13 +53,13 @@ export async function runCheckCommand(
   if (configPath && !options.config) io.stderr(`using config ${configPath}\n`);
   const config = configPath ? await loadConfig(configPath) : EMPTY_CONFIG;
   const started = performance.now();
-  const fleet = await loadFleet(fleetDir, {
+  const loaded = await loadFleet(fleet, {
     onCluster: options.progress
       ? (p) => io.stderr(`\r\x1b[Kloading ${p.loaded}: ${p.accountId}/${p.region}/${p.cluster}`)
       : undefined,
   });
   if (options.progress) io.stderr('\r\x1b[K');
-  const report = runAudit(fleet, { now: options.now ?? new Date(), checkIds: options.check, config });
+  const report = runAudit(loaded, { now: options.now ?? new Date(), checkIds: options.check, config });
   const shown = visibleFindings(report, options);
   io.stdout(
     `${options.format === 'json' ? renderJson(report, shown) : renderTable(report, shown, { color: options.color, width: io.width })}\n`,
@@ -68,10 +69,10 @@ export async function runCheckCommand(
       `audited ${report.summary.clusters} clusters in ${Math.round(performance.now() - started)} ms (checks: ${Math.round(report.evaluationMs)} ms)\n`,
     );
   }
-  for (const error of fleet.inputErrors) {
+  for (const error of loaded.inputErrors) {
     io.stderr(`error: ${error.file}${error.field ? `: ${error.field}` : ''}: ${error.message}\n`);
   }
-  if (fleet.inputErrors.length > 0) return EXIT_BAD_INPUT;
+  if (loaded.inputErrors.length > 0) return EXIT_BAD_INPUT;
   if (options.failOn) {
     const limit = severityRank(options.failOn);
     if (shown.some((f) => f.status === 'fail' && severityRank(f.severity) <= limit)) return EXIT_FINDINGS;

@@ -1,0 +1,77 @@
+/**
+ * `irsa-audit collect --out DIR` and the live half of `irsa-audit check --live`: builds the
+ * collection options from the command line and runs the collector with progress on stderr.
+ */
+import type { AccountSelection } from '#shared/collectors/accounts.ts';
+import { type CollectOptions, type CollectResult, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { writeSnapshot } from '#shared/collectors/write-snapshot.ts';
+
+export interface LiveOptions {
+  organization?: boolean;
+  accounts?: string[];
+  roleName?: string;
+  externalId?: string;
+  regions?: string[];
+  concurrency?: number;
+}
+
+export class LiveOptionsError extends Error {
+  override readonly name = 'LiveOptionsError';
+}
+
+export interface CollectIo {
+  stderr: (text: string) => void;
+  progress: boolean;
+}
+
+/** Validates the live options: accounts from a list or the Organization need a role to assume in them. */
+export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOptions {
+  if (live.organization && live.accounts?.length) {
+    throw new LiveOptionsError('give either --organization or --accounts, not both');
+  }
+  for (const id of live.accounts ?? []) {
+    if (!/^\d{12}$/.test(id))
+      throw new LiveOptionsError(`--accounts: "${id}" is not a 12-digit AWS account id`);
+  }
+  const accounts: AccountSelection = live.organization
+    ? { kind: 'organization' }
+    : live.accounts?.length
+      ? { kind: 'list', accountIds: live.accounts }
+      : { kind: 'current' };
+  if (accounts.kind !== 'current' && !live.roleName) {
+    throw new LiveOptionsError(
+      'auditing other accounts needs --role-name, the read-only audit role to assume in each',
+    );
+  }
+  const concurrency = live.concurrency ?? 4;
+  return {
+    accounts,
+    ...(live.roleName
+      ? {
+          auditRole: { roleName: live.roleName, ...(live.externalId ? { externalId: live.externalId } : {}) },
+        }
+      : {}),
+    ...(live.regions?.length ? { regions: live.regions } : {}),
+    accountConcurrency: concurrency,
+    clusterConcurrency: concurrency,
+    totalClusterConcurrency: concurrency * 4,
+    onProgress: (p) => {
+      if (!io.progress) return;
+      const where = [p.accountId, p.region, p.cluster].filter(Boolean).join('/');
+      io.stderr(`${where ? `${where}: ` : ''}${p.message}\n`);
+    },
+  };
+}
+
+export async function collectLive(live: LiveOptions, io: CollectIo): Promise<CollectResult> {
+  return collectFleet(collectOptionsFrom(live, io));
+}
+
+export async function runCollectCommand(outDir: string, live: LiveOptions, io: CollectIo): Promise<number> {
+  const result = await collectLive(live, io);
+  await writeSnapshot(outDir, result.files);
+  io.stderr(
+    `wrote ${result.files.size} files for ${result.accounts} account(s) and ${result.clusters} cluster(s) to ${outDir}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,116 @@
+/**
+ * `irsa-audit enroll --cluster NAME`: grants the audit role read access to one cluster. Run by an
+ * administrator (it writes: an EKS access entry and the auditor's ClusterRole/Binding); the
+ * auditor itself never writes. `--dry-run` prints every step instead of doing it.
+ */
+import {
+  CreateAccessEntryCommand,
+  DescribeClusterCommand,
+  ResourceInUseException,
+  UpdateAccessEntryCommand,
+} from '@aws-sdk/client-eks';
+import {
+  ApiException,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+} from '@kubernetes/client-node';
+import { EksTokenCache } from '#shared/aws/eks-token.ts';
+import { AwsClients } from '#shared/collectors/aws-clients.ts';
+import { AUDITOR_GROUP, auditorRbac, auditorRbacYaml } from '#shared/collectors/rbac.ts';
+
+export interface EnrollOptions {
+  cluster: string;
+  region: string;
+  /** The audit role (or any principal) to grant, e.g. arn:aws:iam::111122223333:role/irsa-auditor. */
+  principalArn: string;
+  probe?: boolean;
+  dryRun?: boolean;
+}
+
+export class EnrollError extends Error {
+  override readonly name = 'EnrollError';
+}
+
+/** The exact commands an administrator would run by hand. */
+export function enrollPlan(options: EnrollOptions): string {
+  const file = options.probe ? 'irsa-auditor-rbac-probe.yaml' : 'irsa-auditor-rbac.yaml';
+  return [
+    `# 1. the cluster must accept access entries (authentication mode API or API_AND_CONFIG_MAP):`,
+    `aws eks describe-cluster --name ${options.cluster} --region ${options.region} --query cluster.accessConfig.authenticationMode`,
+    `#    if it says CONFIG_MAP: aws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
+    `# 2. map the audit role to the Kubernetes group ${AUDITOR_GROUP} (no access policy: RBAC below decides):`,
+    `aws eks create-access-entry --cluster-name ${options.cluster} --region ${options.region} --principal-arn ${options.principalArn} --kubernetes-groups ${AUDITOR_GROUP}`,
+    `# 3. give that group read access to exactly what the auditor reads (deploy/kubernetes/${file}):`,
+    `kubectl --context ${options.cluster} apply -f - <<'YAML'`,
+    auditorRbacYaml({ probe: options.probe }).trimEnd(),
+    'YAML',
+  ].join('\n');
+}
+
+export async function runEnrollCommand(
+  options: EnrollOptions,
+  io: { stdout: (text: string) => void; clients?: AwsClients },
+): Promise<number> {
+  if (!/^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(options.principalArn)) {
+    throw new EnrollError(`--principal-arn: "${options.principalArn}" is not an IAM principal ARN`);
+  }
+  if (options.dryRun) {
+    io.stdout(`${enrollPlan(options)}\n`);
+    return 0;
+  }
+  const clients = io.clients ?? new AwsClients();
+  const eks = clients.eks(options.region);
+  const described = await eks.send(new DescribeClusterCommand({ name: options.cluster }));
+  const mode = described.cluster?.accessConfig?.authenticationMode;
+  if (mode === 'CONFIG_MAP') {
+    throw new EnrollError(
+      `cluster ${options.cluster} only accepts the aws-auth ConfigMap; switch it first:\naws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
+    );
+  }
+  const entry = {
+    clusterName: options.cluster,
+    principalArn: options.principalArn,
+    kubernetesGroups: [AUDITOR_GROUP],
+  };
+  try {
+    await eks.send(new CreateAccessEntryCommand(entry));
+    io.stdout(`created the access entry for ${options.principalArn} (group ${AUDITOR_GROUP})\n`);
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+    await eks.send(new UpdateAccessEntryCommand(entry));
+    io.stdout(`updated the existing access entry for ${options.principalArn} (group ${AUDITOR_GROUP})\n`);
+  }
+  const endpoint = described.cluster?.endpoint;
+  const caData = described.cluster?.certificateAuthority?.data;
+  if (!endpoint || !caData) throw new EnrollError(`cluster ${options.cluster} has no endpoint yet`);
+  const credentials = await clients.resolveCredentials();
+  const { token } = await new EksTokenCache().get({
+    clusterName: options.cluster,
+    region: options.region,
+    credentials,
+  });
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: options.cluster, server: endpoint, caData }],
+    users: [{ name: 'admin', token }],
+    contexts: [{ name: options.cluster, cluster: options.cluster, user: 'admin' }],
+    currentContext: options.cluster,
+  });
+  const api = KubernetesObjectApi.makeApiClient(config);
+  for (const object of auditorRbac({ probe: options.probe }) as KubernetesObject[]) {
+    const name = `${object.kind}/${object.metadata?.name}`;
+    try {
+      await api.create(object);
+      io.stdout(`created ${name}\n`);
+    } catch (error) {
+      if (!(error instanceof ApiException) || error.code !== 409) throw error;
+      await api.replace(object);
+      io.stdout(`replaced ${name}\n`);
+    }
+  }
+  io.stdout(
+    `cluster ${options.cluster} is enrolled: irsa-audit can now read it as ${options.principalArn}\n`,
+  );
+  return 0;
+}

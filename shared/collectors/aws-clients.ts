@@ -1,0 +1,111 @@
+/**
+ * One place that builds the AWS SDK clients of the collectors, with the same defaults: adaptive
+ * retry (client-side rate limiting on throttling), a bounded number of attempts, and per-service
+ * endpoints from the environment (`AWS_ENDPOINT_URL_IAM`, ... honoured by the SDK itself).
+ */
+import { AccountClient } from '@aws-sdk/client-account';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+
+export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+export interface ClientOptions {
+  /** Attempts per call, retries included (adaptive retry mode). */
+  readonly maxAttempts?: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 6;
+
+/** The region for global services (IAM, Organizations) and STS calls. */
+export function homeRegion(): string {
+  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+}
+
+/** The SDK clients for one set of credentials (an account's audit role, or the caller's). */
+export class AwsClients {
+  readonly credentials: Credentials | undefined;
+  private readonly options: Required<ClientOptions>;
+  private readonly eksByRegion = new Map<string, EKSClient>();
+  private readonly accountByRegion = new Map<string, AccountClient>();
+  private cachedIam: IAMClient | undefined;
+  private cachedSts: STSClient | undefined;
+  private cachedOrganizations: OrganizationsClient | undefined;
+
+  /** `credentials` undefined: the SDK's default chain (environment, profile, SSO, instance role ...). */
+  constructor(credentials?: Credentials, options: ClientOptions = {}) {
+    this.credentials = credentials;
+    this.options = { maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
+  }
+
+  private config(region: string) {
+    return {
+      region,
+      retryMode: 'adaptive',
+      maxAttempts: this.options.maxAttempts,
+      ...(this.credentials ? { credentials: this.credentials } : {}),
+    };
+  }
+
+  get iam(): IAMClient {
+    this.cachedIam ??= new IAMClient(this.config('us-east-1'));
+    return this.cachedIam;
+  }
+
+  get sts(): STSClient {
+    this.cachedSts ??= new STSClient(this.config(homeRegion()));
+    return this.cachedSts;
+  }
+
+  get organizations(): OrganizationsClient {
+    this.cachedOrganizations ??= new OrganizationsClient(this.config('us-east-1'));
+    return this.cachedOrganizations;
+  }
+
+  eks(region: string): EKSClient {
+    let client = this.eksByRegion.get(region);
+    if (!client) {
+      client = new EKSClient(this.config(region));
+      this.eksByRegion.set(region, client);
+    }
+    return client;
+  }
+
+  account(region = homeRegion()): AccountClient {
+    let client = this.accountByRegion.get(region);
+    if (!client) {
+      client = new AccountClient(this.config(region));
+      this.accountByRegion.set(region, client);
+    }
+    return client;
+  }
+
+  /** Resolved credentials (for signing the EKS token). */
+  async resolveCredentials(): Promise<AwsCredentialIdentity> {
+    const provider = this.sts.config.credentials;
+    return provider();
+  }
+
+  destroy(): void {
+    for (const client of [
+      this.cachedIam,
+      this.cachedSts,
+      this.cachedOrganizations,
+      ...this.eksByRegion.values(),
+      ...this.accountByRegion.values(),
+    ]) {
+      client?.destroy();
+    }
+  }
+}
+
+/** A short code and message for an SDK error, for collection-errors.json. */
+export function describeAwsError(error: unknown): { code: string; message: string } {
+  if (error instanceof Error) {
+    const code = (error as { name?: string; code?: string }).code ?? error.name ?? 'Error';
+    return { code, message: error.message.split('\n')[0] ?? '' };
+  }
+  return { code: 'Error', message: String(error) };
+}

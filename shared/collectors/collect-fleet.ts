@@ -1,0 +1,260 @@
+/**
+ * The live collection use-case: accounts -> (IAM once per account) + regions -> EKS clusters ->
+ * Kubernetes, then the policies of the roles some service account references. Produces the
+ * snapshot files of docs/fleet-format.md in memory; the caller writes them (`collect`) or
+ * checks them directly (`check --live`). Every failure becomes a collection error next to the
+ * data it concerns; nothing is thrown for one account or cluster.
+ */
+import pLimit from 'p-limit';
+import { EksTokenCache } from '../aws/eks-token.ts';
+import { ROLE_ARN_PATTERN } from '../engine/audit-context.ts';
+import type { CollectionError } from '../model/fleet.ts';
+import {
+  type AccountSelection,
+  type AuditRole,
+  assumeAuditRole,
+  enabledRegions,
+  resolveAccounts,
+} from './accounts.ts';
+import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
+import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
+import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
+import { collectKubernetes, type KubernetesCollectOptions } from './kubernetes.ts';
+
+/** Relative path -> file text. */
+export type SnapshotFiles = Map<string, string>;
+
+export interface CollectProgress {
+  readonly phase: 'accounts' | 'account' | 'cluster' | 'policies' | 'done';
+  readonly accountId?: string;
+  readonly region?: string;
+  readonly cluster?: string;
+  readonly message: string;
+}
+
+export interface CollectOptions {
+  readonly accounts: AccountSelection;
+  /** The read-only audit role to assume in each account; without it the caller's credentials are used as they are. */
+  readonly auditRole?: AuditRole;
+  /** Regions to audit; default: each account's enabled regions. */
+  readonly regions?: readonly string[];
+  /** Accounts collected at once. */
+  readonly accountConcurrency?: number;
+  /** Clusters collected at once within one account. */
+  readonly clusterConcurrency?: number;
+  /** Clusters collected at once overall (Kubernetes lists are the heavy part). */
+  readonly totalClusterConcurrency?: number;
+  /** The caller's clients (default credential chain). */
+  readonly caller?: AwsClients;
+  readonly clientOptions?: ClientOptions;
+  readonly kubernetes?: Omit<KubernetesCollectOptions, 'token'>;
+  readonly onProgress?: (progress: CollectProgress) => void;
+}
+
+export interface CollectResult {
+  readonly files: SnapshotFiles;
+  /** Kubernetes requests by resource, summed over clusters. */
+  readonly kubernetesRequests: Record<string, number>;
+  readonly accounts: number;
+  readonly clusters: number;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+interface AccountState {
+  readonly accountId: string;
+  clients?: AwsClients;
+  iam?: IamSnapshot;
+  readonly errors: CollectionError[];
+}
+
+/** Collects the fleet. */
+export async function collectFleet(options: CollectOptions): Promise<CollectResult> {
+  const caller = options.caller ?? new AwsClients(undefined, options.clientOptions);
+  const files: SnapshotFiles = new Map();
+  const kubernetesRequests: Record<string, number> = {};
+  const progress = options.onProgress ?? (() => {});
+  const accountLimit = pLimit(options.accountConcurrency ?? 4);
+  const totalClusterLimit = pLimit(options.totalClusterConcurrency ?? 16);
+  const tokens = new EksTokenCache();
+  let clusterCount = 0;
+
+  progress({ phase: 'accounts', message: `resolving accounts (${options.accounts.kind})` });
+  const accountIds = await resolveAccounts(options.accounts, caller);
+  const states: AccountState[] = accountIds.map((accountId) => ({ accountId, errors: [] }));
+  /** Role ARNs referenced by service accounts, by the role's account. */
+  const referencedRoles = new Map<string, Set<string>>();
+
+  async function collectAccount(state: AccountState): Promise<void> {
+    const { accountId } = state;
+    const fail = (api: string, error: unknown) => state.errors.push({ api, ...describeAwsError(error) });
+    try {
+      state.clients = options.auditRole
+        ? await assumeAuditRole(caller, accountId, options.auditRole, options.clientOptions)
+        : caller;
+    } catch (error) {
+      fail('sts:AssumeRole', error);
+      progress({
+        phase: 'account',
+        accountId,
+        message: `cannot assume the audit role: ${describeAwsError(error).code}`,
+      });
+      return;
+    }
+    const clients = state.clients;
+    try {
+      state.iam = await collectIam(clients.iam);
+    } catch (error) {
+      fail('iam:ListRoles', error);
+    }
+    let regions = options.regions ? [...options.regions] : [];
+    if (!options.regions) {
+      try {
+        regions = await enabledRegions(clients);
+      } catch (error) {
+        fail('account:ListRegions', error);
+        return;
+      }
+    }
+    const clusterLimit = pLimit(options.clusterConcurrency ?? 4);
+    await Promise.all(
+      regions.map(async (region) => {
+        let names: string[];
+        try {
+          names = await listClusters(clients.eks(region));
+        } catch (error) {
+          fail(`eks:ListClusters (${region})`, error);
+          return;
+        }
+        files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
+        await Promise.all(
+          names.map((name) =>
+            clusterLimit(() => totalClusterLimit(() => collectCluster(state, clients, region, name))),
+          ),
+        );
+      }),
+    );
+    progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });
+  }
+
+  async function collectCluster(
+    state: AccountState,
+    clients: AwsClients,
+    region: string,
+    name: string,
+  ): Promise<void> {
+    const base = `${state.accountId}/${region}/${name}`;
+    let described: { cluster: Record<string, unknown> };
+    try {
+      described = await describeCluster(clients.eks(region), name);
+    } catch (error) {
+      state.errors.push({ api: `eks:DescribeCluster (${region}/${name})`, ...describeAwsError(error) });
+      return;
+    }
+    clusterCount++;
+    files.set(`${base}/cluster.json`, json(described));
+    try {
+      files.set(
+        `${base}/pod-identity-associations.json`,
+        json(await listPodIdentityAssociations(clients.eks(region), name)),
+      );
+    } catch (error) {
+      state.errors.push({
+        api: `eks:ListPodIdentityAssociations (${region}/${name})`,
+        ...describeAwsError(error),
+      });
+    }
+    const cluster = described.cluster as { endpoint?: string; certificateAuthority?: { data?: string } };
+    const clusterErrors: CollectionError[] = [];
+    if (!cluster.endpoint || !cluster.certificateAuthority?.data) {
+      clusterErrors.push({
+        api: 'eks:DescribeCluster',
+        code: 'NoEndpoint',
+        message: 'the cluster has no endpoint or CA yet',
+      });
+    } else {
+      const credentials = await clients.resolveCredentials();
+      const result = await collectKubernetes(
+        { name, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data },
+        {
+          ...options.kubernetes,
+          token: async () => (await tokens.get({ clusterName: name, region, credentials })).token,
+        },
+      );
+      for (const [resource, count] of Object.entries(result.requests)) {
+        kubernetesRequests[resource] = (kubernetesRequests[resource] ?? 0) + count;
+      }
+      clusterErrors.push(...result.errors);
+      if (result.file) {
+        files.set(`${base}/kubernetes.json`, json(result.file));
+        for (const item of result.file.items as {
+          kind?: string;
+          metadata?: { annotations?: Record<string, string> };
+        }[]) {
+          const arn =
+            item.kind === 'ServiceAccount'
+              ? item.metadata?.annotations?.['eks.amazonaws.com/role-arn']
+              : undefined;
+          if (arn && ROLE_ARN_PATTERN.test(arn)) {
+            const roleAccount = arn.split(':')[4] ?? '';
+            referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
+          }
+        }
+      }
+    }
+    if (clusterErrors.length > 0)
+      files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors }));
+    progress({
+      phase: 'cluster',
+      accountId: state.accountId,
+      region,
+      cluster: name,
+      message: clusterErrors.length ? `collected with ${clusterErrors.length} error(s)` : 'collected',
+    });
+  }
+
+  await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
+
+  // Permissions only for the roles that some service account uses (IRSA-018).
+  progress({ phase: 'policies', message: 'reading the policies of referenced roles' });
+  await Promise.all(
+    states.map((state) =>
+      accountLimit(async () => {
+        const { iam, clients } = state;
+        const wanted = referencedRoles.get(state.accountId);
+        if (!iam || !clients || !wanted) return;
+        const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
+        const roleLimit = pLimit(4);
+        await Promise.all(
+          [...wanted].map((arn) =>
+            roleLimit(async () => {
+              const roleName = arn.split('/').pop() ?? '';
+              if (!existing.has(roleName) || iam.RolePolicies[roleName]) return;
+              try {
+                iam.RolePolicies[roleName] = await collectRolePolicies(clients.iam, roleName);
+              } catch (error) {
+                state.errors.push({
+                  api: `iam:ListAttachedRolePolicies (${roleName})`,
+                  ...describeAwsError(error),
+                });
+              }
+            }),
+          ),
+        );
+      }),
+    ),
+  );
+
+  for (const state of states) {
+    if (state.iam) files.set(`${state.accountId}/iam.json`, json(state.iam));
+    if (state.errors.length > 0)
+      files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
+    // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.
+    if (!state.iam && state.errors.length === 0) {
+      state.errors.push({ api: 'iam:ListRoles', code: 'NotCollected', message: 'no IAM data' });
+      files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
+    }
+  }
+  progress({ phase: 'done', message: `collected ${states.length} account(s), ${clusterCount} cluster(s)` });
+  return { files, kubernetesRequests, accounts: states.length, clusters: clusterCount };
+}

@@ -1,0 +1,74 @@
+/**
+ * IAM reads, once per account per run (IAM is global): every role with its trust policy
+ * (ListRoles, 1000 a page), the OIDC providers, and — only for the roles some service account
+ * references — the attached and inline policy names. No per-role GetRole.
+ */
+import {
+  GetOpenIDConnectProviderCommand,
+  type IAMClient,
+  ListOpenIDConnectProvidersCommand,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
+  paginateListRoles,
+} from '@aws-sdk/client-iam';
+
+export interface IamSnapshot {
+  Roles: Record<string, unknown>[];
+  OpenIDConnectProviders: Record<string, unknown>[];
+  RolePolicies: Record<
+    string,
+    { AttachedPolicies: { PolicyName: string; PolicyArn: string }[]; PolicyNames: string[] }
+  >;
+}
+
+/** Roles and OIDC providers of the account (`iam.json` without RolePolicies). */
+export async function collectIam(iam: IAMClient): Promise<IamSnapshot> {
+  const roles: Record<string, unknown>[] = [];
+  for await (const page of paginateListRoles({ client: iam, pageSize: 1000 }, {})) {
+    for (const role of page.Roles ?? []) {
+      roles.push({
+        Path: role.Path,
+        RoleName: role.RoleName,
+        RoleId: role.RoleId,
+        Arn: role.Arn,
+        CreateDate: role.CreateDate,
+        // As the API returns it: URL-encoded JSON.
+        AssumeRolePolicyDocument: role.AssumeRolePolicyDocument,
+      });
+    }
+  }
+  const list = await iam.send(new ListOpenIDConnectProvidersCommand({}));
+  const providers: Record<string, unknown>[] = [];
+  for (const entry of list.OpenIDConnectProviderList ?? []) {
+    if (!entry.Arn) continue;
+    const provider = await iam.send(
+      new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: entry.Arn }),
+    );
+    providers.push({
+      Url: provider.Url,
+      ClientIDList: provider.ClientIDList ?? [],
+      ThumbprintList: provider.ThumbprintList ?? [],
+      CreateDate: provider.CreateDate,
+      Tags: provider.Tags ?? [],
+      Arn: entry.Arn,
+    });
+  }
+  return { Roles: roles, OpenIDConnectProviders: providers, RolePolicies: {} };
+}
+
+/** The attached and inline policy names of one role. */
+export async function collectRolePolicies(
+  iam: IAMClient,
+  roleName: string,
+): Promise<IamSnapshot['RolePolicies'][string]> {
+  const attached: { PolicyName: string; PolicyArn: string }[] = [];
+  for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: roleName })) {
+    for (const p of page.AttachedPolicies ?? [])
+      attached.push({ PolicyName: p.PolicyName ?? '', PolicyArn: p.PolicyArn ?? '' });
+  }
+  const inline: string[] = [];
+  for await (const page of paginateListRolePolicies({ client: iam }, { RoleName: roleName })) {
+    inline.push(...(page.PolicyNames ?? []));
+  }
+  return { AttachedPolicies: attached, PolicyNames: inline };
+}

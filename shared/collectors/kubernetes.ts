@@ -1,0 +1,351 @@
+/**
+ * Kubernetes reads per cluster, with the EKS bearer token and TLS verified against the cluster
+ * CA from DescribeCluster: ServiceAccounts, Pods and MutatingWebhookConfigurations, listed in
+ * pages of 500 and trimmed to the fields the checks read. 429 (honouring Retry-After) and 5xx are
+ * retried with backoff, a list whose continue token expired (410) is restarted, and failures are
+ * returned as collection errors, never thrown: the rest of the fleet is still audited.
+ */
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
+
+export interface KubernetesTarget {
+  readonly name: string;
+  /** `https://...` from DescribeCluster. */
+  readonly endpoint: string;
+  /** base64 PEM from DescribeCluster `certificateAuthority.data`. */
+  readonly caData: string;
+}
+
+export interface KubernetesCollectOptions {
+  /** Returns a valid EKS bearer token (cached by the caller). Never logged. */
+  readonly token: () => Promise<string>;
+  readonly pageSize?: number;
+  /** Retries of one page on 429/5xx/network errors. */
+  readonly maxRetries?: number;
+  /** Restarts of a list whose continue token expired. */
+  readonly maxRestarts?: number;
+  /** Per-request timeout. */
+  readonly timeoutMs?: number;
+  /** Base backoff; doubled per retry (with jitter), overridden by Retry-After. */
+  readonly backoffMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface KubernetesCollection {
+  /** The `kubernetes.json` document, or null when the API could not be read at all. */
+  readonly file: { apiVersion: 'v1'; kind: 'List'; items: unknown[]; collected: KubernetesKind[] } | null;
+  readonly errors: CollectionError[];
+  /** Requests made, by resource (for the benchmark's call accounting). */
+  readonly requests: Record<string, number>;
+}
+
+interface ListPage {
+  items: unknown[];
+  metadata?: { _continue?: string };
+}
+
+interface Lister {
+  readonly kind: KubernetesKind;
+  readonly resource: string;
+  readonly list: (config: KubeConfig, limit: number, cont: string | undefined) => Promise<ListPage>;
+  readonly trim: (item: never) => Record<string, unknown>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Kubernetes timestamps: RFC 3339 in whole seconds, as the API server writes them. */
+function timestamp(value: unknown): string | undefined {
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return typeof value === 'string' ? value : undefined;
+}
+
+const ROLE_ARN_FIELD = 'f:eks.amazonaws.com/role-arn';
+
+interface Meta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: unknown;
+  ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  managedFields?: { time?: unknown; fieldsV1?: Record<string, unknown> }[];
+}
+
+function trimMetadata(meta: Meta | undefined, keepLabels: boolean): Record<string, unknown> {
+  return {
+    name: meta?.name,
+    namespace: meta?.namespace,
+    annotations: meta?.annotations,
+    ...(keepLabels ? { labels: meta?.labels } : {}),
+    creationTimestamp: timestamp(meta?.creationTimestamp),
+    ownerReferences: meta?.ownerReferences?.map((o) => ({
+      kind: o.kind,
+      name: o.name,
+      controller: o.controller,
+    })),
+  };
+}
+
+function trimServiceAccount(sa: { metadata?: Meta }): Record<string, unknown> {
+  // Only the managedFields entries that wrote the role-arn annotation (when it was annotated).
+  const managedFields = sa.metadata?.managedFields
+    ?.filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(ROLE_ARN_FIELD))
+    .map((f) => ({
+      time: timestamp(f.time),
+      fieldsV1: { 'f:metadata': { 'f:annotations': { [ROLE_ARN_FIELD]: {} } } },
+    }));
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { ...trimMetadata(sa.metadata, false), ...(managedFields?.length ? { managedFields } : {}) },
+  };
+}
+
+interface ContainerLike {
+  name?: string;
+  env?: { name?: string; value?: string }[];
+}
+
+function trimContainer(container: ContainerLike): Record<string, unknown> {
+  return {
+    name: container.name,
+    // Only the variables the checks read; values of others may be secrets.
+    env: container.env
+      ?.filter((e) => e.name?.startsWith('AWS_'))
+      .map((e) => ({ name: e.name, ...(e.value === undefined ? {} : { value: e.value }) })),
+  };
+}
+
+function trimPod(pod: {
+  metadata?: Meta;
+  spec?: {
+    serviceAccountName?: string;
+    serviceAccount?: string;
+    containers?: ContainerLike[];
+    initContainers?: ContainerLike[];
+    volumes?: {
+      name?: string;
+      projected?: { sources?: { serviceAccountToken?: { audience?: string } }[] };
+    }[];
+  };
+  status?: { phase?: string };
+}): Record<string, unknown> {
+  const spec = pod.spec;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: trimMetadata(pod.metadata, true),
+    spec: {
+      serviceAccountName: spec?.serviceAccountName ?? spec?.serviceAccount,
+      containers: (spec?.containers ?? []).map(trimContainer),
+      ...(spec?.initContainers?.length ? { initContainers: spec.initContainers.map(trimContainer) } : {}),
+      volumes: spec?.volumes?.map((v) => ({
+        name: v.name,
+        ...(v.projected
+          ? {
+              projected: {
+                sources: (v.projected.sources ?? [])
+                  .filter((s) => s.serviceAccountToken)
+                  .map((s) => ({ serviceAccountToken: { audience: s.serviceAccountToken?.audience } })),
+              },
+            }
+          : {}),
+      })),
+    },
+    status: { phase: pod.status?.phase },
+  };
+}
+
+function trimWebhookConfiguration(config: {
+  metadata?: Meta;
+  webhooks?: { name?: string; clientConfig?: { caBundle?: string } }[];
+}): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: config.metadata?.name },
+    webhooks: (config.webhooks ?? []).map((w) => ({
+      name: w.name,
+      clientConfig: { caBundle: w.clientConfig?.caBundle },
+    })),
+  };
+}
+
+const LISTERS: readonly Lister[] = [
+  {
+    kind: 'ServiceAccount',
+    resource: 'serviceaccounts',
+    list: (config, limit, cont) =>
+      config
+        .makeApiClient(CoreV1Api)
+        .listServiceAccountForAllNamespaces({ limit, _continue: cont }) as Promise<ListPage>,
+    trim: trimServiceAccount as Lister['trim'],
+  },
+  {
+    kind: 'Pod',
+    resource: 'pods',
+    list: (config, limit, cont) =>
+      config
+        .makeApiClient(CoreV1Api)
+        .listPodForAllNamespaces({ limit, _continue: cont }) as Promise<ListPage>,
+    trim: trimPod as Lister['trim'],
+  },
+  {
+    kind: 'MutatingWebhookConfiguration',
+    resource: 'mutatingwebhookconfigurations',
+    list: (config, limit, cont) =>
+      config
+        .makeApiClient(AdmissionregistrationV1Api)
+        .listMutatingWebhookConfiguration({ limit, _continue: cont }) as Promise<ListPage>,
+    trim: trimWebhookConfiguration as Lister['trim'],
+  },
+];
+
+function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: target.name, server: target.endpoint, caData: target.caData, skipTLSVerify: false }],
+    users: [{ name: 'irsa-auditor', token }],
+    contexts: [{ name: target.name, cluster: target.name, user: 'irsa-auditor' }],
+    currentContext: target.name,
+  });
+  return config;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
+
+/** Classifies a failed request: retryable, fatal for the whole API, or a denied list. */
+function classify(
+  error: unknown,
+):
+  | { type: 'retry'; code: string; message: string; retryAfterMs?: number }
+  | { type: 'expired' }
+  | { type: 'denied'; code: string; message: string }
+  | { type: 'fatal'; code: string; message: string } {
+  if (error instanceof ApiException) {
+    const status = error.code;
+    const body = error.body as { message?: string } | string | undefined;
+    const detail = typeof body === 'object' && body?.message ? body.message : `HTTP ${status}`;
+    if (status === 410) return { type: 'expired' };
+    if (status === 429 || status >= 500) {
+      const retryAfter = Number(error.headers?.['retry-after']);
+      return {
+        type: 'retry',
+        code: status === 429 ? 'TooManyRequests' : `HTTP${status}`,
+        message: detail,
+        ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
+      };
+    }
+    if (status === 401) return { type: 'fatal', code: 'Unauthorized', message: detail };
+    if (status === 403) return { type: 'denied', code: 'Forbidden', message: detail };
+    return { type: 'fatal', code: `HTTP${status}`, message: detail };
+  }
+  const err = error as {
+    code?: string;
+    cause?: { code?: string; message?: string };
+    message?: string;
+    name?: string;
+  };
+  const code = err.code ?? err.cause?.code ?? err.name ?? 'Error';
+  const message = err.cause?.message ?? err.message ?? String(error);
+  if (TLS_CODES.test(code) || TLS_CODES.test(message)) return { type: 'fatal', code: 'TLS', message };
+  if (code === 'ETIMEDOUT') return { type: 'retry', code, message };
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/.test(code)) return { type: 'fatal', code, message };
+  return { type: 'retry', code, message };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Lists the three kinds of one cluster. */
+export async function collectKubernetes(
+  target: KubernetesTarget,
+  options: KubernetesCollectOptions,
+): Promise<KubernetesCollection> {
+  const pageSize = options.pageSize ?? 500;
+  const maxRetries = options.maxRetries ?? 5;
+  const maxRestarts = options.maxRestarts ?? 3;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const backoffMs = options.backoffMs ?? 200;
+  const sleep = options.sleep ?? defaultSleep;
+  const requests: Record<string, number> = {};
+  const errors: CollectionError[] = [];
+  const items: unknown[] = [];
+  const collected: KubernetesKind[] = [];
+
+  async function page(lister: Lister, cont: string | undefined): Promise<ListPage> {
+    for (let attempt = 0; ; attempt++) {
+      requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
+      try {
+        const config = kubeConfig(target, await options.token());
+        return await withTimeout(lister.list(config, pageSize, cont), timeoutMs);
+      } catch (error) {
+        const verdict = classify(error);
+        if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
+        const exponential = backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
+        await sleep(verdict.retryAfterMs ?? exponential);
+      }
+    }
+  }
+
+  for (const lister of LISTERS) {
+    try {
+      const kindItems: unknown[] = [];
+      let restarts = 0;
+      let cont: string | undefined;
+      do {
+        let result: ListPage;
+        try {
+          result = await page(lister, cont);
+        } catch (error) {
+          if (classify(error).type === 'expired' && restarts < maxRestarts) {
+            // The snapshot the continue token pointed at is gone: start the list again.
+            restarts++;
+            kindItems.length = 0;
+            cont = undefined;
+            continue;
+          }
+          throw error;
+        }
+        for (const item of result.items) kindItems.push(lister.trim(item as never));
+        cont = result.metadata?._continue || undefined;
+      } while (cont);
+      items.push(...kindItems);
+      collected.push(lister.kind);
+    } catch (error) {
+      const verdict = classify(error);
+      const api = `k8s:${lister.resource}`;
+      if (verdict.type === 'denied') {
+        errors.push({ api, code: verdict.code, message: verdict.message, kind: lister.kind });
+        continue;
+      }
+      const { code, message } =
+        verdict.type === 'expired'
+          ? {
+              code: 'Expired',
+              message: `the list was restarted ${maxRestarts} times and its continue token expired again`,
+            }
+          : verdict;
+      if (verdict.type === 'fatal') {
+        // The API as a whole is out of reach or refuses us: no point listing the other kinds.
+        errors.push({ api, code, message: redact(message) });
+        return { file: null, errors, requests };
+      }
+      errors.push({ api, code, message: redact(message), kind: lister.kind });
+    }
+  }
+  return { file: { apiVersion: 'v1', kind: 'List', items, collected }, errors, requests };
+}
+
+/** Error texts never carry the bearer token, even if a library put it there. */
+function redact(message: string): string {
+  return message.replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>');
+}
