@@ -67,14 +67,12 @@ export async function enabledRegions(clients: AwsClients): Promise<string[]> {
   const regions: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await clients
-      .account()
-      .send(
-        new ListRegionsCommand({
-          RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'],
-          NextToken: nextToken,
-        }),
-      );
+    const page = await clients.account().send(
+      new ListRegionsCommand({
+        RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'],
+        NextToken: nextToken,
+      }),
+    );
     for (const region of page.Regions ?? []) if (region.RegionName) regions.push(region.RegionName);
     nextToken = page.NextToken;
   } while (nextToken);
