@@ -12,6 +12,7 @@ import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
 import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } from './commands/collect.ts';
+import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
 import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
 
@@ -262,6 +263,23 @@ Examples:
         process.stderr.write(`irsa-audit: ${error.message}\n`);
         process.exitCode = EXIT_BAD_INPUT;
       }
+    });
+
+  program
+    .command('emulate')
+    .description(
+      'Serve a fleet snapshot as local AWS (STS, IAM, EKS, Organizations, Account) and Kubernetes APIs on 127.0.0.1, ' +
+        'and print the environment that points the AWS SDK at them. Runs until Ctrl-C.',
+    )
+    .argument('<fleet-dir>', 'snapshot directory to serve')
+    .option('--port <n>', 'port of the AWS endpoint (default: any free port)', parsePortOption)
+    .option('--latency-ms <n>', 'latency added to every response', parseLatencyOption)
+    .action(async (fleetDir: string, opts: { port?: number; latencyMs?: number }) => {
+      process.exitCode = await runEmulateCommand(
+        fleetDir,
+        { port: opts.port, latencyMs: opts.latencyMs },
+        { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
+      );
     });
 
   return program;

@@ -1,5 +1,5 @@
 /** Runs the real CLI (through the package's bin script) in a child process (argv parsing, exit codes, stdout/stderr as a user sees them). */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,4 +34,32 @@ export function identity(f: ExpectedFinding): string {
   return [f.checkId, f.accountId, f.cluster, f.namespace, f.serviceAccount, f.roleName]
     .map((x) => x ?? '-')
     .join(' ');
+}
+
+/** Like {@link runCli}, without blocking the event loop (for servers running in the test process). */
+export function runCliAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${REPO_ROOT}/bin/irsa-audit.mjs`, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }

@@ -1,0 +1,840 @@
+/**
+ * The AWS side of the emulator: one HTTP handler for STS and IAM (awsQuery), EKS and Account
+ * (restJson1) and Organizations (JSON 1.1), on the wire exactly as the SDK v3 clients expect.
+ *
+ * The service and region come from the SigV4 credential scope (`<key>/<date>/<region>/<service>/
+ * aws4_request`), the caller's account from the access key id. Signatures are not verified.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CredentialStore, IssuedCredentials } from './credentials.ts';
+import { type FaultState, sleep } from './faults.ts';
+import type { FleetAccountFiles, FleetClusterFiles, FleetFiles, JsonObject } from './fleet-files.ts';
+
+type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account';
+type Protocol = 'query' | 'restJson' | 'json';
+
+const PROTOCOL: Record<Service, Protocol> = {
+  sts: 'query',
+  iam: 'query',
+  eks: 'restJson',
+  account: 'restJson',
+  organizations: 'json',
+};
+const XML_NAMESPACE: Partial<Record<Service, string>> = {
+  sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
+  iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
+};
+const ORGANIZATIONS_TARGET_PREFIX = 'AWSOrganizationsV20161128.';
+
+/** Regions that an account must opt in to; the others are ENABLED_BY_DEFAULT. */
+const OPT_IN_REGIONS = new Set([
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
+]);
+
+/** An API error, rendered in the protocol of the service that raised it. */
+export class AwsApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: JsonObject = {},
+  ) {
+    super(message);
+  }
+}
+
+/** What DescribeCluster says about an emulated cluster's API server. */
+export interface ClusterAccess {
+  readonly endpoint: string;
+  readonly caPem: string;
+}
+
+export interface AwsContext {
+  readonly fleet: FleetFiles;
+  readonly managementAccountId: string;
+  readonly credentials: CredentialStore;
+  readonly faults: FaultState;
+  readonly clusterAccess: (cluster: FleetClusterFiles) => ClusterAccess;
+}
+
+interface AwsRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+  readonly service: Service;
+  readonly region: string;
+  /** Query-string parameters, plus the form body of an awsQuery POST. */
+  readonly params: URLSearchParams;
+  readonly operation: string;
+}
+
+interface AwsResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Record<string, string>;
+}
+
+// ---- encoding helpers --------------------------------------------------------------------------
+
+function escapeXml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Serialises a value as awsQuery XML: objects become elements, arrays `<member>` lists. */
+function xml(name: string, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return `<${name}>${value.map((item) => xml('member', item)).join('')}</${name}>`;
+  if (typeof value === 'object') {
+    const inner = Object.entries(value as JsonObject)
+      .map(([key, child]) => xml(key, child))
+      .join('');
+    return `<${name}>${inner}</${name}>`;
+  }
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+/** ISO 8601 as AWS XML APIs print it (`2025-06-02T18:03:12Z`); unparseable values unchanged. */
+function isoTimestamp(value: unknown): unknown {
+  if (typeof value !== 'string' && typeof value !== 'number') return value;
+  const date = new Date(typeof value === 'number' ? value * 1000 : value);
+  return Number.isNaN(date.getTime()) ? value : date.toISOString().replace('.000Z', 'Z');
+}
+
+/** Epoch seconds, as AWS JSON APIs send timestamps. */
+function epochSeconds(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.getTime() / 1000;
+}
+
+/**
+ * A trust policy as ListRoles/GetRole return it: URL-encoded JSON. The snapshot may hold the
+ * API's encoded string, a JSON string (possibly broken), or the decoded object the CLI prints.
+ */
+export function encodePolicyDocument(document: unknown): string | undefined {
+  if (document === undefined || document === null) return undefined;
+  if (typeof document !== 'string') return encodeURIComponent(JSON.stringify(document));
+  return document.trimStart().startsWith('{') ? encodeURIComponent(document) : document;
+}
+
+const PAGE_TOKEN_PREFIX = 'emu1.';
+
+function pageToken(offset: number): string {
+  return PAGE_TOKEN_PREFIX + Buffer.from(JSON.stringify({ offset }), 'utf8').toString('base64url');
+}
+
+/** One page of `items`; `token` is a token this emulator issued, `max` the page size. */
+function page<T>(
+  items: readonly T[],
+  token: string | undefined | null,
+  max: number,
+  invalid: (message: string) => AwsApiError,
+): { items: T[]; next: string | undefined } {
+  let offset = 0;
+  if (token) {
+    try {
+      if (!token.startsWith(PAGE_TOKEN_PREFIX)) throw new Error('foreign token');
+      const decoded = JSON.parse(
+        Buffer.from(token.slice(PAGE_TOKEN_PREFIX.length), 'base64url').toString('utf8'),
+      );
+      offset = Number(decoded.offset);
+      if (!Number.isInteger(offset) || offset < 0) throw new Error('bad offset');
+    } catch {
+      throw invalid('The pagination token is not valid.');
+    }
+  }
+  const slice = items.slice(offset, offset + max);
+  const end = offset + slice.length;
+  return { items: slice, next: end < items.length ? pageToken(end) : undefined };
+}
+
+function pageSize(
+  raw: unknown,
+  fallback: number,
+  limit: number,
+  name: string,
+  invalid: (message: string) => AwsApiError,
+): number {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > limit) {
+    throw invalid(`${name} must be an integer between 1 and ${limit}.`);
+  }
+  return value;
+}
+
+// ---- request parsing ---------------------------------------------------------------------------
+
+const CREDENTIAL_SCOPE = /Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/;
+
+function credentialScope(
+  headers: IncomingMessage['headers'],
+  url: URL,
+): { accessKeyId: string; region: string; service: string } | undefined {
+  const authorization = headers.authorization ?? '';
+  const fromHeader = CREDENTIAL_SCOPE.exec(authorization);
+  const presigned = url.searchParams.get('X-Amz-Credential');
+  const match = fromHeader ?? (presigned ? CREDENTIAL_SCOPE.exec(`Credential=${presigned}`) : null);
+  if (!match) return undefined;
+  const [, accessKeyId, , region, service] = match;
+  if (!accessKeyId || !region || !service) return undefined;
+  return { accessKeyId, region, service };
+}
+
+function isService(value: string): value is Service {
+  return value in PROTOCOL;
+}
+
+/** The operation name (the part after `service:` in the API key). */
+function operationOf(
+  service: Service,
+  method: string,
+  url: URL,
+  params: URLSearchParams,
+  headers: IncomingMessage['headers'],
+): string {
+  switch (service) {
+    case 'sts':
+    case 'iam':
+      return params.get('Action') ?? 'Unknown';
+    case 'organizations': {
+      const target = String(headers['x-amz-target'] ?? '');
+      return target.startsWith(ORGANIZATIONS_TARGET_PREFIX)
+        ? target.slice(ORGANIZATIONS_TARGET_PREFIX.length)
+        : 'Unknown';
+    }
+    case 'account':
+      return method === 'POST' && url.pathname === '/listRegions' ? 'ListRegions' : 'Unknown';
+    case 'eks':
+      return eksRoute(method, url)?.operation ?? 'Unknown';
+  }
+}
+
+interface EksRoute {
+  readonly operation: string;
+  readonly clusterName?: string;
+  readonly associationId?: string;
+}
+
+function eksRoute(method: string, url: URL): EksRoute | undefined {
+  if (method !== 'GET') return undefined;
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] !== 'clusters') return undefined;
+  if (parts.length === 1) return { operation: 'ListClusters' };
+  const clusterName = parts[1];
+  if (parts.length === 2) return { operation: 'DescribeCluster', clusterName };
+  if (parts[2] !== 'pod-identity-associations') return undefined;
+  if (parts.length === 3) return { operation: 'ListPodIdentityAssociations', clusterName };
+  if (parts.length === 4)
+    return { operation: 'DescribePodIdentityAssociation', clusterName, associationId: parts[3] };
+  return undefined;
+}
+
+// ---- responses ---------------------------------------------------------------------------------
+
+function queryResult(service: Service, action: string, result: string, requestId: string): AwsResponse {
+  const ns = XML_NAMESPACE[service] ?? '';
+  return {
+    status: 200,
+    contentType: 'text/xml',
+    body:
+      `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result>` +
+      `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+  };
+}
+
+function jsonResult(body: unknown, contentType = 'application/json'): AwsResponse {
+  return { status: 200, contentType, body: JSON.stringify(body) };
+}
+
+function errorResponse(
+  protocol: Protocol,
+  service: Service,
+  error: AwsApiError,
+  requestId: string,
+): AwsResponse {
+  if (protocol === 'query') {
+    const type = error.status >= 500 ? 'Receiver' : 'Sender';
+    const ns = XML_NAMESPACE[service] ?? '';
+    return {
+      status: error.status,
+      contentType: 'text/xml',
+      body:
+        `<ErrorResponse xmlns="${ns}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code>` +
+        `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    };
+  }
+  if (protocol === 'json') {
+    return {
+      status: error.status,
+      contentType: 'application/x-amz-json-1.1',
+      body: JSON.stringify({ __type: error.code, Message: error.message, ...error.fields }),
+    };
+  }
+  return {
+    status: error.status,
+    contentType: 'application/json',
+    headers: { 'x-amzn-errortype': error.code },
+    body: JSON.stringify({ message: error.message, ...error.fields }),
+  };
+}
+
+/** The throttling error each protocol's clients recognise (and retry). */
+function throttlingError(service: Service): AwsApiError {
+  switch (PROTOCOL[service]) {
+    case 'query':
+      return new AwsApiError(400, 'Throttling', 'Rate exceeded');
+    case 'json':
+      return new AwsApiError(
+        400,
+        'TooManyRequestsException',
+        "AWS Organizations can't complete your request because another request is already in progress. Try again later.",
+      );
+    case 'restJson':
+      return service === 'account'
+        ? new AwsApiError(429, 'TooManyRequestsException', 'Rate exceeded')
+        : new AwsApiError(429, 'ThrottlingException', 'Rate exceeded');
+  }
+}
+
+/** A server-side failure, as each service models it. */
+function serverError(service: Service): AwsApiError {
+  switch (service) {
+    case 'iam':
+      return new AwsApiError(
+        500,
+        'ServiceFailure',
+        'Request processing has failed because of an unknown error, exception or failure.',
+      );
+    case 'sts':
+      return new AwsApiError(
+        500,
+        'InternalFailure',
+        'The request processing has failed because of an unknown error, exception or failure.',
+      );
+    case 'eks':
+      return new AwsApiError(
+        500,
+        'ServerException',
+        'These errors are usually caused by a server-side issue.',
+      );
+    case 'organizations':
+      return new AwsApiError(
+        500,
+        'ServiceException',
+        "AWS Organizations can't complete your request because of an internal service error. Try again later.",
+      );
+    case 'account':
+      return new AwsApiError(
+        500,
+        'InternalServerException',
+        'The operation failed because of an error internal to AWS. Try again later.',
+      );
+  }
+}
+
+function invalidParameter(service: Service): (message: string) => AwsApiError {
+  switch (service) {
+    case 'iam':
+      return (message) => new AwsApiError(400, 'InvalidInput', message);
+    case 'sts':
+      return (message) => new AwsApiError(400, 'ValidationError', message);
+    case 'eks':
+      return (message) => new AwsApiError(400, 'InvalidParameterException', message);
+    case 'organizations':
+      return (message) => new AwsApiError(400, 'InvalidInputException', message, { Reason: 'INVALID_INPUT' });
+    case 'account':
+      return (message) => new AwsApiError(400, 'ValidationException', message);
+  }
+}
+
+// ---- the handler -------------------------------------------------------------------------------
+
+/** Creates the node:http request listener of the AWS endpoint. */
+export function createAwsHandler(context: AwsContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const accounts = new Map(context.fleet.accounts.map((account) => [account.accountId, account]));
+  const clustersByRegion = new Map<string, FleetClusterFiles[]>();
+  for (const cluster of context.fleet.clusters) {
+    const key = `${cluster.accountId}/${cluster.region}`;
+    clustersByRegion.set(key, [...(clustersByRegion.get(key) ?? []), cluster]);
+  }
+  const orgAccountIds = [...new Set([context.managementAccountId, ...accounts.keys()])].sort();
+
+  function authenticate(request: AwsRequest, accessKeyId: string): IssuedCredentials {
+    const credentials = context.credentials.get(accessKeyId);
+    const json = PROTOCOL[request.service] !== 'query';
+    if (!credentials) {
+      throw new AwsApiError(
+        403,
+        json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
+        'The security token included in the request is invalid.',
+      );
+    }
+    if (credentials.sessionToken !== undefined) {
+      const token =
+        request.headers['x-amz-security-token'] ?? request.url.searchParams.get('X-Amz-Security-Token');
+      if (token !== credentials.sessionToken) {
+        throw new AwsApiError(
+          403,
+          json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
+          'The security token included in the request is invalid.',
+        );
+      }
+    }
+    if (credentials.expiration && credentials.expiration.getTime() <= Date.now()) {
+      throw new AwsApiError(
+        403,
+        json ? 'ExpiredTokenException' : 'ExpiredToken',
+        'The security token included in the request is expired',
+      );
+    }
+    return credentials;
+  }
+
+  // ---- STS ----
+
+  function sts(request: AwsRequest, caller: IssuedCredentials, requestId: string): AwsResponse {
+    const { params } = request;
+    if (request.operation === 'GetCallerIdentity') {
+      return queryResult(
+        'sts',
+        'GetCallerIdentity',
+        xml('UserId', caller.userId) + xml('Account', caller.accountId) + xml('Arn', caller.arn),
+        requestId,
+      );
+    }
+    if (request.operation !== 'AssumeRole') {
+      throw new AwsApiError(
+        400,
+        'InvalidAction',
+        `Could not find operation ${request.operation} for version 2011-06-15`,
+      );
+    }
+    const roleArn = params.get('RoleArn') ?? '';
+    const sessionName = params.get('RoleSessionName') ?? '';
+    const match = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn);
+    if (!match) {
+      throw new AwsApiError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must be a valid role ARN`,
+      );
+    }
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+      throw new AwsApiError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
+    }
+    const [, accountId = '', roleName = ''] = match;
+    const denied = () =>
+      new AwsApiError(
+        403,
+        'AccessDenied',
+        `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
+    if (!orgAccountIds.includes(accountId) || context.faults.isDenied(accountId)) throw denied();
+    const externalId = context.fleet.externalId;
+    if (externalId !== undefined && params.get('ExternalId') !== externalId) throw denied();
+    const duration = pageSize(
+      params.get('DurationSeconds'),
+      3600,
+      43200,
+      'DurationSeconds',
+      invalidParameter('sts'),
+    );
+    const issued = context.credentials.issueSession(accountId, roleName, sessionName, duration);
+    const result =
+      xml('Credentials', {
+        AccessKeyId: issued.accessKeyId,
+        SecretAccessKey: issued.secretAccessKey,
+        SessionToken: issued.sessionToken,
+        Expiration: isoTimestamp(issued.expiration?.toISOString()),
+      }) + xml('AssumedRoleUser', { AssumedRoleId: issued.userId, Arn: issued.arn });
+    return queryResult('sts', 'AssumeRole', result, requestId);
+  }
+
+  // ---- IAM ----
+
+  function roleXml(role: JsonObject): JsonObject {
+    const lastUsed = role.RoleLastUsed as JsonObject | undefined;
+    return {
+      ...role,
+      CreateDate: isoTimestamp(role.CreateDate),
+      AssumeRolePolicyDocument: encodePolicyDocument(role.AssumeRolePolicyDocument),
+      ...(lastUsed
+        ? { RoleLastUsed: { ...lastUsed, LastUsedDate: isoTimestamp(lastUsed.LastUsedDate) } }
+        : {}),
+    };
+  }
+
+  function findRole(account: FleetAccountFiles | undefined, roleName: string): JsonObject {
+    const role = account?.roles.find((candidate) => candidate.RoleName === roleName);
+    if (!role) throw new AwsApiError(404, 'NoSuchEntity', `The role with name ${roleName} cannot be found.`);
+    return role;
+  }
+
+  function iam(request: AwsRequest, caller: IssuedCredentials, requestId: string): AwsResponse {
+    const { params, operation } = request;
+    const account = accounts.get(caller.accountId);
+    const invalid = invalidParameter('iam');
+    const paged = <T>(items: readonly T[], listName: string, render: (item: T) => unknown): string => {
+      const max = pageSize(params.get('MaxItems'), 100, 1000, 'MaxItems', invalid);
+      const result = page(items, params.get('Marker'), max, invalid);
+      return (
+        xml(listName, result.items.map(render)) +
+        xml('IsTruncated', result.next !== undefined) +
+        (result.next ? xml('Marker', result.next) : '')
+      );
+    };
+    switch (operation) {
+      case 'ListRoles': {
+        const prefix = params.get('PathPrefix') ?? '/';
+        const roles = (account?.roles ?? []).filter((role) => String(role.Path ?? '/').startsWith(prefix));
+        return queryResult('iam', operation, paged(roles, 'Roles', roleXml), requestId);
+      }
+      case 'GetRole': {
+        const role = findRole(account, params.get('RoleName') ?? '');
+        return queryResult('iam', operation, xml('Role', roleXml(role)), requestId);
+      }
+      case 'ListAttachedRolePolicies':
+      case 'ListRolePolicies': {
+        const roleName = params.get('RoleName') ?? '';
+        findRole(account, roleName);
+        const policies = account?.rolePolicies[roleName];
+        return queryResult(
+          'iam',
+          operation,
+          operation === 'ListRolePolicies'
+            ? paged(policies?.PolicyNames ?? [], 'PolicyNames', (name) => name)
+            : paged(policies?.AttachedPolicies ?? [], 'AttachedPolicies', (policy) => ({
+                PolicyName: policy.PolicyName,
+                PolicyArn: policy.PolicyArn,
+              })),
+          requestId,
+        );
+      }
+      case 'ListOpenIDConnectProviders':
+        return queryResult(
+          'iam',
+          operation,
+          xml(
+            'OpenIDConnectProviderList',
+            (account?.oidcProviders ?? []).map((provider) => ({ Arn: provider.Arn })),
+          ),
+          requestId,
+        );
+      case 'GetOpenIDConnectProvider': {
+        const arn = params.get('OpenIDConnectProviderArn') ?? '';
+        if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+/.test(arn)) {
+          throw invalid(`ARN ${arn} is not valid.`);
+        }
+        const provider = account?.oidcProviders.find((candidate) => candidate.Arn === arn);
+        if (!provider)
+          throw new AwsApiError(404, 'NoSuchEntity', `OpenIDConnect Provider not found for arn ${arn}`);
+        return queryResult(
+          'iam',
+          operation,
+          xml('Url', provider.Url) +
+            xml('ClientIDList', provider.ClientIDList ?? []) +
+            xml('ThumbprintList', provider.ThumbprintList ?? []) +
+            xml('CreateDate', isoTimestamp(provider.CreateDate)) +
+            xml('Tags', provider.Tags ?? []),
+          requestId,
+        );
+      }
+      default:
+        throw new AwsApiError(
+          400,
+          'InvalidAction',
+          `Could not find operation ${operation} for version 2010-05-08`,
+        );
+    }
+  }
+
+  // ---- EKS ----
+
+  function clusterJson(cluster: FleetClusterFiles): JsonObject {
+    const access = context.clusterAccess(cluster);
+    const connector = cluster.cluster.connectorConfig as JsonObject | undefined;
+    return {
+      ...cluster.cluster,
+      createdAt: epochSeconds(cluster.cluster.createdAt),
+      endpoint: access.endpoint,
+      certificateAuthority: { data: Buffer.from(access.caPem, 'utf8').toString('base64') },
+      ...(connector
+        ? { connectorConfig: { ...connector, activationExpiry: epochSeconds(connector.activationExpiry) } }
+        : {}),
+    };
+  }
+
+  function associationJson(association: JsonObject): JsonObject {
+    return {
+      ...association,
+      createdAt: epochSeconds(association.createdAt),
+      modifiedAt: epochSeconds(association.modifiedAt),
+    };
+  }
+
+  function eks(request: AwsRequest, caller: IssuedCredentials): AwsResponse {
+    const route = eksRoute(request.method, request.url);
+    if (!route)
+      throw new AwsApiError(
+        404,
+        'UnknownOperationException',
+        `Unknown operation ${request.method} ${request.url.pathname}`,
+      );
+    const clusters = clustersByRegion.get(`${caller.accountId}/${request.region}`) ?? [];
+    const query = request.url.searchParams;
+    const invalid = invalidParameter('eks');
+    if (route.operation === 'ListClusters') {
+      const max = pageSize(query.get('maxResults'), 100, 100, 'maxResults', invalid);
+      const result = page(
+        clusters.map((cluster) => cluster.name),
+        query.get('nextToken'),
+        max,
+        invalid,
+      );
+      return jsonResult({ clusters: result.items, ...(result.next ? { nextToken: result.next } : {}) });
+    }
+    const cluster = clusters.find((candidate) => candidate.name === route.clusterName);
+    if (!cluster) {
+      throw new AwsApiError(
+        404,
+        'ResourceNotFoundException',
+        `No cluster found for name: ${route.clusterName}.`,
+        {
+          clusterName: route.clusterName,
+        },
+      );
+    }
+    if (route.operation === 'DescribeCluster') return jsonResult({ cluster: clusterJson(cluster) });
+    if (route.operation === 'ListPodIdentityAssociations') {
+      const namespace = query.get('namespace');
+      const serviceAccount = query.get('serviceAccount');
+      const matching = cluster.associations.filter(
+        (association) =>
+          (!namespace || association.namespace === namespace) &&
+          (!serviceAccount || association.serviceAccount === serviceAccount),
+      );
+      const max = pageSize(query.get('maxResults'), 100, 100, 'maxResults', invalid);
+      const result = page(matching, query.get('nextToken'), max, invalid);
+      const summaries = result.items.map((association) => {
+        const summary: JsonObject = {};
+        for (const field of [
+          'clusterName',
+          'namespace',
+          'serviceAccount',
+          'associationArn',
+          'associationId',
+          'ownerArn',
+        ]) {
+          if (association[field] !== undefined) summary[field] = association[field];
+        }
+        summary.clusterName ??= cluster.name;
+        return summary;
+      });
+      return jsonResult({ associations: summaries, ...(result.next ? { nextToken: result.next } : {}) });
+    }
+    const association = cluster.associations.find(
+      (candidate) => candidate.associationId === route.associationId,
+    );
+    if (!association) {
+      throw new AwsApiError(
+        404,
+        'ResourceNotFoundException',
+        `No Pod Identity Association found for id ${route.associationId}.`,
+        {
+          clusterName: cluster.name,
+        },
+      );
+    }
+    return jsonResult({ association: associationJson({ clusterName: cluster.name, ...association }) });
+  }
+
+  // ---- Organizations ----
+
+  function organizations(request: AwsRequest, caller: IssuedCredentials): AwsResponse {
+    if (request.operation !== 'ListAccounts') {
+      throw new AwsApiError(400, 'UnknownOperationException', `Unknown operation ${request.operation}`);
+    }
+    if (caller.accountId !== context.managementAccountId) {
+      throw new AwsApiError(
+        400,
+        'AccessDeniedException',
+        "You don't have permissions to access this resource.",
+      );
+    }
+    const input = parseJsonBody(request.body, invalidParameter('organizations'));
+    const invalid = invalidParameter('organizations');
+    const max = pageSize(input.MaxResults, 20, 20, 'MaxResults', invalid);
+    const result = page(orgAccountIds, input.NextToken as string | undefined, max, invalid);
+    const management = context.managementAccountId;
+    const accountsJson = result.items.map((id) => ({
+      Id: id,
+      Arn: `arn:aws:organizations::${management}:account/o-emulator0001/${id}`,
+      Email: `aws+${id}@example.com`,
+      Name: id === management ? 'management' : `account-${id}`,
+      Status: 'ACTIVE',
+      State: 'ACTIVE',
+      JoinedMethod: id === management ? 'CREATED' : 'INVITED',
+      JoinedTimestamp: Date.UTC(2024, 0, 1) / 1000,
+    }));
+    return jsonResult(
+      { Accounts: accountsJson, ...(result.next ? { NextToken: result.next } : {}) },
+      'application/x-amz-json-1.1',
+    );
+  }
+
+  // ---- Account ----
+
+  function account(request: AwsRequest, caller: IssuedCredentials): AwsResponse {
+    if (request.operation !== 'ListRegions') {
+      throw new AwsApiError(
+        404,
+        'UnknownOperationException',
+        `Unknown operation ${request.method} ${request.url.pathname}`,
+      );
+    }
+    const invalid = invalidParameter('account');
+    const input = parseJsonBody(request.body, invalid);
+    const accountId = typeof input.AccountId === 'string' ? input.AccountId : caller.accountId;
+    if (accountId !== caller.accountId && caller.accountId !== context.managementAccountId) {
+      throw new AwsApiError(
+        403,
+        'AccessDeniedException',
+        `User: ${caller.arn} is not authorized to perform: account:ListRegions`,
+      );
+    }
+    const wanted = Array.isArray(input.RegionOptStatusContains)
+      ? (input.RegionOptStatusContains as string[])
+      : undefined;
+    // Loose filter: asking for ENABLED also gets the regions enabled by default.
+    const included = (status: string) => !wanted || wanted.includes(status) || wanted.includes('ENABLED');
+    const regions = (accounts.get(accountId)?.regions ?? [])
+      .map((name) => ({
+        RegionName: name,
+        RegionOptStatus: OPT_IN_REGIONS.has(name) ? 'ENABLED' : 'ENABLED_BY_DEFAULT',
+      }))
+      .filter((region) => included(region.RegionOptStatus));
+    const max = pageSize(input.MaxResults, 50, 50, 'MaxResults', invalid);
+    const result = page(regions, input.NextToken as string | undefined, max, invalid);
+    return jsonResult({ Regions: result.items, ...(result.next ? { NextToken: result.next } : {}) });
+  }
+
+  async function handle(
+    req: IncomingMessage,
+    body: string,
+  ): Promise<{ response: AwsResponse; requestId: string }> {
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const scope = credentialScope(req.headers, url);
+    if (!scope || !isService(scope.service)) {
+      // Without a SigV4 scope the service is unknown: answer as the query services do.
+      const error = scope
+        ? new AwsApiError(
+            400,
+            'UnknownService',
+            `The emulator does not serve the service "${scope.service}".`,
+          )
+        : new AwsApiError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+      return { response: errorResponse('query', 'sts', error, requestId), requestId };
+    }
+    const service = scope.service;
+    const params = new URLSearchParams(url.search);
+    if (PROTOCOL[service] === 'query' && method === 'POST') {
+      for (const [key, value] of new URLSearchParams(body)) params.append(key, value);
+    }
+    const operation = operationOf(service, method, url, params, req.headers);
+    const request: AwsRequest = {
+      method,
+      url,
+      headers: req.headers,
+      body,
+      service,
+      region: scope.region,
+      params,
+      operation,
+    };
+    const apiKey = `${service}:${operation}`;
+    context.faults.count(apiKey);
+    await sleep(context.faults.latencyMs);
+    try {
+      const caller = authenticate(request, scope.accessKeyId);
+      const fault = context.faults.decide([apiKey]);
+      if (fault === 'throttle') throw throttlingError(service);
+      if (fault === 'server-error') throw serverError(service);
+      switch (service) {
+        case 'sts':
+          return { response: sts(request, caller, requestId), requestId };
+        case 'iam':
+          return { response: iam(request, caller, requestId), requestId };
+        case 'eks':
+          return { response: eks(request, caller), requestId };
+        case 'organizations':
+          return { response: organizations(request, caller), requestId };
+        case 'account':
+          return { response: account(request, caller), requestId };
+      }
+    } catch (error) {
+      const apiError =
+        error instanceof AwsApiError
+          ? error
+          : new AwsApiError(500, 'InternalFailure', (error as Error).message ?? 'error');
+      return { response: errorResponse(PROTOCOL[service], service, apiError, requestId), requestId };
+    }
+  }
+
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      handle(req, Buffer.concat(chunks).toString('utf8')).then(
+        ({ response, requestId }) => {
+          res.writeHead(response.status, {
+            'content-type': response.contentType,
+            'x-amzn-requestid': requestId,
+            ...response.headers,
+          });
+          res.end(response.body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(String(error));
+        },
+      );
+    });
+  };
+}
+
+function parseJsonBody(body: string, invalid: (message: string) => AwsApiError): JsonObject {
+  if (body.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(body);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as JsonObject;
+  } catch {
+    // fall through
+  }
+  throw invalid('The request body is not a JSON object.');
+}

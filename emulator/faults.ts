@@ -1,0 +1,121 @@
+/**
+ * Fault injection and request counting. An API key names one operation: `iam:ListRoles`,
+ * `eks:DescribeCluster`, `k8s:<cluster>:pods`, ... Faults are decided per key, in call order,
+ * before the operation runs; counts include every call that reached the emulator (faulted or not).
+ */
+
+export interface FaultOptions {
+  /** Added to every response (AWS and Kubernetes). */
+  latencyMs?: number;
+  /** API key -> how many first calls are throttled. */
+  throttle?: Record<string, number>;
+  /** API key -> how many calls (after the throttled ones) get a 5xx server error. */
+  serverErrors?: Record<string, number>;
+  /** Kubernetes API key -> how many requests WITH a continue token get 410 Gone (reason Expired). */
+  expireContinue?: Record<string, number>;
+  /** Cluster names whose Kubernetes API refuses connections (`name` or `account/region/name`). */
+  unreachableClusters?: string[];
+  /** Cluster names whose Kubernetes API answers 401 to every request (no access entry). */
+  forbiddenClusters?: string[];
+  /** Account ids for which sts:AssumeRole returns AccessDenied. */
+  deniedAccounts?: string[];
+}
+
+export type InjectedFault = 'throttle' | 'server-error';
+
+/** Identifies an emulated cluster for the cluster-name fault lists. */
+export interface ClusterRef {
+  readonly accountId: string;
+  readonly region: string;
+  readonly name: string;
+}
+
+function matchesCluster(list: readonly string[] | undefined, cluster: ClusterRef): boolean {
+  if (!list) return false;
+  const qualified = `${cluster.accountId}/${cluster.region}/${cluster.name}`;
+  return list.includes(cluster.name) || list.includes(qualified);
+}
+
+/** The emulator's faults and counters; `keys` lets a Kubernetes key also match its qualified form. */
+export class FaultState {
+  private faults: FaultOptions = {};
+  private readonly faultCalls = new Map<string, number>();
+  private readonly continueCalls = new Map<string, number>();
+  private counts = new Map<string, number>();
+
+  constructor(faults: FaultOptions = {}) {
+    this.set(faults);
+  }
+
+  set(faults: FaultOptions): void {
+    this.faults = structuredClone(faults);
+    this.faultCalls.clear();
+    this.continueCalls.clear();
+  }
+
+  get latencyMs(): number {
+    return Math.max(0, this.faults.latencyMs ?? 0);
+  }
+
+  count(key: string): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  requestCounts(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  resetCounts(): void {
+    this.counts = new Map();
+  }
+
+  /** The first configured value among `keys` (a key and its aliases) in `table`. */
+  private configured(table: Record<string, number> | undefined, keys: readonly string[]): string | undefined {
+    if (!table) return undefined;
+    return keys.find((key) => (table[key] ?? 0) > 0);
+  }
+
+  /**
+   * Decides the fault of one call of the operation `keys[0]` (`keys` also lists aliases, e.g. the
+   * account-qualified Kubernetes key): the first `throttle` calls are throttled, the next
+   * `serverErrors` calls fail with a server error, later calls pass.
+   */
+  decide(keys: readonly string[]): InjectedFault | undefined {
+    const throttleKey = this.configured(this.faults.throttle, keys);
+    const errorKey = this.configured(this.faults.serverErrors, keys);
+    if (!throttleKey && !errorKey) return undefined;
+    const counterKey = throttleKey ?? errorKey ?? '';
+    const call = this.faultCalls.get(counterKey) ?? 0;
+    this.faultCalls.set(counterKey, call + 1);
+    const throttled = throttleKey ? (this.faults.throttle?.[throttleKey] ?? 0) : 0;
+    const failing = errorKey ? (this.faults.serverErrors?.[errorKey] ?? 0) : 0;
+    if (call < throttled) return 'throttle';
+    if (call < throttled + failing) return 'server-error';
+    return undefined;
+  }
+
+  /** Whether this request, which carries a continue token, gets 410 Gone. */
+  expireContinue(keys: readonly string[]): boolean {
+    const key = this.configured(this.faults.expireContinue, keys);
+    if (!key) return false;
+    const call = this.continueCalls.get(key) ?? 0;
+    this.continueCalls.set(key, call + 1);
+    return call < (this.faults.expireContinue?.[key] ?? 0);
+  }
+
+  isUnreachable(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.unreachableClusters, cluster);
+  }
+
+  isForbidden(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.forbiddenClusters, cluster);
+  }
+
+  isDenied(accountId: string): boolean {
+    return this.faults.deniedAccounts?.includes(accountId) ?? false;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

@@ -1,0 +1,196 @@
+/**
+ * A local emulator of the AWS and Kubernetes APIs that the auditor's collectors call, serving a
+ * fleet snapshot directory over real HTTP(S) on 127.0.0.1, so that the real AWS SDK v3 clients and
+ * the real @kubernetes/client-node can run against it unchanged.
+ *
+ * - AWS: one HTTP server for STS, IAM, EKS, Organizations and Account (see aws-server.ts).
+ * - Kubernetes: one HTTPS server per cluster, each with its own CA (see kubernetes-server.ts).
+ *   DescribeCluster returns that server's URL and CA; a cluster in `unreachableClusters` keeps
+ *   its URL but nothing listens there.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { verifyEksToken } from '#shared/aws/eks-token.ts';
+import { type ClusterAccess, createAwsHandler } from './aws-server.ts';
+import { createClusterCertificates } from './certificates.ts';
+import { CredentialStore } from './credentials.ts';
+import { type FaultOptions, FaultState } from './faults.ts';
+import { type FleetClusterFiles, readFleetFiles } from './fleet-files.ts';
+import { KubernetesClusterServer } from './kubernetes-server.ts';
+
+export type { FaultOptions } from './faults.ts';
+export { EmulatorFleetError } from './fleet-files.ts';
+
+export interface EmulatedCluster {
+  accountId: string;
+  region: string;
+  name: string;
+  /** The cluster's API server URL (https://127.0.0.1:PORT), as DescribeCluster returns it. */
+  endpoint: string;
+  /** The cluster CA (PEM) that signs the API server's certificate. */
+  caPem: string;
+}
+
+export interface Emulator {
+  /** http://127.0.0.1:PORT, one server for every AWS service. */
+  readonly endpoint: string;
+  /** AWS_ENDPOINT_URL_*, the management account's static credentials, AWS_REGION, ... */
+  readonly env: Record<string, string>;
+  readonly managementAccountId: string;
+  readonly clusters: readonly EmulatedCluster[];
+  /** API key -> calls so far, e.g. `iam:ListRoles`, `k8s:<cluster>:pods`. */
+  requestCounts(): Record<string, number>;
+  resetCounts(): void;
+  /** Replaces the current faults (the throttle/serverErrors/expireContinue counters restart). */
+  setFaults(faults: FaultOptions): void;
+  secretAccessKeyFor(accessKeyId: string): string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartEmulatorOptions {
+  fleetDir: string;
+  faults?: FaultOptions;
+  /** The account whose static credentials `env` holds (default: the first account id, sorted). */
+  managementAccountId?: string;
+  /** Port of the AWS endpoint (default: any free port). */
+  port?: number;
+}
+
+const EMULATOR_USER = 'irsa-auditor';
+
+function listenHttp(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(address && typeof address === 'object' ? address.port : port);
+    });
+  });
+}
+
+/** Starts the emulator for the snapshot at `options.fleetDir`. */
+export async function startEmulator(options: StartEmulatorOptions): Promise<Emulator> {
+  const fleet = await readFleetFiles(options.fleetDir);
+  const managementAccountId = options.managementAccountId ?? fleet.accounts[0]?.accountId ?? '';
+  if (!/^\d{12}$/.test(managementAccountId)) {
+    throw new Error(
+      `managementAccountId must be a 12-digit account id, got ${JSON.stringify(managementAccountId)}`,
+    );
+  }
+  const faults = new FaultState(options.faults ?? {});
+  const credentials = new CredentialStore();
+  const management = credentials.issueStatic(managementAccountId, EMULATOR_USER);
+  const secretAccessKeyFor = (accessKeyId: string) => credentials.get(accessKeyId)?.secretAccessKey;
+
+  const certificates = await createClusterCertificates(fleet.clusters.length, (index) => {
+    const cluster = fleet.clusters[index];
+    return `irsa-auditor emulator ${cluster?.name ?? index}`.slice(0, 52);
+  });
+  const servers = new Map<FleetClusterFiles, KubernetesClusterServer>();
+  fleet.clusters.forEach((cluster, index) => {
+    const tls = certificates[index];
+    if (!tls) throw new Error(`no certificate for cluster ${cluster.name}`);
+    servers.set(
+      cluster,
+      new KubernetesClusterServer({
+        cluster,
+        tls,
+        faults,
+        verifyToken: (token) =>
+          verifyEksToken(token, { clusterName: cluster.name, secretAccessKeyFor, now: new Date() }),
+        principalOf: (accessKeyId) => credentials.get(accessKeyId),
+      }),
+    );
+  });
+
+  const awsServer = createServer();
+  const awsSockets = new Set<Socket>();
+  awsServer.on('connection', (socket: Socket) => {
+    awsSockets.add(socket);
+    socket.on('close', () => awsSockets.delete(socket));
+  });
+
+  const stopAll = async () => {
+    await Promise.all([...servers.values()].map((server) => server.close()));
+    await new Promise<void>((resolve) => {
+      if (!awsServer.listening) return resolve();
+      awsServer.close(() => resolve());
+      for (const socket of awsSockets) socket.destroy();
+    });
+  };
+
+  try {
+    // Every server listens once to get its port; unreachable clusters then close theirs.
+    await Promise.all([...servers.values()].map((server) => server.listen()));
+    await applyReachability(fleet.clusters, servers, faults);
+    const access = (cluster: FleetClusterFiles): ClusterAccess => {
+      const server = servers.get(cluster);
+      if (!server) throw new Error(`unknown cluster ${cluster.name}`);
+      return { endpoint: server.endpoint, caPem: server.caPem };
+    };
+    awsServer.on(
+      'request',
+      createAwsHandler({ fleet, managementAccountId, credentials, faults, clusterAccess: access }),
+    );
+    const port = await listenHttp(awsServer, options.port ?? 0);
+    const endpoint = `http://127.0.0.1:${port}`;
+    const clusters: EmulatedCluster[] = fleet.clusters.map((cluster) => ({
+      accountId: cluster.accountId,
+      region: cluster.region,
+      name: cluster.name,
+      ...access(cluster),
+    }));
+    const region = fleet.accounts.flatMap((account) => account.regions)[0] ?? 'us-east-1';
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL_IAM: endpoint,
+      AWS_ENDPOINT_URL_STS: endpoint,
+      AWS_ENDPOINT_URL_EKS: endpoint,
+      AWS_ENDPOINT_URL_ORGANIZATIONS: endpoint,
+      AWS_ENDPOINT_URL_ACCOUNT: endpoint,
+      AWS_ACCESS_KEY_ID: management.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: management.secretAccessKey,
+      AWS_REGION: region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    let stopped: Promise<void> | undefined;
+    return {
+      endpoint,
+      env,
+      managementAccountId,
+      clusters,
+      requestCounts: () => faults.requestCounts(),
+      resetCounts: () => faults.resetCounts(),
+      setFaults: (next) => {
+        faults.set(next);
+        if (stopped) return;
+        applyReachability(fleet.clusters, servers, faults).catch((error: unknown) => {
+          process.emitWarning(`emulator: cannot reopen a cluster's API server: ${(error as Error).message}`);
+        });
+      },
+      secretAccessKeyFor,
+      stop: () => {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Closes the servers of unreachable clusters and reopens the others (on their ports). */
+async function applyReachability(
+  clusters: readonly FleetClusterFiles[],
+  servers: ReadonlyMap<FleetClusterFiles, KubernetesClusterServer>,
+  faults: FaultState,
+): Promise<void> {
+  await Promise.all(
+    clusters.map((cluster) => {
+      const server = servers.get(cluster);
+      if (!server) return undefined;
+      return faults.isUnreachable(cluster) ? server.close() : server.listen();
+    }),
+  );
+}

@@ -1,0 +1,454 @@
+/**
+ * The Kubernetes API of one emulated cluster: an HTTPS server (its own CA) that speaks the list
+ * protocol (`limit`, `continue`, `remainingItemCount`, 410 Gone), TokenRequest, EKS bearer-token
+ * authentication, and the errors of a real kube-apiserver (Status objects).
+ */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { ClusterTls } from './certificates.ts';
+import { type FaultState, sleep } from './faults.ts';
+import type { FleetClusterFiles, JsonObject, KubeObject, KubernetesKind } from './fleet-files.ts';
+
+export type TokenVerdict = { ok: true; accessKeyId: string } | { ok: false; reason: string };
+
+export interface KubernetesClusterContext {
+  readonly cluster: FleetClusterFiles;
+  readonly tls: ClusterTls;
+  readonly faults: FaultState;
+  /** Verifies an EKS bearer token for this cluster (see verifyEksToken). */
+  readonly verifyToken: (token: string) => TokenVerdict;
+  /** The account and principal ARN of an access key the emulator issued. */
+  readonly principalOf: (accessKeyId: string) => { accountId: string; arn: string } | undefined;
+}
+
+interface ListResource {
+  readonly kind: KubernetesKind;
+  readonly resource: string;
+  readonly apiVersion: string;
+  readonly group: string;
+}
+
+const LISTS: Record<string, ListResource> = {
+  '/api/v1/serviceaccounts': {
+    kind: 'ServiceAccount',
+    resource: 'serviceaccounts',
+    apiVersion: 'v1',
+    group: '',
+  },
+  '/api/v1/pods': { kind: 'Pod', resource: 'pods', apiVersion: 'v1', group: '' },
+  '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations': {
+    kind: 'MutatingWebhookConfiguration',
+    resource: 'mutatingwebhookconfigurations',
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    group: 'admissionregistration.k8s.io',
+  },
+};
+const NAMESPACED_LIST = /^\/api\/v1\/namespaces\/([^/]+)\/(serviceaccounts|pods)$/;
+const TOKEN_REQUEST = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
+
+const EXPIRED_MESSAGE =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new ' +
+  'list without the continue parameter, or use the continue token in this response to retrieve the ' +
+  'remainder of the results. Continuing with the provided token results in an inconsistent list - ' +
+  'objects that were created, modified, or deleted between the time the first chunk was returned and ' +
+  'now may show up in the list.';
+
+class StatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: JsonObject,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function status(error: StatusError): JsonObject {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: error.message,
+    reason: error.reason,
+    ...(error.details ? { details: error.details } : {}),
+    code: error.code,
+  };
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function certificatesIn(base64Pem: string): Buffer[] {
+  const text = Buffer.from(base64Pem.trim(), 'base64').toString('utf8');
+  const ders: Buffer[] = [];
+  for (const block of text.match(PEM_BLOCK) ?? []) {
+    try {
+      ders.push(new X509Certificate(block).raw);
+    } catch {
+      // not a certificate: it can match nothing
+    }
+  }
+  return ders;
+}
+
+/**
+ * Rewrites a webhook caBundle for the emulator: each certificate of the bundle that is the
+ * snapshot's cluster CA becomes the emulator's CA of that cluster; everything else is kept, so a
+ * bundle that matched the cluster CA still matches and a wrong one stays wrong.
+ */
+export function caBundleRewriter(
+  snapshotCaData: string | undefined,
+  emulatorCaPem: string,
+): (bundle: unknown) => unknown {
+  const snapshotCas = snapshotCaData ? certificatesIn(snapshotCaData) : [];
+  if (snapshotCas.length === 0) return (bundle) => bundle;
+  const emulatorBundle = Buffer.from(emulatorCaPem, 'utf8').toString('base64');
+  return (bundle) => {
+    if (typeof bundle !== 'string' || bundle.trim() === '') return bundle;
+    // The usual case: the bundle is the cluster CA, byte for byte, as DescribeCluster returns it.
+    if (bundle.trim() === snapshotCaData?.trim()) return emulatorBundle;
+    const text = Buffer.from(bundle.trim(), 'base64').toString('utf8');
+    let replaced = false;
+    const rewritten = text.replace(PEM_BLOCK, (block) => {
+      try {
+        const der = new X509Certificate(block).raw;
+        if (snapshotCas.some((ca) => ca.equals(der))) {
+          replaced = true;
+          return emulatorCaPem.trim();
+        }
+      } catch {
+        // not a certificate: kept as it is
+      }
+      return block;
+    });
+    return replaced ? Buffer.from(rewritten, 'utf8').toString('base64') : bundle;
+  };
+}
+
+function rewriteWebhooks(object: KubeObject, rewrite: (bundle: unknown) => unknown): KubeObject {
+  const webhooks = (object as JsonObject).webhooks;
+  if (!Array.isArray(webhooks)) return object;
+  return {
+    ...object,
+    webhooks: webhooks.map((webhook: JsonObject) => {
+      const clientConfig = webhook?.clientConfig as JsonObject | undefined;
+      if (!clientConfig || !('caBundle' in clientConfig)) return webhook;
+      return { ...webhook, clientConfig: { ...clientConfig, caBundle: rewrite(clientConfig.caBundle) } };
+    }),
+  };
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** One emulated cluster's API server. It can be closed and reopened on the same port. */
+export class KubernetesClusterServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly objects: Record<KubernetesKind, readonly KubeObject[]>;
+  private readonly resourceVersion: string;
+  private port = 0;
+  private listening = false;
+
+  constructor(private readonly context: KubernetesClusterContext) {
+    const { cluster, tls } = context;
+    const rewrite = caBundleRewriter(cluster.caData, tls.caPem);
+    this.objects = {
+      ServiceAccount: cluster.objects.ServiceAccount,
+      Pod: cluster.objects.Pod,
+      MutatingWebhookConfiguration: cluster.objects.MutatingWebhookConfiguration.map((object) =>
+        rewriteWebhooks(object, rewrite),
+      ),
+    };
+    const versions = Object.values(cluster.objects)
+      .flat()
+      .map((object) => Number((object.metadata as JsonObject | undefined)?.resourceVersion))
+      .filter((version) => Number.isFinite(version));
+    this.resourceVersion = String(Math.max(1, ...versions));
+    this.server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) =>
+      this.onRequest(req, res),
+    );
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** The port it listens on (kept while closed, so the endpoint stays the same). */
+  get boundPort(): number {
+    return this.port;
+  }
+
+  /** The cluster CA (PEM) that signed this server's certificate. */
+  get caPem(): string {
+    return this.context.tls.caPem;
+  }
+
+  get endpoint(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  /** Listens on 127.0.0.1 (on its previous port once it has one). */
+  listen(): Promise<void> {
+    if (this.listening) return Promise.resolve();
+    this.listening = true;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.listening = false;
+        reject(error);
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', onError);
+        const address = this.server.address();
+        if (address && typeof address === 'object') this.port = address.port;
+        resolve();
+      });
+    });
+  }
+
+  /** Stops listening and drops open connections: new connections are refused. */
+  close(): Promise<void> {
+    if (!this.listening) return Promise.resolve();
+    this.listening = false;
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+
+  private apiKey(resource: string): string[] {
+    const { accountId, region, name } = this.context.cluster;
+    return [`k8s:${name}:${resource}`, `k8s:${accountId}/${region}/${name}:${resource}`];
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      this.handle(req, Buffer.concat(chunks).toString('utf8'))
+        .catch((error: unknown) =>
+          error instanceof StatusError
+            ? error
+            : new StatusError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`),
+        )
+        .then((result) => {
+          if (result instanceof StatusError) {
+            res.writeHead(result.code, { 'content-type': 'application/json', ...result.headers });
+            res.end(JSON.stringify(status(result)));
+          } else {
+            res.writeHead(result.code, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(result.body));
+          }
+        });
+    });
+  }
+
+  private async handle(req: IncomingMessage, body: string): Promise<{ code: number; body: unknown }> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '');
+    const namespaced = NAMESPACED_LIST.exec(path);
+    const token = TOKEN_REQUEST.exec(path);
+    const list = LISTS[path] ?? (namespaced ? LISTS[`/api/v1/${namespaced[2]}`] : undefined);
+    const resource =
+      list && method === 'GET' ? list.resource : token && method === 'POST' ? 'token' : undefined;
+    if (resource) this.context.faults.count(this.apiKey(resource)[0] as string);
+    await sleep(this.context.faults.latencyMs);
+    const principal = this.authenticate(req);
+    if (!resource)
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    const keys = this.apiKey(resource);
+    const fault = this.context.faults.decide(keys);
+    if (fault === 'throttle') {
+      throw new StatusError(
+        429,
+        'TooManyRequests',
+        'Too many requests, please try again later.',
+        { retryAfterSeconds: 1 },
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    if (fault === 'server-error') {
+      throw new StatusError(
+        500,
+        'InternalError',
+        'Internal error occurred: the emulator injected a server error',
+        {
+          causes: [{ message: 'injected fault' }],
+        },
+      );
+    }
+    if (token) {
+      return this.tokenRequest(decodeURIComponent(token[1] ?? ''), decodeURIComponent(token[2] ?? ''), body);
+    }
+    if (!list) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    const namespace = namespaced ? decodeURIComponent(namespaced[1] ?? '') : undefined;
+    if (!this.context.cluster.collected.has(list.kind)) {
+      const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `${list.resource} is forbidden: User "${principal}" cannot list resource "${list.resource}" in API group "${list.group}" ${scope}`,
+        { kind: list.resource },
+      );
+    }
+    return { code: 200, body: this.list(list, url.searchParams, keys, namespace) };
+  }
+
+  /** Returns the caller's principal ARN, or throws 401. */
+  private authenticate(req: IncomingMessage): string {
+    const { cluster } = this.context;
+    if (this.context.faults.isForbidden(cluster)) {
+      throw new StatusError(
+        401,
+        'Unauthorized',
+        `Unauthorized: no access entry for the caller in cluster ${cluster.name}`,
+      );
+    }
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw new StatusError(401, 'Unauthorized', 'Unauthorized: no bearer token');
+    const verdict = this.context.verifyToken(match[1]);
+    if (!verdict.ok) throw new StatusError(401, 'Unauthorized', `Unauthorized: ${verdict.reason}`);
+    const principal = this.context.principalOf(verdict.accessKeyId);
+    if (!principal) throw new StatusError(401, 'Unauthorized', 'Unauthorized: unknown access key');
+    if (principal.accountId !== cluster.accountId) {
+      throw new StatusError(
+        401,
+        'Unauthorized',
+        `Unauthorized: credentials of account ${principal.accountId} cannot access cluster in account ${cluster.accountId}`,
+      );
+    }
+    return principal.arn;
+  }
+
+  private list(
+    list: ListResource,
+    query: URLSearchParams,
+    keys: readonly string[],
+    namespace: string | undefined,
+  ): JsonObject {
+    const all = this.objects[list.kind].filter(
+      (object) => namespace === undefined || object.metadata?.namespace === namespace,
+    );
+    const limitParam = query.get('limit');
+    const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new StatusError(400, 'BadRequest', `invalid limit: ${JSON.stringify(limitParam)}`);
+    }
+    let offset = 0;
+    const continueToken = query.get('continue');
+    if (continueToken) {
+      if (this.context.faults.expireContinue(keys)) {
+        throw new StatusError(410, 'Expired', EXPIRED_MESSAGE);
+      }
+      offset = this.decodeContinue(continueToken, list.resource, namespace);
+    }
+    const items = limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset);
+    const end = offset + items.length;
+    const remaining = all.length - end;
+    const metadata: JsonObject = { resourceVersion: this.resourceVersion };
+    if (limit > 0 && remaining > 0) {
+      metadata.continue = base64url({
+        v: 'emulator/1',
+        rv: this.resourceVersion,
+        resource: list.resource,
+        namespace,
+        offset: end,
+      });
+      metadata.remainingItemCount = remaining;
+    }
+    return { kind: `${list.kind}List`, apiVersion: list.apiVersion, metadata, items };
+  }
+
+  private decodeContinue(token: string, resource: string, namespace: string | undefined): number {
+    try {
+      const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as JsonObject;
+      const offset = Number(decoded.offset);
+      if (
+        decoded.v === 'emulator/1' &&
+        decoded.resource === resource &&
+        decoded.namespace === namespace &&
+        Number.isInteger(offset) &&
+        offset >= 0
+      ) {
+        return offset;
+      }
+    } catch {
+      // reported below
+    }
+    throw new StatusError(
+      400,
+      'BadRequest',
+      'continue key is not valid: the token was not issued for this list',
+    );
+  }
+
+  private tokenRequest(namespace: string, name: string, body: string): { code: number; body: unknown } {
+    const serviceAccount = this.context.cluster.objects.ServiceAccount.find(
+      (object) => object.metadata?.name === name && (object.metadata?.namespace ?? 'default') === namespace,
+    );
+    if (!serviceAccount) {
+      throw new StatusError(404, 'NotFound', `serviceaccounts "${name}" not found`, {
+        name,
+        kind: 'serviceaccounts',
+      });
+    }
+    let spec: JsonObject = {};
+    try {
+      const parsed = body.trim() ? (JSON.parse(body) as JsonObject) : {};
+      spec = (parsed.spec as JsonObject | undefined) ?? {};
+    } catch {
+      throw new StatusError(400, 'BadRequest', 'the request body is not a TokenRequest in JSON');
+    }
+    const audiences =
+      Array.isArray(spec.audiences) && spec.audiences.length > 0
+        ? (spec.audiences as string[])
+        : ['https://kubernetes.default.svc'];
+    const expirationSeconds = spec.expirationSeconds === undefined ? 3600 : Number(spec.expirationSeconds);
+    if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) {
+      throw new StatusError(
+        422,
+        'Invalid',
+        'TokenRequest.authentication.k8s.io is invalid: spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes',
+      );
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const issuer = (
+      (this.context.cluster.cluster.identity as JsonObject | undefined)?.oidc as JsonObject | undefined
+    )?.issuer;
+    const uid = (serviceAccount.metadata as JsonObject | undefined)?.uid;
+    const claims = {
+      aud: audiences,
+      exp: now + expirationSeconds,
+      iat: now,
+      iss: typeof issuer === 'string' ? issuer : 'https://kubernetes.default.svc',
+      nbf: now,
+      sub: `system:serviceaccount:${namespace}:${name}`,
+      'kubernetes.io': { namespace, serviceaccount: { name, ...(typeof uid === 'string' ? { uid } : {}) } },
+    };
+    // Shaped like a projected service account token; the signature is random (nothing can verify it).
+    const jwt = `${base64url({ alg: 'RS256', kid: 'irsa-auditor-emulator' })}.${base64url(claims)}.${randomBytes(64).toString('base64url')}`;
+    return {
+      code: 201,
+      body: {
+        kind: 'TokenRequest',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { name, namespace, creationTimestamp: null },
+        spec: { audiences, expirationSeconds, boundObjectRef: spec.boundObjectRef ?? null },
+        status: {
+          token: jwt,
+          expirationTimestamp: new Date((now + expirationSeconds) * 1000).toISOString().replace('.000Z', 'Z'),
+        },
+      },
+    };
+  }
+}

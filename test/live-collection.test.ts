@@ -1,0 +1,155 @@
+/**
+ * End to end over real HTTP(S) on loopback: the emulator serves examples/fleet as the AWS and
+ * Kubernetes APIs; the real SDK clients and the real Kubernetes client collect it; the checks
+ * must find exactly what they find on the directory. Then faults: throttling, 5xx, expired
+ * continue tokens, an unreachable cluster, a refused token, a denied account.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { type Finding, runAudit } from '#shared/engine/run-audit.ts';
+import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import { memorySource } from '#shared/snapshot/snapshot-source.ts';
+import { type Emulator, startEmulator } from '../emulator/index.ts';
+import { type ExpectedFinding, identity, REPO_ROOT, runCliAsync } from './support/run-cli.ts';
+
+const FLEET = join(REPO_ROOT, 'examples/fleet');
+const expected: ExpectedFinding[] = JSON.parse(
+  readFileSync(join(FLEET, 'expected-findings.json'), 'utf8'),
+).findings;
+const NOW = new Date('2026-06-01T00:00:00Z');
+
+let emulator: Emulator;
+const savedEnv = { ...process.env };
+const scratch = mkdtempSync(join(tmpdir(), 'irsa-live-'));
+
+beforeAll(async () => {
+  emulator = await startEmulator({ fleetDir: FLEET });
+  Object.assign(process.env, emulator.env);
+});
+afterAll(async () => {
+  await emulator?.stop();
+  process.env = savedEnv;
+  rmSync(scratch, { recursive: true, force: true });
+});
+beforeEach(() => {
+  emulator.setFaults({});
+  emulator.resetCounts();
+});
+
+const ORGANIZATION: CollectOptions = {
+  accounts: { kind: 'organization' },
+  auditRole: { roleName: 'irsa-auditor' },
+  kubernetes: { backoffMs: 5, pageSize: 7 },
+};
+
+async function liveFindings(options: CollectOptions = ORGANIZATION): Promise<Finding[]> {
+  const { files } = await collectFleet(options);
+  const fleet = await loadFleet(memorySource(files));
+  expect(fleet.inputErrors).toEqual([]);
+  return runAudit(fleet, { now: NOW }).findings.filter((f) => f.status === 'fail');
+}
+
+const ids = (findings: readonly ExpectedFinding[]) => findings.map(identity).sort();
+
+describe('live collection through the emulator', () => {
+  it('finds exactly what the checks find on the snapshot directory', async () => {
+    expect(ids(await liveFindings())).toEqual(ids(expected));
+  });
+
+  it('lists IAM once per account and pages Kubernetes lists', async () => {
+    await liveFindings();
+    const counts = emulator.requestCounts();
+    expect(counts['sts:AssumeRole']).toBe(2);
+    expect(counts['iam:ListRoles']).toBe(2);
+    expect(counts['iam:ListOpenIDConnectProviders']).toBe(2);
+    expect(counts['eks:ListClusters']).toBe(2);
+    expect(counts['eks:DescribeCluster']).toBe(5);
+    // pageSize 7: ml-platform's pods need several pages; every page is one request.
+    expect(counts['k8s:ml-platform:pods']).toBeGreaterThan(1);
+    expect(Object.keys(counts).filter((k) => k.startsWith('iam:GetRole'))).toEqual([]);
+  });
+
+  it('retries throttling and server errors, AWS and Kubernetes, and completes the audit', async () => {
+    emulator.setFaults({
+      throttle: { 'iam:ListRoles': 1, 'eks:DescribeCluster': 1, 'k8s:batch:pods': 2 },
+      serverErrors: { 'eks:ListClusters': 1, 'k8s:checkout:serviceaccounts': 2 },
+      expireContinue: { 'k8s:ml-platform:pods': 1 },
+    });
+    expect(ids(await liveFindings())).toEqual(ids(expected));
+    const counts = emulator.requestCounts();
+    expect(counts['iam:ListRoles']).toBeGreaterThanOrEqual(3);
+    expect(counts['k8s:batch:pods']).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports an unreachable cluster as AUDIT-002, keeps its AWS-side checks and the other clusters', async () => {
+    emulator.setFaults({ unreachableClusters: ['checkout'] });
+    const findings = await liveFindings();
+    const checkout = findings.filter((f) => f.cluster === 'checkout');
+    expect(checkout.map((f) => f.checkId)).toEqual(['AUDIT-002']);
+    expect(checkout[0]?.evidence).toMatchObject({ code: 'ECONNREFUSED' });
+    const others = expected.filter((f) => f.cluster !== 'checkout');
+    expect(ids(findings.filter((f) => f.cluster !== 'checkout'))).toEqual(ids(others));
+  });
+
+  it('reports a refused token (no access entry) clearly, without the token', async () => {
+    emulator.setFaults({ forbiddenClusters: ['legacy'] });
+    const findings = await liveFindings();
+    const audit = findings.find((f) => f.checkId === 'AUDIT-002');
+    expect(audit).toMatchObject({ cluster: 'legacy', evidence: { code: 'Unauthorized' } });
+    expect(audit?.message).toMatch(/no access entry/);
+    expect(JSON.stringify(audit)).not.toMatch(/k8s-aws-v1\./);
+    // IRSA-001 is AWS-side: it still fires for legacy.
+    expect(findings.some((f) => f.checkId === 'IRSA-001' && f.cluster === 'legacy')).toBe(true);
+  });
+
+  it('reports an account whose audit role cannot be assumed as AUDIT-001 and audits the others', async () => {
+    emulator.setFaults({ deniedAccounts: ['345678901234'] });
+    const findings = await liveFindings();
+    expect(findings.filter((f) => f.accountId === '345678901234').map((f) => f.checkId)).toEqual([
+      'AUDIT-001',
+    ]);
+    const others = expected.filter((f) => f.accountId !== '345678901234');
+    // IRSA-022 of the denied account's cluster cannot be seen; everything of 210987654321 is there.
+    expect(ids(findings.filter((f) => f.accountId !== '345678901234'))).toEqual(ids(others));
+  });
+});
+
+describe('the CLI against the emulator', () => {
+  const env = () => ({ ...emulator.env, NODE_NO_WARNINGS: '1' });
+
+  it('check --live gives the same findings as check on the directory', async () => {
+    const run = await runCliAsync(
+      ['check', '--live', '--organization', '--role-name', 'irsa-auditor', '--format', 'json', '-q'],
+      { env: env() },
+    );
+    expect(run.status).toBe(0);
+    const live = JSON.parse(run.stdout).findings.filter((f: { status: string }) => f.status === 'fail');
+    expect(ids(live)).toEqual(ids(expected));
+  });
+
+  it('collect writes a snapshot that check reads back to the same findings', async () => {
+    const out = join(scratch, 'collected');
+    const collect = await runCliAsync(
+      ['collect', '--out', out, '--organization', '--role-name', 'irsa-auditor', '-q'],
+      {
+        env: env(),
+      },
+    );
+    expect(collect.status).toBe(0);
+    expect(collect.stderr).toMatch(/wrote \d+ files for 2 account\(s\) and 5 cluster\(s\)/);
+    const check = await runCliAsync(['check', out, '--format', 'json']);
+    const findings = JSON.parse(check.stdout).findings.filter((f: { status: string }) => f.status === 'fail');
+    expect(ids(findings)).toEqual(ids(expected));
+  });
+
+  it('refuses --accounts without --role-name', async () => {
+    const run = await runCliAsync(['collect', '--out', join(scratch, 'x'), '--accounts', '210987654321'], {
+      env: env(),
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/needs --role-name/);
+  });
+});
