@@ -59,6 +59,9 @@ export interface CollectResult {
   readonly clusters: number;
 }
 
+/** Policy lookups in flight at once per account (they are many, and each is one small IAM call). */
+const POLICY_CONCURRENCY = 8;
+
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 interface AccountState {
@@ -153,17 +156,18 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     }
     clusterCount++;
     files.set(`${base}/cluster.json`, json(described));
-    try {
-      files.set(
-        `${base}/pod-identity-associations.json`,
-        json(await listPodIdentityAssociations(clients.eks(region), name)),
-      );
-    } catch (error) {
-      state.errors.push({
-        api: `eks:ListPodIdentityAssociations (${region}/${name})`,
-        ...describeAwsError(error),
-      });
-    }
+    // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
+    const associations = listPodIdentityAssociations(clients.eks(region), name).then(
+      (result) => {
+        files.set(`${base}/pod-identity-associations.json`, json(result));
+      },
+      (error: unknown) => {
+        state.errors.push({
+          api: `eks:ListPodIdentityAssociations (${region}/${name})`,
+          ...describeAwsError(error),
+        });
+      },
+    );
     const cluster = described.cluster as { endpoint?: string; certificateAuthority?: { data?: string } };
     const clusterErrors: CollectionError[] = [];
     if (!cluster.endpoint || !cluster.certificateAuthority?.data) {
@@ -202,6 +206,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         }
       }
     }
+    await associations;
     if (clusterErrors.length > 0)
       files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors }));
     progress({
@@ -224,7 +229,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         const wanted = referencedRoles.get(state.accountId);
         if (!iam || !clients || !wanted) return;
         const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
-        const roleLimit = pLimit(4);
+        const roleLimit = pLimit(POLICY_CONCURRENCY);
         await Promise.all(
           [...wanted].map((arn) =>
             roleLimit(async () => {

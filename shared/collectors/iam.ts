@@ -11,6 +11,10 @@ import {
   paginateListRolePolicies,
   paginateListRoles,
 } from '@aws-sdk/client-iam';
+import pLimit from 'p-limit';
+
+/** GetOpenIDConnectProvider calls in flight at once per account. */
+const PROVIDER_CONCURRENCY = 8;
 
 export interface IamSnapshot {
   Roles: Record<string, unknown>[];
@@ -38,21 +42,25 @@ export async function collectIam(iam: IAMClient): Promise<IamSnapshot> {
     }
   }
   const list = await iam.send(new ListOpenIDConnectProvidersCommand({}));
-  const providers: Record<string, unknown>[] = [];
-  for (const entry of list.OpenIDConnectProviderList ?? []) {
-    if (!entry.Arn) continue;
-    const provider = await iam.send(
-      new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: entry.Arn }),
-    );
-    providers.push({
-      Url: provider.Url,
-      ClientIDList: provider.ClientIDList ?? [],
-      ThumbprintList: provider.ThumbprintList ?? [],
-      CreateDate: provider.CreateDate,
-      Tags: provider.Tags ?? [],
-      Arn: entry.Arn,
-    });
-  }
+  const limit = pLimit(PROVIDER_CONCURRENCY);
+  const arns = (list.OpenIDConnectProviderList ?? []).flatMap((entry) => (entry.Arn ? [entry.Arn] : []));
+  const providers = await Promise.all(
+    arns.map((arn) =>
+      limit(async () => {
+        const provider = await iam.send(
+          new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }),
+        );
+        return {
+          Url: provider.Url,
+          ClientIDList: provider.ClientIDList ?? [],
+          ThumbprintList: provider.ThumbprintList ?? [],
+          CreateDate: provider.CreateDate,
+          Tags: provider.Tags ?? [],
+          Arn: arn,
+        };
+      }),
+    ),
+  );
   return { Roles: roles, OpenIDConnectProviders: providers, RolePolicies: {} };
 }
 

@@ -296,51 +296,62 @@ export async function collectKubernetes(
     }
   }
 
-  for (const lister of LISTERS) {
-    try {
-      const kindItems: unknown[] = [];
-      let restarts = 0;
-      let cont: string | undefined;
-      do {
-        let result: ListPage;
-        try {
-          result = await page(lister, cont);
-        } catch (error) {
-          if (classify(error).type === 'expired' && restarts < maxRestarts) {
-            // The snapshot the continue token pointed at is gone: start the list again.
-            restarts++;
-            kindItems.length = 0;
-            cont = undefined;
-            continue;
-          }
-          throw error;
+  /** Lists one kind completely, restarting it when its continue token expired. */
+  async function listAll(lister: Lister): Promise<unknown[]> {
+    const kindItems: unknown[] = [];
+    let restarts = 0;
+    let cont: string | undefined;
+    do {
+      let result: ListPage;
+      try {
+        result = await page(lister, cont);
+      } catch (error) {
+        if (classify(error).type === 'expired' && restarts < maxRestarts) {
+          // The snapshot the continue token pointed at is gone: start the list again.
+          restarts++;
+          kindItems.length = 0;
+          cont = undefined;
+          continue;
         }
-        for (const item of result.items) kindItems.push(lister.trim(item as never));
-        cont = result.metadata?._continue || undefined;
-      } while (cont);
-      items.push(...kindItems);
+        throw error;
+      }
+      for (const item of result.items) kindItems.push(lister.trim(item as never));
+      cont = result.metadata?._continue || undefined;
+    } while (cont);
+    return kindItems;
+  }
+
+  // The three lists are independent: list them at once.
+  const outcomes = await Promise.allSettled(LISTERS.map(listAll));
+  for (const [index, outcome] of outcomes.entries()) {
+    const lister = LISTERS[index] as Lister;
+    if (outcome.status === 'fulfilled') {
+      items.push(...outcome.value);
       collected.push(lister.kind);
-    } catch (error) {
-      const verdict = classify(error);
-      const api = `k8s:${lister.resource}`;
-      if (verdict.type === 'denied') {
-        errors.push({ api, code: verdict.code, message: verdict.message, kind: lister.kind });
-        continue;
-      }
-      const { code, message } =
-        verdict.type === 'expired'
-          ? {
-              code: 'Expired',
-              message: `the list was restarted ${maxRestarts} times and its continue token expired again`,
-            }
-          : verdict;
-      if (verdict.type === 'fatal') {
-        // The API as a whole is out of reach or refuses us: no point listing the other kinds.
-        errors.push({ api, code, message: redact(message) });
-        return { file: null, errors, requests };
-      }
-      errors.push({ api, code, message: redact(message), kind: lister.kind });
+      continue;
     }
+    const verdict = classify(outcome.reason);
+    const api = `k8s:${lister.resource}`;
+    if (verdict.type === 'fatal') {
+      // The API as a whole is out of reach or refuses us: one error for the cluster, no file.
+      return {
+        file: null,
+        errors: [{ api, code: verdict.code, message: redact(verdict.message) }],
+        requests,
+      };
+    }
+    if (verdict.type === 'denied') {
+      errors.push({ api, code: verdict.code, message: verdict.message, kind: lister.kind });
+      continue;
+    }
+    const { code, message } =
+      verdict.type === 'expired'
+        ? {
+            code: 'Expired',
+            message: `the list was restarted ${maxRestarts} times and its continue token expired again`,
+          }
+        : verdict;
+    errors.push({ api, code, message: redact(message), kind: lister.kind });
   }
   return { file: { apiVersion: 'v1', kind: 'List', items, collected }, errors, requests };
 }
