@@ -1,0 +1,332 @@
+/**
+ * Benchmark of the live collection against the local emulator (real HTTP(S) on loopback, real SDK
+ * and Kubernetes clients): a synthetic fleet of 20 accounts x 3 regions x 5 clusters, 200
+ * ServiceAccounts and 2,000 pods per cluster, with 20 ms of latency on every response.
+ *
+ *   npm run bench:collect                     # the full fleet
+ *   npm run bench:collect -- --scale small    # 2 accounts x 3 regions x 2 clusters, for a quick look
+ *
+ * Prints the API calls made by kind against the lower bound the design allows, the wall time
+ * against the critical path that the latency and the concurrency allow, and peak memory of the
+ * collector (it runs in its own process; the emulator runs in this one).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
+import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
+import { startEmulator } from '../emulator/index.ts';
+
+interface Shape {
+  accounts: number;
+  regions: string[];
+  clustersPerRegion: number;
+  serviceAccounts: number;
+  pods: number;
+  /** Service accounts sharing one role. */
+  serviceAccountsPerRole: number;
+}
+
+const FULL: Shape = {
+  accounts: 20,
+  regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'],
+  clustersPerRegion: 5,
+  serviceAccounts: 200,
+  pods: 2_000,
+  serviceAccountsPerRole: 20,
+};
+const SMALL: Shape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const CONCURRENCY = 4;
+const PAGE = 500;
+const IAM_PAGE = 1_000;
+const PROVIDER_CONCURRENCY = 8;
+const POLICY_CONCURRENCY = 8;
+
+const accountId = (a: number) => String(100000000000 + a * 1111);
+
+async function writeFleet(dir: string, shape: Shape): Promise<void> {
+  for (let a = 0; a < shape.accounts; a++) {
+    const account = accountId(a);
+    const roles: unknown[] = [];
+    const providers: unknown[] = [];
+    const rolePolicies: Record<string, unknown> = {};
+    for (const region of shape.regions) {
+      for (let c = 0; c < shape.clustersPerRegion; c++) {
+        const name = `cluster-${region}-${c}`;
+        const issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${account}/${region}/${name}`)}`;
+        const provider = `arn:aws:iam::${account}:oidc-provider/${issuer}`;
+        providers.push({
+          Arn: provider,
+          Url: issuer,
+          ClientIDList: ['sts.amazonaws.com'],
+          ThumbprintList: [],
+        });
+        const sas = Array.from({ length: shape.serviceAccounts }, (_, i) => ({
+          ns: `ns-${i % 20}`,
+          name: `sa-${i}`,
+        }));
+        const roleCount = Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
+        for (let r = 0; r < roleCount; r++) {
+          const subjects = sas
+            .filter((_, i) => i % roleCount === r)
+            .map((sa) => `system:serviceaccount:${sa.ns}:${sa.name}`);
+          const roleName = `${name}-role-${r}`;
+          roles.push({
+            RoleName: roleName,
+            Arn: `arn:aws:iam::${account}:role/${roleName}`,
+            AssumeRolePolicyDocument: irsaTrustPolicy(provider, issuer, subjects),
+          });
+          rolePolicies[roleName] = {
+            AttachedPolicies: [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
+            PolicyNames: [],
+          };
+        }
+        const items: unknown[] = sas.map((sa, i) => ({
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: {
+            namespace: sa.ns,
+            name: sa.name,
+            annotations: {
+              'eks.amazonaws.com/role-arn': `arn:aws:iam::${account}:role/${name}-role-${i % roleCount}`,
+            },
+          },
+        }));
+        for (let p = 0; p < shape.pods; p++) {
+          const i = p % shape.serviceAccounts;
+          const sa = sas[i];
+          if (!sa) continue;
+          items.push({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              namespace: sa.ns,
+              name: `${sa.name}-7d9f8b6c5d-p${p}`,
+              labels: { 'pod-template-hash': '7d9f8b6c5d' },
+              ownerReferences: [{ kind: 'ReplicaSet', name: `${sa.name}-7d9f8b6c5d`, controller: true }],
+            },
+            spec: {
+              serviceAccountName: sa.name,
+              containers: [
+                {
+                  name: 'app',
+                  env: [
+                    {
+                      name: 'AWS_ROLE_ARN',
+                      value: `arn:aws:iam::${account}:role/${name}-role-${i % roleCount}`,
+                    },
+                    {
+                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+                    },
+                  ],
+                },
+              ],
+              volumes: [
+                {
+                  name: 'aws-iam-token',
+                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                },
+              ],
+            },
+            status: { phase: 'Running' },
+          });
+        }
+        items.push({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'MutatingWebhookConfiguration',
+          metadata: { name: 'pod-identity-webhook' },
+          webhooks: [
+            { name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } },
+          ],
+        });
+        const clusterDir = join(dir, account, region, name);
+        await mkdir(clusterDir, { recursive: true });
+        await writeFile(
+          join(clusterDir, 'cluster.json'),
+          JSON.stringify({
+            cluster: {
+              name,
+              arn: `arn:aws:eks:${region}:${account}:cluster/${name}`,
+              endpoint: 'https://example.invalid',
+              identity: { oidc: { issuer: `https://${issuer}` } },
+              certificateAuthority: { data: base64(CLUSTER_CA_A_PEM) },
+              status: 'ACTIVE',
+            },
+          }),
+        );
+        await writeFile(
+          join(clusterDir, 'kubernetes.json'),
+          JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+        );
+      }
+    }
+    await writeFile(
+      join(dir, account, 'iam.json'),
+      JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
+    );
+  }
+}
+
+/** Child: collect with the emulator's environment, print wall time and peak memory as JSON. */
+async function child(): Promise<void> {
+  const regions = (process.env.BENCH_REGIONS ?? '').split(',');
+  const started = performance.now();
+  const result = await collectFleet({
+    accounts: { kind: 'organization' },
+    auditRole: { roleName: 'irsa-auditor' },
+    regions,
+    accountConcurrency: CONCURRENCY,
+    clusterConcurrency: CONCURRENCY,
+    totalClusterConcurrency: CONCURRENCY * CONCURRENCY,
+  });
+  const wallMs = performance.now() - started;
+  const errors = [...result.files.keys()].filter((k) => k.endsWith('collection-errors.json'));
+  process.stdout.write(
+    `${JSON.stringify({ wallMs, peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, errors })}\n`,
+  );
+}
+
+function runChild(
+  env: Record<string, string>,
+): Promise<{ wallMs: number; peakRssMb: number; clusters: number; errors: string[] }> {
+  return new Promise((resolve, reject) => {
+    const profile = process.env.BENCH_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+      : [];
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, ...profile, fileURLToPath(import.meta.url), '--child'],
+      {
+        env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`collector exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}'));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) return child();
+  const shape = process.argv.includes('small') ? SMALL : FULL;
+  const clustersPerAccount = shape.regions.length * shape.clustersPerRegion;
+  const rolesPerAccount =
+    clustersPerAccount * Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
+  console.log(
+    `irsa-audit collection benchmark: ${shape.accounts} accounts x ${shape.regions.length} regions x ${shape.clustersPerRegion} clusters, ` +
+      `${shape.serviceAccounts} SAs and ${shape.pods} pods per cluster, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY} accounts x ${CONCURRENCY} clusters\n`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-'));
+  try {
+    let t = performance.now();
+    await writeFleet(dir, shape);
+    console.log(`generated the fleet in ${Math.round(performance.now() - t)} ms`);
+    t = performance.now();
+    const emulator = await startEmulator({ fleetDir: dir, faults: { latencyMs: LATENCY_MS } });
+    console.log(
+      `emulator up in ${Math.round(performance.now() - t)} ms (${emulator.clusters.length} Kubernetes API servers)\n`,
+    );
+    try {
+      const run = await runChild({ ...emulator.env, BENCH_REGIONS: shape.regions.join(',') });
+      const counts = emulator.requestCounts();
+      const sum = (match: (key: string) => boolean) =>
+        Object.entries(counts).reduce((n, [k, v]) => (match(k) ? n + v : n), 0);
+      const clusters = shape.accounts * clustersPerAccount;
+      const pagesPerCluster =
+        Math.max(1, Math.ceil(shape.serviceAccounts / PAGE)) + Math.max(1, Math.ceil(shape.pods / PAGE)) + 1;
+      const rows: [string, number, number][] = [
+        ['sts:AssumeRole', sum((k) => k === 'sts:AssumeRole'), shape.accounts],
+        [
+          'iam:ListRoles',
+          sum((k) => k === 'iam:ListRoles'),
+          shape.accounts * Math.ceil(rolesPerAccount / IAM_PAGE),
+        ],
+        [
+          'iam:ListOpenIDConnectProviders',
+          sum((k) => k === 'iam:ListOpenIDConnectProviders'),
+          shape.accounts,
+        ],
+        [
+          'iam:GetOpenIDConnectProvider',
+          sum((k) => k === 'iam:GetOpenIDConnectProvider'),
+          shape.accounts * clustersPerAccount,
+        ],
+        ['eks:ListClusters', sum((k) => k === 'eks:ListClusters'), shape.accounts * shape.regions.length],
+        ['eks:DescribeCluster', sum((k) => k === 'eks:DescribeCluster'), clusters],
+        ['k8s list pages', sum((k) => k.startsWith('k8s:')), clusters * pagesPerCluster],
+      ];
+      const outside: [string, number][] = [
+        ['organizations:ListAccounts', sum((k) => k.startsWith('organizations:'))],
+        ['eks:ListPodIdentityAssociations (IRSA-021)', sum((k) => k === 'eks:ListPodIdentityAssociations')],
+        ['account:ListRegions', sum((k) => k.startsWith('account:'))],
+      ];
+      const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');
+      const pad = (s: string | number, n: number) => String(s).padStart(n);
+      console.log(`${'API'.padEnd(44)}${pad('calls', 8)}${pad('bound', 8)}${pad('ratio', 8)}`);
+      for (const [name, calls, bound] of rows) {
+        console.log(
+          `${name.padEnd(44)}${pad(calls, 8)}${pad(bound, 8)}${pad((calls / bound).toFixed(2), 8)}`,
+        );
+      }
+      const calls = rows.reduce((n, r) => n + r[1], 0);
+      const bound = rows.reduce((n, r) => n + r[2], 0);
+      console.log(
+        `${'total in the bound'.padEnd(44)}${pad(calls, 8)}${pad(bound, 8)}${pad((calls / bound).toFixed(3), 8)}`,
+      );
+      for (const [name, n] of outside) console.log(`${`+ ${name}`.padEnd(44)}${pad(n, 8)}`);
+      console.log(`${'+ policy lookups of referenced roles (apart)'.padEnd(44)}${pad(policies, 8)}`);
+      const allButPolicies = calls + outside.reduce((n, o) => n + o[1], 0);
+      console.log(
+        `all calls but policy lookups: ${allButPolicies} = ${(allButPolicies / bound).toFixed(3)}x the bound ` +
+          `(ListPodIdentityAssociations is one call per cluster that the bound leaves out)\n`,
+      );
+
+      // Critical path: the chain of dependent calls, with the concurrency the collector allows.
+      const waves = (n: number, width: number) => Math.ceil(n / width);
+      const perCluster = 1 + Math.max(1, Math.ceil(shape.pods / PAGE)); // DescribeCluster, then the longest list
+      const perAccount =
+        1 + // AssumeRole
+        Math.ceil(rolesPerAccount / IAM_PAGE) +
+        1 + // ListOpenIDConnectProviders
+        waves(clustersPerAccount, PROVIDER_CONCURRENCY) +
+        1 + // ListClusters (regions in parallel)
+        waves(clustersPerAccount, CONCURRENCY) * perCluster;
+      const policyChain = waves(rolesPerAccount, POLICY_CONCURRENCY) * 2;
+      const accountWaves = waves(shape.accounts, CONCURRENCY);
+      const criticalMs = LATENCY_MS * (1 + accountWaves * perAccount + accountWaves * policyChain);
+      console.log(
+        `wall time ${Math.round(run.wallMs)} ms; critical path ${criticalMs} ms ` +
+          `(1 + ${accountWaves} account waves x (${perAccount} + ${policyChain} policy) latencies of ${LATENCY_MS} ms): ` +
+          `${(run.wallMs / criticalMs).toFixed(2)}x`,
+      );
+      console.log(
+        `collector peak RSS ${Math.round(run.peakRssMb)} MB; clusters collected ${run.clusters}; collection errors ${run.errors.length}`,
+      );
+      const callsOk = calls / bound <= 1.1;
+      const timeOk = run.wallMs / criticalMs <= 2;
+      console.log(
+        `\ntarget: calls within 1.1x of the bound: ${callsOk ? 'OK' : 'MISSED'}; wall time within 2x of the critical path: ${timeOk ? 'OK' : 'MISSED'}`,
+      );
+      if (!callsOk || !timeOk || run.errors.length > 0) process.exitCode = 1;
+    } finally {
+      await emulator.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
