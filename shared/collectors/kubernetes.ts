@@ -281,11 +281,19 @@ export async function collectKubernetes(
   const items: unknown[] = [];
   const collected: KubernetesKind[] = [];
 
+  // One KubeConfig per token (the token cache renews it every 14 minutes), not one per page.
+  let current: { token: string; config: KubeConfig } | undefined;
+  async function configForToken(): Promise<KubeConfig> {
+    const token = await options.token();
+    if (current?.token !== token) current = { token, config: kubeConfig(target, token) };
+    return current.config;
+  }
+
   async function page(lister: Lister, cont: string | undefined): Promise<ListPage> {
     for (let attempt = 0; ; attempt++) {
       requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
       try {
-        const config = kubeConfig(target, await options.token());
+        const config = await configForToken();
         return await withTimeout(lister.list(config, pageSize, cont), timeoutMs);
       } catch (error) {
         const verdict = classify(error);
