@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
@@ -173,10 +173,13 @@ async function writeFleet(dir: string, shape: Shape): Promise<void> {
   }
 }
 
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+
 /** Child: collect with the emulator's environment, print wall time and peak memory as JSON. */
 async function child(): Promise<void> {
   const regions = (process.env.BENCH_REGIONS ?? '').split(',');
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const result = await collectFleet({
     accounts: { kind: 'organization' },
     auditRole: { roleName: 'irsa-auditor' },
@@ -188,13 +191,13 @@ async function child(): Promise<void> {
   const wallMs = performance.now() - started;
   const errors = [...result.files.keys()].filter((k) => k.endsWith('collection-errors.json'));
   process.stdout.write(
-    `${JSON.stringify({ wallMs, peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, errors })}\n`,
+    `${JSON.stringify({ wallMs, cpuMs: cpuMs(process.cpuUsage(cpuBefore)), peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, errors })}\n`,
   );
 }
 
 function runChild(
   env: Record<string, string>,
-): Promise<{ wallMs: number; peakRssMb: number; clusters: number; errors: string[] }> {
+): Promise<{ wallMs: number; cpuMs: number; peakRssMb: number; clusters: number; errors: string[] }> {
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
@@ -240,7 +243,9 @@ async function main(): Promise<void> {
       `emulator up in ${Math.round(performance.now() - t)} ms (${emulator.clusters.length} Kubernetes API servers)\n`,
     );
     try {
+      const emulatorCpu = process.cpuUsage();
       const run = await runChild({ ...emulator.env, BENCH_REGIONS: shape.regions.join(',') });
+      const emulatorCpuMs = cpuMs(process.cpuUsage(emulatorCpu));
       const counts = emulator.requestCounts();
       const sum = (match: (key: string) => boolean) =>
         Object.entries(counts).reduce((n, [k, v]) => (match(k) ? n + v : n), 0);
@@ -313,7 +318,8 @@ async function main(): Promise<void> {
           `${(run.wallMs / criticalMs).toFixed(2)}x`,
       );
       console.log(
-        `collector peak RSS ${Math.round(run.peakRssMb)} MB; clusters collected ${run.clusters}; collection errors ${run.errors.length}`,
+        `CPU time: collector ${Math.round(run.cpuMs)} ms, emulator ${Math.round(emulatorCpuMs)} ms (${os.availableParallelism()} cores)\n` +
+          `collector peak RSS ${Math.round(run.peakRssMb)} MB; clusters collected ${run.clusters}; collection errors ${run.errors.length}`,
       );
       const callsOk = calls / bound <= 1.1;
       const timeOk = run.wallMs / criticalMs <= 2;

@@ -64,6 +64,17 @@ const POLICY_CONCURRENCY = 8;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/**
+ * A List with one item per line: still diffable and greppable, and a third of the cost of indenting
+ * 2,000 pods (a cluster's kubernetes.json is most of what a collection writes).
+ */
+function listJson(list: { items: readonly unknown[] } & Record<string, unknown>): string {
+  const { items, ...rest } = list;
+  const head = JSON.stringify(rest).slice(1, -1);
+  const lines = items.map((item) => JSON.stringify(item)).join(',\n');
+  return `{${head ? `${head},` : ''}\n"items": [${lines ? `\n${lines}\n` : ''}]}\n`;
+}
+
 interface AccountState {
   readonly accountId: string;
   clients?: AwsClients;
@@ -190,7 +201,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       }
       clusterErrors.push(...result.errors);
       if (result.file) {
-        files.set(`${base}/kubernetes.json`, json(result.file));
+        files.set(`${base}/kubernetes.json`, listJson(result.file));
         for (const item of result.file.items as {
           kind?: string;
           metadata?: { annotations?: Record<string, string> };

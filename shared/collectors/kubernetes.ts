@@ -4,8 +4,15 @@
  * pages of 500 and trimmed to the fields the checks read. 429 (honouring Retry-After) and 5xx are
  * retried with backoff, a list whose continue token expired (410) is restarted, and failures are
  * returned as collection errors, never thrown: the rest of the fleet is still audited.
+ *
+ * Authentication and TLS come from the Kubernetes client's KubeConfig (`applyToHTTPSOptions`: the
+ * bearer header and the cluster CA, verification always on). The list pages themselves are read
+ * over one keep-alive HTTPS agent per cluster and parsed as plain JSON: the generated typed API
+ * opens a new TLS connection per request and turns every pod into class instances, which cost a
+ * fleet of 600,000 pods about 14 of its 31 CPU-seconds (see bench/collection.bench.ts).
  */
-import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Agent, type RequestOptions, request } from 'node:https';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
 
 export interface KubernetesTarget {
@@ -41,13 +48,14 @@ export interface KubernetesCollection {
 
 interface ListPage {
   items: unknown[];
-  metadata?: { _continue?: string };
+  metadata?: { continue?: string };
 }
 
 interface Lister {
   readonly kind: KubernetesKind;
   readonly resource: string;
-  readonly list: (config: KubeConfig, limit: number, cont: string | undefined) => Promise<ListPage>;
+  /** The cluster-wide list path. */
+  readonly path: string;
   readonly trim: (item: never) => Record<string, unknown>;
 }
 
@@ -175,28 +183,19 @@ const LISTERS: readonly Lister[] = [
   {
     kind: 'ServiceAccount',
     resource: 'serviceaccounts',
-    list: (config, limit, cont) =>
-      config
-        .makeApiClient(CoreV1Api)
-        .listServiceAccountForAllNamespaces({ limit, _continue: cont }) as Promise<ListPage>,
+    path: '/api/v1/serviceaccounts',
     trim: trimServiceAccount as Lister['trim'],
   },
   {
     kind: 'Pod',
     resource: 'pods',
-    list: (config, limit, cont) =>
-      config
-        .makeApiClient(CoreV1Api)
-        .listPodForAllNamespaces({ limit, _continue: cont }) as Promise<ListPage>,
+    path: '/api/v1/pods',
     trim: trimPod as Lister['trim'],
   },
   {
     kind: 'MutatingWebhookConfiguration',
     resource: 'mutatingwebhookconfigurations',
-    list: (config, limit, cont) =>
-      config
-        .makeApiClient(AdmissionregistrationV1Api)
-        .listMutatingWebhookConfiguration({ limit, _continue: cont }) as Promise<ListPage>,
+    path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
     trim: trimWebhookConfiguration as Lister['trim'],
   },
 ];
@@ -210,6 +209,61 @@ function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
     currentContext: target.name,
   });
   return config;
+}
+
+/** What one cluster's requests share: the request options from the KubeConfig, and one agent. */
+interface Connection {
+  readonly token: string;
+  readonly options: RequestOptions;
+}
+
+/** The request options of the client's KubeConfig (bearer header, cluster CA), on our own agent. */
+async function connectionOptions(
+  target: KubernetesTarget,
+  token: string,
+  agent: Agent,
+): Promise<RequestOptions> {
+  const options: RequestOptions = {};
+  await kubeConfig(target, token).applyToHTTPSOptions(options);
+  return {
+    headers: { ...options.headers, accept: 'application/json' },
+    agent,
+  };
+}
+
+/** GETs one list page; a non-2xx answer becomes the client library's ApiException. */
+function getPage(url: URL, options: RequestOptions, timeoutMs: number): Promise<ListPage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ...options, method: 'GET', timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = res.statusCode ?? 0;
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // not JSON: keep the text for the error
+        }
+        if (status >= 200 && status < 300 && body && typeof body === 'object') {
+          resolve(body as ListPage);
+          return;
+        }
+        const headers: Record<string, string> = {};
+        for (const [key, value] of Object.entries(res.headers)) {
+          if (typeof value === 'string') headers[key] = value;
+        }
+        reject(new ApiException(status, `HTTP ${status} from ${url.pathname}`, body, headers));
+      });
+    });
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
@@ -254,17 +308,6 @@ function classify(
   return { type: 'retry', code, message };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Lists the three kinds of one cluster. */
 export async function collectKubernetes(
   target: KubernetesTarget,
@@ -281,20 +324,25 @@ export async function collectKubernetes(
   const items: unknown[] = [];
   const collected: KubernetesKind[] = [];
 
-  // One KubeConfig per token (the token cache renews it every 14 minutes), not one per page.
-  let current: { token: string; config: KubeConfig } | undefined;
-  async function configForToken(): Promise<KubeConfig> {
+  // One keep-alive agent for the cluster, verifying its CA; request options rebuilt only when the
+  // token cache renews the token (every 14 minutes), not per page.
+  const ca = Buffer.from(target.caData, 'base64');
+  const agent = new Agent({ keepAlive: true, maxSockets: LISTERS.length, ca, rejectUnauthorized: true });
+  let current: Connection | undefined;
+  async function optionsForToken(): Promise<RequestOptions> {
     const token = await options.token();
-    if (current?.token !== token) current = { token, config: kubeConfig(target, token) };
-    return current.config;
+    if (current?.token !== token) current = { token, options: await connectionOptions(target, token, agent) };
+    return current.options;
   }
 
   async function page(lister: Lister, cont: string | undefined): Promise<ListPage> {
     for (let attempt = 0; ; attempt++) {
       requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
       try {
-        const config = await configForToken();
-        return await withTimeout(lister.list(config, pageSize, cont), timeoutMs);
+        const url = new URL(lister.path, target.endpoint);
+        url.searchParams.set('limit', String(pageSize));
+        if (cont) url.searchParams.set('continue', cont);
+        return await getPage(url, await optionsForToken(), timeoutMs);
       } catch (error) {
         const verdict = classify(error);
         if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
@@ -324,13 +372,13 @@ export async function collectKubernetes(
         throw error;
       }
       for (const item of result.items) kindItems.push(lister.trim(item as never));
-      cont = result.metadata?._continue || undefined;
+      cont = result.metadata?.continue || undefined;
     } while (cont);
     return kindItems;
   }
 
   // The three lists are independent: list them at once.
-  const outcomes = await Promise.allSettled(LISTERS.map(listAll));
+  const outcomes = await Promise.allSettled(LISTERS.map(listAll)).finally(() => agent.destroy());
   for (const [index, outcome] of outcomes.entries()) {
     const lister = LISTERS[index] as Lister;
     if (outcome.status === 'fulfilled') {
