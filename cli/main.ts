@@ -52,7 +52,12 @@ function addLiveOptions(command: Command): void {
       "regions to audit (comma-separated; default: each account's enabled regions)",
       parseIds,
     )
-    .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4);
+    .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4)
+    .option(
+      '--probe',
+      'live probe IRSA-040: request a token per annotated service account and try sts:AssumeRoleWithWebIdentity ' +
+        '(needs create on serviceaccounts/token: irsa-audit enroll --probe)',
+    );
 }
 
 function parseConcurrency(value: string): number {
@@ -70,6 +75,7 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
     externalId: opts.externalId as string | undefined,
     regions: (opts.regions as string[] | undefined)?.map((r) => r.toLowerCase()),
     concurrency: opts.concurrency as number | undefined,
+    probe: Boolean(opts.probe),
   };
 }
 
@@ -144,6 +150,7 @@ Examples:
   irsa-audit check ./fleet --check IRSA-013,IRSA-014 --format json > findings.json
   irsa-audit check --live --regions eu-west-1                         # this account, now
   irsa-audit check --live --organization --role-name irsa-auditor --external-id X
+  irsa-audit check --live --probe --check IRSA-040                    # STS accepts each SA's token?
   irsa-audit checks          # list check ids, severities and titles`,
     )
     .action(async (fleetDir: string | undefined, opts) => {
@@ -151,6 +158,7 @@ Examples:
       if (Boolean(fleetDir) === Boolean(opts.live)) {
         throw new LiveOptionsError('give either a fleet directory or --live');
       }
+      if (opts.probe && !opts.live) throw new LiveOptionsError('--probe needs --live (it calls the APIs)');
       const progress = !opts.quiet && Boolean(process.stderr.isTTY);
       const source = fleetDir
         ? fleetDir

@@ -1,17 +1,24 @@
 /**
  * The AWS side of the emulator: one HTTP handler for STS and IAM (awsQuery), EKS and Account
- * (restJson1) and Organizations (JSON 1.1), on the wire exactly as the SDK v3 clients expect.
+ * (restJson1) and Organizations (JSON 1.1), on the wire exactly as the SDK v3 clients expect;
+ * SNS (awsQuery, sns.ts) and SQS (JSON 1.0, sqs.ts) keep their state in memory.
  *
  * The service and region come from the SigV4 credential scope (`<key>/<date>/<region>/<service>/
  * aws4_request`), the caller's account from the access key id. Signatures are not verified.
+ * sts:AssumeRoleWithWebIdentity comes unsigned (no scope): it is recognised by its Action and judged
+ * on its web identity token alone (sts-web-identity.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CredentialStore, IssuedCredentials } from './credentials.ts';
+import { accessEntryRoute, EksAccessEntries, isAccessEntryOperation } from './eks-access.ts';
 import { type FaultState, sleep } from './faults.ts';
 import type { FleetAccountFiles, FleetClusterFiles, FleetFiles, JsonObject } from './fleet-files.ts';
+import { SnsState } from './sns.ts';
+import { SqsState, sqsErrorReply } from './sqs.ts';
+import { assumeRoleWithWebIdentity, OidcIssuers, unsignedWebIdentityParams } from './sts-web-identity.ts';
 
-type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account';
+type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account' | 'sns' | 'sqs';
 type Protocol = 'query' | 'restJson' | 'json';
 
 const PROTOCOL: Record<Service, Protocol> = {
@@ -20,12 +27,16 @@ const PROTOCOL: Record<Service, Protocol> = {
   eks: 'restJson',
   account: 'restJson',
   organizations: 'json',
+  sns: 'query',
+  sqs: 'json',
 };
 const XML_NAMESPACE: Partial<Record<Service, string>> = {
   sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
   iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
+  sns: 'http://sns.amazonaws.com/doc/2010-03-31/',
 };
 const ORGANIZATIONS_TARGET_PREFIX = 'AWSOrganizationsV20161128.';
+const SQS_TARGET_PREFIX = 'AmazonSQS.';
 
 /** Regions that an account must opt in to; the others are ENABLED_BY_DEFAULT. */
 const OPT_IN_REGIONS = new Set([
@@ -72,6 +83,13 @@ export interface AwsContext {
   readonly credentials: CredentialStore;
   readonly faults: FaultState;
   readonly clusterAccess: (cluster: FleetClusterFiles) => ClusterAccess;
+  /** EKS access entries, in memory (default: a new, empty store). */
+  readonly accessEntries?: EksAccessEntries;
+  /** The clusters' OIDC issuers that AssumeRoleWithWebIdentity verifies tokens with (default: none known). */
+  readonly issuers?: OidcIssuers;
+  /** SQS queues and SNS topics, in memory (default: new, empty ones). */
+  readonly sqs?: SqsState;
+  readonly sns?: SnsState;
 }
 
 interface AwsRequest {
@@ -215,7 +233,12 @@ function operationOf(
   switch (service) {
     case 'sts':
     case 'iam':
+    case 'sns':
       return params.get('Action') ?? 'Unknown';
+    case 'sqs': {
+      const target = String(headers['x-amz-target'] ?? '');
+      return target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : 'Unknown';
+    }
     case 'organizations': {
       const target = String(headers['x-amz-target'] ?? '');
       return target.startsWith(ORGANIZATIONS_TARGET_PREFIX)
@@ -233,9 +256,12 @@ interface EksRoute {
   readonly operation: string;
   readonly clusterName?: string;
   readonly associationId?: string;
+  readonly principalArn?: string;
 }
 
 function eksRoute(method: string, url: URL): EksRoute | undefined {
+  const accessEntry = accessEntryRoute(method, url.pathname);
+  if (accessEntry) return accessEntry;
   if (method !== 'GET') return undefined;
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] !== 'clusters') return undefined;
@@ -272,6 +298,7 @@ function errorResponse(
   error: AwsApiError,
   requestId: string,
 ): AwsResponse {
+  if (service === 'sqs') return sqsErrorReply(error.code, error.message, error.status);
   if (protocol === 'query') {
     const type = error.status >= 500 ? 'Receiver' : 'Sender';
     const ns = XML_NAMESPACE[service] ?? '';
@@ -300,6 +327,7 @@ function errorResponse(
 
 /** The throttling error each protocol's clients recognise (and retry). */
 function throttlingError(service: Service): AwsApiError {
+  if (service === 'sqs') return new AwsApiError(400, 'RequestThrottled', 'Request is throttled.');
   switch (PROTOCOL[service]) {
     case 'query':
       return new AwsApiError(400, 'Throttling', 'Rate exceeded');
@@ -349,6 +377,9 @@ function serverError(service: Service): AwsApiError {
         'InternalServerException',
         'The operation failed because of an error internal to AWS. Try again later.',
       );
+    case 'sns':
+    case 'sqs':
+      return new AwsApiError(500, 'InternalError', 'We encountered an internal error. Please try again.');
   }
 }
 
@@ -364,6 +395,10 @@ function invalidParameter(service: Service): (message: string) => AwsApiError {
       return (message) => new AwsApiError(400, 'InvalidInputException', message, { Reason: 'INVALID_INPUT' });
     case 'account':
       return (message) => new AwsApiError(400, 'ValidationException', message);
+    case 'sns':
+      return (message) => new AwsApiError(400, 'InvalidParameter', message);
+    case 'sqs':
+      return (message) => new AwsApiError(400, 'InvalidParameterValue', message);
   }
 }
 
@@ -378,6 +413,10 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
     clustersByRegion.set(key, [...(clustersByRegion.get(key) ?? []), cluster]);
   }
   const orgAccountIds = [...new Set([context.managementAccountId, ...accounts.keys()])].sort();
+  const accessEntries = context.accessEntries ?? new EksAccessEntries();
+  const issuers = context.issuers ?? new OidcIssuers();
+  const sqsState = context.sqs ?? new SqsState();
+  const snsState = context.sns ?? new SnsState({ sqs: sqsState });
 
   function authenticate(request: AwsRequest, accessKeyId: string): IssuedCredentials {
     const credentials = context.credentials.get(accessKeyId);
@@ -412,8 +451,32 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
 
   // ---- STS ----
 
+  /** sts:AssumeRoleWithWebIdentity (sent unsigned by the SDK; see sts-web-identity.ts). */
+  function webIdentity(params: URLSearchParams, requestId: string): AwsResponse {
+    const outcome = assumeRoleWithWebIdentity(params, {
+      accounts,
+      issuers,
+      issueSession: (...args) => context.credentials.issueSession(...args),
+    });
+    if (!outcome.ok) throw new AwsApiError(outcome.status, outcome.code, outcome.message);
+    const { credentials: issued, subject, audience, provider } = outcome.result;
+    const result =
+      xml('Credentials', {
+        AccessKeyId: issued.accessKeyId,
+        SecretAccessKey: issued.secretAccessKey,
+        SessionToken: issued.sessionToken,
+        Expiration: isoTimestamp(issued.expiration?.toISOString()),
+      }) +
+      xml('SubjectFromWebIdentityToken', subject) +
+      xml('AssumedRoleUser', { AssumedRoleId: issued.userId, Arn: issued.arn }) +
+      xml('Provider', provider) +
+      xml('Audience', audience);
+    return queryResult('sts', 'AssumeRoleWithWebIdentity', result, requestId);
+  }
+
   function sts(request: AwsRequest, caller: IssuedCredentials, requestId: string): AwsResponse {
     const { params } = request;
+    if (request.operation === 'AssumeRoleWithWebIdentity') return webIdentity(params, requestId);
     if (request.operation === 'GetCallerIdentity') {
       return queryResult(
         'sts',
@@ -629,6 +692,16 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       );
     }
     if (route.operation === 'DescribeCluster') return jsonResult({ cluster: clusterJson(cluster) });
+    if (isAccessEntryOperation(route.operation)) {
+      const entryRoute = {
+        operation: route.operation,
+        clusterName: cluster.name,
+        principalArn: route.principalArn,
+      };
+      const result = accessEntries.handle(entryRoute, cluster, { body: request.body, query });
+      if (!result.ok) throw new AwsApiError(result.status, result.code, result.message, result.fields);
+      return jsonResult(result.body);
+    }
     if (route.operation === 'ListPodIdentityAssociations') {
       const namespace = query.get('namespace');
       const serviceAccount = query.get('serviceAccount');
@@ -750,6 +823,24 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     const scope = credentialScope(req.headers, url);
+    const unsigned = scope ? undefined : unsignedWebIdentityParams(method, url, body);
+    if (unsigned) {
+      // No credentials to authenticate: STS judges the web identity token alone.
+      context.faults.count('sts:AssumeRoleWithWebIdentity');
+      await sleep(context.faults.latencyMs);
+      try {
+        const fault = context.faults.decide(['sts:AssumeRoleWithWebIdentity']);
+        if (fault === 'throttle') throw throttlingError('sts');
+        if (fault === 'server-error') throw serverError('sts');
+        return { response: webIdentity(unsigned, requestId), requestId };
+      } catch (error) {
+        const apiError =
+          error instanceof AwsApiError
+            ? error
+            : new AwsApiError(500, 'InternalFailure', (error as Error).message ?? 'error');
+        return { response: errorResponse('query', 'sts', apiError, requestId), requestId };
+      }
+    }
     if (!scope || !isService(scope.service)) {
       // Without a SigV4 scope the service is unknown: answer as the query services do.
       const error = scope
@@ -796,6 +887,17 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
           return { response: organizations(request, caller), requestId };
         case 'account':
           return { response: account(request, caller), requestId };
+        case 'sns':
+        case 'sqs': {
+          // Queue URLs and SNS notification URLs start with the address the caller reached.
+          const endpoint = `http://${req.headers.host ?? '127.0.0.1'}`;
+          const call = { operation, region: scope.region, accountId: caller.accountId, endpoint };
+          const response =
+            service === 'sns'
+              ? snsState.handle({ ...call, params, requestId })
+              : await sqsState.handle({ ...call, body, senderId: caller.userId });
+          return { response, requestId };
+        }
       }
     } catch (error) {
       const apiError =

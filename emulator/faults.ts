@@ -19,6 +19,8 @@ export interface FaultOptions {
   forbiddenClusters?: string[];
   /** Account ids for which sts:AssumeRole returns AccessDenied. */
   deniedAccounts?: string[];
+  /** Cluster names whose RBAC denies the auditor create on serviceaccounts/token (403), as without the probe ClusterRole. */
+  deniedTokenRequests?: string[];
 }
 
 export type InjectedFault = 'throttle' | 'server-error';
@@ -109,6 +111,10 @@ export class FaultState {
 
   isForbidden(cluster: ClusterRef): boolean {
     return matchesCluster(this.faults.forbiddenClusters, cluster);
+  }
+
+  deniesTokenRequests(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.deniedTokenRequests, cluster);
   }
 
   isDenied(accountId: string): boolean {

@@ -3,7 +3,8 @@
  * fleet snapshot directory over real HTTP(S) on 127.0.0.1, so that the real AWS SDK v3 clients and
  * the real @kubernetes/client-node can run against it unchanged.
  *
- * - AWS: one HTTP server for STS, IAM, EKS, Organizations and Account (see aws-server.ts).
+ * - AWS: one HTTP server for STS, IAM, EKS, Organizations and Account (see aws-server.ts), and
+ *   SNS and SQS with their topics, subscriptions and queues in memory (see sns.ts and sqs.ts).
  * - Kubernetes: one HTTPS server per cluster, each with its own CA (see kubernetes-server.ts).
  *   DescribeCluster returns that server's URL and CA; a cluster in `unreachableClusters` keeps
  *   its URL but nothing listens there.
@@ -14,12 +15,28 @@ import { verifyEksToken } from '#shared/aws/eks-token.ts';
 import { type ClusterAccess, createAwsHandler } from './aws-server.ts';
 import { createClusterCertificates } from './certificates.ts';
 import { CredentialStore } from './credentials.ts';
+import { type AccessEntry, EksAccessEntries } from './eks-access.ts';
 import { type FaultOptions, FaultState } from './faults.ts';
-import { type FleetClusterFiles, readFleetFiles } from './fleet-files.ts';
+import { type FleetClusterFiles, type JsonObject, readFleetFiles } from './fleet-files.ts';
+import { KubernetesRbac } from './kubernetes-rbac.ts';
 import { KubernetesClusterServer } from './kubernetes-server.ts';
+import { SnsState } from './sns.ts';
+import { SqsState } from './sqs.ts';
+import { OidcIssuers } from './sts-web-identity.ts';
 
+export type { AccessEntry } from './eks-access.ts';
 export type { FaultOptions } from './faults.ts';
 export { EmulatorFleetError } from './fleet-files.ts';
+export type { PublishedSnsMessage, SnsAttributes, SnsDelivery } from './sns.ts';
+export type { InspectedQueue, InspectedSqsMessage, SqsAttributes } from './sqs.ts';
+
+/** What was published to SNS and delivered to each subscription. */
+export type SnsInspection = Pick<
+  SnsState,
+  'published' | 'deliveries' | 'subscriptions' | 'topicArns' | 'clearPublished'
+>;
+/** The SQS queues and their messages, and the clock their visibility timeouts run on. */
+export type SqsInspection = Pick<SqsState, 'queueList' | 'messages' | 'advanceClock' | 'now'>;
 
 export interface EmulatedCluster {
   accountId: string;
@@ -44,6 +61,16 @@ export interface Emulator {
   /** Replaces the current faults (the throttle/serverErrors/expireContinue counters restart). */
   setFaults(faults: FaultOptions): void;
   secretAccessKeyFor(accessKeyId: string): string | undefined;
+  /** The EKS access entries written to cluster `name` (in `accountId` when names repeat), copies. */
+  accessEntries(name: string, accountId?: string): AccessEntry[];
+  /** The ClusterRoles, then ClusterRoleBindings, written to cluster `name`'s Kubernetes API, copies. */
+  rbacObjects(name: string, accountId?: string): JsonObject[];
+  /** Every service account token and web-identity secret key and session token issued so far (for leak tests). */
+  webIdentitySecrets(): string[];
+  /** SNS: `sns.published(topicArn?)`, `sns.deliveries(...)`, ... */
+  readonly sns: SnsInspection;
+  /** SQS: `sqs.messages(queueArnOrName)`, `sqs.advanceClock(seconds)`, ... */
+  readonly sqs: SqsInspection;
   stop(): Promise<void>;
 }
 
@@ -88,6 +115,17 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     return `irsa-auditor emulator ${cluster?.name ?? index}`.slice(0, 52);
   });
   const servers = new Map<FleetClusterFiles, KubernetesClusterServer>();
+  const accessEntries = new EksAccessEntries();
+  const issuers = new OidcIssuers();
+  const sqs = new SqsState();
+  const sns = new SnsState({ sqs });
+  const rbac = new Map(fleet.clusters.map((cluster) => [cluster, new KubernetesRbac()]));
+  const fleetCluster = (name: string, accountId?: string): FleetClusterFiles => {
+    const found = fleet.clusters.find((c) => c.name === name && (!accountId || c.accountId === accountId));
+    if (!found)
+      throw new Error(`the emulator serves no cluster ${name}${accountId ? ` in ${accountId}` : ''}`);
+    return found;
+  };
   fleet.clusters.forEach((cluster, index) => {
     const tls = certificates[index];
     if (!tls) throw new Error(`no certificate for cluster ${cluster.name}`);
@@ -100,6 +138,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
         verifyToken: (token) =>
           verifyEksToken(token, { clusterName: cluster.name, secretAccessKeyFor, now: new Date() }),
         principalOf: (accessKeyId) => credentials.get(accessKeyId),
+        rbac: rbac.get(cluster),
+        issuers,
       }),
     );
   });
@@ -112,6 +152,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   });
 
   const stopAll = async () => {
+    sqs.close();
     await Promise.all([...servers.values()].map((server) => server.close()));
     await new Promise<void>((resolve) => {
       if (!awsServer.listening) return resolve();
@@ -131,7 +172,17 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
     };
     awsServer.on(
       'request',
-      createAwsHandler({ fleet, managementAccountId, credentials, faults, clusterAccess: access }),
+      createAwsHandler({
+        fleet,
+        managementAccountId,
+        credentials,
+        faults,
+        clusterAccess: access,
+        accessEntries,
+        issuers,
+        sqs,
+        sns,
+      }),
     );
     const port = await listenHttp(awsServer, options.port ?? 0);
     const endpoint = `http://127.0.0.1:${port}`;
@@ -148,6 +199,8 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       AWS_ENDPOINT_URL_EKS: endpoint,
       AWS_ENDPOINT_URL_ORGANIZATIONS: endpoint,
       AWS_ENDPOINT_URL_ACCOUNT: endpoint,
+      AWS_ENDPOINT_URL_SNS: endpoint,
+      AWS_ENDPOINT_URL_SQS: endpoint,
       AWS_ACCESS_KEY_ID: management.accessKeyId,
       AWS_SECRET_ACCESS_KEY: management.secretAccessKey,
       AWS_REGION: region,
@@ -169,6 +222,11 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
         });
       },
       secretAccessKeyFor,
+      accessEntries: (name, accountId) => accessEntries.list(fleetCluster(name, accountId)),
+      rbacObjects: (name, accountId) => rbac.get(fleetCluster(name, accountId))?.objects() ?? [],
+      webIdentitySecrets: () => issuers.issuedSecrets(),
+      sns,
+      sqs,
       stop: () => {
         stopped ??= stopAll();
         return stopped;

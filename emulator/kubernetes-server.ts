@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 import type { ClusterTls } from './certificates.ts';
 import { type FaultState, sleep } from './faults.ts';
 import type { FleetClusterFiles, JsonObject, KubeObject, KubernetesKind } from './fleet-files.ts';
+import { type KubernetesRbac, rbacRoute } from './kubernetes-rbac.ts';
+import type { OidcIssuers } from './sts-web-identity.ts';
 
 export type TokenVerdict = { ok: true; accessKeyId: string } | { ok: false; reason: string };
 
@@ -21,6 +23,10 @@ export interface KubernetesClusterContext {
   readonly verifyToken: (token: string) => TokenVerdict;
   /** The account and principal ARN of an access key the emulator issued. */
   readonly principalOf: (accessKeyId: string) => { accountId: string; arn: string } | undefined;
+  /** The cluster's ClusterRoles and ClusterRoleBindings (see kubernetes-rbac.ts); without it, 404. */
+  readonly rbac?: KubernetesRbac;
+  /** Signs TokenRequest tokens with the key of the cluster's issuer (see sts-web-identity.ts); without it, a random signature. */
+  readonly issuers?: OidcIssuers;
 }
 
 interface ListResource {
@@ -256,8 +262,10 @@ export class KubernetesClusterServer {
     const namespaced = NAMESPACED_LIST.exec(path);
     const token = TOKEN_REQUEST.exec(path);
     const list = LISTS[path] ?? (namespaced ? LISTS[`/api/v1/${namespaced[2]}`] : undefined);
+    const rbac = this.context.rbac ? rbacRoute(method, path) : undefined;
     const resource =
-      list && method === 'GET' ? list.resource : token && method === 'POST' ? 'token' : undefined;
+      rbac?.apiKey ??
+      (list && method === 'GET' ? list.resource : token && method === 'POST' ? 'token' : undefined);
     if (resource) this.context.faults.count(this.apiKey(resource)[0] as string);
     await sleep(this.context.faults.latencyMs);
     const principal = this.authenticate(req);
@@ -286,8 +294,17 @@ export class KubernetesClusterServer {
         },
       );
     }
+    if (rbac && this.context.rbac) {
+      const contentType = req.headers['content-type'];
+      return this.context.rbac.handle(rbac, { body, contentType, query: url.searchParams });
+    }
     if (token) {
-      return this.tokenRequest(decodeURIComponent(token[1] ?? ''), decodeURIComponent(token[2] ?? ''), body);
+      return this.tokenRequest(
+        decodeURIComponent(token[1] ?? ''),
+        decodeURIComponent(token[2] ?? ''),
+        body,
+        principal,
+      );
     }
     if (!list) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     const namespace = namespaced ? decodeURIComponent(namespaced[1] ?? '') : undefined;
@@ -392,7 +409,20 @@ export class KubernetesClusterServer {
     );
   }
 
-  private tokenRequest(namespace: string, name: string, body: string): { code: number; body: unknown } {
+  private tokenRequest(
+    namespace: string,
+    name: string,
+    body: string,
+    principal: string,
+  ): { code: number; body: unknown } {
+    if (this.context.faults.deniesTokenRequests(this.context.cluster)) {
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `serviceaccounts "${name}" is forbidden: User "${principal}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${namespace}"`,
+        { name, kind: 'serviceaccounts' },
+      );
+    }
     const serviceAccount = this.context.cluster.objects.ServiceAccount.find(
       (object) => object.metadata?.name === name && (object.metadata?.namespace ?? 'default') === namespace,
     );
@@ -435,8 +465,10 @@ export class KubernetesClusterServer {
       sub: `system:serviceaccount:${namespace}:${name}`,
       'kubernetes.io': { namespace, serviceaccount: { name, ...(typeof uid === 'string' ? { uid } : {}) } },
     };
-    // Shaped like a projected service account token; the signature is random (nothing can verify it).
-    const jwt = `${base64url({ alg: 'RS256', kid: 'irsa-auditor-emulator' })}.${base64url(claims)}.${randomBytes(64).toString('base64url')}`;
+    // A projected service account token, signed RS256 by the cluster issuer's key (STS verifies it).
+    const jwt =
+      this.context.issuers?.sign(claims) ??
+      `${base64url({ alg: 'RS256', kid: 'irsa-auditor-emulator' })}.${base64url(claims)}.${randomBytes(64).toString('base64url')}`;
     return {
       code: 201,
       body: {

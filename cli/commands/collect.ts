@@ -13,6 +13,8 @@ export interface LiveOptions {
   externalId?: string;
   regions?: string[];
   concurrency?: number;
+  /** The live probe IRSA-040: a TokenRequest and sts:AssumeRoleWithWebIdentity per annotated ServiceAccount. */
+  probe?: boolean;
 }
 
 export class LiveOptionsError extends Error {
@@ -44,6 +46,13 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
     );
   }
   const concurrency = live.concurrency ?? 4;
+  if (live.probe) {
+    io.stderr(
+      'probe enabled (IRSA-040): one TokenRequest and one sts:AssumeRoleWithWebIdentity per annotated service account; ' +
+        'needs create on serviceaccounts/token (deploy/kubernetes/irsa-auditor-rbac-probe.yaml, or irsa-audit enroll --probe). ' +
+        'Tokens and credentials are never stored.\n',
+    );
+  }
   return {
     accounts,
     ...(live.roleName
@@ -55,6 +64,7 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
     accountConcurrency: concurrency,
     clusterConcurrency: concurrency,
     totalClusterConcurrency: concurrency * 4,
+    ...(live.probe ? { probe: true } : {}),
     onProgress: (p) => {
       if (!io.progress) return;
       const where = [p.accountId, p.region, p.cluster].filter(Boolean).join('/');

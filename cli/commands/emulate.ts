@@ -1,6 +1,7 @@
 /**
  * `irsa-audit emulate <fleet-dir>`: serve a fleet snapshot as local AWS and Kubernetes APIs (127.0.0.1
- * only) and print the environment that points the AWS SDK (and so `irsa-audit collect`) at them.
+ * only), plus in-memory SNS and SQS, and print the environment that points the AWS SDK (and so
+ * `irsa-audit collect`) at them.
  * Runs until SIGINT/SIGTERM. The emulator is loaded on demand, so other commands do not pay for it.
  */
 import { InvalidArgumentError } from 'commander';
@@ -81,6 +82,7 @@ export async function runEmulateCommand(
     `# irsa-audit emulator: ${fleetDir} on ${emulator.endpoint} (management account ${emulator.managementAccountId})`,
     '# Paste these lines into a shell, then e.g.: irsa-audit collect --out ./copy --organization --role-name irsa-auditor',
     ...Object.entries(emulator.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+    '# SNS and SQS (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_SQS) start empty and keep topics, queues and messages in memory.',
     `# ${emulator.clusters.length} Kubernetes API server(s) (DescribeCluster returns each URL and CA):`,
     ...emulator.clusters.map(
       (cluster) => `#   ${cluster.accountId} ${cluster.region} ${cluster.name} ${cluster.endpoint}`,

@@ -6,7 +6,10 @@
 import {
   CreateAccessEntryCommand,
   DescribeClusterCommand,
+  InvalidParameterException,
+  InvalidRequestException,
   ResourceInUseException,
+  ResourceNotFoundException,
   UpdateAccessEntryCommand,
 } from '@aws-sdk/client-eks';
 import {
@@ -48,6 +51,40 @@ export function enrollPlan(options: EnrollOptions): string {
   ].join('\n');
 }
 
+function configMapOnly(options: EnrollOptions): EnrollError {
+  return new EnrollError(
+    `cluster ${options.cluster} only accepts the aws-auth ConfigMap; switch it first:\naws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
+  );
+}
+
+/** EKS's refusals of the access entry, as errors that name the cluster and what to do. */
+function accessEntryError(options: EnrollOptions, error: unknown): unknown {
+  if (error instanceof InvalidRequestException && /authentication mode/i.test(error.message)) {
+    return configMapOnly(options);
+  }
+  if (error instanceof InvalidRequestException || error instanceof InvalidParameterException) {
+    return new EnrollError(
+      `cluster ${options.cluster} (${options.region}) refused the access entry for ${options.principalArn}: ${error.message}`,
+    );
+  }
+  return error;
+}
+
+/** A Kubernetes API refusal as an error naming the cluster, the object and the API's reason (never the token). */
+function kubernetesError(options: EnrollOptions, object: string, error: unknown): unknown {
+  if (!(error instanceof ApiException)) return error;
+  let reason = '';
+  try {
+    const status = JSON.parse(String(error.body)) as { reason?: string; message?: string };
+    reason = [status.reason, status.message].filter(Boolean).join(': ');
+  } catch {
+    // not a Status object: the HTTP code says enough
+  }
+  return new EnrollError(
+    `cluster ${options.cluster} refused to apply ${object}: HTTP ${error.code}${reason ? ` ${reason}` : ''} (run enroll with credentials that administer the cluster)`,
+  );
+}
+
 export async function runEnrollCommand(
   options: EnrollOptions,
   io: { stdout: (text: string) => void; clients?: AwsClients },
@@ -61,13 +98,16 @@ export async function runEnrollCommand(
   }
   const clients = io.clients ?? new AwsClients();
   const eks = clients.eks(options.region);
-  const described = await eks.send(new DescribeClusterCommand({ name: options.cluster }));
+  const described = await eks
+    .send(new DescribeClusterCommand({ name: options.cluster }))
+    .catch((error: unknown) => {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      throw new EnrollError(
+        `no EKS cluster ${options.cluster} in ${options.region} for the current AWS credentials: check --cluster and --region (aws eks list-clusters --region ${options.region})`,
+      );
+    });
   const mode = described.cluster?.accessConfig?.authenticationMode;
-  if (mode === 'CONFIG_MAP') {
-    throw new EnrollError(
-      `cluster ${options.cluster} only accepts the aws-auth ConfigMap; switch it first:\naws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
-    );
-  }
+  if (mode === 'CONFIG_MAP') throw configMapOnly(options);
   const entry = {
     clusterName: options.cluster,
     principalArn: options.principalArn,
@@ -77,8 +117,10 @@ export async function runEnrollCommand(
     await eks.send(new CreateAccessEntryCommand(entry));
     io.stdout(`created the access entry for ${options.principalArn} (group ${AUDITOR_GROUP})\n`);
   } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-    await eks.send(new UpdateAccessEntryCommand(entry));
+    if (!(error instanceof ResourceInUseException)) throw accessEntryError(options, error);
+    await eks.send(new UpdateAccessEntryCommand(entry)).catch((failure: unknown) => {
+      throw accessEntryError(options, failure);
+    });
     io.stdout(`updated the existing access entry for ${options.principalArn} (group ${AUDITOR_GROUP})\n`);
   }
   const endpoint = described.cluster?.endpoint;
@@ -104,8 +146,10 @@ export async function runEnrollCommand(
       await api.create(object);
       io.stdout(`created ${name}\n`);
     } catch (error) {
-      if (!(error instanceof ApiException) || error.code !== 409) throw error;
-      await api.replace(object);
+      if (!(error instanceof ApiException) || error.code !== 409) throw kubernetesError(options, name, error);
+      await api.replace(object).catch((failure: unknown) => {
+        throw kubernetesError(options, name, failure);
+      });
       io.stdout(`replaced ${name}\n`);
     }
   }

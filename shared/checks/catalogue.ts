@@ -1,7 +1,7 @@
 /**
  * The explicit, ordered catalogue of checks (bundlers cannot follow a folder scan). Ids are a
- * public interface: see docs/checks.md. IRSA-040, the opt-in live
- * probe, is not in it yet.
+ * public interface: see docs/checks.md. IRSA-040 reads the results of the
+ * opt-in live probe (`--probe`); without them it is not evaluated.
  */
 import { check as audit001 } from './audit-001-account-unreachable/check.ts';
 import { check as audit002 } from './audit-002-cluster-unreachable/check.ts';
@@ -28,6 +28,7 @@ import { check as irsa030 } from './irsa-030-pod-not-mutated/check.ts';
 import { check as irsa031 } from './irsa-031-pod-role-stale/check.ts';
 import { check as irsa032 } from './irsa-032-pod-regional-env-missing/check.ts';
 import { check as irsa033 } from './irsa-033-pod-service-account-missing/check.ts';
+import { check as irsa040 } from './irsa-040-assume-role-probe/check.ts';
 import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
 import type { Check } from './types.ts';
@@ -54,6 +55,7 @@ export const CATALOGUE: readonly Check[] = [
   irsa031,
   irsa032,
   irsa033,
+  irsa040,
   irsa050,
   irsa051,
   audit001,

@@ -20,6 +20,7 @@ import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.
 import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
 import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
 import { collectKubernetes, type KubernetesCollectOptions } from './kubernetes.ts';
+import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
 
 /** Relative path -> file text. */
 export type SnapshotFiles = Map<string, string>;
@@ -48,6 +49,11 @@ export interface CollectOptions {
   readonly caller?: AwsClients;
   readonly clientOptions?: ClientOptions;
   readonly kubernetes?: Omit<KubernetesCollectOptions, 'token'>;
+  /**
+   * The live probe (IRSA-040): a TokenRequest per annotated ServiceAccount, then
+   * sts:AssumeRoleWithWebIdentity; writes `probes.json`. Off by default (no token is requested).
+   */
+  readonly probe?: boolean | Omit<ProbeOptions, 'token' | 'sts'>;
   readonly onProgress?: (progress: CollectProgress) => void;
 }
 
@@ -91,6 +97,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   const accountLimit = pLimit(options.accountConcurrency ?? 4);
   const totalClusterLimit = pLimit(options.totalClusterConcurrency ?? 16);
   const tokens = new EksTokenCache();
+  const probeSts = options.probe ? new WebIdentityStsClients(options.clientOptions?.maxAttempts) : undefined;
   let clusterCount = 0;
 
   progress({ phase: 'accounts', message: `resolving accounts (${options.accounts.kind})` });
@@ -215,6 +222,23 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
             referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
           }
         }
+        if (probeSts && result.file.collected.includes('ServiceAccount')) {
+          const probe = await probeServiceAccounts(
+            { name, region, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data },
+            probeCandidates(result.file.items),
+            {
+              ...(typeof options.probe === 'object' ? options.probe : {}),
+              token: async () => (await tokens.get({ clusterName: name, region, credentials })).token,
+              sts: (stsRegion) => probeSts.get(stsRegion),
+            },
+          );
+          const tokenRequests = probe.requests['serviceaccounts/token'] ?? 0;
+          if (tokenRequests > 0)
+            kubernetesRequests['serviceaccounts/token'] =
+              (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
+          clusterErrors.push(...probe.errors);
+          if (probe.results) files.set(`${base}/probes.json`, json({ results: probe.results }));
+        }
       }
     }
     await associations;
@@ -271,6 +295,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
     }
   }
+  probeSts?.destroy();
   progress({ phase: 'done', message: `collected ${states.length} account(s), ${clusterCount} cluster(s)` });
   return { files, kubernetesRequests, accounts: states.length, clusters: clusterCount };
 }

@@ -26,8 +26,8 @@ export interface CollectionError {
   /** Short machine-readable cause: `AccessDenied`, `Unauthorized`, `Forbidden`, `ECONNREFUSED`, `TLS` ... */
   readonly code: string;
   readonly message: string;
-  /** For a Kubernetes list that was denied: its kind. */
-  readonly kind?: KubernetesKind | null;
+  /** For a Kubernetes list that was denied: its kind; `TokenRequest` for a denied live probe (IRSA-040). */
+  readonly kind?: KubernetesKind | 'TokenRequest' | null;
 }
 
 export interface Fleet {
@@ -84,6 +84,28 @@ export interface Cluster {
   readonly podIdentityAssociations: readonly PodIdentityAssociation[] | null;
   /** Cluster-level collection failures (Kubernetes API unreachable or refusing, a list denied). */
   readonly collectionErrors: readonly CollectionError[];
+  /** Results of the live probe (`probes.json`); null when the cluster was not probed or the file is invalid. */
+  readonly probes: readonly ProbeResult[] | null;
+}
+
+/**
+ * The live probe (IRSA-040) of one annotated ServiceAccount: a TokenRequest with the audience its
+ * pods get, then sts:AssumeRoleWithWebIdentity. Only the outcome is kept, never a token or credentials.
+ */
+export interface ProbeResult {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** The role-arn annotation the probe used, as stored. */
+  readonly roleArn: string;
+  readonly audience: string;
+  /** pass: STS issued credentials; fail: STS refused (errorCode); error: the probe could not complete. */
+  readonly outcome: 'pass' | 'fail' | 'error';
+  /** STS's error code (`InvalidIdentityToken`, `AccessDenied` ...), or the cause of an error outcome. */
+  readonly errorCode: string | null;
+  /** STS's message (tokens redacted). */
+  readonly message: string | null;
+  /** On a pass: the assumed-role session ARN STS returned. */
+  readonly assumedRoleArn: string | null;
 }
 
 export interface ClusterInfo {

@@ -10,6 +10,7 @@ import {
   parseIamFile,
   parseKubernetesFile,
   parsePodIdentityAssociationsFile,
+  parseProbesFile,
 } from './parse-files.ts';
 import { directorySource, type SnapshotSource } from './snapshot-source.ts';
 
@@ -101,6 +102,8 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
           parsePodIdentityAssociationsFile,
           true,
         );
+        // Written only by `collect --probe`: absent means the cluster was not probed (IRSA-040 not evaluated).
+        const probes = await load(`${base}/probes.json`, where, parseProbesFile, true);
         clusters.push({
           accountId,
           region,
@@ -109,6 +112,7 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
           kubernetes: kubernetes === undefined || kubernetes === 'absent' ? null : kubernetes,
           podIdentityAssociations: associations === 'absent' ? [] : (associations ?? null),
           collectionErrors: clusterErrors,
+          probes: probes === undefined || probes === 'absent' ? null : probes,
         });
         options.onCluster?.({ accountId, region, cluster: name, loaded: ++loaded });
       }

@@ -13,6 +13,7 @@ import type {
   MutatingWebhookConfiguration,
   Pod,
   PodIdentityAssociation,
+  ProbeResult,
   RolePolicies,
   ServiceAccount,
 } from '../model/fleet.ts';
@@ -25,6 +26,7 @@ import {
   kubernetesFileSchema,
   podIdentityAssociationsFileSchema,
   podSchema,
+  probesFileSchema,
   serviceAccountSchema,
   webhookConfigurationSchema,
 } from './schemas.ts';
@@ -287,4 +289,25 @@ export function parseCollectionErrorsFile(text: string): Parsed<CollectionError[
   const result = collectionErrorsFileSchema.safeParse(json.value);
   if (!result.success) return { ok: false, problem: zodProblem(result.error) };
   return { ok: true, value: result.data.errors.map((e) => ({ ...e, kind: e.kind ?? null })) };
+}
+
+/** Parses `<cluster>/probes.json` (the live probe's outcomes, IRSA-040). */
+export function parseProbesFile(text: string): Parsed<ProbeResult[]> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = probesFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  return {
+    ok: true,
+    value: result.data.results.map((r) => ({
+      namespace: r.namespace,
+      serviceAccount: r.serviceAccount,
+      roleArn: r.roleArn,
+      audience: r.audience,
+      outcome: r.outcome,
+      errorCode: r.errorCode ?? null,
+      message: r.message ?? null,
+      assumedRoleArn: r.assumedRoleArn ?? null,
+    })),
+  };
 }

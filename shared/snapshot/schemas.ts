@@ -135,7 +135,24 @@ export const collectionErrorsFileSchema = z.object({
       api: z.string().min(1),
       code: z.string().min(1),
       message: z.string(),
-      kind: z.enum(KUBERNETES_KINDS).nullish(),
+      kind: z.enum([...KUBERNETES_KINDS, 'TokenRequest']).nullish(),
+    }),
+  ),
+});
+
+// ---- <cluster>/probes.json (written by `collect --probe`: outcomes only, never a token) ---------
+
+export const probesFileSchema = z.object({
+  results: z.array(
+    z.object({
+      namespace: z.string().min(1),
+      serviceAccount: z.string().min(1),
+      roleArn: z.string(),
+      audience: z.string().min(1),
+      outcome: z.enum(['pass', 'fail', 'error']),
+      errorCode: nullableString,
+      message: nullableString,
+      assumedRoleArn: nullableString,
     }),
   ),
 });

@@ -113,6 +113,7 @@ export class ClusterBuilder {
       kubernetes: { serviceAccounts: [], pods: [], webhookConfigurations: [] },
       podIdentityAssociations: [],
       collectionErrors: [],
+      probes: null,
     };
   }
 

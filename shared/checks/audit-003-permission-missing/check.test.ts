@@ -68,6 +68,21 @@ describeCheck(check, {
       ],
     },
     {
+      name: 'the live probe was denied create on serviceaccounts/token',
+      fleet: fleet((d) => {
+        d.cluster.collectionErrors = [
+          {
+            api: 'k8s:serviceaccounts/token',
+            code: 'Forbidden',
+            message: 'cannot create resource "serviceaccounts/token"',
+            kind: 'TokenRequest',
+          },
+        ];
+      }),
+      expect: [demo],
+      mentions: ['"notCollected":["TokenRequest"]', 'IRSA-040', 'auth can-i create serviceaccounts/token'],
+    },
+    {
       name: 'no finding for a cluster whose kubernetes.json is missing',
       fleet: fleet((d, other) => {
         deny(d, 'serviceAccounts');

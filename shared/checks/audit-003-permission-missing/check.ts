@@ -31,6 +31,14 @@ const KINDS: { kind: string; field: keyof KubernetesData; resource: string; chec
   },
 ];
 
+/** The live probe's TokenRequest (only asked for with `--probe`): a denial leaves IRSA-040 not evaluated. */
+const TOKEN_REQUEST = {
+  kind: 'TokenRequest',
+  resource: 'serviceaccounts/token',
+  checks: 'IRSA-040',
+  verb: 'create',
+};
+
 /** AUDIT-003: every Kubernetes kind the checks read was collected for the cluster. */
 export const check: Check = {
   metadata,
@@ -40,7 +48,10 @@ export const check: Check = {
       const kubernetes = cluster.kubernetes;
       if (kubernetes === null) continue; // a missing or broken kubernetes.json is AUDIT-004 alone
       const subject = clusterSubject(cluster);
-      const missing = KINDS.filter((k) => kubernetes[k.field] === null);
+      const missing: { kind: string; resource: string; checks: string; verb?: string }[] = KINDS.filter(
+        (k) => kubernetes[k.field] === null,
+      );
+      if (cluster.collectionErrors.some((e) => e.kind === 'TokenRequest')) missing.push(TOKEN_REQUEST);
       const reasons = cluster.collectionErrors
         .filter((e) => e.kind)
         .map((e) => `${e.kind}: ${e.code} (${e.message})`);
@@ -54,7 +65,7 @@ export const check: Check = {
               missing
                 .map(
                   (k) =>
-                    `kubectl --context ${cluster.name} auth can-i list ${k.resource} --as-group=irsa-auditor --as=irsa-auditor`,
+                    `kubectl --context ${cluster.name} auth can-i ${k.verb ?? 'list'} ${k.resource} --as-group=irsa-auditor --as=irsa-auditor`,
                 )
                 .join('\n'),
             ),
