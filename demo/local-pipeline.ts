@@ -1,0 +1,227 @@
+/**
+ * The nightly pipeline on one machine, with nothing mocked: the real planner and auditor
+ * handlers (functions/), dynalite as DynamoDB, and the emulator as STS/IAM/EKS/Organizations,
+ * SNS, SQS and each cluster's Kubernetes API. It plays the parts AWS plays around the handlers:
+ * EventBridge (invokes the planner with a scheduled time) and the SQS event source mapping
+ * (receives batches, invokes the auditor, deletes what succeeded, lets failures come back and
+ * go to the DLQ after `maxReceiveCount`).
+ *
+ * Used by `npm run demo` (demo/run-demo.ts) and the pipeline's end-to-end tests.
+ */
+
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import {
+  type Emulator,
+  type FaultOptions,
+  type PublishedSnsMessage,
+  startEmulator,
+} from '../emulator/index.ts';
+
+export const QUEUE_NAME = 'irsa-audit-work';
+export const DLQ_NAME = 'irsa-audit-work-dlq';
+export const TOPIC_NAME = 'irsa-audit-alerts';
+/** Deliveries of one message before SQS moves it to the DLQ (the CDK stack uses the same). */
+export const MAX_RECEIVE_COUNT = 3;
+/** Records per auditor invocation (the CDK stack's batch size). */
+export const BATCH_SIZE = 4;
+
+export interface LocalPipelineOptions {
+  readonly fleetDir: string;
+  readonly faults?: FaultOptions;
+  /** AUDIT_ACCOUNTS for the planner: `organization` (default) or a comma-separated list. */
+  readonly accounts?: string;
+  /** An existing store (keeps history across fleets); default: a new dynalite. */
+  readonly dynamo?: LocalDynamo;
+  /** AUDIT_CONFIG (severities, exemptions) as an object. */
+  readonly auditConfig?: unknown;
+  /** Powertools log level (default SILENT: the demo prints its own story). */
+  readonly logLevel?: string;
+}
+
+export interface NightResult {
+  readonly runId: string;
+  readonly accountsPlanned: number;
+  /** Auditor invocations made (batches). */
+  readonly invocations: number;
+  /** Records reported as failed by the auditor (each comes back, up to the DLQ). */
+  readonly failedRecords: number;
+  /** Messages on the DLQ after the night. */
+  readonly deadLetters: number;
+  /** Messages published to the topic during this night. */
+  readonly published: readonly PublishedSnsMessage[];
+}
+
+export interface LocalPipeline {
+  readonly emulator: Emulator;
+  readonly dynamo: LocalDynamo;
+  readonly topicArn: string;
+  readonly queueUrl: string;
+  /** Runs one night: the planner at `time`, then the queue drained through the auditor. */
+  runNight(time: string, options?: { redeliver?: boolean }): Promise<NightResult>;
+  /** Every message published to the topic so far. */
+  published(): PublishedSnsMessage[];
+  /** Stops the emulator (and dynalite, unless it was given). */
+  stop(): Promise<void>;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+function lambdaContext(functionName: string): Context {
+  const deadline = Date.now() + 900_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1769',
+    awsRequestId: `local-${Math.random().toString(36).slice(2)}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done() {},
+    fail() {},
+    succeed() {},
+  };
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const dynamo = options.dynamo ?? (await startDynalite());
+  const emulator = await startEmulator({ fleetDir: options.fleetDir, faults: options.faults });
+  const region = emulator.env.AWS_REGION ?? 'us-east-1';
+  const sns = new SNSClient({ region });
+  const sqs = new SQSClient({ region });
+  Object.assign(process.env, emulator.env);
+  const topic = await sns.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DLQ_NAME }));
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: QUEUE_NAME,
+      Attributes: {
+        VisibilityTimeout: '960',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+      },
+    }),
+  );
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const topicArn = topic.TopicArn ?? '';
+  const queueUrl = queue.QueueUrl ?? '';
+  // What email subscribers would get (recorded by the emulator, not sent).
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 'security@example.com' }),
+  );
+
+  Object.assign(process.env, {
+    ...dynamo.env,
+    TOPIC_ARN: topicArn,
+    QUEUE_URL: queueUrl,
+    AUDIT_ACCOUNTS: options.accounts ?? 'organization',
+    AUDIT_ROLE_NAME: 'irsa-auditor',
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_NAMESPACE: 'IrsaAuditor',
+    ...(options.auditConfig ? { AUDIT_CONFIG: JSON.stringify(options.auditConfig) } : {}),
+  });
+  // The handlers build their Powertools instances at import: import them after the environment.
+  const planner = (await import('../functions/planner/handler.ts')).handler as unknown as Handler<
+    { time: string },
+    { runId: string; accounts: number }
+  >;
+  const auditor = (await import('../functions/auditor/handler.ts')).handler as unknown as Handler<
+    SQSEvent,
+    { batchItemFailures: { itemIdentifier: string }[] }
+  >;
+
+  async function drain(): Promise<{ invocations: number; failedRecords: number }> {
+    let invocations = 0;
+    let failedRecords = 0;
+    for (;;) {
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: BATCH_SIZE,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) return { invocations, failedRecords };
+      const records: SQSRecord[] = messages.map((m) => ({
+        messageId: m.MessageId ?? '',
+        receiptHandle: m.ReceiptHandle ?? '',
+        body: m.Body ?? '',
+        attributes: m.Attributes as unknown as SQSRecord['attributes'],
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queueArn ?? '',
+        awsRegion: region,
+      }));
+      invocations++;
+      const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor'));
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      failedRecords += failed.size;
+      for (const record of records) {
+        // As the event source mapping does: delete what succeeded; a failure becomes visible again
+        // (here at once, instead of after the visibility timeout).
+        if (failed.has(record.messageId)) {
+          await sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queueUrl,
+              ReceiptHandle: record.receiptHandle,
+              VisibilityTimeout: 0,
+            }),
+          );
+        } else {
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }),
+          );
+        }
+      }
+    }
+  }
+
+  return {
+    emulator,
+    dynamo,
+    topicArn,
+    queueUrl,
+    async runNight(time, nightOptions = {}) {
+      const before = emulator.sns.published(topicArn).length;
+      const planned = await planner({ time }, lambdaContext('irsa-audit-planner'));
+      if (nightOptions.redeliver) await planner({ time }, lambdaContext('irsa-audit-planner'));
+      const { invocations, failedRecords } = await drain();
+      const deadLetters = emulator.sqs.messages(DLQ_NAME).length;
+      return {
+        runId: planned.runId,
+        accountsPlanned: planned.accounts,
+        invocations,
+        failedRecords,
+        deadLetters,
+        published: emulator.sns.published(topicArn).slice(before),
+      };
+    },
+    published: () => emulator.sns.published(topicArn),
+    async stop() {
+      sns.destroy();
+      sqs.destroy();
+      await emulator.stop();
+      if (!options.dynamo) await dynamo.stop();
+    },
+  };
+}

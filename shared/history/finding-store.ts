@@ -1,0 +1,725 @@
+/**
+ * The finding store on DynamoDB (single table, see table.ts and docs/finding-store.md). No
+ * transaction anywhere (dynalite has none, and none is needed): every write is idempotent by its
+ * key, and the few that must happen once (an account counted in a run, an alert, the digest) are
+ * conditional writes that claim a flag.
+ */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { SEVERITIES, type Severity } from '../checks/types.ts';
+import type { ReconcileOutput, StoredFindingRecord } from './reconcile.ts';
+import { DEFAULT_RETENTION_DAYS, expiresAt, keys, parseUnitKey, TABLE, unitKey } from './table.ts';
+import type { AuditUnit, ChangeType, FindingChange, StoredFinding } from './types.ts';
+
+export interface UnitStateRecord {
+  readonly unit: AuditUnit;
+  readonly firstAuditAt: string | null;
+  readonly lastAuditAt: string | null;
+  readonly lastCompleteRunId: string | null;
+  readonly openBySeverity: Record<Severity, number>;
+}
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly accountsPlanned: number;
+  readonly accountsDone: number;
+  readonly clustersAudited: number;
+  readonly clustersPartial: number;
+  readonly clustersBaselined: number;
+  readonly newFindings: number;
+  readonly resolvedFindings: number;
+  readonly regressions: number;
+  readonly accountsFailed: Record<string, string>;
+  readonly completedAt: string | null;
+  readonly digestClaimedAt: string | null;
+}
+
+export interface UnitRunRecord {
+  readonly runId: string;
+  readonly unit: AuditUnit;
+  readonly status: 'complete';
+  readonly auditedAt: string;
+  readonly baseline: boolean;
+  readonly partial: boolean;
+  readonly opened: number;
+  readonly resolved: number;
+  readonly regressions: number;
+  /** The most severe regression's severity, null without regressions. */
+  readonly maxSeverity: Severity | null;
+  readonly openBySeverity: Record<Severity, number>;
+  readonly durationMs: number;
+  readonly errors: readonly string[];
+  readonly alertMessageId: string | null;
+}
+
+export interface HistoryEvent {
+  readonly at: string;
+  readonly runId: string;
+  readonly type: ChangeType;
+  readonly regression: boolean;
+  readonly previousSeverity: Severity | null;
+  readonly unit: AuditUnit;
+  readonly finding: StoredFinding;
+}
+
+export interface RunCounters {
+  readonly clustersAudited: number;
+  readonly clustersPartial: number;
+  readonly clustersBaselined: number;
+  readonly newFindings: number;
+  readonly resolvedFindings: number;
+  readonly regressions: number;
+}
+
+export interface FindingStoreOptions {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  /** History retention (TTL), in days. */
+  readonly retentionDays?: number;
+}
+
+const emptyBySeverity = () => Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+/** Items of the table carry bookkeeping attributes; these are stripped from what callers read. */
+const BOOKKEEPING = new Set([
+  'pk',
+  'sk',
+  'type',
+  'expiresAt',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
+  'gsi4pk',
+  'gsi4sk',
+  'unitKey',
+]);
+
+function strip<T>(item: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !BOOKKEEPING.has(k))) as T;
+}
+
+export class FindingStore {
+  readonly tableName: string;
+  readonly retentionDays: number;
+  private readonly doc: DynamoDBDocumentClient;
+  /** Read capacity consumed, by access pattern (the store benchmark reads it). */
+  readonly consumed: Record<string, number> = {};
+  /** Items written, by kind (the store benchmark reads it). */
+  readonly written: Record<string, number> = {};
+
+  constructor(options: FindingStoreOptions) {
+    this.tableName = options.tableName;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+  }
+
+  private count(kind: string, n = 1): void {
+    this.written[kind] = (this.written[kind] ?? 0) + n;
+  }
+
+  private async query(
+    pattern: string,
+    input: Omit<QueryCommandInput, 'TableName'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...input,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      this.consumed[pattern] = (this.consumed[pattern] ?? 0) + (page.ConsumedCapacity?.CapacityUnits ?? 0);
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey;
+      if (input.Limit !== undefined && items.length >= input.Limit) break;
+    } while (start);
+    return items;
+  }
+
+  private async get(
+    pattern: string,
+    key: { pk: string; sk: string },
+  ): Promise<Record<string, unknown> | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.consumed[pattern] = (this.consumed[pattern] ?? 0) + (result.ConsumedCapacity?.CapacityUnits ?? 0);
+    return result.Item as Record<string, unknown> | undefined;
+  }
+
+  // ---- the auditor's writes, in the order it makes them -------------------------------------------
+
+  /** Starts a run; a second start of the same run id returns the existing record. */
+  async startRun(runId: string, startedAt: string, accountsPlanned: number): Promise<RunRecord> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.run(runId),
+            type: 'run',
+            runId,
+            startedAt,
+            accountsPlanned,
+            accountsDone: 0,
+            clustersAudited: 0,
+            clustersPartial: 0,
+            clustersBaselined: 0,
+            newFindings: 0,
+            resolvedFindings: 0,
+            regressions: 0,
+            accountsFailed: {},
+            expiresAt: expiresAt(startedAt, this.retentionDays),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      this.count('run');
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const run = await this.getRun(runId);
+    if (!run) throw new Error(`run ${runId} vanished from table ${this.tableName}`);
+    return run;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const item = await this.get('run', keys.run(runId));
+    return item ? toRun(item) : null;
+  }
+
+  async getUnitState(unit: AuditUnit): Promise<UnitStateRecord | null> {
+    const item = await this.get('unit state', keys.unitState(unit));
+    if (!item) return null;
+    return {
+      unit,
+      firstAuditAt: (item.firstAuditAt as string | undefined) ?? null,
+      lastAuditAt: (item.lastAuditAt as string | undefined) ?? null,
+      lastCompleteRunId: (item.lastCompleteRunId as string | undefined) ?? null,
+      openBySeverity: {
+        ...emptyBySeverity(),
+        ...(item.openBySeverity as Record<Severity, number> | undefined),
+      },
+    };
+  }
+
+  async getUnitRun(
+    runId: string,
+    unit: AuditUnit,
+  ): Promise<(UnitRunRecord & { alertClaimed: boolean }) | null> {
+    const item = await this.get('unit run', keys.unitRun(runId, unit));
+    if (!item) return null;
+    return { ...strip<UnitRunRecord>(item), unit, alertClaimed: item.alertClaimedAt !== undefined };
+  }
+
+  /** Every finding state of a unit (all states), for the comparison. */
+  async loadFindings(unit: AuditUnit): Promise<StoredFindingRecord[]> {
+    const { pk } = keys.unitState(unit);
+    const items = await this.query('findings of a unit', {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.findingPrefix(unit.region, unit.cluster) },
+      ConsistentRead: true,
+    });
+    return items.map((item) => strip<StoredFindingRecord>(item));
+  }
+
+  /**
+   * Writes one unit's changes: each event first (conditional: a re-delivered run does not record it
+   * twice), then the finding states (idempotent puts of the same content).
+   */
+  async writeChanges(
+    unit: AuditUnit,
+    runId: string,
+    runAt: string,
+    output: ReconcileOutput,
+  ): Promise<{ newEvents: number }> {
+    let newEvents = 0;
+    for (const change of output.changes) {
+      const created = await this.putEvent(unit, runId, runAt, change);
+      if (created) newEvents++;
+    }
+    const puts = output.writes.map((record) => ({ PutRequest: { Item: this.findingItem(unit, record) } }));
+    for (let i = 0; i < puts.length; i += 25) {
+      let batch: Record<string, unknown>[] = puts.slice(i, i + 25);
+      for (let attempt = 0; batch.length > 0; attempt++) {
+        const result = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: batch as never } }),
+        );
+        batch = (result.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+        if (batch.length > 0) {
+          if (attempt >= 8)
+            throw new Error(`DynamoDB left ${batch.length} finding writes unprocessed in ${this.tableName}`);
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+    }
+    this.count('finding state', puts.length);
+    return { newEvents };
+  }
+
+  private findingItem(unit: AuditUnit, record: StoredFindingRecord): Record<string, unknown> {
+    const open = record.state === 'open';
+    return {
+      ...keys.findingState(unit, record.findingId),
+      type: 'finding',
+      unitKey: unitKey(unit),
+      ...record,
+      ...(open
+        ? {
+            ...keys.openBySeverity(record.severity, record.checkId, unit, record.findingId),
+            ...keys.openByUnit(record.severity, record.checkId, unit, record.findingId),
+          }
+        : {}),
+      // Resolved findings leave with the history; open and exempted ones stay.
+      ...(record.state === 'resolved' && record.resolvedAt
+        ? { expiresAt: expiresAt(record.resolvedAt, this.retentionDays) }
+        : {}),
+    };
+  }
+
+  private async putEvent(
+    unit: AuditUnit,
+    runId: string,
+    runAt: string,
+    change: FindingChange,
+  ): Promise<boolean> {
+    const id = change.finding.findingId;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.event(unit, runAt, id),
+            ...keys.findingHistory(id, runAt),
+            ...keys.eventsByDay(runAt, unit, id),
+            type: 'event',
+            unitKey: unitKey(unit),
+            at: runAt,
+            runId,
+            changeType: change.type,
+            regression: change.regression,
+            previousSeverity: change.previousSeverity,
+            finding: change.finding,
+            expiresAt: expiresAt(runAt, this.retentionDays),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      this.count('event');
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Claims the right to publish a unit's alert in a run; false when already claimed. */
+  async claimAlert(runId: string, unit: AuditUnit, at: string): Promise<boolean> {
+    return this.claim(keys.unitRun(runId, unit), 'alertClaimedAt', at, 'unit run');
+  }
+
+  /** Gives a claim back (the publish failed): the next delivery publishes. */
+  async releaseAlert(runId: string, unit: AuditUnit): Promise<void> {
+    await this.release(keys.unitRun(runId, unit), 'alertClaimedAt');
+  }
+
+  async releaseDigest(runId: string): Promise<void> {
+    await this.release(keys.run(runId), 'digestClaimedAt');
+  }
+
+  private async release(key: { pk: string; sk: string }, attribute: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #a',
+        ExpressionAttributeNames: { '#a': attribute },
+      }),
+    );
+  }
+
+  async claimDigest(runId: string, at: string): Promise<boolean> {
+    return this.claim(keys.run(runId), 'digestClaimedAt', at, 'run');
+  }
+
+  private async claim(
+    key: { pk: string; sk: string },
+    attribute: string,
+    at: string,
+    kind: string,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #a = :at, expiresAt = if_not_exists(expiresAt, :ttl)',
+          ConditionExpression: 'attribute_not_exists(#a)',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':at': at, ':ttl': expiresAt(at, this.retentionDays) },
+        }),
+      );
+      this.count(kind);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records a unit's audit as complete in the run, and as the unit's last complete audit. */
+  async completeUnit(record: UnitRunRecord): Promise<void> {
+    const { unit } = record;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unitRun(record.runId, unit),
+        ...setAll({
+          type: 'unit-run',
+          unitKey: unitKey(unit),
+          runId: record.runId,
+          status: record.status,
+          auditedAt: record.auditedAt,
+          baseline: record.baseline,
+          partial: record.partial,
+          opened: record.opened,
+          resolved: record.resolved,
+          regressions: record.regressions,
+          maxSeverity: record.maxSeverity,
+          openBySeverity: record.openBySeverity,
+          durationMs: record.durationMs,
+          errors: record.errors,
+          alertMessageId: record.alertMessageId,
+          expiresAt: expiresAt(record.auditedAt, this.retentionDays),
+        }),
+      }),
+    );
+    this.count('unit run');
+    const state = setAll({
+      type: 'unit',
+      unitKey: unitKey(unit),
+      accountId: unit.accountId,
+      region: unit.region,
+      cluster: unit.cluster,
+      lastAuditAt: record.auditedAt,
+      lastCompleteRunId: record.runId,
+      openBySeverity: record.openBySeverity,
+    });
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unitState(unit),
+        UpdateExpression: `${state.UpdateExpression}, #firstAuditAt = if_not_exists(#firstAuditAt, :lastAuditAt)`,
+        ExpressionAttributeNames: { ...state.ExpressionAttributeNames, '#firstAuditAt': 'firstAuditAt' },
+        ExpressionAttributeValues: state.ExpressionAttributeValues,
+      }),
+    );
+    this.count('unit state');
+  }
+
+  /**
+   * Counts an account as done in a run, once: the marker is a conditional put, the run's counters
+   * move only when it is new. Returns the run after the update and whether this call counted it.
+   */
+  async completeAccount(
+    runId: string,
+    accountId: string,
+    at: string,
+    counters: RunCounters,
+    failure: string | null,
+  ): Promise<{ run: RunRecord; counted: boolean }> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.accountRun(runId, accountId),
+            type: 'account-run',
+            runId,
+            accountId,
+            completedAt: at,
+            failure,
+            ...counters,
+            expiresAt: expiresAt(at, this.retentionDays),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      this.count('account run');
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const run = await this.getRun(runId);
+      if (!run) throw new Error(`run ${runId} not found in table ${this.tableName}`);
+      return { run, counted: false };
+    }
+    const result = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.run(runId),
+        UpdateExpression:
+          'ADD accountsDone :one, clustersAudited :audited, clustersPartial :partial, clustersBaselined :baselined, ' +
+          'newFindings :new, resolvedFindings :resolved, regressions :regressions' +
+          (failure === null ? '' : ' SET accountsFailed.#account = :failure'),
+        ExpressionAttributeNames: failure === null ? undefined : { '#account': accountId },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':audited': counters.clustersAudited,
+          ':partial': counters.clustersPartial,
+          ':baselined': counters.clustersBaselined,
+          ':new': counters.newFindings,
+          ':resolved': counters.resolvedFindings,
+          ':regressions': counters.regressions,
+          ...(failure === null ? {} : { ':failure': failure }),
+        },
+        ConditionExpression: 'attribute_exists(pk)',
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    this.count('run');
+    return { run: toRun(result.Attributes as Record<string, unknown>), counted: true };
+  }
+
+  async completeRun(runId: string, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.run(runId),
+        UpdateExpression: 'SET completedAt = if_not_exists(completedAt, :at)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+    this.count('run');
+  }
+
+  // ---- the access patterns people use (irsa-audit history, the query API) -------------------------
+
+  /** Open findings of one cluster (or the account level), most severe first. */
+  async openFindingsOfUnit(unit: AuditUnit): Promise<StoredFinding[]> {
+    const index = TABLE.indexes.openByUnit;
+    const items = await this.query('open findings of a cluster', {
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': `OPEN#${unitKey(unit)}` },
+    });
+    return items.map((item) => publicFinding(item));
+  }
+
+  /** Open findings fleet-wide of one severity, optionally of one check. */
+  async openFindings(severity: Severity, checkId?: string): Promise<StoredFinding[]> {
+    const index = TABLE.indexes.openBySeverity;
+    const items = await this.query('open findings by severity and check', {
+      IndexName: index.name,
+      KeyConditionExpression: checkId ? '#pk = :pk AND begins_with(#sk, :check)' : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, ...(checkId ? { '#sk': index.sortKey } : {}) },
+      ExpressionAttributeValues: {
+        ':pk': `OPEN#${severity}`,
+        ...(checkId ? { ':check': `${checkId}#` } : {}),
+      },
+    });
+    return items.map((item) => publicFinding(item));
+  }
+
+  /** Counts open findings fleet-wide by severity (for the digest). */
+  async countOpenBySeverity(): Promise<Record<Severity, number>> {
+    const index = TABLE.indexes.openBySeverity;
+    const counts = emptyBySeverity();
+    for (const severity of SEVERITIES) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': index.partitionKey },
+            ExpressionAttributeValues: { ':pk': `OPEN#${severity}` },
+            Select: 'COUNT',
+            ReturnConsumedCapacity: 'TOTAL',
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        this.consumed['open counts by severity'] =
+          (this.consumed['open counts by severity'] ?? 0) + (page.ConsumedCapacity?.CapacityUnits ?? 0);
+        counts[severity] += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return counts;
+  }
+
+  /** Every finding (any state) of an account, or of one cluster of it. */
+  async findingsOfAccount(
+    accountId: string,
+    region?: string | null,
+    cluster?: string | null,
+  ): Promise<StoredFinding[]> {
+    const items = await this.query('findings of an account', {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': `ACCOUNT#${accountId}`,
+        ':prefix': region === undefined ? keys.findingPrefix() : keys.findingPrefix(region, cluster ?? null),
+      },
+    });
+    return items.map((item) => publicFinding(item));
+  }
+
+  /** The history of one finding, oldest first. */
+  async findingHistory(findingId: string): Promise<HistoryEvent[]> {
+    const index = TABLE.indexes.findingHistory;
+    const items = await this.query('history of one finding', {
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': `FINDING#${findingId}` },
+    });
+    return items.map(toEvent);
+  }
+
+  /** The changes of one unit up to `until` (inclusive), oldest first. */
+  async unitEvents(unit: AuditUnit, until: string): Promise<HistoryEvent[]> {
+    const items = await this.query('what was open on a cluster at a date', {
+      KeyConditionExpression: 'pk = :pk AND sk <= :until',
+      ExpressionAttributeValues: { ':pk': keys.event(unit, '', '').pk, ':until': `${until}~` },
+    });
+    return items.map(toEvent);
+  }
+
+  /**
+   * What was open on a unit at a date: the last change of each finding up to that date, replayed.
+   * A finding still open whose opening event has expired (TTL) is taken from its state.
+   */
+  async openAt(unit: AuditUnit, at: string): Promise<StoredFinding[]> {
+    const last = new Map<string, HistoryEvent>();
+    for (const event of await this.unitEvents(unit, at)) last.set(event.finding.findingId, event);
+    const open = new Map<string, StoredFinding>();
+    for (const [id, event] of last) {
+      if (event.type === 'opened' || event.type === 'reopened' || event.type === 'severity-changed')
+        open.set(id, { ...event.finding, state: 'open' });
+    }
+    for (const finding of await this.openFindingsOfUnit(unit)) {
+      if (!last.has(finding.findingId) && finding.openedAt !== null && finding.openedAt <= at)
+        open.set(finding.findingId, finding);
+    }
+    return [...open.values()];
+  }
+
+  /** The changes fleet-wide from `since` to `until`, by day (one Query per day). */
+  async eventsBetween(since: string, until: string): Promise<HistoryEvent[]> {
+    const index = TABLE.indexes.eventsByDay;
+    const events: HistoryEvent[] = [];
+    const day = new Date(`${since.slice(0, 10)}T00:00:00Z`);
+    const last = until.slice(0, 10);
+    for (let guard = 0; day.toISOString().slice(0, 10) <= last && guard < 3_660; guard++) {
+      const items = await this.query('changes since a date', {
+        IndexName: index.name,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+        ExpressionAttributeValues: {
+          ':pk': `DAY#${day.toISOString().slice(0, 10)}`,
+          ':from': since,
+          ':to': `${until}~`,
+        },
+      });
+      events.push(...items.map(toEvent));
+      day.setUTCDate(day.getUTCDate() + 1);
+    }
+    return events;
+  }
+
+  /** The last `limit` runs, newest first. */
+  async recentRuns(limit: number): Promise<RunRecord[]> {
+    const items = await this.query('runs of the last N nights', {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': 'RUNS', ':prefix': 'RUN#' },
+      ScanIndexForward: false,
+      Limit: limit,
+    });
+    return items.slice(0, limit).map(toRun);
+  }
+
+  /** The units audited in one run. */
+  async unitRuns(runId: string): Promise<UnitRunRecord[]> {
+    const items = await this.query('units of a run', {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':prefix': 'UNIT#' },
+    });
+    return items.map((item) => ({ ...strip<UnitRunRecord>(item), unit: parseUnitKey(String(item.unitKey)) }));
+  }
+}
+
+/** `SET #a = :a, ...` for every attribute, names escaped (DynamoDB reserves hundreds of words). */
+function setAll(values: Record<string, unknown>) {
+  const names = Object.keys(values);
+  return {
+    UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+    ExpressionAttributeValues: Object.fromEntries(names.map((n) => [`:${n}`, values[n]])),
+  };
+}
+
+function publicFinding(item: Record<string, unknown>): StoredFinding {
+  const { lastChangeRunId: _r, previous: _p, lastSeenAt: _s, ...finding } = strip<StoredFindingRecord>(item);
+  return finding;
+}
+
+function toEvent(item: Record<string, unknown>): HistoryEvent {
+  return {
+    at: String(item.at),
+    runId: String(item.runId),
+    type: item.changeType as ChangeType,
+    regression: Boolean(item.regression),
+    previousSeverity: (item.previousSeverity as Severity | null | undefined) ?? null,
+    unit: parseUnitKey(String(item.unitKey)),
+    finding: item.finding as StoredFinding,
+  };
+}
+
+function toRun(item: Record<string, unknown>): RunRecord {
+  const n = (key: string) => Number(item[key] ?? 0);
+  return {
+    runId: String(item.runId),
+    startedAt: String(item.startedAt),
+    accountsPlanned: n('accountsPlanned'),
+    accountsDone: n('accountsDone'),
+    clustersAudited: n('clustersAudited'),
+    clustersPartial: n('clustersPartial'),
+    clustersBaselined: n('clustersBaselined'),
+    newFindings: n('newFindings'),
+    resolvedFindings: n('resolvedFindings'),
+    regressions: n('regressions'),
+    accountsFailed: (item.accountsFailed as Record<string, string> | undefined) ?? {},
+    completedAt: (item.completedAt as string | undefined) ?? null,
+    digestClaimedAt: (item.digestClaimedAt as string | undefined) ?? null,
+  };
+}

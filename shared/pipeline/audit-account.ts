@@ -1,0 +1,213 @@
+/**
+ * The auditor's use-case for one work message: collect one account, run the checks, record every
+ * unit (cluster, or the account level) in the finding store, alert on regressions, count the
+ * account in the run, and send the digest when it was the run's last account.
+ *
+ * Safe to repeat (SQS delivers at least once): units already complete in the run are skipped,
+ * events and the account's count are conditional writes, alerts and the digest are claimed
+ * before they are published and released when publishing fails.
+ */
+import { type Severity, severityRank } from '../checks/types.ts';
+import type { AuditConfig } from '../config/audit-config.ts';
+import { runAudit } from '../engine/run-audit.ts';
+import type { FindingStore, RunCounters, RunRecord } from '../history/finding-store.ts';
+import { recordUnit, resultsByUnit } from '../history/record-audit.ts';
+import type { RunDigest, UnitAuditOutcome } from '../history/types.ts';
+import { digestMessage, regressionAlert } from '../notify/messages.ts';
+import { loadFleet } from '../snapshot/load-fleet.ts';
+import { memorySource } from '../snapshot/snapshot-source.ts';
+import type { Notifier } from './notifier.ts';
+import type { WorkMessage } from './work-message.ts';
+
+export interface PipelineLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface AuditAccountDeps {
+  readonly store: FindingStore;
+  readonly notifier: Notifier;
+  /** Collects the account of the message into snapshot files (collectFleet, in production). */
+  readonly collect: (message: WorkMessage) => Promise<ReadonlyMap<string, string>>;
+  readonly config?: AuditConfig;
+  readonly now?: () => Date;
+  readonly logger?: PipelineLogger;
+}
+
+export interface AccountAuditResult {
+  readonly accountId: string;
+  readonly outcomes: readonly UnitAuditOutcome[];
+  readonly alertsPublished: number;
+  /** This delivery counted the account in the run (false on a re-delivery). */
+  readonly counted: boolean;
+  readonly digestPublished: boolean;
+  readonly failure: string | null;
+}
+
+const silent: PipelineLogger = { info() {}, warn() {} };
+
+export async function auditAccount(
+  message: WorkMessage,
+  deps: AuditAccountDeps,
+): Promise<AccountAuditResult> {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? silent;
+  const { store, notifier } = deps;
+  const files = await deps.collect(message);
+  const fleet = await loadFleet(memorySource(files, `account ${message.accountId}`));
+  const report = runAudit(fleet, { now: now(), config: deps.config });
+  const units = resultsByUnit(fleet, report.findings).filter((u) => u.unit.accountId === message.accountId);
+
+  const counters = {
+    clustersAudited: 0,
+    clustersPartial: 0,
+    clustersBaselined: 0,
+    newFindings: 0,
+    resolvedFindings: 0,
+    regressions: 0,
+  };
+  const outcomes: UnitAuditOutcome[] = [];
+  let alertsPublished = 0;
+  for (const entry of units) {
+    const recorded = await recordUnit({ store, runId: message.runId, runAt: message.runAt, now }, entry);
+    const { outcome } = recorded;
+    outcomes.push(outcome);
+    const isCluster = outcome.unit.cluster !== null;
+    if (recorded.alreadyComplete) {
+      const done = await store.getUnitRun(message.runId, outcome.unit);
+      if (done)
+        addCounts(
+          counters,
+          isCluster,
+          done.partial,
+          done.baseline,
+          done.opened,
+          done.resolved,
+          done.regressions,
+        );
+      continue;
+    }
+    const opened = outcome.changes.filter((c) => c.type === 'opened' || c.type === 'reopened').length;
+    const resolved = outcome.changes.filter((c) => c.type === 'resolved').length;
+    const regressions = outcome.changes.filter((c) => c.regression);
+    addCounts(counters, isCluster, outcome.partial, outcome.baseline, opened, resolved, regressions.length);
+
+    let alertMessageId: string | null = null;
+    const alert = regressionAlert(outcome);
+    if (alert && (await store.claimAlert(message.runId, outcome.unit, now().toISOString()))) {
+      try {
+        alertMessageId = await notifier.publish(alert);
+        alertsPublished++;
+      } catch (error) {
+        await store.releaseAlert(message.runId, outcome.unit);
+        throw error;
+      }
+    }
+    const maxSeverity = regressions.reduce<Severity | null>(
+      (max, c) =>
+        max === null || severityRank(c.finding.severity) < severityRank(max) ? c.finding.severity : max,
+      null,
+    );
+    await store.completeUnit({
+      runId: message.runId,
+      unit: outcome.unit,
+      status: 'complete',
+      auditedAt: outcome.auditedAt,
+      baseline: outcome.baseline,
+      partial: outcome.partial,
+      opened,
+      resolved,
+      regressions: regressions.length,
+      maxSeverity,
+      openBySeverity: outcome.openBySeverity,
+      durationMs: outcome.durationMs,
+      errors: recorded.errors.slice(0, 20),
+      alertMessageId,
+    });
+    logger.info('unit audited', {
+      unit: outcome.unit,
+      baseline: outcome.baseline,
+      partial: outcome.partial,
+      opened,
+      resolved,
+      regressions: regressions.length,
+    });
+  }
+
+  const unreachable = report.findings.find(
+    (f) => f.checkId === 'AUDIT-001' && f.status === 'fail' && f.accountId === message.accountId,
+  );
+  const failure = unreachable ? unreachable.message : null;
+  if (failure) logger.warn('account not audited', { accountId: message.accountId, reason: failure });
+  const { run, counted } = await store.completeAccount(
+    message.runId,
+    message.accountId,
+    now().toISOString(),
+    counters,
+    failure,
+  );
+  const digestPublished = run.accountsDone >= run.accountsPlanned ? await publishDigest(run, deps) : false;
+  return { accountId: message.accountId, outcomes, alertsPublished, counted, digestPublished, failure };
+}
+
+function addCounts(
+  counters: { -readonly [K in keyof RunCounters]: number },
+  isCluster: boolean,
+  partial: boolean,
+  baseline: boolean,
+  opened: number,
+  resolved: number,
+  regressions: number,
+): void {
+  if (isCluster) {
+    counters.clustersAudited++;
+    if (partial) counters.clustersPartial++;
+    if (baseline) counters.clustersBaselined++;
+  }
+  counters.newFindings += opened;
+  counters.resolvedFindings += resolved;
+  counters.regressions += regressions;
+}
+
+/** Sends the run's digest once, when every planned account is done. */
+export async function publishDigest(run: RunRecord, deps: AuditAccountDeps): Promise<boolean> {
+  const now = deps.now ?? (() => new Date());
+  const { store } = deps;
+  const at = now().toISOString();
+  if (!(await store.claimDigest(run.runId, at))) return false;
+  try {
+    const digest = await buildDigest(run, store, at);
+    await deps.notifier.publish(digestMessage(digest));
+  } catch (error) {
+    await store.releaseDigest(run.runId);
+    throw error;
+  }
+  await store.completeRun(run.runId, at);
+  return true;
+}
+
+export async function buildDigest(run: RunRecord, store: FindingStore, at: string): Promise<RunDigest> {
+  const units = await store.unitRuns(run.runId);
+  const regressed = units
+    .filter((u) => u.regressions > 0)
+    .map((u) => ({ unit: u.unit, regressions: u.regressions, maxSeverity: u.maxSeverity ?? 'low' }))
+    .sort(
+      (a, b) => severityRank(a.maxSeverity) - severityRank(b.maxSeverity) || b.regressions - a.regressions,
+    );
+  return {
+    runId: run.runId,
+    startedAt: run.startedAt,
+    completedAt: at,
+    accountsPlanned: run.accountsPlanned,
+    accountsAudited: run.accountsDone - Object.keys(run.accountsFailed).length,
+    accountsFailed: Object.entries(run.accountsFailed).map(([accountId, reason]) => ({ accountId, reason })),
+    clustersAudited: run.clustersAudited,
+    clustersPartial: run.clustersPartial,
+    clustersBaselined: run.clustersBaselined,
+    newFindings: run.newFindings,
+    resolvedFindings: run.resolvedFindings,
+    regressions: run.regressions,
+    openBySeverity: await store.countOpenBySeverity(),
+    regressedUnits: regressed,
+  };
+}
