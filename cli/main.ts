@@ -14,6 +14,7 @@ import { renderCatalogue } from './commands/checks.ts';
 import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } from './commands/collect.ts';
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
+import { addHistoryCommand } from './commands/history.ts';
 import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
 
 function parseSeverity(value: string): Severity {
@@ -289,6 +290,8 @@ Examples:
         { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
       );
     });
+
+  addHistoryCommand(program);
 
   return program;
 }

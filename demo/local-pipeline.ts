@@ -19,6 +19,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { BATCH_SIZE, MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 import {
   type Emulator,
@@ -30,10 +31,8 @@ import {
 export const QUEUE_NAME = 'irsa-audit-work';
 export const DLQ_NAME = 'irsa-audit-work-dlq';
 export const TOPIC_NAME = 'irsa-audit-alerts';
-/** Deliveries of one message before SQS moves it to the DLQ (the CDK stack uses the same). */
-export const MAX_RECEIVE_COUNT = 3;
-/** Records per auditor invocation (the CDK stack's batch size). */
-export const BATCH_SIZE = 4;
+// Deliveries before the DLQ and records per auditor invocation: the CDK stack's values.
+export { BATCH_SIZE, MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
 
 export interface LocalPipelineOptions {
   readonly fleetDir: string;

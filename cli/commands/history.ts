@@ -1,0 +1,403 @@
+/**
+ * `irsa-audit history`: what the nightly pipeline recorded in its DynamoDB table. Open findings
+ * of a cluster, an account or the fleet; the changes since a date; what was open on a cluster at
+ * a date; one finding's history; the last runs. The query is the one the query API answers
+ * (shared/history/query-history.ts); this file only builds the client and prints.
+ *
+ * Region, credentials and endpoint come from the usual AWS environment (AWS_REGION, AWS_PROFILE,
+ * AWS_ENDPOINT_URL_DYNAMODB, ...).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Command, Option } from 'commander';
+import { createColors } from 'picocolors';
+import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import { FindingStore, type HistoryEvent, type RunRecord } from '#shared/history/finding-store.ts';
+import { HistoryQueryError, type HistoryResult, queryHistory } from '#shared/history/query-history.ts';
+import type { StoredFinding } from '#shared/history/types.ts';
+
+export const DEFAULT_TABLE = 'irsa-audit-findings';
+const EXIT_ERROR = 2;
+
+export interface HistoryCommandOptions {
+  readonly cluster?: string;
+  readonly account?: string;
+  readonly region?: string;
+  readonly check?: string;
+  readonly severity?: string;
+  readonly state?: string;
+  readonly since?: string;
+  readonly at?: string;
+  readonly finding?: string;
+  readonly runs?: string | number;
+  readonly format?: 'table' | 'json';
+  readonly table?: string;
+  /** Colour the table (default: no colour). */
+  readonly color?: boolean;
+}
+
+export interface HistoryIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Where IRSA_AUDIT_TABLE and the AWS settings named in errors are read (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The DynamoDB client (default: one configured from the environment). */
+  readonly client?: DynamoDBClient;
+  readonly now?: () => Date;
+}
+
+const QUERY_KEYS = [
+  'cluster',
+  'account',
+  'region',
+  'check',
+  'severity',
+  'state',
+  'since',
+  'at',
+  'finding',
+  'runs',
+] as const;
+
+/** Runs the command; returns the exit code (0, or 2 for a bad query or a table that cannot be read). */
+export async function runHistoryCommand(options: HistoryCommandOptions, io: HistoryIo): Promise<number> {
+  const env = io.env ?? process.env;
+  const tableName = options.table || env.IRSA_AUDIT_TABLE || DEFAULT_TABLE;
+  const query = Object.fromEntries(
+    QUERY_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
+  );
+  const client = io.client ?? new DynamoDBClient({});
+  const store = new FindingStore({ tableName, client });
+  let result: HistoryResult;
+  try {
+    result = await queryHistory(store, query, { style: 'cli', now: io.now });
+  } catch (error) {
+    if (error instanceof HistoryQueryError) {
+      io.stderr(`irsa-audit history: ${error.message}\n`);
+      return EXIT_ERROR;
+    }
+    const message = storeErrorMessage(error, tableName, env);
+    if (message === null) throw error;
+    io.stderr(`irsa-audit history: ${message}\n`);
+    return EXIT_ERROR;
+  } finally {
+    if (!io.client) client.destroy();
+  }
+  if (options.format === 'json') io.stdout(`${JSON.stringify({ table: tableName, ...result }, null, 2)}\n`);
+  else io.stdout(`${renderHistory(result, { color: options.color ?? false, tableName })}\n`);
+  return 0;
+}
+
+/** A clear message for a failure to read the table (naming it), or null for an error that is a bug. */
+export function storeErrorMessage(error: unknown, tableName: string, env: NodeJS.ProcessEnv): string | null {
+  if (!(error instanceof Error)) return null;
+  const name = error.name;
+  const code = (error as { code?: string }).code;
+  const where = [
+    env.AWS_REGION || env.AWS_DEFAULT_REGION,
+    env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const table = `DynamoDB table ${tableName}${where ? ` (${where})` : ''}`;
+  if (name === 'ResourceNotFoundException')
+    return `${table} not found: pass --table NAME or set IRSA_AUDIT_TABLE (the table the pipeline's stack created), and check AWS_REGION`;
+  if (/Region is missing/i.test(error.message))
+    return `no AWS region to find DynamoDB table ${tableName}: set AWS_REGION (or a region in your AWS profile)`;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(error.message))
+    return `no AWS credentials to read ${table}: set AWS_PROFILE, run aws sso login, or export credentials`;
+  if (
+    [
+      'UnrecognizedClientException',
+      'InvalidSignatureException',
+      'ExpiredTokenException',
+      'ExpiredToken',
+    ].includes(name)
+  )
+    return `AWS rejected the credentials reading ${table} (${name}): refresh them (aws sso login) and retry`;
+  if (name === 'AccessDeniedException')
+    return `not allowed to read ${table}: ${error.message} (the caller needs dynamodb:Query and dynamodb:GetItem on the table and its indexes)`;
+  if (
+    ['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'].includes(name)
+  )
+    return `${table} is throttling the reads (${name}): retry in a moment, or narrow the query`;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || name === 'TimeoutError')
+    return `cannot reach DynamoDB for ${table}: ${code ?? name} (check AWS_ENDPOINT_URL_DYNAMODB and the network)`;
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  if (metadata?.httpStatusCode !== undefined)
+    return `reading ${table} failed: ${name} (HTTP ${metadata.httpStatusCode}): ${error.message}`;
+  return null;
+}
+
+// ---- rendering ------------------------------------------------------------------------------------
+
+interface RenderOptions {
+  readonly color: boolean;
+  readonly tableName: string;
+}
+
+const time = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
+
+function resourceOf(f: StoredFinding): string {
+  if (f.workload) return `${f.namespace}/${f.serviceAccount}  ${f.workload.kind}/${f.workload.name}`;
+  if (f.serviceAccount) return `${f.namespace}/${f.serviceAccount}`;
+  if (f.roleName) return `role ${f.roleName}`;
+  if (f.resource) return f.resource;
+  return f.cluster ? 'cluster' : 'account';
+}
+
+function placeOf(where: { accountId: string | null; region: string | null; cluster: string | null }): string {
+  if (where.cluster) return `${where.accountId} / ${where.region} / ${where.cluster}`;
+  return `${where.accountId ?? 'unknown account'} (account)`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The human-readable form of a history result: grouped, one line per finding, event or run. */
+export function renderHistory(result: HistoryResult, options: RenderOptions): string {
+  const c = createColors(options.color);
+  const severityColor: Record<Severity, (s: string) => string> = {
+    critical: (s) => c.bold(c.red(s)),
+    high: c.red,
+    medium: c.yellow,
+    low: c.cyan,
+  };
+  const sev = (s: Severity) => severityColor[s](s.toUpperCase().padEnd(8));
+  const q = result.query;
+  const out: string[] = [];
+  const scope = q.cluster ?? (q.account ? `account ${q.account}` : 'the fleet');
+  const filters = [q.region && `region ${q.region}`, q.check, q.severity].filter(Boolean).join(', ');
+  const suffix = `${filters ? ` (${filters})` : ''}  ${c.dim(`· table ${options.tableName} · times UTC`)}`;
+
+  switch (result.kind) {
+    case 'findings': {
+      const what = q.at
+        ? `Open on ${scope} at ${time(q.at)}`
+        : `${q.state === 'all' ? 'Findings' : 'Open findings'} of ${scope}`;
+      out.push(c.bold(what) + suffix, '');
+      if (result.items.length === 0) {
+        out.push(c.green(q.state === 'all' ? 'No findings.' : 'No open findings.'));
+        break;
+      }
+      const groups = groupBy(result.items, placeOf);
+      for (const [place, items] of groups) {
+        out.push(c.bold(place) + c.dim(`  (${items.length})`));
+        const width = Math.min(48, Math.max(...items.map((f) => resourceOf(f).length)));
+        for (const f of items) {
+          out.push(
+            `  ${f.state === 'open' ? sev(f.severity) : c.dim(f.severity.toUpperCase().padEnd(8))}  ${c.bold(f.checkId)}  ` +
+              `${resourceOf(f).padEnd(width)}  ${stateText(f)}  ${c.dim(`id ${f.findingId}`)}`,
+          );
+        }
+        out.push('');
+      }
+      const open = result.items.filter((f) => f.state === 'open');
+      const bySeverity = SEVERITIES.map((s) => [s, open.filter((f) => f.severity === s).length] as const)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => severityColor[s](`${n} ${s}`))
+        .join(', ');
+      out.push(
+        `${plural(open.length, 'open finding')}${bySeverity ? ` (${bySeverity})` : ''}` +
+          `${result.items.length > open.length ? `, ${result.items.length - open.length} resolved or exempted` : ''}` +
+          ` in ${plural(groups.size, 'place')}.`,
+      );
+      break;
+    }
+    case 'events': {
+      out.push(c.bold(`Changes of ${scope} since ${time(q.since ?? null)}`) + suffix, '');
+      if (result.items.length === 0) {
+        out.push(c.green('No change.'));
+        break;
+      }
+      const groups = groupBy(result.items, (e) => placeOf(e.unit));
+      for (const [place, events] of groups) {
+        out.push(c.bold(place) + c.dim(`  (${plural(events.length, 'change')})`));
+        const width = Math.min(48, Math.max(...events.map((e) => resourceOf(e.finding).length)));
+        for (const e of events) {
+          const { head, tail } = eventText(e, sev, c);
+          out.push(
+            `  ${time(e.at)}  ${head}  ${resourceOf(e.finding).padEnd(width)}${tail}  ${c.dim(`id ${e.finding.findingId}`)}`,
+          );
+        }
+        out.push('');
+      }
+      const regressions = result.items.filter((e) => e.regression).length;
+      const count = (type: string) => result.items.filter((e) => e.type === type).length;
+      out.push(
+        `${plural(result.items.length, 'change')} in ${plural(groups.size, 'place')}: ${count('opened')} opened, ` +
+          `${count('reopened')} reopened, ${count('resolved')} resolved, ${count('severity-changed')} severity changed, ` +
+          `${count('exempted')} exempted; ${regressions === 0 ? '0 regressions' : c.red(plural(regressions, 'regression'))}.`,
+      );
+      break;
+    }
+    case 'history': {
+      const last = result.items.at(-1);
+      if (!last) {
+        out.push(
+          `No history for finding ${q.finding} in table ${options.tableName} (unknown id, or older than the retention).`,
+        );
+        break;
+      }
+      const f = last.finding;
+      out.push(
+        c.bold(`History of finding ${f.findingId}`) +
+          `  ${c.dim(`· table ${options.tableName} · times UTC`)}`,
+      );
+      out.push(`  ${c.bold(f.checkId)}  ${f.title}`);
+      out.push(`  ${placeOf(last.unit)}  ·  ${resourceOf(f)}`, '');
+      for (const e of result.items) {
+        const { head, tail } = eventText(e, sev, c);
+        out.push(`  ${time(e.at)}  ${head}${tail}  ${c.dim(`run ${e.runId}`)}`);
+      }
+      out.push('', `Now ${stateText({ ...f, state: stateAfter(last) })}.`, `  ${f.message}`);
+      if (f.remediation && stateAfter(last) === 'open')
+        out.push(c.dim(`  fix: ${f.remediation.split('\n')[0]}`));
+      break;
+    }
+    case 'runs': {
+      out.push(
+        c.bold(`The last ${plural(result.items.length, 'run')}`) +
+          `  ${c.dim(`· table ${options.tableName} · times UTC`)}`,
+        '',
+      );
+      if (result.items.length === 0) {
+        out.push('No run recorded yet.');
+        break;
+      }
+      const header = [
+        'RUN',
+        'STARTED',
+        'COMPLETED',
+        'ACCOUNTS',
+        'CLUSTERS',
+        'PARTIAL',
+        'BASELINE',
+        'NEW',
+        'RESOLVED',
+        'REGRESSIONS',
+      ];
+      const rows = result.items.map(runRow);
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+      const line = (cells: string[]) =>
+        cells
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd();
+      out.push(c.dim(line(header)));
+      result.items.forEach((run, i) => {
+        out.push(line(rows[i] ?? []));
+        for (const [account, reason] of Object.entries(run.accountsFailed))
+          out.push(c.yellow(`  account ${account} not audited: ${reason}`));
+      });
+      break;
+    }
+  }
+  return out.join('\n').trimEnd();
+}
+
+function runRow(run: RunRecord): string[] {
+  return [
+    run.runId,
+    time(run.startedAt),
+    run.completedAt ? time(run.completedAt) : '-',
+    `${run.accountsDone}/${run.accountsPlanned}`,
+    String(run.clustersAudited),
+    String(run.clustersPartial),
+    String(run.clustersBaselined),
+    String(run.newFindings),
+    String(run.resolvedFindings),
+    String(run.regressions),
+  ];
+}
+
+function stateText(f: StoredFinding): string {
+  if (f.state === 'open') {
+    const first = f.firstSeenAt !== f.openedAt ? `, first seen ${time(f.firstSeenAt)}` : '';
+    return `open since ${time(f.openedAt)}${first}`;
+  }
+  if (f.state === 'resolved') return `resolved ${time(f.resolvedAt)}`;
+  return 'exempted';
+}
+
+function stateAfter(e: HistoryEvent): StoredFinding['state'] {
+  if (e.type === 'resolved') return 'resolved';
+  if (e.type === 'exempted') return 'exempted';
+  return 'open';
+}
+
+/** The change, severity and check (`head`), and what to add after the resource (`tail`). */
+function eventText(
+  e: HistoryEvent,
+  sev: (s: Severity) => string,
+  c: ReturnType<typeof createColors>,
+): { head: string; tail: string } {
+  const f = e.finding;
+  const was = e.previousSeverity && e.previousSeverity !== f.severity ? `  (was ${e.previousSeverity})` : '';
+  const regression = e.regression ? `  ${c.red('regression')}` : '';
+  return {
+    head: `${e.type.padEnd(16)}  ${sev(f.severity)}  ${c.bold(f.checkId)}`,
+    tail: `${was}${regression}`,
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** Registers `irsa-audit history` on the program. */
+export function addHistoryCommand(program: Command): void {
+  program
+    .command('history')
+    .description(
+      "Read the findings' history that the nightly pipeline keeps in DynamoDB: open findings, changes since a date, " +
+        'what was open on a cluster at a date, one finding, the last runs.',
+    )
+    .option('--cluster <cluster>', 'ACCOUNT/REGION/CLUSTER, or a cluster name with --account and --region')
+    .option('--account <id>', 'an AWS account id')
+    .option('--region <region>', 'an AWS region (with --cluster NAME, or to filter)')
+    .option('--check <id>', 'only this check, e.g. IRSA-030')
+    .option('--severity <severity>', `only this severity: ${SEVERITIES.join(', ')}`)
+    .option(
+      '--state <state>',
+      'open (default) or all (also resolved and exempted; needs --cluster or --account)',
+    )
+    .option('--since <date>', 'the changes since this date (2026-03-01, or a time with its zone)')
+    .option('--at <date>', 'what was open on --cluster at this date (a date alone: at its end)')
+    .option('--finding <id>', "one finding's history (its id is listed with every finding)")
+    .option('--runs <n>', 'the last N runs, newest first')
+    .addOption(
+      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
+    .option('--table <name>', `the DynamoDB table (default: IRSA_AUDIT_TABLE, else ${DEFAULT_TABLE})`)
+    .addHelpText(
+      'after',
+      `
+Region, credentials and endpoint: the usual AWS environment (AWS_REGION, AWS_PROFILE,
+AWS_ENDPOINT_URL_DYNAMODB). Exit codes: 0 answered (even when nothing matches), 2 a bad query or
+a table that cannot be read (missing, no credentials, access denied, throttled).
+
+Examples:
+  irsa-audit history --cluster 111122223333/eu-west-1/prod            # its open findings
+  irsa-audit history --cluster prod --account 111122223333 --region eu-west-1 --state all
+  irsa-audit history --severity critical                             # open critical findings, fleet-wide
+  irsa-audit history --check IRSA-030 --format json
+  irsa-audit history --since 2026-03-01 --account 111122223333        # what changed since
+  irsa-audit history --cluster 111122223333/eu-west-1/prod --at 2026-02-14
+  irsa-audit history --finding 3kT9xQ0b2mWc8yZ1aP4vRg
+  irsa-audit history --runs 7`,
+    )
+    .action(async (opts: HistoryCommandOptions) => {
+      process.exitCode = await runHistoryCommand(
+        { ...opts, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR },
+        { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
+      );
+    });
+}
