@@ -11,6 +11,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SEVERITIES } from '#shared/checks/types.ts';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { auditConfigSchema } from '#shared/config/audit-config.ts';
 import { auditAccount } from '#shared/pipeline/audit-account.ts';
@@ -68,6 +69,13 @@ async function auditRecord(record: SQSRecord): Promise<void> {
       result.outcomes.reduce((n, o) => n + o.changes.filter((c) => c.regression).length, 0),
     );
     if (result.failure) metrics.addMetric('AccountFailures', MetricUnit.Count, 1);
+    // Open findings of the account by severity (the dashboard sums a night's accounts).
+    for (const severity of SEVERITIES) {
+      const open = result.outcomes.reduce((n, o) => n + o.openBySeverity[severity], 0);
+      const single = metrics.singleMetric();
+      single.addDimension('severity', severity);
+      single.addMetric('OpenFindings', MetricUnit.Count, open);
+    }
     if (result.digestPublished) metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
     logger.info('account audited', {
       clusters: clusters.length,

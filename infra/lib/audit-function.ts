@@ -1,0 +1,181 @@
+/**
+ * The one function construct: every hub function gets the same runtime, bundling, logging, tracing
+ * and Powertools settings, its own role with nothing but its own log group, and then exactly the
+ * grants {@link AuditFunction.bind} gives it on the table, the topic and the queue, with the
+ * environment variables the handlers read (functions/runtime/environment.ts), in one call.
+ */
+import { resolve } from 'node:path';
+import { type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  HUB_QUEUE_SEND_ACTIONS,
+  HUB_TABLE_READ_ACTIONS,
+  HUB_TABLE_WRITE_ACTIONS,
+  HUB_TOPIC_KEY_ACTIONS,
+  HUB_TOPIC_PUBLISH_ACTIONS,
+} from '#shared/aws/audit-permissions.ts';
+import { METRICS_NAMESPACE } from '../../functions/runtime/observability.ts';
+
+/** The repository root: entries and the lock file are resolved from it. */
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+/** The Lambda runtime every function runs on (the latest Node.js runtime; cdk-nag AwsSolutions-L1). */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** esbuild's target for that runtime. */
+export const BUNDLE_TARGET = 'node24';
+
+/** ESM bundles still meet CommonJS dependencies that call require(): give them one. */
+const REQUIRE_BANNER =
+  "import { createRequire as __irsaCreateRequire } from 'node:module'; const require = __irsaCreateRequire(import.meta.url);";
+
+export interface AuditFunctionProps {
+  /** The handler file, relative to the repository root (it exports `handler`). */
+  readonly entry: string;
+  readonly functionName: string;
+  readonly description: string;
+  /** POWERTOOLS_SERVICE_NAME: the name the handler gives observability() (the metrics' `service` dimension). */
+  readonly serviceName: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  /** A fixed role name (the auditor's, which member roles trust); default: generated. */
+  readonly roleName?: string;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/** What a function may use: each binding grants exactly what the handler calls and sets its variable. */
+export interface FunctionBindings {
+  /** TABLE_NAME; `read`: GetItem and Query (table and indexes); `readWrite` adds Put, Update, BatchWrite. */
+  readonly table?: { readonly table: dynamodb.ITable; readonly access: 'read' | 'readWrite' };
+  /** TOPIC_ARN; sns:Publish, and the topic key's data-key actions through SNS only. */
+  readonly topic?: { readonly topic: sns.ITopic; readonly key: kms.IKey };
+  /** QUEUE_URL; sqs:SendMessage (SendMessageBatch). */
+  readonly queue?: sqs.IQueue;
+}
+
+export class AuditFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AuditFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.functionName}: its own log group, then only what bind() grants`,
+      ...(props.roleName ? { roleName: props.roleName } : {}),
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: resolve(REPO_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: resolve(REPO_ROOT, 'package-lock.json'),
+      functionName: props.functionName,
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: BUNDLE_TARGET,
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The SDK versions the tests ran with, not the runtime's.
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+  }
+
+  /** Grants exactly what each bound resource needs and sets the variable the handler reads. */
+  bind(bindings: FunctionBindings): this {
+    const fn = this.function;
+    if (bindings.table) {
+      const { table, access } = bindings.table;
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'FindingTableRead',
+          actions: [...HUB_TABLE_READ_ACTIONS],
+          resources: [table.tableArn, `${table.tableArn}/index/*`],
+        }),
+      );
+      if (access === 'readWrite') {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'FindingTableWrite',
+            actions: [...HUB_TABLE_WRITE_ACTIONS],
+            resources: [table.tableArn],
+          }),
+        );
+      }
+      fn.addEnvironment('TABLE_NAME', table.tableName);
+    }
+    if (bindings.topic) {
+      const { topic, key } = bindings.topic;
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AlertsTopicPublish',
+          actions: [...HUB_TOPIC_PUBLISH_ACTIONS],
+          resources: [topic.topicArn],
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AlertsTopicKeyThroughSns',
+          actions: [...HUB_TOPIC_KEY_ACTIONS],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+      fn.addEnvironment('TOPIC_ARN', topic.topicArn);
+    }
+    if (bindings.queue) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'WorkQueueSend',
+          actions: [...HUB_QUEUE_SEND_ACTIONS],
+          resources: [bindings.queue.queueArn],
+        }),
+      );
+      fn.addEnvironment('QUEUE_URL', bindings.queue.queueUrl);
+    }
+    return this;
+  }
+
+  /** Adds a statement to the function's own policy (the planner's and auditor's cross-account calls). */
+  allow(statement: iam.PolicyStatement): this {
+    this.role.addToPolicy(statement);
+    return this;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * cdk-nag: the AwsSolutions pack on every stack of an app, and every acknowledgement, each with its
+ * reason, in this one file. A finding that is not acknowledged here fails the synth (cdk-nag 3
+ * makes app.synth() throw and writes the report to the cloud assembly).
+ */
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import type { HubConfig } from '../config.ts';
+import { alertsTopicName } from './stateful-stack.ts';
+import type { StatelessStack } from './stateless-stack.ts';
+
+export interface Acknowledgement {
+  /** The construct path it applies to. */
+  readonly path: string;
+  /** The exact finding id, e.g. `AwsSolutions-IAM5[Resource::*]`. */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Every acknowledgement made, for the tests (each must carry a reason). */
+export const acknowledgements: Acknowledgement[] = [];
+
+/** Acknowledges one finding on a construct, recording it. */
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  if (!reason.trim()) throw new Error(`cdk-nag acknowledgement ${id} on ${scope.node.path} has no reason`);
+  Validations.of(scope).acknowledge({ id, reason });
+  acknowledgements.push({ path: scope.node.path, id, reason });
+}
+
+/** Runs the AwsSolutions checks on every stack of the app at synth. */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+/** The token cdk-nag prints for `${Partition}` and `${Account}` in an ARN. */
+const PARTITION = '<AWS::Partition>';
+const ACCOUNT = '<AWS::AccountId>';
+const REGION = '<AWS::Region>';
+
+export const REASONS = {
+  xray: 'X-Ray has no resource-level permissions: xray:PutTraceSegments and xray:PutTelemetryRecords need Resource "*" (Lambda active tracing).',
+  tableIndexes:
+    "Query on the finding table's global secondary indexes: the resource is the table's own index/* (four indexes of the one table).",
+  listWithoutResource:
+    'iam:ListRoles, iam:ListOpenIDConnectProviders, eks:ListClusters and account:ListRegions support no resource-level permission: Resource "*" with read-only List actions.',
+  oidcProviders:
+    "iam:GetOpenIDConnectProvider reads every IAM OIDC provider of this account (one per EKS cluster): the account's own oidc-provider/*.",
+  roles:
+    "iam:ListAttachedRolePolicies and iam:ListRolePolicies read the policy names of the roles ServiceAccounts reference, which are not known in advance: this account's role/*.",
+  clusters:
+    "eks:DescribeCluster and eks:ListPodIdentityAssociations read every cluster of this account in every audited region: this account's cluster/* in any region.",
+  assumeMemberRoles:
+    'The auditor assumes the member audit role (one fixed name) in every account of the organization; the member role trusts only this role and requires the ExternalId (and aws:ResourceOrgID when an organization id is configured).',
+  listAccounts:
+    'organizations:ListAccounts supports no resource-level permission; the planner only lists accounts.',
+  waf: 'The query API is read-only, IAM (SigV4) authorized on every method and throttled; only principals of the hub account holding execute-api:Invoke can call it. AWS WAF adds cost without a threat it would stop.',
+  cognito:
+    'Callers are AWS principals (security engineers, tooling) signing with SigV4: IAM authorization, not a Cognito user pool.',
+  apiGatewayLogsRole:
+    'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy of the account-wide API Gateway CloudWatch Logs role that access and execution logging require (config apiGatewayCloudWatchRole: false to bring your own).',
+  alertsSubscriptions:
+    "The chat filter sets the filter policy of AWS Chatbot's subscription to the alerts topic: subscription ARNs are the topic's ARN and an id, so the resource is the alerts topic's own subscriptions.",
+} as const;
+
+/** Acknowledgements for the hub's stateless stack (the stateful stack needs none). */
+export function acknowledgeHub(stateless: StatelessStack, config: HubConfig): void {
+  const functions = [stateless.planner, stateless.auditor, stateless.query, stateless.chatFilter];
+  const tableIndexes = `arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/${config.tableName}/index/*`;
+  for (const fn of functions) {
+    if (!fn) continue;
+    const listAccounts = fn === stateless.planner && config.accounts === 'organization';
+    acknowledge(
+      fn.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      listAccounts ? `${REASONS.xray} ${REASONS.listAccounts}` : REASONS.xray,
+    );
+    if (fn !== stateless.chatFilter)
+      acknowledge(fn.role, `AwsSolutions-IAM5[Resource::${tableIndexes}]`, REASONS.tableIndexes);
+  }
+  if (!Array.isArray(config.accounts)) {
+    acknowledge(
+      stateless.auditor.role,
+      `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::*:role/${config.auditRoleName}]`,
+      REASONS.assumeMemberRoles,
+    );
+  }
+  if (stateless.chatFilter) {
+    acknowledge(
+      stateless.chatFilter.role,
+      `AwsSolutions-IAM5[Resource::arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${alertsTopicName(config)}:*]`,
+      REASONS.alertsSubscriptions,
+    );
+  }
+  acknowledge(stateless.api, 'AwsSolutions-COG4', REASONS.cognito);
+  acknowledge(stateless.api, 'AwsSolutions-APIG3', REASONS.waf);
+  const logsRole = stateless.api.node.tryFindChild('CloudWatchRole');
+  if (logsRole) {
+    acknowledge(
+      logsRole,
+      `AwsSolutions-IAM4[Policy::arn:${PARTITION}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]`,
+      REASONS.apiGatewayLogsRole,
+    );
+  }
+}
+
+/** Acknowledgements for a member stack's audit role. */
+export function acknowledgeMember(role: IConstruct): void {
+  acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', REASONS.listWithoutResource);
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::${ACCOUNT}:oidc-provider/*]`,
+    REASONS.oidcProviders,
+  );
+  acknowledge(role, `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::${ACCOUNT}:role/*]`, REASONS.roles);
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:cluster/*]`,
+    REASONS.clusters,
+  );
+}
