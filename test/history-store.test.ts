@@ -3,7 +3,6 @@
  * what a night records, re-delivery (no duplicate event, claims once, an account counted once),
  * TTL on history items only, and every access pattern people use.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
@@ -11,9 +10,9 @@ import { type Finding, findingKey } from '#shared/engine/run-audit.ts';
 import { FindingStore, type RunCounters } from '#shared/history/finding-store.ts';
 import { reconcile } from '#shared/history/reconcile.ts';
 import { type RecordedUnit, recordUnit, type UnitResults } from '#shared/history/record-audit.ts';
-import { createTableInput, expiresAt, findingIdOf, keys, unitKey } from '#shared/history/table.ts';
+import { expiresAt, findingIdOf, keys, unitKey } from '#shared/history/table.ts';
 import type { AuditUnit, StoredFinding } from '#shared/history/types.ts';
-import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { createLocalTable, type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 
 const RETENTION_DAYS = 30;
 const A: AuditUnit = { accountId: '111122223333', region: 'eu-west-1', cluster: 'prod' };
@@ -121,7 +120,7 @@ let tables = 0;
 /** A store on a fresh table of the shared dynalite server. */
 async function freshStore(): Promise<FindingStore> {
   const tableName = `history-${++tables}`;
-  await local.client.send(new CreateTableCommand(createTableInput(tableName)));
+  await createLocalTable(local.client, tableName);
   return new FindingStore({ tableName, client: local.client, retentionDays: RETENTION_DAYS });
 }
 

@@ -3,7 +3,7 @@
  * tests, the demo and the store benchmark. Nothing is mocked: the AWS SDK talks HTTP to it.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createTableInput } from '../history/table.ts';
 
@@ -26,8 +26,7 @@ export async function startDynalite(tableName = 'irsa-audit-findings'): Promise<
   const endpoint = `http://127.0.0.1:${port}`;
   const credentials = { accessKeyId: 'AKIDLOCALDYNAMO', secretAccessKey: 'local' };
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
-  // createTableMs: 0 makes the table ACTIVE at once.
+  await createLocalTable(client, tableName);
   return {
     endpoint,
     client,
@@ -38,4 +37,20 @@ export async function startDynalite(tableName = 'irsa-audit-findings'): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Creates the finding store's table and waits until it is ACTIVE. With createTableMs: 0 dynalite
+ * still answers CreateTable with CREATING and marks the table ACTIVE in a timer after the
+ * response, so a request sent at once can get ResourceNotFoundException (seen under load).
+ */
+export async function createLocalTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (attempt >= 500)
+      throw new Error(`dynalite: table ${tableName} is still ${Table?.TableStatus} after 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

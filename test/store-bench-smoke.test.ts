@@ -1,0 +1,87 @@
+/**
+ * Keeps `npm run bench:store` working, at its small scale, and holds it to its claim: a quiet
+ * night writes a constant number of items per unit, nothing per finding.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/run-cli.ts';
+
+function runBench(): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/finding-store.bench.ts', '--scale', 'small'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** `quiet night LABEL: clusters=N findings=N written=N ... event=N finding-state=N unit-run=N ...` */
+function quietNights(stdout: string): Map<string, Record<string, number>> {
+  const nights = new Map<string, Record<string, number>>();
+  for (const match of stdout.matchAll(/^quiet night (\S+): (.*)$/gm)) {
+    const fields = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/([a-zA-Z-]+)=([\d.]+)/g)].map((m) => [m[1] ?? '', Number(m[2])]),
+    );
+    nights.set(match[1] ?? '', fields);
+  }
+  return nights;
+}
+
+describe('npm run bench:store', () => {
+  it('runs at the small scale and shows quiet nights writing O(clusters), not O(findings)', {
+    timeout: 120_000,
+  }, async () => {
+    const run = await runBench();
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.status).toBe(0);
+    const nights = quietNights(run.stdout);
+    expect([...nights.keys()].sort()).toEqual(['base', 'base-denser', 'double', 'main']);
+    for (const [label, night] of nights) {
+      // Nothing per finding: no event, no finding state.
+      expect(night.event, label).toBe(0);
+      expect(night['finding-state'], label).toBe(0);
+      expect(night.findings, label).toBeGreaterThan(night.clusters ?? 0);
+    }
+    const base = nights.get('base') ?? {};
+    const denser = nights.get('base-denser') ?? {};
+    const double = nights.get('double') ?? {};
+    // Twice the findings per cluster, the same writes.
+    expect(denser.findings).toBeGreaterThan(1.5 * (base.findings ?? 0));
+    expect(denser.written).toBe(base.written);
+    // A constant per unit (cluster or account level): its unit-in-run and unit-state items; per
+    // account, its account-in-run item and one run update; per run, 3 (start, digest claim, completion).
+    for (const [label, night] of nights) {
+      const clusters = night.clusters ?? 0;
+      const accounts = night.accounts ?? 0;
+      const units = clusters + accounts;
+      expect(night['unit-run'], label).toBe(units);
+      expect(night['unit-state'], label).toBe(units);
+      expect(night['account-run'], label).toBe(accounts);
+      expect(night.run, label).toBe(accounts + 3);
+      expect(night.written, label).toBe(2 * units + 2 * accounts + 3);
+    }
+    expect(double.clusters).toBe(2 * (base.clusters ?? 0));
+    // Every access pattern was measured.
+    expect(run.stdout).toMatch(/^open findings of a cluster \(gsi3\) +\d+ +[\d.]+$/m);
+    expect(run.stdout).toMatch(/^changes over the last 7 nights .* +\d+ +[\d.]+$/m);
+  });
+});
