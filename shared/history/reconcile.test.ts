@@ -355,3 +355,13 @@ describe('identity', () => {
     expect(a).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 });
+
+describe('repeated results', () => {
+  it('decides once per finding key when a result is reported twice (a batch write would reject duplicates)', () => {
+    const nights = new Nights();
+    const output = nights.night([finding(), finding({ message: 'the same finding, reported again' })]);
+    expect(types(output)).toEqual(['opened']);
+    expect(output.writes).toHaveLength(1);
+    expect(new Set(output.writes.map((w) => w.findingId)).size).toBe(output.writes.length);
+  });
+});

@@ -112,6 +112,9 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
 
   for (const result of input.results) {
     const key = findingKey(result);
+    // One decision per finding: a repeated key (a check reporting a resource twice) would make
+    // the batch write of states fail on every delivery.
+    if (seen.has(key)) continue;
     seen.add(key);
     const existing = stored.get(key);
     const before = baselineOf(existing, runId);
