@@ -200,7 +200,8 @@ const LISTERS: readonly Lister[] = [
   },
 ];
 
-function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
+/** The client library's configuration for one cluster: its endpoint and CA (verified), the bearer token. */
+export function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
   const config = new KubeConfig();
   config.loadFromOptions({
     clusters: [{ name: target.name, server: target.endpoint, caData: target.caData, skipTLSVerify: false }],

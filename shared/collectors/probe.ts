@@ -6,11 +6,12 @@
  * denies is a collection error of the cluster (AUDIT-003), and the cluster has no probe results.
  */
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import { AUDIENCE_ANNOTATION, ROLE_ARN_ANNOTATION } from '../engine/audit-context.ts';
 import type { CollectionError, ProbeResult } from '../model/fleet.ts';
 import { DEFAULT_AUDIENCE } from '../policy/irsa-trust.ts';
+import { kubeConfig } from './kubernetes.ts';
 
 export const PROBE_SESSION_NAME = 'irsa-audit-probe';
 /** The shortest lifetime a TokenRequest accepts; the token is used once, right away. */
@@ -113,17 +114,6 @@ export function redactTokens(text: string): string {
     .replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>')
     .replace(JWT, '<redacted-jwt>')
     .slice(0, 1000);
-}
-
-function kubeConfig(target: ProbeTarget, token: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: target.name, server: target.endpoint, caData: target.caData, skipTLSVerify: false }],
-    users: [{ name: 'irsa-auditor-probe', token }],
-    contexts: [{ name: target.name, cluster: target.name, user: 'irsa-auditor-probe' }],
-    currentContext: target.name,
-  });
-  return config;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
