@@ -13,6 +13,7 @@ import { type RecordedUnit, recordUnit, type UnitResults } from '#shared/history
 import { expiresAt, findingIdOf, keys, unitKey } from '#shared/history/table.ts';
 import type { AuditUnit, StoredFinding } from '#shared/history/types.ts';
 import { createLocalTable, type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { auditFinding } from '#shared/testing/history-fixtures.ts';
 
 const RETENTION_DAYS = 30;
 const A: AuditUnit = { accountId: '111122223333', region: 'eu-west-1', cluster: 'prod' };
@@ -21,27 +22,7 @@ const B: AuditUnit = { accountId: '111122223333', region: 'eu-west-1', cluster: 
 const C: AuditUnit = { accountId: '444455556666', region: 'us-east-1', cluster: 'batch' };
 const L: AuditUnit = { accountId: '111122223333', region: null, cluster: null };
 
-function finding(unit: AuditUnit, overrides: Partial<Finding> = {}): Finding {
-  return {
-    checkId: 'IRSA-030',
-    name: 'pod-not-mutated',
-    title: 'Pods run without the IRSA injection',
-    severity: 'high',
-    status: 'fail',
-    accountId: unit.accountId,
-    region: unit.region,
-    cluster: unit.cluster,
-    namespace: 'shop',
-    serviceAccount: 'cart',
-    roleName: 'cart',
-    workload: { kind: 'Deployment', name: 'cart' },
-    resource: null,
-    message: `pods of Deployment shop/cart on ${unit.cluster} run without the IRSA injection`,
-    evidence: {},
-    remediation: 'kubectl rollout restart deployment/cart -n shop',
-    ...overrides,
-  };
-}
+const finding = auditFinding;
 
 const idOf = (unit: AuditUnit, f: Finding) => findingIdOf(unit, findingKey(f));
 const night = (n: number) => `2026-03-${String(n).padStart(2, '0')}T02:00:00.000Z`;

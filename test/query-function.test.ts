@@ -11,31 +11,12 @@ import { recordUnit } from '#shared/history/record-audit.ts';
 import { findingIdOf } from '#shared/history/table.ts';
 import type { AuditUnit } from '#shared/history/types.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { auditFinding } from '#shared/testing/history-fixtures.ts';
 
 const A: AuditUnit = { accountId: '111122223333', region: 'eu-west-1', cluster: 'prod' };
 const B: AuditUnit = { accountId: '444455556666', region: 'us-east-1', cluster: 'batch' };
 
-function finding(unit: AuditUnit, overrides: Partial<Finding> = {}): Finding {
-  return {
-    checkId: 'IRSA-030',
-    name: 'pod-not-mutated',
-    title: 'Pods run without the IRSA injection',
-    severity: 'high',
-    status: 'fail',
-    accountId: unit.accountId,
-    region: unit.region,
-    cluster: unit.cluster,
-    namespace: 'shop',
-    serviceAccount: 'cart',
-    roleName: 'cart',
-    workload: { kind: 'Deployment', name: 'cart' },
-    resource: null,
-    message: `pods of Deployment shop/cart on ${unit.cluster} run without the IRSA injection`,
-    evidence: {},
-    remediation: 'kubectl rollout restart deployment/cart -n shop',
-    ...overrides,
-  };
-}
+const finding = auditFinding;
 
 const cart = finding(A);
 const billing = finding(A, {

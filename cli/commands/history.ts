@@ -12,7 +12,12 @@ import { type Command, Option } from 'commander';
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { FindingStore, type HistoryEvent, type RunRecord } from '#shared/history/finding-store.ts';
-import { HistoryQueryError, type HistoryResult, queryHistory } from '#shared/history/query-history.ts';
+import {
+  HistoryQueryError,
+  type HistoryResult,
+  PARAMETERS,
+  queryHistory,
+} from '#shared/history/query-history.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 
 export const DEFAULT_TABLE = 'irsa-audit-findings';
@@ -45,25 +50,12 @@ export interface HistoryIo {
   readonly now?: () => Date;
 }
 
-const QUERY_KEYS = [
-  'cluster',
-  'account',
-  'region',
-  'check',
-  'severity',
-  'state',
-  'since',
-  'at',
-  'finding',
-  'runs',
-] as const;
-
 /** Runs the command; returns the exit code (0, or 2 for a bad query or a table that cannot be read). */
 export async function runHistoryCommand(options: HistoryCommandOptions, io: HistoryIo): Promise<number> {
   const env = io.env ?? process.env;
   const tableName = options.table || env.IRSA_AUDIT_TABLE || DEFAULT_TABLE;
   const query = Object.fromEntries(
-    QUERY_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
+    PARAMETERS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
   );
   const client = io.client ?? new DynamoDBClient({});
   const store = new FindingStore({ tableName, client });

@@ -23,7 +23,8 @@ import type { AuditUnit, StoredFinding } from './types.ts';
 /** The most runs one query returns. */
 export const MAX_RUNS = 400;
 
-const PARAMETERS = [
+/** The parameters of a history query, as the CLI options and the API's query string name them. */
+export const PARAMETERS = [
   'cluster',
   'account',
   'region',

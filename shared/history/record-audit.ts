@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../engine/run-audit.ts';
 import type { Fleet } from '../model/fleet.ts';
-import type { FindingStore } from './finding-store.ts';
+import type { FindingStore, UnitRunRecord } from './finding-store.ts';
 import { reconcile } from './reconcile.ts';
 import { unitKey } from './table.ts';
 import type { AuditUnit, UnitAuditOutcome } from './types.ts';
@@ -83,6 +83,8 @@ export interface RecordedUnit {
   readonly outcome: UnitAuditOutcome;
   /** Already complete in this run (re-delivery): nothing was written, nothing is to be sent. */
   readonly alreadyComplete: boolean;
+  /** The unit's record in this run when it was already complete (its counts), else null. */
+  readonly completed: UnitRunRecord | null;
   readonly errors: readonly string[];
 }
 
@@ -92,13 +94,10 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
   const now = options.now ?? (() => new Date());
   const started = now().getTime();
   const done = await store.getUnitRun(runId, entry.unit);
-  const state = await store.getUnitState(entry.unit);
-  // First complete audit of the unit: a baseline. (A run that crashed before completing the unit
-  // left lastCompleteRunId as it was, so a re-delivery decides the same.)
-  const baseline = !state?.lastCompleteRunId;
   if (done?.status === 'complete') {
     return {
       alreadyComplete: true,
+      completed: done,
       errors: entry.errors,
       outcome: {
         runId,
@@ -112,6 +111,10 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
       },
     };
   }
+  const state = await store.getUnitState(entry.unit);
+  // First complete audit of the unit: a baseline. (A run that crashed before completing the unit
+  // left lastCompleteRunId as it was, so a re-delivery decides the same.)
+  const baseline = !state?.lastCompleteRunId;
   const stored = await store.loadFindings(entry.unit);
   const output = reconcile({
     runId,
@@ -125,6 +128,7 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
   await store.writeChanges(entry.unit, runId, runAt, output);
   return {
     alreadyComplete: false,
+    completed: null,
     errors: entry.errors,
     outcome: {
       runId,

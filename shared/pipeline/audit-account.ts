@@ -74,7 +74,7 @@ export async function auditAccount(
     outcomes.push(outcome);
     const isCluster = outcome.unit.cluster !== null;
     if (recorded.alreadyComplete) {
-      const done = await store.getUnitRun(message.runId, outcome.unit);
+      const done = recorded.completed;
       if (done)
         addCounts(
           counters,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity, severityRank } from '../checks/types.ts';
-import { findingKey } from '../engine/run-audit.ts';
+import { type Finding, findingKey } from '../engine/run-audit.ts';
 import type {
   AuditUnit,
   ChangeType,
@@ -127,6 +127,29 @@ export function runDigest(overrides: Partial<RunDigest> = {}): RunDigest {
     regressions: 3,
     openBySeverity: bySeverity({ critical: 1, high: 4, low: 2 }),
     regressedUnits: [{ unit: clusterUnit(), regressions: 3, maxSeverity: 'critical' }],
+    ...overrides,
+  };
+}
+
+/** An engine result (what runAudit reports) in `unit`: a failing IRSA-030 on shop/cart unless overridden. */
+export function auditFinding(unit: AuditUnit, overrides: Partial<Finding> = {}): Finding {
+  return {
+    checkId: 'IRSA-030',
+    name: 'pod-not-mutated',
+    title: 'Pods run without the IRSA injection',
+    severity: 'high',
+    status: 'fail',
+    accountId: unit.accountId,
+    region: unit.region,
+    cluster: unit.cluster,
+    namespace: 'shop',
+    serviceAccount: 'cart',
+    roleName: 'cart',
+    workload: { kind: 'Deployment', name: 'cart' },
+    resource: null,
+    message: `pods of Deployment shop/cart on ${unit.cluster} run without the IRSA injection`,
+    evidence: {},
+    remediation: 'kubectl rollout restart deployment/cart -n shop',
     ...overrides,
   };
 }
