@@ -17,6 +17,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
 import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
 import { startEmulator } from '../emulator/index.ts';
@@ -178,9 +179,13 @@ const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 /** Child: collect with the emulator's environment, print wall time and peak memory as JSON. */
 async function child(): Promise<void> {
   const regions = (process.env.BENCH_REGIONS ?? '').split(',');
+  const decoder = createPageDecoderPool(
+    process.env.BENCH_THREADS === undefined ? undefined : Number(process.env.BENCH_THREADS),
+  );
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const result = await collectFleet({
+    kubernetes: { decoder },
     accounts: { kind: 'organization' },
     auditRole: { roleName: 'irsa-auditor' },
     regions,
@@ -189,6 +194,7 @@ async function child(): Promise<void> {
     totalClusterConcurrency: CONCURRENCY * CONCURRENCY,
   });
   const wallMs = performance.now() - started;
+  await decoder.close();
   const errors = [...result.files.keys()].filter((k) => k.endsWith('collection-errors.json'));
   process.stdout.write(
     `${JSON.stringify({ wallMs, cpuMs: cpuMs(process.cpuUsage(cpuBefore)), peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, errors })}\n`,

@@ -45,6 +45,8 @@ export class AwsClients {
       region,
       retryMode: 'adaptive',
       maxAttempts: this.options.maxAttempts,
+      // The middleware stack is resolved once per command class, not on each of thousands of calls.
+      cacheMiddleware: true,
       ...(this.credentials ? { credentials: this.credentials } : {}),
     };
   }

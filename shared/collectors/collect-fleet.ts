@@ -20,6 +20,7 @@ import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.
 import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
 import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
 import { collectKubernetes, type KubernetesCollectOptions } from './kubernetes.ts';
+import { kubernetesListJson } from './kubernetes-pages.ts';
 import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
 
 /** Relative path -> file text. */
@@ -70,22 +71,13 @@ const POLICY_CONCURRENCY = 8;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-/**
- * A List with one item per line: still diffable and greppable, and a third of the cost of indenting
- * 2,000 pods (a cluster's kubernetes.json is most of what a collection writes).
- */
-function listJson(list: { items: readonly unknown[] } & Record<string, unknown>): string {
-  const { items, ...rest } = list;
-  const head = JSON.stringify(rest).slice(1, -1);
-  const lines = items.map((item) => JSON.stringify(item)).join(',\n');
-  return `{${head ? `${head},` : ''}\n"items": [${lines ? `\n${lines}\n` : ''}]}\n`;
-}
-
 interface AccountState {
   readonly accountId: string;
   clients?: AwsClients;
   iam?: IamSnapshot;
   readonly errors: CollectionError[];
+  /** Roles whose policies were looked up (or tried): never twice. */
+  readonly policiesLookedUp: Set<string>;
 }
 
 /** Collects the fleet. */
@@ -102,7 +94,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
 
   progress({ phase: 'accounts', message: `resolving accounts (${options.accounts.kind})` });
   const accountIds = await resolveAccounts(options.accounts, caller);
-  const states: AccountState[] = accountIds.map((accountId) => ({ accountId, errors: [] }));
+  const states: AccountState[] = accountIds.map((accountId) => ({
+    accountId,
+    errors: [],
+    policiesLookedUp: new Set<string>(),
+  }));
   /** Role ARNs referenced by service accounts, by the role's account. */
   const referencedRoles = new Map<string, Set<string>>();
 
@@ -155,7 +151,42 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         );
       }),
     );
+    // In the account's own slot, its roles' lookups (latency-bound) overlap with other accounts' lists (CPU-bound).
+    await lookUpPolicies(state);
     progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });
+  }
+
+  /** Permissions only for the roles that some service account uses (IRSA-018), each looked up once. */
+  async function lookUpPolicies(state: AccountState): Promise<void> {
+    const { iam, clients } = state;
+    const wanted = referencedRoles.get(state.accountId);
+    if (!iam || !clients || !wanted) return;
+    const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
+    const roleNames = [...wanted]
+      .map((arn) => arn.split('/').pop() ?? '')
+      .filter((roleName) => existing.has(roleName) && !state.policiesLookedUp.has(roleName));
+    if (roleNames.length === 0) return;
+    for (const roleName of roleNames) state.policiesLookedUp.add(roleName);
+    progress({
+      phase: 'policies',
+      accountId: state.accountId,
+      message: `reading the policies of ${roleNames.length} referenced role(s)`,
+    });
+    const roleLimit = pLimit(POLICY_CONCURRENCY);
+    await Promise.all(
+      roleNames.map((roleName) =>
+        roleLimit(async () => {
+          try {
+            iam.RolePolicies[roleName] = await collectRolePolicies(clients.iam, roleName);
+          } catch (error) {
+            state.errors.push({
+              api: `iam:ListAttachedRolePolicies (${roleName})`,
+              ...describeAwsError(error),
+            });
+          }
+        }),
+      ),
+    );
   }
 
   async function collectCluster(
@@ -208,15 +239,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       }
       clusterErrors.push(...result.errors);
       if (result.file) {
-        files.set(`${base}/kubernetes.json`, listJson(result.file));
-        for (const item of result.file.items as {
-          kind?: string;
+        files.set(`${base}/kubernetes.json`, kubernetesListJson(result.file));
+        for (const item of result.file.serviceAccounts as {
           metadata?: { annotations?: Record<string, string> };
         }[]) {
-          const arn =
-            item.kind === 'ServiceAccount'
-              ? item.metadata?.annotations?.['eks.amazonaws.com/role-arn']
-              : undefined;
+          const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
           if (arn && ROLE_ARN_PATTERN.test(arn)) {
             const roleAccount = arn.split(':')[4] ?? '';
             referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
@@ -225,7 +252,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         if (probeSts && result.file.collected.includes('ServiceAccount')) {
           const probe = await probeServiceAccounts(
             { name, region, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data },
-            probeCandidates(result.file.items),
+            probeCandidates(result.file.serviceAccounts),
             {
               ...(typeof options.probe === 'object' ? options.probe : {}),
               token: async () => (await tokens.get({ clusterName: name, region, credentials })).token,
@@ -254,36 +281,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   }
 
   await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
-
-  // Permissions only for the roles that some service account uses (IRSA-018).
-  progress({ phase: 'policies', message: 'reading the policies of referenced roles' });
-  await Promise.all(
-    states.map((state) =>
-      accountLimit(async () => {
-        const { iam, clients } = state;
-        const wanted = referencedRoles.get(state.accountId);
-        if (!iam || !clients || !wanted) return;
-        const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
-        const roleLimit = pLimit(POLICY_CONCURRENCY);
-        await Promise.all(
-          [...wanted].map((arn) =>
-            roleLimit(async () => {
-              const roleName = arn.split('/').pop() ?? '';
-              if (!existing.has(roleName) || iam.RolePolicies[roleName]) return;
-              try {
-                iam.RolePolicies[roleName] = await collectRolePolicies(clients.iam, roleName);
-              } catch (error) {
-                state.errors.push({
-                  api: `iam:ListAttachedRolePolicies (${roleName})`,
-                  ...describeAwsError(error),
-                });
-              }
-            }),
-          ),
-        );
-      }),
-    ),
-  );
+  // Roles referenced from another account that was collected after the role's own account.
+  await Promise.all(states.map((state) => accountLimit(() => lookUpPolicies(state))));
 
   for (const state of states) {
     if (state.iam) files.set(`${state.accountId}/iam.json`, json(state.iam));

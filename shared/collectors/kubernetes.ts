@@ -12,8 +12,10 @@
  * fleet of 600,000 pods about 14 of its 31 CPU-seconds (see bench/collection.bench.ts).
  */
 import { Agent, type RequestOptions, request } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
+import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
   readonly name: string;
@@ -36,19 +38,30 @@ export interface KubernetesCollectOptions {
   /** Base backoff; doubled per retry (with jitter), overridden by Retry-After. */
   readonly backoffMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Parses and trims list pages; default: on this thread (see page-decoder-pool.ts for worker threads). */
+  readonly decoder?: PageDecoder;
 }
 
 export interface KubernetesCollection {
-  /** The `kubernetes.json` document, or null when the API could not be read at all. */
-  readonly file: { apiVersion: 'v1'; kind: 'List'; items: unknown[]; collected: KubernetesKind[] } | null;
+  /** What `kubernetes.json` is written from (`kubernetesListJson`), or null when the API could not be read at all. */
+  readonly file: KubernetesListFile | null;
   readonly errors: CollectionError[];
   /** Requests made, by resource (for the benchmark's call accounting). */
   readonly requests: Record<string, number>;
 }
 
-interface ListPage {
-  items: unknown[];
-  metadata?: { continue?: string };
+export interface KubernetesListFile {
+  /** The kinds listed completely. */
+  readonly collected: KubernetesKind[];
+  /** The trimmed items as JSON lines, page by page (see DecodedPage.lines). */
+  readonly chunks: string[];
+  /** The trimmed ServiceAccounts as objects. */
+  readonly serviceAccounts: unknown[];
+}
+
+/** A 2xx answer that is not a Kubernetes list. */
+export class MalformedListError extends Error {
+  override readonly name = 'MalformedListError';
 }
 
 interface Lister {
@@ -56,147 +69,25 @@ interface Lister {
   readonly resource: string;
   /** The cluster-wide list path. */
   readonly path: string;
-  readonly trim: (item: never) => Record<string, unknown>;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Kubernetes timestamps: RFC 3339 in whole seconds, as the API server writes them. */
-function timestamp(value: unknown): string | undefined {
-  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return typeof value === 'string' ? value : undefined;
-}
-
-const ROLE_ARN_FIELD = 'f:eks.amazonaws.com/role-arn';
-
-interface Meta {
-  name?: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  creationTimestamp?: unknown;
-  ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
-  managedFields?: { time?: unknown; fieldsV1?: Record<string, unknown> }[];
-}
-
-function trimMetadata(meta: Meta | undefined, keepLabels: boolean): Record<string, unknown> {
-  return {
-    name: meta?.name,
-    namespace: meta?.namespace,
-    annotations: meta?.annotations,
-    ...(keepLabels ? { labels: meta?.labels } : {}),
-    creationTimestamp: timestamp(meta?.creationTimestamp),
-    ownerReferences: meta?.ownerReferences?.map((o) => ({
-      kind: o.kind,
-      name: o.name,
-      controller: o.controller,
-    })),
-  };
-}
-
-function trimServiceAccount(sa: { metadata?: Meta }): Record<string, unknown> {
-  // Only the managedFields entries that wrote the role-arn annotation (when it was annotated).
-  const managedFields = sa.metadata?.managedFields
-    ?.filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(ROLE_ARN_FIELD))
-    .map((f) => ({
-      time: timestamp(f.time),
-      fieldsV1: { 'f:metadata': { 'f:annotations': { [ROLE_ARN_FIELD]: {} } } },
-    }));
-  return {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { ...trimMetadata(sa.metadata, false), ...(managedFields?.length ? { managedFields } : {}) },
-  };
-}
-
-interface ContainerLike {
-  name?: string;
-  env?: { name?: string; value?: string }[];
-}
-
-function trimContainer(container: ContainerLike): Record<string, unknown> {
-  return {
-    name: container.name,
-    // Only the variables the checks read; values of others may be secrets.
-    env: container.env
-      ?.filter((e) => e.name?.startsWith('AWS_'))
-      .map((e) => ({ name: e.name, ...(e.value === undefined ? {} : { value: e.value }) })),
-  };
-}
-
-function trimPod(pod: {
-  metadata?: Meta;
-  spec?: {
-    serviceAccountName?: string;
-    serviceAccount?: string;
-    containers?: ContainerLike[];
-    initContainers?: ContainerLike[];
-    volumes?: {
-      name?: string;
-      projected?: { sources?: { serviceAccountToken?: { audience?: string } }[] };
-    }[];
-  };
-  status?: { phase?: string };
-}): Record<string, unknown> {
-  const spec = pod.spec;
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: trimMetadata(pod.metadata, true),
-    spec: {
-      serviceAccountName: spec?.serviceAccountName ?? spec?.serviceAccount,
-      containers: (spec?.containers ?? []).map(trimContainer),
-      ...(spec?.initContainers?.length ? { initContainers: spec.initContainers.map(trimContainer) } : {}),
-      volumes: spec?.volumes?.map((v) => ({
-        name: v.name,
-        ...(v.projected
-          ? {
-              projected: {
-                sources: (v.projected.sources ?? [])
-                  .filter((s) => s.serviceAccountToken)
-                  .map((s) => ({ serviceAccountToken: { audience: s.serviceAccountToken?.audience } })),
-              },
-            }
-          : {}),
-      })),
-    },
-    status: { phase: pod.status?.phase },
-  };
-}
-
-function trimWebhookConfiguration(config: {
-  metadata?: Meta;
-  webhooks?: { name?: string; clientConfig?: { caBundle?: string } }[];
-}): Record<string, unknown> {
-  return {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: config.metadata?.name },
-    webhooks: (config.webhooks ?? []).map((w) => ({
-      name: w.name,
-      clientConfig: { caBundle: w.clientConfig?.caBundle },
-    })),
-  };
-}
 
 const LISTERS: readonly Lister[] = [
   {
     kind: 'ServiceAccount',
     resource: 'serviceaccounts',
     path: '/api/v1/serviceaccounts',
-    trim: trimServiceAccount as Lister['trim'],
   },
   {
     kind: 'Pod',
     resource: 'pods',
     path: '/api/v1/pods',
-    trim: trimPod as Lister['trim'],
   },
   {
     kind: 'MutatingWebhookConfiguration',
     resource: 'mutatingwebhookconfigurations',
     path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
-    trim: trimWebhookConfiguration as Lister['trim'],
   },
 ];
 
@@ -232,25 +123,36 @@ async function connectionOptions(
   };
 }
 
-/** GETs one list page; a non-2xx answer becomes the client library's ApiException. */
-function getPage(url: URL, options: RequestOptions, timeoutMs: number): Promise<ListPage> {
+/** GETs one list page's body; a non-2xx answer becomes the client library's ApiException. */
+function getPage(url: URL, options: RequestOptions, timeoutMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...options, method: 'GET', timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        length += chunk.length;
+      });
       res.on('error', reject);
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          // A buffer of its own (not a slice of Node's pool), so a worker thread can take it over.
+          const body = new Uint8Array(length);
+          let offset = 0;
+          for (const chunk of chunks) {
+            body.set(chunk, offset);
+            offset += chunk.length;
+          }
+          resolve(body);
+          return;
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown = text;
         try {
           body = JSON.parse(text);
         } catch {
           // not JSON: keep the text for the error
-        }
-        if (status >= 200 && status < 300 && body && typeof body === 'object') {
-          resolve(body as ListPage);
-          return;
         }
         const headers: Record<string, string> = {};
         for (const [key, value] of Object.entries(res.headers)) {
@@ -295,6 +197,8 @@ function classify(
     if (status === 403) return { type: 'denied', code: 'Forbidden', message: detail };
     return { type: 'fatal', code: `HTTP${status}`, message: detail };
   }
+  if (error instanceof MalformedListError)
+    return { type: 'fatal', code: 'MalformedList', message: error.message };
   const err = error as {
     code?: string;
     cause?: { code?: string; message?: string };
@@ -320,15 +224,34 @@ export async function collectKubernetes(
   const timeoutMs = options.timeoutMs ?? 30_000;
   const backoffMs = options.backoffMs ?? 200;
   const sleep = options.sleep ?? defaultSleep;
+  const decoder = options.decoder ?? inlinePageDecoder;
   const requests: Record<string, number> = {};
   const errors: CollectionError[] = [];
-  const items: unknown[] = [];
+  const chunks: string[] = [];
+  const serviceAccounts: unknown[] = [];
   const collected: KubernetesKind[] = [];
 
   // One keep-alive agent for the cluster, verifying its CA; request options rebuilt only when the
   // token cache renews the token (every 14 minutes), not per page.
-  const ca = Buffer.from(target.caData, 'base64');
-  const agent = new Agent({ keepAlive: true, maxSockets: LISTERS.length, ca, rejectUnauthorized: true });
+  // The TLS context (the cluster CA) is built once for the cluster, not for each connection.
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({ ca: Buffer.from(target.caData, 'base64') });
+  } catch (error) {
+    return {
+      file: null,
+      errors: [
+        {
+          api: 'k8s:serviceaccounts',
+          code: 'TLS',
+          message: `the cluster CA from DescribeCluster is not a usable certificate: ${(error as Error).message}`,
+        },
+      ],
+      requests,
+    };
+  }
+  // Two connections: the pod list (the longest chain of pages) on one, the short lists on the other.
+  const agent = new Agent({ keepAlive: true, maxSockets: 2, secureContext, rejectUnauthorized: true });
   let current: Connection | undefined;
   async function optionsForToken(): Promise<RequestOptions> {
     const token = await options.token();
@@ -336,14 +259,17 @@ export async function collectKubernetes(
     return current.options;
   }
 
-  async function page(lister: Lister, cont: string | undefined): Promise<ListPage> {
+  async function page(lister: Lister, cont: string | undefined): Promise<DecodedPage> {
     for (let attempt = 0; ; attempt++) {
       requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
       try {
         const url = new URL(lister.path, target.endpoint);
         url.searchParams.set('limit', String(pageSize));
         if (cont) url.searchParams.set('continue', cont);
-        return await getPage(url, await optionsForToken(), timeoutMs);
+        const body = await getPage(url, await optionsForToken(), timeoutMs);
+        const decoded = await decoder.decode(lister.kind, body);
+        if (decoded.malformed) throw new MalformedListError(`${decoded.malformed} (${url.pathname})`);
+        return decoded;
       } catch (error) {
         const verdict = classify(error);
         if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
@@ -354,28 +280,31 @@ export async function collectKubernetes(
   }
 
   /** Lists one kind completely, restarting it when its continue token expired. */
-  async function listAll(lister: Lister): Promise<unknown[]> {
+  async function listAll(lister: Lister): Promise<{ chunks: string[]; items: unknown[] }> {
+    const kindChunks: string[] = [];
     const kindItems: unknown[] = [];
     let restarts = 0;
     let cont: string | undefined;
     do {
-      let result: ListPage;
+      let result: DecodedPage;
       try {
         result = await page(lister, cont);
       } catch (error) {
         if (classify(error).type === 'expired' && restarts < maxRestarts) {
           // The snapshot the continue token pointed at is gone: start the list again.
           restarts++;
+          kindChunks.length = 0;
           kindItems.length = 0;
           cont = undefined;
           continue;
         }
         throw error;
       }
-      for (const item of result.items) kindItems.push(lister.trim(item as never));
-      cont = result.metadata?.continue || undefined;
+      kindChunks.push(result.lines);
+      if (result.items) kindItems.push(...result.items);
+      cont = result.continue;
     } while (cont);
-    return kindItems;
+    return { chunks: kindChunks, items: kindItems };
   }
 
   // The three lists are independent: list them at once.
@@ -383,7 +312,8 @@ export async function collectKubernetes(
   for (const [index, outcome] of outcomes.entries()) {
     const lister = LISTERS[index] as Lister;
     if (outcome.status === 'fulfilled') {
-      items.push(...outcome.value);
+      chunks.push(...outcome.value.chunks);
+      if (lister.kind === 'ServiceAccount') serviceAccounts.push(...outcome.value.items);
       collected.push(lister.kind);
       continue;
     }
@@ -410,7 +340,7 @@ export async function collectKubernetes(
         : verdict;
     errors.push({ api, code, message: redact(message), kind: lister.kind });
   }
-  return { file: { apiVersion: 'v1', kind: 'List', items, collected }, errors, requests };
+  return { file: { collected, chunks, serviceAccounts }, errors, requests };
 }
 
 /** Error texts never carry the bearer token, even if a library put it there. */

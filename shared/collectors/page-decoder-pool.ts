@@ -1,0 +1,51 @@
+/**
+ * Worker threads that parse and trim Kubernetes list pages (Piscina), so that on a machine with
+ * more than one core the JSON of 600,000 pods is not decoded on the thread that also drives every
+ * request. The page bodies are transferred to the workers, not copied; only the trimmed lines
+ * come back.
+ *
+ * For the CLI and the benchmark, which run from the TypeScript sources (the worker registers tsx).
+ * The bundled Lambda functions do not use it: they decode on their one thread (kubernetes-pages.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { KubernetesKind } from '../model/fleet.ts';
+import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
+
+export interface PageDecoderPool extends PageDecoder {
+  /** Threads decoding pages; 0 when pages are decoded on the calling thread. */
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+/** One thread fewer than the cores (the main thread has requests to drive), at most 4; 0 on one core. */
+export function defaultDecodeThreads(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(0, cores - 1));
+}
+
+/** A pool of `threads` decoding threads; with 0, a decoder on the calling thread. */
+export function createPageDecoderPool(threads = defaultDecodeThreads()): PageDecoderPool {
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new RangeError(`decode threads must be a whole number from 0, not ${threads}`);
+  }
+  if (threads === 0) return { ...inlinePageDecoder, threads: 0, close: async () => {} };
+  const pool = new Piscina<{ kind: KubernetesKind; body: ArrayBuffer }, DecodedPage>({
+    filename: new URL('./page-decoder.worker.mjs', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
+  return {
+    threads,
+    decode(kind, body) {
+      // The body must own its whole buffer to be transferred (getPage allocates it so).
+      const buffer =
+        body.byteOffset === 0 &&
+        body.byteLength === body.buffer.byteLength &&
+        body.buffer instanceof ArrayBuffer
+          ? body.buffer
+          : body.slice().buffer;
+      return pool.run({ kind, body: buffer }, { transferList: [buffer] });
+    },
+    close: () => pool.destroy(),
+  };
+}
