@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import { defaultDecodeThreads } from '#shared/collectors/page-decoder-pool.ts';
 import { ConfigError } from '#shared/config/load-config.ts';
 import { UnknownCheckError } from '#shared/engine/run-audit.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
@@ -55,6 +56,11 @@ function addLiveOptions(command: Command): void {
     )
     .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4)
     .option(
+      '--threads <n>',
+      `worker threads that parse Kubernetes list pages (0: on the main thread; default: cores - 1, here ${defaultDecodeThreads()})`,
+      parseThreads,
+    )
+    .option(
       '--probe',
       'live probe IRSA-040: request a token per annotated service account and try sts:AssumeRoleWithWebIdentity ' +
         '(needs create on serviceaccounts/token: irsa-audit enroll --probe)',
@@ -68,6 +74,13 @@ function parseConcurrency(value: string): number {
   return n;
 }
 
+function parseThreads(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 32)
+    throw new InvalidArgumentError('expected a whole number from 0 to 32');
+  return n;
+}
+
 function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
   return {
     organization: Boolean(opts.organization),
@@ -76,6 +89,7 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
     externalId: opts.externalId as string | undefined,
     regions: (opts.regions as string[] | undefined)?.map((r) => r.toLowerCase()),
     concurrency: opts.concurrency as number | undefined,
+    ...(opts.threads === undefined ? {} : { threads: opts.threads as number }),
     probe: Boolean(opts.probe),
   };
 }

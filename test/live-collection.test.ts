@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { type Finding, runAudit } from '#shared/engine/run-audit.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
 import { memorySource } from '#shared/snapshot/snapshot-source.ts';
@@ -57,6 +58,21 @@ const ids = (findings: readonly ExpectedFinding[]) => findings.map(identity).sor
 describe('live collection through the emulator', () => {
   it('finds exactly what the checks find on the snapshot directory', async () => {
     expect(ids(await liveFindings())).toEqual(ids(expected));
+  });
+
+  it('writes the same snapshot when worker threads decode the pages', async () => {
+    const inline = (await collectFleet(ORGANIZATION)).files;
+    const decoder = createPageDecoderPool(2);
+    try {
+      const threaded = (
+        await collectFleet({ ...ORGANIZATION, kubernetes: { ...ORGANIZATION.kubernetes, decoder } })
+      ).files;
+      expect([...threaded.keys()].sort()).toEqual([...inline.keys()].sort());
+      for (const [path, text] of inline) expect(threaded.get(path), path).toBe(text);
+      expect([...inline.keys()].filter((path) => path.endsWith('kubernetes.json')).length).toBeGreaterThan(0);
+    } finally {
+      await decoder.close();
+    }
   });
 
   it('lists IAM once per account and pages Kubernetes lists', async () => {
@@ -143,6 +159,21 @@ describe('the CLI against the emulator', () => {
     const check = await runCliAsync(['check', out, '--format', 'json']);
     const findings = JSON.parse(check.stdout).findings.filter((f: { status: string }) => f.status === 'fail');
     expect(ids(findings)).toEqual(ids(expected));
+  });
+
+  it('collects with the pages decoded on the main thread (--threads 0), and refuses a bad thread count', async () => {
+    const out = join(scratch, 'collected-inline');
+    const collect = await runCliAsync(
+      ['collect', '--out', out, '--organization', '--role-name', 'irsa-auditor', '--threads', '0', '-q'],
+      { env: env() },
+    );
+    expect(collect.status).toBe(0);
+    const check = await runCliAsync(['check', out, '--format', 'json']);
+    const findings = JSON.parse(check.stdout).findings.filter((f: { status: string }) => f.status === 'fail');
+    expect(ids(findings)).toEqual(ids(expected));
+    const bad = await runCliAsync(['collect', '--out', out, '--threads', 'two'], { env: env() });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--threads.*whole number from 0 to 32/);
   });
 
   it('refuses --accounts without --role-name', async () => {

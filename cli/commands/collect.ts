@@ -4,6 +4,7 @@
  */
 import type { AccountSelection } from '#shared/collectors/accounts.ts';
 import { type CollectOptions, type CollectResult, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { writeSnapshot } from '#shared/collectors/write-snapshot.ts';
 
 export interface LiveOptions {
@@ -13,6 +14,8 @@ export interface LiveOptions {
   externalId?: string;
   regions?: string[];
   concurrency?: number;
+  /** Worker threads that decode Kubernetes list pages; default: cores - 1. */
+  threads?: number;
   /** The live probe IRSA-040: a TokenRequest and sts:AssumeRoleWithWebIdentity per annotated ServiceAccount. */
   probe?: boolean;
 }
@@ -74,7 +77,13 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
 }
 
 export async function collectLive(live: LiveOptions, io: CollectIo): Promise<CollectResult> {
-  return collectFleet(collectOptionsFrom(live, io));
+  const options = collectOptionsFrom(live, io);
+  const decoder = createPageDecoderPool(live.threads);
+  try {
+    return await collectFleet({ ...options, kubernetes: { ...options.kubernetes, decoder } });
+  } finally {
+    await decoder.close();
+  }
 }
 
 export async function runCollectCommand(outDir: string, live: LiveOptions, io: CollectIo): Promise<number> {

@@ -285,7 +285,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   await Promise.all(states.map((state) => accountLimit(() => lookUpPolicies(state))));
 
   for (const state of states) {
-    if (state.iam) files.set(`${state.accountId}/iam.json`, json(state.iam));
+    if (state.iam) {
+      // Lookups finish in any order: sort the roles' policies, so two collections of one account diff cleanly.
+      const policies = Object.entries(state.iam.RolePolicies).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      files.set(
+        `${state.accountId}/iam.json`,
+        json({ ...state.iam, RolePolicies: Object.fromEntries(policies) }),
+      );
+    }
     if (state.errors.length > 0)
       files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
     // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.

@@ -1,0 +1,187 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodePage, kubernetesListJson } from './kubernetes-pages.ts';
+import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool.ts';
+
+const bytes = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+
+const POD = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'api-1',
+    namespace: 'shop',
+    labels: { app: 'api' },
+    annotations: { note: 'x' },
+    uid: 'u-1',
+    managedFields: [{ manager: 'kubelet', fieldsV1: { 'f:status': {} } }],
+    ownerReferences: [{ kind: 'ReplicaSet', name: 'api-7d', controller: true, uid: 'r-1' }],
+  },
+  spec: {
+    serviceAccountName: 'api',
+    nodeName: 'node-1',
+    containers: [
+      {
+        name: 'app',
+        image: 'shop/api:1',
+        env: [
+          { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::111122223333:role/api' },
+          { name: 'DB_PASSWORD', value: 'hunter2' },
+          { name: 'AWS_REGION', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } },
+        ],
+      },
+    ],
+    volumes: [
+      {
+        name: 'aws-iam-token',
+        projected: {
+          sources: [
+            { serviceAccountToken: { audience: 'sts.amazonaws.com', path: 'token' } },
+            { configMap: { name: 'other' } },
+          ],
+        },
+      },
+      { name: 'data', emptyDir: {} },
+    ],
+  },
+  status: { phase: 'Running', podIP: '10.0.0.1' },
+};
+
+const SERVICE_ACCOUNT = {
+  apiVersion: 'v1',
+  kind: 'ServiceAccount',
+  metadata: {
+    name: 'api',
+    namespace: 'shop',
+    annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/api' },
+    managedFields: [
+      { manager: 'kubectl', time: '2026-01-02T03:04:05Z', fieldsV1: { 'f:metadata': { 'f:labels': {} } } },
+      {
+        manager: 'kubectl-annotate',
+        time: '2026-02-03T04:05:06Z',
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:eks.amazonaws.com/role-arn': {} } } },
+      },
+    ],
+  },
+};
+
+describe('decodePage', () => {
+  it('keeps only what the checks read, and never the values of other environment variables', () => {
+    const page = decodePage('Pod', bytes({ kind: 'PodList', metadata: {}, items: [POD] }));
+    expect(page.count).toBe(1);
+    expect(page.continue).toBeUndefined();
+    expect(page.items).toBeUndefined();
+    expect(page.lines).not.toContain('\n');
+    const pod = JSON.parse(page.lines);
+    expect(pod.metadata).toEqual({
+      name: 'api-1',
+      namespace: 'shop',
+      annotations: { note: 'x' },
+      labels: { app: 'api' },
+      ownerReferences: [{ kind: 'ReplicaSet', name: 'api-7d', controller: true }],
+    });
+    expect(pod.spec.containers).toEqual([
+      {
+        name: 'app',
+        env: [{ name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::111122223333:role/api' }, { name: 'AWS_REGION' }],
+      },
+    ]);
+    expect(page.lines).not.toContain('hunter2');
+    expect(pod.spec.volumes).toEqual([
+      {
+        name: 'aws-iam-token',
+        projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+      },
+      { name: 'data' },
+    ]);
+    expect(pod.status).toEqual({ phase: 'Running' });
+  });
+
+  it('returns ServiceAccounts as objects too, with only the managedFields entry that wrote the role-arn', () => {
+    const page = decodePage(
+      'ServiceAccount',
+      bytes({ kind: 'ServiceAccountList', metadata: { continue: 'next-page' }, items: [SERVICE_ACCOUNT] }),
+    );
+    expect(page.continue).toBe('next-page');
+    expect(page.items).toEqual([JSON.parse(page.lines)]);
+    expect((page.items?.[0] as typeof SERVICE_ACCOUNT).metadata.managedFields).toEqual([
+      {
+        time: '2026-02-03T04:05:06Z',
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:eks.amazonaws.com/role-arn': {} } } },
+      },
+    ]);
+  });
+
+  it('writes one line per item, joined so that pages concatenate into one list', () => {
+    const page = decodePage(
+      'Pod',
+      bytes({ items: [POD, { ...POD, metadata: { ...POD.metadata, name: 'api-2' } }] }),
+    );
+    expect(page.count).toBe(2);
+    expect(page.lines.split(',\n').map((line) => JSON.parse(line).metadata.name)).toEqual(['api-1', 'api-2']);
+  });
+
+  it.each([
+    ['not JSON', '<html>proxy error</html>', /Pod list page is not JSON/],
+    ['no items', { kind: 'Status', message: 'x' }, /Pod list page has no items array/],
+    ['a null item', { items: [POD, null] }, /item 1 of the Pod list page is not an object/],
+  ])('names what is wrong with a body that is %s, and never throws', (_, body, message) => {
+    const page = decodePage('Pod', bytes(body));
+    expect(page.malformed).toMatch(message);
+    expect(page.count).toBe(0);
+  });
+});
+
+describe('kubernetesListJson', () => {
+  it('writes the List of docs/fleet-format.md with one item per line, from the pages of each kind', () => {
+    const sa = decodePage('ServiceAccount', bytes({ items: [SERVICE_ACCOUNT] }));
+    const empty = decodePage('MutatingWebhookConfiguration', bytes({ items: [] }));
+    const pods = decodePage('Pod', bytes({ items: [POD, POD] }));
+    const text = kubernetesListJson({
+      collected: ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'],
+      chunks: [sa.lines, empty.lines, pods.lines],
+    });
+    const list = JSON.parse(text);
+    expect(list.apiVersion).toBe('v1');
+    expect(list.kind).toBe('List');
+    expect(list.collected).toEqual(['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration']);
+    expect(list.items.map((i: { kind: string }) => i.kind)).toEqual(['ServiceAccount', 'Pod', 'Pod']);
+    const lines = text.split('\n');
+    expect(lines[1]).toBe('"items": [');
+    expect(lines.slice(2, 5).map((line) => JSON.parse(line.replace(/,$/, '')).kind)).toEqual([
+      'ServiceAccount',
+      'Pod',
+      'Pod',
+    ]);
+    expect(lines.slice(5)).toEqual([']}', '']);
+    expect(JSON.parse(kubernetesListJson({ collected: [], chunks: [] })).items).toEqual([]);
+  });
+});
+
+describe('the worker-thread decoder', () => {
+  const pool = createPageDecoderPool(2);
+  afterAll(() => pool.close());
+
+  it('decodes exactly as the main thread does, and takes the page body over instead of copying it', async () => {
+    const body = bytes({ metadata: { continue: 'c' }, items: [POD, POD] });
+    const expected = decodePage('Pod', body.slice());
+    const decoded = await pool.decode('Pod', body);
+    expect(decoded).toEqual(expected);
+    expect(body.byteLength).toBe(0); // transferred to the worker
+  });
+
+  it('reports a malformed page from a worker the same way', async () => {
+    expect((await pool.decode('Pod', bytes('nope'))).malformed).toMatch(/not JSON/);
+  });
+
+  it('decodes on the calling thread with 0 threads, and refuses a negative count', async () => {
+    const inline = createPageDecoderPool(0);
+    expect(inline.threads).toBe(0);
+    expect((await inline.decode('Pod', bytes({ items: [POD] }))).count).toBe(1);
+    expect(() => createPageDecoderPool(-1)).toThrow(/whole number/);
+  });
+
+  it('leaves one core to the main thread by default, at most 4 threads', () => {
+    expect([1, 2, 8, 64].map((cores) => defaultDecodeThreads(cores))).toEqual([0, 1, 4, 4]);
+  });
+});
