@@ -150,14 +150,16 @@ function rewriteWebhooks(object: KubeObject, rewrite: (bundle: unknown) => unkno
 
 /** A response body already serialised (a list page built from its items' JSON). */
 class RawJson {
-  constructor(readonly text: string) {}
+  constructor(readonly bytes: Buffer) {}
 }
 
 /** An object with its JSON, serialised once when the server starts. */
 interface Served {
   readonly namespace: string | undefined;
-  readonly json: string;
+  readonly json: Buffer;
 }
+
+const COMMA = Buffer.from(',');
 
 function base64url(value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
@@ -183,7 +185,7 @@ export class KubernetesClusterServer {
     const served = (objects: readonly KubeObject[]): Served[] =>
       objects.map((object) => ({
         namespace: object.metadata?.namespace ?? undefined,
-        json: JSON.stringify(object),
+        json: Buffer.from(JSON.stringify(object)),
       }));
     this.objects = {
       ServiceAccount: served(cluster.objects.ServiceAccount),
@@ -270,7 +272,7 @@ export class KubernetesClusterServer {
             res.end(JSON.stringify(status(result)));
           } else {
             res.writeHead(result.code, { 'content-type': 'application/json' });
-            res.end(result.body instanceof RawJson ? result.body.text : JSON.stringify(result.body));
+            res.end(result.body instanceof RawJson ? result.body.bytes : JSON.stringify(result.body));
           }
         });
     });
@@ -405,7 +407,13 @@ export class KubernetesClusterServer {
       metadata.remainingItemCount = remaining;
     }
     const head = JSON.stringify({ kind: `${list.kind}List`, apiVersion: list.apiVersion, metadata });
-    return new RawJson(`${head.slice(0, -1)},"items":[${items.map((item) => item.json).join(',')}]}`);
+    const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"items":[`)];
+    for (const [index, item] of items.entries()) {
+      if (index > 0) parts.push(COMMA);
+      parts.push(item.json);
+    }
+    parts.push(Buffer.from(']}'));
+    return new RawJson(Buffer.concat(parts));
   }
 
   private decodeContinue(token: string, resource: string, namespace: string | undefined): number {
