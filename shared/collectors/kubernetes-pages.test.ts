@@ -104,7 +104,8 @@ describe('decodePage', () => {
     );
     expect(page.continue).toBe('next-page');
     expect(page.items).toEqual([JSON.parse(page.lines)]);
-    expect((page.items?.[0] as typeof SERVICE_ACCOUNT).metadata.managedFields).toEqual([
+    const [serviceAccount] = (page.items ?? []) as (typeof SERVICE_ACCOUNT)[];
+    expect(serviceAccount?.metadata.managedFields).toEqual([
       {
         time: '2026-02-03T04:05:06Z',
         fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:eks.amazonaws.com/role-arn': {} } } },
