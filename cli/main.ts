@@ -57,7 +57,7 @@ function addLiveOptions(command: Command): void {
     .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4)
     .option(
       '--threads <n>',
-      `worker threads that parse Kubernetes list pages (0: on the main thread; default: cores - 1, here ${defaultDecodeThreads()})`,
+      `worker threads that parse Kubernetes list pages (0: on the main thread; default: the cores, at most 4, here ${defaultDecodeThreads()})`,
       parseThreads,
     )
     .option(

@@ -23,6 +23,7 @@ import { KubernetesClusterServer } from './kubernetes-server.ts';
 import { SnsState } from './sns.ts';
 import { SqsState } from './sqs.ts';
 import { OidcIssuers } from './sts-web-identity.ts';
+import { tokenReviews } from './token-reviews.ts';
 
 export type { AccessEntry } from './eks-access.ts';
 export type { FaultOptions } from './faults.ts';
@@ -135,8 +136,9 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
         cluster,
         tls,
         faults,
-        verifyToken: (token) =>
+        verifyToken: tokenReviews((token) =>
           verifyEksToken(token, { clusterName: cluster.name, secretAccessKeyFor, now: new Date() }),
+        ),
         principalOf: (accessKeyId) => credentials.get(accessKeyId),
         rbac: rbac.get(cluster),
         issuers,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { inlinePageDecoder, type PageDecoder } from '#shared/collectors/kubernetes-pages.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { type Finding, runAudit } from '#shared/engine/run-audit.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
@@ -86,6 +87,61 @@ describe('live collection through the emulator', () => {
     // pageSize 7: ml-platform's pods need several pages; every page is one request.
     expect(counts['k8s:ml-platform:pods']).toBeGreaterThan(1);
     expect(Object.keys(counts).filter((k) => k.startsWith('iam:GetRole'))).toEqual([]);
+  });
+
+  /** ml-platform alone: 14 pods, in pages of 4. */
+  const ML_PLATFORM: CollectOptions = {
+    accounts: { kind: 'list', accountIds: ['345678901234'] },
+    auditRole: { roleName: 'irsa-auditor' },
+    regions: ['us-east-1'],
+    kubernetes: { backoffMs: 5, pageSize: 4 },
+  };
+  const podsOf = (files: Map<string, string>) =>
+    JSON.parse(files.get('345678901234/us-east-1/ml-platform/kubernetes.json') ?? '{}').items.filter(
+      (item: { kind: string }) => item.kind === 'Pod',
+    ).length;
+
+  it("requests a list's next page while the current page is still being decoded", async () => {
+    const requested = () => emulator.requestCounts()['k8s:ml-platform:pods'] ?? 0;
+    const late: number[] = [];
+    let podPages = 0;
+    // Holds each pod page that has a next one until the emulator has seen that next page's request.
+    const waiting: PageDecoder = {
+      async decode(kind, body) {
+        const decoded = await inlinePageDecoder.decode(kind, body);
+        if (kind !== 'Pod') return decoded;
+        const page = ++podPages;
+        if (decoded.continue) {
+          const deadline = Date.now() + 2_000;
+          while (requested() <= page && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          if (requested() <= page) late.push(page);
+        }
+        return decoded;
+      },
+    };
+    const { files } = await collectFleet({
+      ...ML_PLATFORM,
+      kubernetes: { ...ML_PLATFORM.kubernetes, decoder: waiting },
+    });
+    expect(podPages).toBe(4);
+    expect(late).toEqual([]);
+    expect(requested()).toBe(4);
+    expect(podsOf(files)).toBe(14);
+  });
+
+  it('lets the full decode overrule the continue token read from the head', async () => {
+    // A decoder that finds no continue token on the first pod page: the list ends there.
+    const ending: PageDecoder = {
+      async decode(kind, body) {
+        const decoded = await inlinePageDecoder.decode(kind, body);
+        return kind === 'Pod' ? { ...decoded, continue: undefined } : decoded;
+      },
+    };
+    const { files } = await collectFleet({
+      ...ML_PLATFORM,
+      kubernetes: { ...ML_PLATFORM.kubernetes, decoder: ending },
+    });
+    expect(podsOf(files)).toBe(4);
   });
 
   it('retries throttling and server errors, AWS and Kubernetes, and completes the audit', async () => {

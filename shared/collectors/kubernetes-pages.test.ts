@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePage, kubernetesListJson } from './kubernetes-pages.ts';
+import { decodePage, kubernetesListJson, peekContinue } from './kubernetes-pages.ts';
 import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool.ts';
 
 const bytes = (value: unknown) =>
@@ -133,6 +133,37 @@ describe('decodePage', () => {
   });
 });
 
+describe('peekContinue', () => {
+  const page = (metadata: Record<string, unknown>) =>
+    bytes({ kind: 'PodList', apiVersion: 'v1', metadata, items: [POD, POD] });
+
+  it('reads the continue token from the head, as the API server lays a list out', () => {
+    expect(peekContinue(page({ resourceVersion: '7', continue: 'eyJ2IjoxfQ', remainingItemCount: 3 }))).toBe(
+      'eyJ2IjoxfQ',
+    );
+  });
+
+  it('says undefined on the last page, which has no continue token (or an empty one)', () => {
+    expect(peekContinue(page({ resourceVersion: '7' }))).toBeUndefined();
+    expect(peekContinue(page({ resourceVersion: '7', continue: '' }))).toBeUndefined();
+  });
+
+  it('says null, leaving it to the full decode, when the head is not where the API server puts it', () => {
+    expect(peekContinue(bytes({ items: [POD], metadata: { continue: 'x' } }))).toBeNull();
+    expect(peekContinue(bytes({ kind: 'Status', message: 'x' }))).toBeNull();
+    expect(peekContinue(new TextEncoder().encode('<html>,"items":[</html>'))).toBeNull();
+    // An annotation named "items" cuts the head short: it does not parse, so no guess.
+    expect(peekContinue(page({ annotations: { a: 'b', items: 'c' }, continue: 'x' }))).toBeNull();
+    // Inside a string, quotes are escaped: text like `,"items":` there is not mistaken for the key.
+    expect(peekContinue(page({ annotations: { 'a,"items":': 'b' }, continue: 'x' }))).toBe('x');
+  });
+
+  it('agrees with the full decode of the same page', () => {
+    const body = page({ continue: 'next' });
+    expect(peekContinue(body)).toBe(decodePage('Pod', body).continue);
+  });
+});
+
 describe('kubernetesListJson', () => {
   it('writes the List of docs/fleet-format.md with one item per line, from the pages of each kind', () => {
     const sa = decodePage('ServiceAccount', bytes({ items: [SERVICE_ACCOUNT] }));
@@ -182,7 +213,7 @@ describe('the worker-thread decoder', () => {
     expect(() => createPageDecoderPool(-1)).toThrow(/whole number/);
   });
 
-  it('leaves one core to the main thread by default, at most 4 threads', () => {
-    expect([1, 2, 8, 64].map((cores) => defaultDecodeThreads(cores))).toEqual([0, 1, 4, 4]);
+  it('uses a thread per core by default, none on one core, at most 4', () => {
+    expect([1, 2, 8, 64].map((cores) => defaultDecodeThreads(cores))).toEqual([0, 2, 4, 4]);
   });
 });

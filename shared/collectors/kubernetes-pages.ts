@@ -190,6 +190,31 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
   };
 }
 
+const ITEMS_KEY = Buffer.from(',"items":');
+/** How far into a page its head (kind, apiVersion, metadata) is looked for. */
+const HEAD_LIMIT = 64 * 1024;
+
+/**
+ * The continue token of a list page, read from the page's head without parsing its items, so the
+ * next page can be requested while this one is decoded: a string, `undefined` on the last page,
+ * or `null` when the head is not laid out as the API server writes it (kind, apiVersion,
+ * metadata, then items); then only the full decode can tell.
+ */
+export function peekContinue(body: Uint8Array): string | undefined | null {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, HEAD_LIMIT));
+  const end = bytes.indexOf(ITEMS_KEY);
+  if (end < 0) return null;
+  let head: { metadata?: { continue?: unknown } };
+  try {
+    head = JSON.parse(`${bytes.toString('utf8', 0, end)}}`);
+  } catch {
+    return null;
+  }
+  if (!head || typeof head !== 'object' || !head.metadata || typeof head.metadata !== 'object') return null;
+  const cont = head.metadata.continue;
+  return typeof cont === 'string' && cont ? cont : undefined;
+}
+
 /** A cluster's `kubernetes.json`: a List with one item per line, still diffable and greppable. */
 export function kubernetesListJson(file: {
   collected: readonly KubernetesKind[];

@@ -15,7 +15,7 @@ import { Agent, type RequestOptions, request } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
-import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
+import { inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
   readonly name: string;
@@ -169,6 +169,21 @@ function getPage(url: URL, options: RequestOptions, timeoutMs: number): Promise<
   });
 }
 
+/** TLS contexts by cluster CA: building one parses the PEM, and clusters may share a CA. */
+const secureContexts = new Map<string, SecureContext>();
+const SECURE_CONTEXT_CACHE = 256;
+
+/** The TLS context that trusts exactly the cluster's CA (throws when it is not a certificate). */
+function clusterSecureContext(caData: string): SecureContext {
+  let context = secureContexts.get(caData);
+  if (!context) {
+    context = createSecureContext({ ca: Buffer.from(caData, 'base64') });
+    if (secureContexts.size >= SECURE_CONTEXT_CACHE) secureContexts.clear();
+    secureContexts.set(caData, context);
+  }
+  return context;
+}
+
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
 
 /** Classifies a failed request: retryable, fatal for the whole API, or a denied list. */
@@ -233,10 +248,10 @@ export async function collectKubernetes(
 
   // One keep-alive agent for the cluster, verifying its CA; request options rebuilt only when the
   // token cache renews the token (every 14 minutes), not per page.
-  // The TLS context (the cluster CA) is built once for the cluster, not for each connection.
+  // The TLS context (the cluster CA) is built once for the CA, not for each connection.
   let secureContext: SecureContext;
   try {
-    secureContext = createSecureContext({ ca: Buffer.from(target.caData, 'base64') });
+    secureContext = clusterSecureContext(target.caData);
   } catch (error) {
     return {
       file: null,
@@ -259,17 +274,15 @@ export async function collectKubernetes(
     return current.options;
   }
 
-  async function page(lister: Lister, cont: string | undefined): Promise<DecodedPage> {
+  /** GETs one page, retrying 429, 5xx and network errors with backoff. */
+  async function fetchPage(lister: Lister, cont: string | undefined): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
       requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
       try {
         const url = new URL(lister.path, target.endpoint);
         url.searchParams.set('limit', String(pageSize));
         if (cont) url.searchParams.set('continue', cont);
-        const body = await getPage(url, await optionsForToken(), timeoutMs);
-        const decoded = await decoder.decode(lister.kind, body);
-        if (decoded.malformed) throw new MalformedListError(`${decoded.malformed} (${url.pathname})`);
-        return decoded;
+        return await getPage(url, await optionsForToken(), timeoutMs);
       } catch (error) {
         const verdict = classify(error);
         if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
@@ -279,31 +292,50 @@ export async function collectKubernetes(
     }
   }
 
-  /** Lists one kind completely, restarting it when its continue token expired. */
+  /** Starts fetching a page; a page that is then not wanted may fail unobserved. */
+  function prefetch(lister: Lister, cont: string | undefined): Promise<Uint8Array> {
+    const body = fetchPage(lister, cont);
+    body.catch(() => {});
+    return body;
+  }
+
+  /**
+   * Lists one kind completely, restarting it when its continue token expired. The next page is
+   * requested as soon as this page's head names its continue token, while this page is decoded
+   * (on a worker thread, with a pool): the round trip and the decoding overlap.
+   */
   async function listAll(lister: Lister): Promise<{ chunks: string[]; items: unknown[] }> {
     const kindChunks: string[] = [];
     const kindItems: unknown[] = [];
     let restarts = 0;
-    let cont: string | undefined;
-    do {
-      let result: DecodedPage;
+    let next: Promise<Uint8Array> | undefined = prefetch(lister, undefined);
+    while (next) {
+      let body: Uint8Array;
       try {
-        result = await page(lister, cont);
+        body = await next;
       } catch (error) {
         if (classify(error).type === 'expired' && restarts < maxRestarts) {
           // The snapshot the continue token pointed at is gone: start the list again.
           restarts++;
           kindChunks.length = 0;
           kindItems.length = 0;
-          cont = undefined;
+          next = prefetch(lister, undefined);
           continue;
         }
         throw error;
       }
-      kindChunks.push(result.lines);
-      if (result.items) kindItems.push(...result.items);
-      cont = result.continue;
-    } while (cont);
+      const peeked = peekContinue(body); // before the decoder takes the body over
+      const decoding = decoder.decode(lister.kind, body);
+      next = typeof peeked === 'string' ? prefetch(lister, peeked) : undefined;
+      const decoded = await decoding;
+      if (decoded.malformed) throw new MalformedListError(`${decoded.malformed} (${lister.path})`);
+      // The full decode has the last word: a head read wrongly (or not at all) refetches.
+      if (decoded.continue !== (peeked ?? undefined)) {
+        next = decoded.continue ? prefetch(lister, decoded.continue) : undefined;
+      }
+      kindChunks.push(decoded.lines);
+      if (decoded.items) kindItems.push(...decoded.items);
+    }
     return { chunks: kindChunks, items: kindItems };
   }
 
