@@ -46,12 +46,15 @@ interface Meta {
   managedFields?: { time?: unknown; fieldsV1?: Record<string, unknown> }[];
 }
 
+// The trims build plain object literals, with undefined for what is absent (JSON.stringify leaves
+// it out) rather than spreads: this runs for every pod of the fleet.
+
 function trimMetadata(meta: Meta | undefined, keepLabels: boolean): Record<string, unknown> {
   return {
     name: meta?.name,
     namespace: meta?.namespace,
     annotations: meta?.annotations,
-    ...(keepLabels ? { labels: meta?.labels } : {}),
+    labels: keepLabels ? meta?.labels : undefined,
     creationTimestamp: timestamp(meta?.creationTimestamp),
     ownerReferences: meta?.ownerReferences?.map((o) => ({
       kind: o.kind,
@@ -69,11 +72,9 @@ function trimServiceAccount(sa: { metadata?: Meta }): Record<string, unknown> {
       time: timestamp(f.time),
       fieldsV1: { 'f:metadata': { 'f:annotations': { [ROLE_ARN_FIELD]: {} } } },
     }));
-  return {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { ...trimMetadata(sa.metadata, false), ...(managedFields?.length ? { managedFields } : {}) },
-  };
+  const metadata = trimMetadata(sa.metadata, false);
+  if (managedFields?.length) metadata.managedFields = managedFields;
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata };
 }
 
 interface ContainerLike {
@@ -87,7 +88,7 @@ function trimContainer(container: ContainerLike): Record<string, unknown> {
     // Only the variables the checks read; values of others may be secrets.
     env: container.env
       ?.filter((e) => e.name?.startsWith('AWS_'))
-      .map((e) => ({ name: e.name, ...(e.value === undefined ? {} : { value: e.value }) })),
+      .map((e) => ({ name: e.name, value: e.value })),
   };
 }
 
@@ -113,18 +114,16 @@ function trimPod(pod: {
     spec: {
       serviceAccountName: spec?.serviceAccountName ?? spec?.serviceAccount,
       containers: (spec?.containers ?? []).map(trimContainer),
-      ...(spec?.initContainers?.length ? { initContainers: spec.initContainers.map(trimContainer) } : {}),
+      initContainers: spec?.initContainers?.length ? spec.initContainers.map(trimContainer) : undefined,
       volumes: spec?.volumes?.map((v) => ({
         name: v.name,
-        ...(v.projected
+        projected: v.projected
           ? {
-              projected: {
-                sources: (v.projected.sources ?? [])
-                  .filter((s) => s.serviceAccountToken)
-                  .map((s) => ({ serviceAccountToken: { audience: s.serviceAccountToken?.audience } })),
-              },
+              sources: (v.projected.sources ?? [])
+                .filter((s) => s.serviceAccountToken)
+                .map((s) => ({ serviceAccountToken: { audience: s.serviceAccountToken?.audience } })),
             }
-          : {}),
+          : undefined,
       })),
     },
     status: { phase: pod.status?.phase },
@@ -171,15 +170,18 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
     return { lines: '', count: 0, malformed: `the ${kind} list page has no items array` };
   }
   const trim = TRIM[kind];
+  const keep = KEEP_OBJECTS.has(kind);
+  const items: unknown[] = page.items;
   const trimmed: unknown[] = [];
-  const lines: string[] = [];
-  for (const [index, item] of page.items.entries()) {
+  const lines: string[] = new Array(items.length);
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
     if (!item || typeof item !== 'object') {
       return { lines: '', count: 0, malformed: `item ${index} of the ${kind} list page is not an object` };
     }
     const object = trim(item as never);
-    lines.push(JSON.stringify(object));
-    if (KEEP_OBJECTS.has(kind)) trimmed.push(object);
+    lines[index] = JSON.stringify(object);
+    if (keep) trimmed.push(object);
   }
   const cont = page.metadata?.continue;
   return {
