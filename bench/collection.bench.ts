@@ -287,6 +287,11 @@ async function main(): Promise<void> {
         ['account:ListRegions', sum((k) => k.startsWith('account:'))],
       ];
       const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');
+      const handshakes = (kind: string) =>
+        Object.entries(emulator.handshakeCounts()).reduce(
+          (n, [k, v]) => (k.endsWith(`:${kind}`) ? n + v : n),
+          0,
+        );
       const pad = (s: string | number, n: number) => String(s).padStart(n);
       console.log(`${'API'.padEnd(44)}${pad('calls', 8)}${pad('bound', 8)}${pad('ratio', 8)}`);
       for (const [name, calls, bound] of rows) {
@@ -301,6 +306,9 @@ async function main(): Promise<void> {
       );
       for (const [name, n] of outside) console.log(`${`+ ${name}`.padEnd(44)}${pad(n, 8)}`);
       console.log(`${'+ policy lookups of referenced roles (apart)'.padEnd(44)}${pad(policies, 8)}`);
+      console.log(
+        `Kubernetes TLS handshakes: ${handshakes('full')} full, ${handshakes('resumed')} resumed (${clusters} clusters)`,
+      );
       const allButPolicies = calls + outside.reduce((n, o) => n + o[1], 0);
       console.log(
         `all calls but policy lookups: ${allButPolicies} = ${(allButPolicies / bound).toFixed(3)}x the bound ` +

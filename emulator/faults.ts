@@ -44,6 +44,7 @@ export class FaultState {
   private readonly faultCalls = new Map<string, number>();
   private readonly continueCalls = new Map<string, number>();
   private counts = new Map<string, number>();
+  private handshakes = new Map<string, number>();
 
   constructor(faults: FaultOptions = {}) {
     this.set(faults);
@@ -67,8 +68,19 @@ export class FaultState {
     return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
   }
 
+  /** A TLS handshake with a cluster's API server: `full`, or `resumed` from an earlier session. */
+  countHandshake(cluster: string, kind: 'full' | 'resumed'): void {
+    const key = `${cluster}:${kind}`;
+    this.handshakes.set(key, (this.handshakes.get(key) ?? 0) + 1);
+  }
+
+  handshakeCounts(): Record<string, number> {
+    return Object.fromEntries([...this.handshakes].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
   resetCounts(): void {
     this.counts = new Map();
+    this.handshakes = new Map();
   }
 
   /** The first configured value among `keys` (a key and its aliases) in `table`. */

@@ -58,6 +58,9 @@ export interface Emulator {
   readonly clusters: readonly EmulatedCluster[];
   /** API key -> calls so far, e.g. `iam:ListRoles`, `k8s:<cluster>:pods`. */
   requestCounts(): Record<string, number>;
+  /** TLS handshakes with the Kubernetes API servers, by `cluster:full` and `cluster:resumed`. */
+  handshakeCounts(): Record<string, number>;
+  /** Forgets the request and handshake counts. */
   resetCounts(): void;
   /** Replaces the current faults (the throttle/serverErrors/expireContinue counters restart). */
   setFaults(faults: FaultOptions): void;
@@ -215,6 +218,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       managementAccountId,
       clusters,
       requestCounts: () => faults.requestCounts(),
+      handshakeCounts: () => faults.handshakeCounts(),
       resetCounts: () => faults.resetCounts(),
       setFaults: (next) => {
         faults.set(next);

@@ -7,6 +7,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
+import { DEFAULT_CIPHERS, type TLSSocket } from 'node:tls';
 import type { ClusterTls } from './certificates.ts';
 import { type FaultState, sleep } from './faults.ts';
 import type { FleetClusterFiles, JsonObject, KubeObject, KubernetesKind } from './fleet-files.ts';
@@ -35,6 +36,12 @@ interface ListResource {
   readonly apiVersion: string;
   readonly group: string;
 }
+
+/** Node's default suites, AES-128-GCM first. */
+const SERVER_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  ...DEFAULT_CIPHERS.split(':').filter((cipher) => cipher !== 'TLS_AES_128_GCM_SHA256'),
+].join(':');
 
 const LISTS: Record<string, ListResource> = {
   '/api/v1/serviceaccounts': {
@@ -199,9 +206,20 @@ export class KubernetesClusterServer {
       .map((object) => Number((object.metadata as JsonObject | undefined)?.resourceVersion))
       .filter((version) => Number.isFinite(version));
     this.resourceVersion = String(Math.max(1, ...versions));
-    this.server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) =>
-      this.onRequest(req, res),
+    this.server = createServer(
+      {
+        key: tls.keyPem,
+        cert: tls.certPem,
+        // AES-128-GCM first and the server's choice, as Go's crypto/tls (kube-apiserver) chooses.
+        ciphers: SERVER_CIPHERS,
+        honorCipherOrder: true,
+      },
+      (req, res) => this.onRequest(req, res),
     );
+    // Counted like the requests: a client that resumes its TLS session skips the certificate and signature.
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.context.faults.countHandshake(cluster.name, socket.isSessionReused() ? 'resumed' : 'full');
+    });
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

@@ -129,6 +129,22 @@ describe('live collection through the emulator', () => {
     expect(podsOf(files)).toBe(14);
   });
 
+  it("opens one full TLS handshake per cluster: the second connection resumes the first's session", async () => {
+    await collectFleet(ORGANIZATION);
+    const handshakes = (kind: string) =>
+      Object.entries(emulator.handshakeCounts())
+        .filter(([key]) => key.endsWith(`:${kind}`))
+        .map(([key, n]) => [key.split(':')[0], n]);
+    const clusters = ['batch', 'checkout', 'legacy', 'ml-platform', 'payments'];
+    expect(Object.fromEntries(handshakes('full'))).toEqual(Object.fromEntries(clusters.map((c) => [c, 1])));
+    // Every cluster has lists on a second connection (pageSize 7: the pods take several pages).
+    expect(
+      handshakes('resumed')
+        .map(([cluster]) => cluster)
+        .sort(),
+    ).toEqual(clusters);
+  });
+
   it('lets the full decode overrule the continue token read from the head', async () => {
     // A decoder that finds no continue token on the first pod page: the list ends there.
     const ending: PageDecoder = {
