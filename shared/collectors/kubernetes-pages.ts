@@ -183,11 +183,11 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
     lines[index] = JSON.stringify(object);
     if (keep) trimmed.push(object);
   }
-  const cont = page.metadata?.continue;
+  const cont = continueToken(page.metadata);
   return {
     lines: lines.join(',\n'),
     count: lines.length,
-    ...(typeof cont === 'string' && cont ? { continue: cont } : {}),
+    ...(cont ? { continue: cont } : {}),
     ...(KEEP_OBJECTS.has(kind) ? { items: trimmed } : {}),
   };
 }
@@ -213,7 +213,12 @@ export function peekContinue(body: Uint8Array): string | undefined | null {
     return null;
   }
   if (!head || typeof head !== 'object' || !head.metadata || typeof head.metadata !== 'object') return null;
-  const cont = head.metadata.continue;
+  return continueToken(head.metadata);
+}
+
+/** A list's continue token: a non-empty string, or undefined on the last page. */
+function continueToken(metadata: { continue?: unknown } | undefined): string | undefined {
+  const cont = metadata?.continue;
   return typeof cont === 'string' && cont ? cont : undefined;
 }
 

@@ -176,21 +176,6 @@ function getPage(
   });
 }
 
-/** TLS contexts by cluster CA: building one parses the PEM, and clusters may share a CA. */
-const secureContexts = new Map<string, SecureContext>();
-const SECURE_CONTEXT_CACHE = 256;
-
-/** The TLS context that trusts exactly the cluster's CA (throws when it is not a certificate). */
-function clusterSecureContext(caData: string): SecureContext {
-  let context = secureContexts.get(caData);
-  if (!context) {
-    context = createSecureContext({ ca: Buffer.from(caData, 'base64') });
-    if (secureContexts.size >= SECURE_CONTEXT_CACHE) secureContexts.clear();
-    secureContexts.set(caData, context);
-  }
-  return context;
-}
-
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
 
 /** Classifies a failed request: retryable, fatal for the whole API, or a denied list. */
@@ -255,10 +240,10 @@ export async function collectKubernetes(
 
   // One keep-alive agent for the cluster, verifying its CA; request options rebuilt only when the
   // token cache renews the token (every 14 minutes), not per page.
-  // The TLS context (the cluster CA) is built once for the CA, not for each connection.
+  // The TLS context (the cluster CA) is built once for the cluster, not for each connection.
   let secureContext: SecureContext;
   try {
-    secureContext = clusterSecureContext(target.caData);
+    secureContext = createSecureContext({ ca: Buffer.from(target.caData, 'base64') });
   } catch (error) {
     return {
       file: null,
