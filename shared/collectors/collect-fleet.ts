@@ -19,7 +19,11 @@ import {
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
 import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
 import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
-import { collectKubernetes, type KubernetesCollectOptions } from './kubernetes.ts';
+import {
+  DEFAULT_PAGE_SLOTS,
+  type KubernetesCollectOptions,
+  startKubernetesCollection,
+} from './kubernetes.ts';
 import { kubernetesListJson } from './kubernetes-pages.ts';
 import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
 
@@ -89,6 +93,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   const accountLimit = pLimit(options.accountConcurrency ?? 4);
   const totalClusterLimit = pLimit(options.totalClusterConcurrency ?? 16);
   const tokens = new EksTokenCache();
+  // One bound, fleet-wide, on the Kubernetes pages waiting to be decoded.
+  const kubernetesOptions = {
+    ...options.kubernetes,
+    pageSlots: options.kubernetes?.pageSlots ?? pLimit(DEFAULT_PAGE_SLOTS),
+  };
   const probeSts = options.probe ? new WebIdentityStsClients(options.clientOptions?.maxAttempts) : undefined;
   let clusterCount = 0;
 
@@ -134,6 +143,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       }
     }
     const clusterLimit = pLimit(options.clusterConcurrency ?? 4);
+    const finishing: Promise<void>[] = [];
     await Promise.all(
       regions.map(async (region) => {
         let names: string[];
@@ -145,14 +155,18 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         }
         files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
         await Promise.all(
-          names.map((name) =>
-            clusterLimit(() => totalClusterLimit(() => collectCluster(state, clients, region, name))),
-          ),
+          names.map(async (name) => {
+            const cluster = await clusterLimit(() =>
+              totalClusterLimit(() => collectCluster(state, clients, region, name)),
+            );
+            finishing.push(cluster.finished);
+          }),
         );
       }),
     );
-    // In the account's own slot, its roles' lookups (latency-bound) overlap with other accounts' lists (CPU-bound).
+    // The roles' lookups (on this thread) overlap with the decoding of the last pages (on others).
     await lookUpPolicies(state);
+    await Promise.all(finishing);
     progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });
   }
 
@@ -189,19 +203,35 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     );
   }
 
+  /** Notes the roles that ServiceAccounts reference, by the role's account, for lookUpPolicies. */
+  function referenceRoles(serviceAccounts: unknown[]): void {
+    for (const item of serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]) {
+      const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
+      if (arn && ROLE_ARN_PATTERN.test(arn)) {
+        const roleAccount = arn.split(':')[4] ?? '';
+        referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
+      }
+    }
+  }
+
+  /**
+   * One cluster: DescribeCluster, its Pod Identity associations and its Kubernetes lists. Resolves
+   * once every list page is in and the ServiceAccounts are read, which frees the cluster's slot for
+   * the next cluster; `finished` resolves (never rejects) once the rest is decoded and written.
+   */
   async function collectCluster(
     state: AccountState,
     clients: AwsClients,
     region: string,
     name: string,
-  ): Promise<void> {
+  ): Promise<{ finished: Promise<void> }> {
     const base = `${state.accountId}/${region}/${name}`;
     let described: { cluster: Record<string, unknown> };
     try {
       described = await describeCluster(clients.eks(region), name);
     } catch (error) {
       state.errors.push({ api: `eks:DescribeCluster (${region}/${name})`, ...describeAwsError(error) });
-      return;
+      return { finished: Promise.resolve() };
     }
     clusterCount++;
     files.set(`${base}/cluster.json`, json(described));
@@ -217,67 +247,68 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         });
       },
     );
-    const cluster = described.cluster as { endpoint?: string; certificateAuthority?: { data?: string } };
     const clusterErrors: CollectionError[] = [];
+    const finish = async (kubernetes?: () => Promise<void>): Promise<void> => {
+      try {
+        await kubernetes?.();
+      } catch (error) {
+        clusterErrors.push({ api: 'k8s', ...describeAwsError(error) });
+      }
+      await associations;
+      if (clusterErrors.length > 0)
+        files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors }));
+      progress({
+        phase: 'cluster',
+        accountId: state.accountId,
+        region,
+        cluster: name,
+        message: clusterErrors.length ? `collected with ${clusterErrors.length} error(s)` : 'collected',
+      });
+    };
+
+    const cluster = described.cluster as { endpoint?: string; certificateAuthority?: { data?: string } };
     if (!cluster.endpoint || !cluster.certificateAuthority?.data) {
       clusterErrors.push({
         api: 'eks:DescribeCluster',
         code: 'NoEndpoint',
         message: 'the cluster has no endpoint or CA yet',
       });
-    } else {
-      const credentials = await clients.resolveCredentials();
-      const result = await collectKubernetes(
-        { name, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data },
-        {
-          ...options.kubernetes,
-          token: async () => (await tokens.get({ clusterName: name, region, credentials })).token,
-        },
-      );
+      return { finished: finish() };
+    }
+    const target = { name, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data };
+    const credentials = await clients.resolveCredentials();
+    const token = async () => (await tokens.get({ clusterName: name, region, credentials })).token;
+    const kubernetes = startKubernetesCollection(target, { ...kubernetesOptions, token });
+    const { serviceAccounts } = await kubernetes.listed;
+    if (serviceAccounts) referenceRoles(serviceAccounts);
+    // The probe (latency-bound) in the cluster's slot, as the lists were.
+    const probe =
+      probeSts && serviceAccounts
+        ? await probeServiceAccounts({ ...target, region }, probeCandidates(serviceAccounts), {
+            ...(typeof options.probe === 'object' ? options.probe : {}),
+            token,
+            sts: (stsRegion) => probeSts.get(stsRegion),
+          })
+        : undefined;
+
+    const finished = finish(async () => {
+      const result = await kubernetes.done;
       for (const [resource, count] of Object.entries(result.requests)) {
         kubernetesRequests[resource] = (kubernetesRequests[resource] ?? 0) + count;
       }
+      const tokenRequests = probe?.requests['serviceaccounts/token'] ?? 0;
+      if (tokenRequests > 0)
+        kubernetesRequests['serviceaccounts/token'] =
+          (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
       clusterErrors.push(...result.errors);
-      if (result.file) {
-        files.set(`${base}/kubernetes.json`, kubernetesListJson(result.file));
-        for (const item of result.file.serviceAccounts as {
-          metadata?: { annotations?: Record<string, string> };
-        }[]) {
-          const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
-          if (arn && ROLE_ARN_PATTERN.test(arn)) {
-            const roleAccount = arn.split(':')[4] ?? '';
-            referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
-          }
-        }
-        if (probeSts && result.file.collected.includes('ServiceAccount')) {
-          const probe = await probeServiceAccounts(
-            { name, region, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data },
-            probeCandidates(result.file.serviceAccounts),
-            {
-              ...(typeof options.probe === 'object' ? options.probe : {}),
-              token: async () => (await tokens.get({ clusterName: name, region, credentials })).token,
-              sts: (stsRegion) => probeSts.get(stsRegion),
-            },
-          );
-          const tokenRequests = probe.requests['serviceaccounts/token'] ?? 0;
-          if (tokenRequests > 0)
-            kubernetesRequests['serviceaccounts/token'] =
-              (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
-          clusterErrors.push(...probe.errors);
-          if (probe.results) files.set(`${base}/probes.json`, json({ results: probe.results }));
-        }
+      if (!result.file) return; // the API refused or failed as a whole: one error, no files
+      files.set(`${base}/kubernetes.json`, kubernetesListJson(result.file));
+      if (probe) {
+        clusterErrors.push(...probe.errors);
+        if (probe.results) files.set(`${base}/probes.json`, json({ results: probe.results }));
       }
-    }
-    await associations;
-    if (clusterErrors.length > 0)
-      files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors }));
-    progress({
-      phase: 'cluster',
-      accountId: state.accountId,
-      region,
-      cluster: name,
-      message: clusterErrors.length ? `collected with ${clusterErrors.length} error(s)` : 'collected',
     });
+    return { finished };
   }
 
   await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));

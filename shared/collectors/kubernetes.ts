@@ -15,8 +15,9 @@ import { Agent, type RequestOptions, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
-import { inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
+import { type DecodedPage, inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
   readonly name: string;
@@ -41,7 +42,16 @@ export interface KubernetesCollectOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Parses and trims list pages; default: on this thread (see page-decoder-pool.ts for worker threads). */
   readonly decoder?: PageDecoder;
+  /**
+   * Pages waiting to be decoded, at most this many at a time (a list requests its next page only
+   * when one of these slots is free): a limiter shared by the clusters of a run bounds the memory
+   * they hold (default: a limiter of the cluster's own).
+   */
+  readonly pageSlots?: LimitFunction;
 }
+
+/** Pages received and not yet decoded, when no limiter is given. */
+export const DEFAULT_PAGE_SLOTS = 16;
 
 export interface KubernetesCollection {
   /** What `kubernetes.json` is written from (`kubernetesListJson`), or null when the API could not be read at all. */
@@ -220,11 +230,41 @@ function classify(
   return { type: 'retry', code, message };
 }
 
-/** Lists the three kinds of one cluster. */
-export async function collectKubernetes(
+/**
+ * A cluster's collection in two stages. `listed`: every page has been received and the
+ * ServiceAccounts are decoded (what the collector needs to go on: the roles they reference), while
+ * the other pages may still be decoding. `done`: everything decoded and checked.
+ */
+export interface KubernetesCollectionStages {
+  /** The trimmed ServiceAccounts, when their list was read completely. Never rejects. */
+  readonly listed: Promise<{ readonly serviceAccounts?: unknown[] }>;
+  /** Never rejects: failures are collection errors. */
+  readonly done: Promise<KubernetesCollection>;
+}
+
+/** Lists the three kinds of one cluster; resolves once everything is decoded. */
+export function collectKubernetes(
   target: KubernetesTarget,
   options: KubernetesCollectOptions,
 ): Promise<KubernetesCollection> {
+  return startKubernetesCollection(target, options).done;
+}
+
+/** One page received: what its head says comes next, and its decoding (which may still run). */
+interface ReceivedPage {
+  readonly peeked: string | undefined | null;
+  readonly decoded: Promise<DecodedPage>;
+}
+
+/**
+ * Lists the three kinds of one cluster. Each list follows its pages' heads without waiting for
+ * their decoding, so the round trips are never held up by a busy decoder; the pages are decoded
+ * meanwhile (on worker threads, with a pool), at most `pageSlots` of them waiting at a time.
+ */
+export function startKubernetesCollection(
+  target: KubernetesTarget,
+  options: KubernetesCollectOptions,
+): KubernetesCollectionStages {
   const pageSize = options.pageSize ?? 500;
   const maxRetries = options.maxRetries ?? 5;
   const maxRestarts = options.maxRestarts ?? 3;
@@ -232,11 +272,8 @@ export async function collectKubernetes(
   const backoffMs = options.backoffMs ?? 200;
   const sleep = options.sleep ?? defaultSleep;
   const decoder = options.decoder ?? inlinePageDecoder;
+  const pageSlots = options.pageSlots ?? pLimit(DEFAULT_PAGE_SLOTS);
   const requests: Record<string, number> = {};
-  const errors: CollectionError[] = [];
-  const chunks: string[] = [];
-  const serviceAccounts: unknown[] = [];
-  const collected: KubernetesKind[] = [];
 
   // One keep-alive agent for the cluster, verifying its CA; request options rebuilt only when the
   // token cache renews the token (every 14 minutes), not per page.
@@ -245,7 +282,7 @@ export async function collectKubernetes(
   try {
     secureContext = createSecureContext({ ca: Buffer.from(target.caData, 'base64') });
   } catch (error) {
-    return {
+    const done = Promise.resolve({
       file: null,
       errors: [
         {
@@ -255,7 +292,8 @@ export async function collectKubernetes(
         },
       ],
       requests,
-    };
+    });
+    return { listed: Promise.resolve({}), done };
   }
   // Two connections: the pod list (the longest chain of pages) on one, the short lists on the other.
   const agent = new Agent({ keepAlive: true, maxSockets: 2, secureContext, rejectUnauthorized: true });
@@ -295,59 +333,118 @@ export async function collectKubernetes(
     }
   }
 
-  /** Starts fetching a page; a page that is then not wanted may fail unobserved. */
-  function prefetch(lister: Lister, cont: string | undefined): Promise<Uint8Array> {
-    const body = fetchPage(lister, cont);
-    body.catch(() => {});
-    return body;
+  /**
+   * Fetches one page and starts decoding it once a page slot is free; a slot is held until its page
+   * is decoded. Resolves when the decoding starts: so a list waits for a slot before it requests
+   * its next page, which bounds the pages waiting in memory when the decoders fall behind.
+   */
+  async function receivePage(lister: Lister, cont: string | undefined): Promise<ReceivedPage> {
+    const body = await fetchPage(lister, cont);
+    const peeked = peekContinue(body); // before the decoder takes the body over
+    return new Promise((resolve) => {
+      void pageSlots(() => {
+        const decoded = decoder.decode(lister.kind, body);
+        resolve({ peeked, decoded });
+        return decoded.catch(() => {});
+      });
+    });
   }
 
   /**
-   * Lists one kind completely, restarting it when its continue token expired. The next page is
-   * requested as soon as this page's head names its continue token, while this page is decoded
-   * (on a worker thread, with a pool): the round trip and the decoding overlap.
+   * Lists one kind completely, restarting it when its continue token expired. Each page's head
+   * names the next page, which is requested at once; `onReceived` is called when the last page is
+   * in. Then the decodes are checked in order: the full decode has the last word, and a head read
+   * wrongly (or not at all) continues the list from the token the decode found.
    */
-  async function listAll(lister: Lister): Promise<{ chunks: string[]; items: unknown[] }> {
-    const kindChunks: string[] = [];
-    const kindItems: unknown[] = [];
+  async function listAll(
+    lister: Lister,
+    onReceived: () => void,
+  ): Promise<{ chunks: string[]; items: unknown[] }> {
     let restarts = 0;
-    let next: Promise<Uint8Array> | undefined = prefetch(lister, undefined);
-    while (next) {
-      let body: Uint8Array;
+    /** The pages so far, each with the token the next page was requested with (undefined: none). */
+    let pages: { decoded: Promise<DecodedPage>; next: string | undefined }[] = [];
+    let cont: string | undefined;
+    for (;;) {
+      let page: ReceivedPage;
       try {
-        body = await next;
+        page = await receivePage(lister, cont);
       } catch (error) {
         if (classify(error).type === 'expired' && restarts < maxRestarts) {
           // The snapshot the continue token pointed at is gone: start the list again.
           restarts++;
-          kindChunks.length = 0;
-          kindItems.length = 0;
-          next = prefetch(lister, undefined);
+          pages = [];
+          cont = undefined;
           continue;
         }
         throw error;
       }
-      const peeked = peekContinue(body); // before the decoder takes the body over
-      const decoding = decoder.decode(lister.kind, body);
-      next = typeof peeked === 'string' ? prefetch(lister, peeked) : undefined;
-      const decoded = await decoding;
-      if (decoded.malformed) throw new MalformedListError(`${decoded.malformed} (${lister.path})`);
-      // The full decode has the last word: a head read wrongly (or not at all) refetches.
-      if (decoded.continue !== (peeked ?? undefined)) {
-        next = decoded.continue ? prefetch(lister, decoded.continue) : undefined;
+      if (typeof page.peeked === 'string') {
+        pages.push({ decoded: page.decoded, next: page.peeked });
+        cont = page.peeked;
+        continue;
       }
-      kindChunks.push(decoded.lines);
-      if (decoded.items) kindItems.push(...decoded.items);
+      pages.push({ decoded: page.decoded, next: undefined });
+      onReceived();
+      const decoded: DecodedPage[] = [];
+      let resume: string | undefined;
+      for (const [index, entry] of pages.entries()) {
+        const result = await entry.decoded;
+        if (result.malformed) throw new MalformedListError(`${result.malformed} (${lister.path})`);
+        decoded.push(result);
+        if (result.continue !== entry.next) {
+          // The pages after this one were requested with another token (or not at all).
+          pages.length = index + 1;
+          entry.next = result.continue;
+          resume = result.continue;
+          break;
+        }
+      }
+      if (resume === undefined) {
+        return {
+          chunks: decoded.map((result) => result.lines),
+          items: decoded.flatMap((result) => result.items ?? []),
+        };
+      }
+      cont = resume;
     }
-    return { chunks: kindChunks, items: kindItems };
   }
 
   // The three lists are independent: list them at once, the pods (the longest) first.
-  const outcomes = await Promise.allSettled(
-    LISTERS.map((lister) =>
-      lister.kind === 'Pod' ? listAll(lister) : firstConnection.then(() => listAll(lister)),
-    ),
-  ).finally(() => agent.destroy());
+  const received: Promise<void>[] = [];
+  const lists = LISTERS.map((lister) => {
+    let markReceived: () => void = () => {};
+    received.push(
+      new Promise<void>((resolve) => {
+        markReceived = resolve;
+      }),
+    );
+    const list =
+      lister.kind === 'Pod'
+        ? listAll(lister, markReceived)
+        : firstConnection.then(() => listAll(lister, markReceived));
+    return list.finally(markReceived);
+  });
+  const outcomes = Promise.allSettled(lists).finally(() => agent.destroy());
+  const serviceAccountList = lists[LISTERS.findIndex((lister) => lister.kind === 'ServiceAccount')];
+  const listed = Promise.all(received)
+    .then(() => serviceAccountList)
+    .then(
+      (list) => (list ? { serviceAccounts: list.items } : {}),
+      () => ({}),
+    );
+  return { listed, done: outcomes.then((settled) => collection(settled, requests, maxRestarts)) };
+}
+
+/** A cluster's collection from the outcomes of its lists (in LISTERS order). */
+function collection(
+  outcomes: PromiseSettledResult<{ chunks: string[]; items: unknown[] }>[],
+  requests: Record<string, number>,
+  maxRestarts: number,
+): KubernetesCollection {
+  const errors: CollectionError[] = [];
+  const chunks: string[] = [];
+  const serviceAccounts: unknown[] = [];
+  const collected: KubernetesKind[] = [];
   for (const [index, outcome] of outcomes.entries()) {
     const lister = LISTERS[index] as Lister;
     if (outcome.status === 'fulfilled') {
