@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { inlinePageDecoder, type PageDecoder } from '#shared/collectors/kubernetes-pages.ts';
@@ -158,6 +159,88 @@ describe('live collection through the emulator', () => {
       kubernetes: { ...ML_PLATFORM.kubernetes, decoder: ending },
     });
     expect(podsOf(files)).toBe(4);
+  });
+
+  it("continues from the full decode's continue token when the head named another page", async () => {
+    // The real tokens of ml-platform's pod pages, in order.
+    const tokens: (string | undefined)[] = [];
+    const recording: PageDecoder = {
+      async decode(kind, body) {
+        const decoded = await inlinePageDecoder.decode(kind, body);
+        if (kind === 'Pod') tokens.push(decoded.continue);
+        return decoded;
+      },
+    };
+    await collectFleet({ ...ML_PLATFORM, kubernetes: { ...ML_PLATFORM.kubernetes, decoder: recording } });
+    expect(tokens).toHaveLength(4);
+    // Now the first page's decode names the third page: the second (requested from the head) is dropped.
+    let first = true;
+    const skipping: PageDecoder = {
+      async decode(kind, body) {
+        const decoded = await inlinePageDecoder.decode(kind, body);
+        if (kind !== 'Pod' || !first) return decoded;
+        first = false;
+        return { ...decoded, continue: tokens[1] };
+      },
+    };
+    emulator.resetCounts();
+    const { files } = await collectFleet({
+      ...ML_PLATFORM,
+      kubernetes: { ...ML_PLATFORM.kubernetes, decoder: skipping },
+    });
+    expect(podsOf(files)).toBe(14 - 4);
+    // The four pages by their heads, then the third and fourth again from the decode's token.
+    expect(emulator.requestCounts()['k8s:ml-platform:pods']).toBe(6);
+  });
+
+  it("frees a cluster's slot once its pages are in: the next cluster is listed while the pods still decode", async () => {
+    const clustersListed = () =>
+      new Set(
+        Object.keys(emulator.requestCounts())
+          .filter((key) => key.startsWith('k8s:'))
+          .map((key) => key.split(':')[1]),
+      ).size;
+    let held = 0;
+    let heldUntilNext = 0;
+    // Holds the first cluster's first pod page until a second cluster's lists have been requested.
+    const holding: PageDecoder = {
+      async decode(kind, body) {
+        if (kind === 'Pod' && held++ === 0) {
+          const deadline = Date.now() + 2_000;
+          while (clustersListed() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          if (clustersListed() >= 2) heldUntilNext++;
+        }
+        return inlinePageDecoder.decode(kind, body);
+      },
+    };
+    const findings = await liveFindings({
+      ...ORGANIZATION,
+      accountConcurrency: 1,
+      clusterConcurrency: 1,
+      totalClusterConcurrency: 1,
+      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding },
+    });
+    expect(heldUntilNext).toBe(1);
+    expect(ids(findings)).toEqual(ids(expected));
+  });
+
+  it('keeps at most pageSlots pages waiting to be decoded', async () => {
+    let waiting = 0;
+    let most = 0;
+    const slow: PageDecoder = {
+      async decode(kind, body) {
+        most = Math.max(most, ++waiting);
+        await new Promise((r) => setTimeout(r, 30));
+        waiting--;
+        return inlinePageDecoder.decode(kind, body);
+      },
+    };
+    const { files } = await collectFleet({
+      ...ML_PLATFORM,
+      kubernetes: { ...ML_PLATFORM.kubernetes, decoder: slow, pageSlots: pLimit(2) },
+    });
+    expect(most).toBe(2);
+    expect(podsOf(files)).toBe(14);
   });
 
   it('retries throttling and server errors, AWS and Kubernetes, and completes the audit', async () => {
