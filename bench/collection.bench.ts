@@ -9,7 +9,7 @@
  * Prints the API calls made by kind against the lower bound the design allows, the wall time
  * against the critical path that the latency and the concurrency allow, and peak memory of the
  * collector (it runs in its own process; the emulator runs in this one). The collector reads the
- * Kubernetes pages with the CLI's default worker threads (the cores but one); BENCH_THREADS=N
+ * Kubernetes pages with the CLI's default worker threads (one per core, at most 4); BENCH_THREADS=N
  * overrides that, BENCH_LATENCY_MS the latency, BENCH_PROFILE=DIR writes CPU profiles.
  */
 import { spawn } from 'node:child_process';
