@@ -213,6 +213,29 @@ describe('the worker-thread decoder', () => {
     expect(() => createPageDecoderPool(-1)).toThrow(/whole number/);
   });
 
+  it('decodes a waiting ServiceAccount page before the pod pages queued ahead of it', async () => {
+    const single = createPageDecoderPool(1);
+    try {
+      const done: string[] = [];
+      const pods = Array.from({ length: 200 }, () => POD);
+      const decode = (kind: 'Pod' | 'ServiceAccount', name: string, items: unknown[]) =>
+        single.decode(kind, bytes({ items })).then(() => {
+          done.push(name);
+        });
+      await Promise.all([
+        decode('Pod', 'pod-1', pods),
+        decode('Pod', 'pod-2', pods),
+        decode('Pod', 'pod-3', pods),
+        decode('ServiceAccount', 'sa', [SERVICE_ACCOUNT]),
+      ]);
+      // At most the pod page that the thread had already taken goes before it.
+      expect(done.indexOf('sa')).toBeLessThanOrEqual(1);
+      expect(done.filter((name) => name.startsWith('pod'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('uses a thread per core by default, none on one core, at most 4', () => {
     expect([1, 2, 8, 64].map((cores) => defaultDecodeThreads(cores))).toEqual([0, 2, 4, 4]);
   });
