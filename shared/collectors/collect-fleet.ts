@@ -164,7 +164,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         );
       }),
     );
-    // The roles' lookups (on this thread) overlap with the decoding of the last pages (on others).
+    // In the account's own slot: its roles' lookups (latency-bound, on this thread) overlap with other
+    // accounts' lists and with the decoding of its own last pod pages (on the decode threads).
     await lookUpPolicies(state);
     await Promise.all(finishing);
     progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });

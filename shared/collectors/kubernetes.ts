@@ -55,7 +55,7 @@ export interface KubernetesCollectOptions {
   readonly pageSlots?: LimitFunction;
 }
 
-/** Pages received and not yet decoded, when no limiter is given. */
+/** How many pages may wait to be decoded, when no limiter is given (and for a whole run, in collectFleet). */
 export const DEFAULT_PAGE_SLOTS = 64;
 
 export interface KubernetesCollection {
