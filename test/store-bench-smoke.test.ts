@@ -2,35 +2,14 @@
  * Keeps `npm run bench:store` working, at its small scale, and holds it to its claim: a quiet
  * night writes a constant number of items per unit, nothing per finding.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './support/run-cli.ts';
+import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
 
-function runBench(): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/finding-store.bench.ts', '--scale', 'small'],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
+function runBench(): Promise<CliRun> {
+  return runNodeAsync(['--import', 'tsx', 'bench/finding-store.bench.ts', '--scale', 'small'], {
+    cwd: REPO_ROOT,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    timeoutMs: 110_000,
   });
 }
 

@@ -41,10 +41,22 @@ export function runCliAsync(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
+  return runNodeAsync([`${REPO_ROOT}/bin/irsa-audit.mjs`, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { NO_COLOR: '1', ...options.env },
+    timeoutMs: 60_000,
+  });
+}
+
+/** Runs Node with `args` in a child process, its output collected; killed after `timeoutMs`. */
+export function runNodeAsync(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs: number },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO_ROOT}/bin/irsa-audit.mjs`, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
+    const child = spawn(process.execPath, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -55,7 +67,7 @@ export function runCliAsync(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
