@@ -224,6 +224,55 @@ describe('live collection through the emulator', () => {
     expect(ids(findings)).toEqual(ids(expected));
   });
 
+  it("reads a cluster's ServiceAccounts itself, never behind the decoder's backlog", async () => {
+    // A decoder that holds every page it gets until the account's policy lookups have begun:
+    // they begin only once the ServiceAccounts (which name the roles) are read.
+    const lookups = () => emulator.requestCounts()['iam:ListAttachedRolePolicies'] ?? 0;
+    const kinds = new Set<string>();
+    let heldUntilLookups = 0;
+    const backlogged: PageDecoder = {
+      async decode(kind, body) {
+        kinds.add(kind);
+        const deadline = Date.now() + 2_000;
+        while (lookups() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        if (lookups() > 0) heldUntilLookups++;
+        return inlinePageDecoder.decode(kind, body);
+      },
+    };
+    const { files } = await collectFleet({
+      ...ML_PLATFORM,
+      kubernetes: { ...ML_PLATFORM.kubernetes, decoder: backlogged },
+    });
+    expect(kinds.has('ServiceAccount')).toBe(false);
+    expect(kinds.has('Pod')).toBe(true);
+    expect(heldUntilLookups).toBeGreaterThan(0);
+    expect(podsOf(files)).toBe(14);
+  });
+
+  it("frees an account's slot once its policies are read: the next account lists while its pods still decode", async () => {
+    let held = 0;
+    let heldUntilNext = 0;
+    // Holds the first pod page until a second account has been assumed.
+    const holding: PageDecoder = {
+      async decode(kind, body) {
+        if (kind === 'Pod' && held++ === 0) {
+          const deadline = Date.now() + 2_000;
+          const assumed = () => emulator.requestCounts()['sts:AssumeRole'] ?? 0;
+          while (assumed() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          if (assumed() >= 2) heldUntilNext++;
+        }
+        return inlinePageDecoder.decode(kind, body);
+      },
+    };
+    const findings = await liveFindings({
+      ...ORGANIZATION,
+      accountConcurrency: 1,
+      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding },
+    });
+    expect(heldUntilNext).toBe(1);
+    expect(ids(findings)).toEqual(ids(expected));
+  });
+
   it('keeps at most pageSlots pages waiting to be decoded', async () => {
     let waiting = 0;
     let most = 0;

@@ -110,6 +110,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   }));
   /** Role ARNs referenced by service accounts, by the role's account. */
   const referencedRoles = new Map<string, Set<string>>();
+  /** Each account's clusters still decoding and writing their files, after the account's slot is freed. */
+  const tails: Promise<void>[] = [];
 
   async function collectAccount(state: AccountState): Promise<void> {
     const { accountId } = state;
@@ -167,8 +169,13 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     // In the account's own slot: its roles' lookups (latency-bound, on this thread) overlap with other
     // accounts' lists and with the decoding of its own last pod pages (on the decode threads).
     await lookUpPolicies(state);
-    await Promise.all(finishing);
-    progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });
+    // Then the slot is the next account's: the decoding of this one's last pod pages needs no
+    // request, so it goes on while the next account lists (the page slots bound what waits).
+    tails.push(
+      Promise.all(finishing).then(() =>
+        progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` }),
+      ),
+    );
   }
 
   /** Permissions only for the roles that some service account uses (IRSA-018), each looked up once. */
@@ -315,6 +322,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
   // Roles referenced from another account that was collected after the role's own account.
   await Promise.all(states.map((state) => accountLimit(() => lookUpPolicies(state))));
+  await Promise.all(tails);
 
   for (const state of states) {
     if (state.iam) {

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePage, kubernetesListJson, peekContinue } from './kubernetes-pages.ts';
 import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool.ts';
@@ -213,28 +215,37 @@ describe('the worker-thread decoder', () => {
     expect(() => createPageDecoderPool(-1)).toThrow(/whole number/);
   });
 
-  it('decodes a waiting ServiceAccount page before the pod pages queued ahead of it', async () => {
-    const single = createPageDecoderPool(1);
-    try {
-      const done: string[] = [];
-      const pods = Array.from({ length: 200 }, () => POD);
-      const decode = (kind: 'Pod' | 'ServiceAccount', name: string, items: unknown[]) =>
-        single.decode(kind, bytes({ items })).then(() => {
-          done.push(name);
+  it.runIf(process.platform === 'linux')(
+    'decodes at nice 10 by default (the collector’s own thread goes first), or at the nice value given',
+    async () => {
+      // The nice value of each thread of this process (field 19 of /proc/self/task/TID/stat).
+      const niceValues = () =>
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
         });
-      await Promise.all([
-        decode('Pod', 'pod-1', pods),
-        decode('Pod', 'pod-2', pods),
-        decode('Pod', 'pod-3', pods),
-        decode('ServiceAccount', 'sa', [SERVICE_ACCOUNT]),
-      ]);
-      // At most the pod page that the thread had already taken goes before it.
-      expect(done.indexOf('sa')).toBeLessThanOrEqual(1);
-      expect(done.filter((name) => name.startsWith('pod'))).toEqual(['pod-1', 'pod-2', 'pod-3']);
-    } finally {
-      await single.close();
-    }
-  });
+      const atTen = () => niceValues().filter((nice) => nice === 10).length;
+      const before = atTen();
+      const fresh = createPageDecoderPool(1);
+      try {
+        await fresh.decode('Pod', bytes({ items: [POD] })); // its thread has started, and decoded
+        // The decode thread (and the loader thread it starts, which inherits its priority).
+        expect(atTen()).toBeGreaterThan(before);
+      } finally {
+        await fresh.close();
+      }
+      const five = createPageDecoderPool(1, { nice: 5 });
+      try {
+        await five.decode('Pod', bytes({ items: [POD] }));
+        expect(niceValues()).toContain(5);
+        // This thread (the collector's) keeps its priority.
+        expect(getPriority(0)).toBe(0);
+      } finally {
+        await five.close();
+      }
+      expect(() => createPageDecoderPool(1, { nice: 20 })).toThrow(/nice value/);
+    },
+  );
 
   it('uses a thread per core by default, none on one core, at most 4', () => {
     expect([1, 2, 8, 64].map((cores) => defaultDecodeThreads(cores))).toEqual([0, 2, 4, 4]);

@@ -45,7 +45,11 @@ export interface KubernetesCollectOptions {
   /** Base backoff; doubled per retry (with jitter), overridden by Retry-After. */
   readonly backoffMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Parses and trims list pages; default: on this thread (see page-decoder-pool.ts for worker threads). */
+  /**
+   * Parses and trims the pod and webhook configuration pages; default: on this thread (see
+   * page-decoder-pool.ts for worker threads). ServiceAccount pages, which the cluster's `listed`
+   * stage waits on, are always decoded on this thread, at once: never behind pod pages.
+   */
   readonly decoder?: PageDecoder;
   /**
    * Pages waiting to be decoded, at most this many at a time (a list requests its next page only
@@ -54,6 +58,12 @@ export interface KubernetesCollectOptions {
    */
   readonly pageSlots?: LimitFunction;
 }
+
+/**
+ * The kinds decoded on the calling thread as soon as a page is in, whatever the decoder: a cluster
+ * is `listed` once its ServiceAccounts are read, and they are small (a page is a few dozen KB).
+ */
+const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
 
 /** How many pages may wait to be decoded, when no limiter is given (and for a whole run, in collectFleet). */
 export const DEFAULT_PAGE_SLOTS = 64;
@@ -345,6 +355,10 @@ export function startKubernetesCollection(
    */
   async function receivePage(lister: Lister, cont: string | undefined): Promise<ReceivedPage> {
     const body = await fetchPage(lister, cont);
+    if (DECODED_HERE.has(lister.kind)) {
+      const decoded = inlinePageDecoder.decode(lister.kind, body);
+      return { peeked: (await decoded).continue, decoded };
+    }
     const peeked = peekContinue(body); // before the decoder takes the body over
     return new Promise((resolve) => {
       void pageSlots(() => {

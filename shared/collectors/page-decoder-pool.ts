@@ -2,14 +2,19 @@
  * Worker threads that parse and trim Kubernetes list pages (Piscina), so that on a machine with
  * more than one core the JSON of 600,000 pods is not decoded on the thread that also drives every
  * request. The page bodies are transferred to the workers, not copied; only the trimmed lines
- * come back. Waiting pages are decoded in two lanes: ServiceAccount pages, which the collector
- * waits on, before pod pages, which it does not (see startKubernetesCollection).
+ * come back.
+ *
+ * The decode threads run at a lower OS priority (nice 10, on Linux): the collector never waits on
+ * a pod page's decoding to make its next request, so decoding is the work that can wait. When the
+ * cores are busy, the thread that drives the requests goes first, and the pages decode in the
+ * time the collector spends waiting on the network (its policy lookups). The pages the collector
+ * does wait on (ServiceAccounts) are not sent here: see startKubernetesCollection.
  *
  * For the CLI and the benchmark, which run from the TypeScript sources (the worker registers tsx).
  * The bundled Lambda functions do not use it: they decode on their one thread (kubernetes-pages.ts).
  */
 import { availableParallelism } from 'node:os';
-import { Piscina, type PiscinaTask, queueOptionsSymbol, type TaskQueue } from 'piscina';
+import { Piscina } from 'piscina';
 import type { KubernetesKind } from '../model/fleet.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
 
@@ -18,6 +23,17 @@ export interface PageDecoderPool extends PageDecoder {
   readonly threads: number;
   close(): Promise<void>;
 }
+
+export interface PageDecoderPoolOptions {
+  /**
+   * The decode threads' nice value (0 to 19; Linux only, elsewhere the threads keep the process's
+   * priority, because there setting it would renice the whole process). Default 10.
+   */
+  readonly nice?: number;
+}
+
+/** The decode threads' default nice value: below the collector's own thread, above idle. */
+export const DECODE_NICE = 10;
 
 /**
  * As many threads as cores, at most 4; 0 on one core. Not one fewer than the cores: the main
@@ -28,58 +44,27 @@ export function defaultDecodeThreads(cores = availableParallelism()): number {
   return cores <= 1 ? 0 : Math.min(4, cores);
 }
 
-/**
- * The kinds the collector waits on before it goes on with a cluster: the ServiceAccounts name the
- * roles whose policies it looks up. Their pages are decoded before any pod page that waits.
- */
-const FIRST: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
-
-const isFirst = (task: PiscinaTask) =>
-  (task[queueOptionsSymbol] as { first?: boolean } | null)?.first === true;
-
-/** Piscina's queue of waiting tasks in two lanes, each in order: the FIRST kinds, then the others. */
-export class TwoLaneQueue implements TaskQueue {
-  private readonly first: PiscinaTask[] = [];
-  private readonly others: PiscinaTask[] = [];
-
-  get size(): number {
-    return this.first.length + this.others.length;
-  }
-
-  push(task: PiscinaTask): void {
-    (isFirst(task) ? this.first : this.others).push(task);
-  }
-
-  unshift(task: PiscinaTask): void {
-    (isFirst(task) ? this.first : this.others).unshift(task);
-  }
-
-  shift(): PiscinaTask | null {
-    return this.first.shift() ?? this.others.shift() ?? null;
-  }
-
-  remove(task: PiscinaTask): void {
-    const lane = isFirst(task) ? this.first : this.others;
-    const index = lane.indexOf(task);
-    if (index >= 0) lane.splice(index, 1);
-  }
-}
-
 /** A pool of `threads` decoding threads; with 0, a decoder on the calling thread. */
-export function createPageDecoderPool(threads = defaultDecodeThreads()): PageDecoderPool {
+export function createPageDecoderPool(
+  threads = defaultDecodeThreads(),
+  options: PageDecoderPoolOptions = {},
+): PageDecoderPool {
   if (!Number.isInteger(threads) || threads < 0) {
     throw new RangeError(`decode threads must be a whole number from 0, not ${threads}`);
+  }
+  const nice = options.nice ?? DECODE_NICE;
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+    throw new RangeError(`the decode threads' nice value must be a whole number from 0 to 19, not ${nice}`);
   }
   if (threads === 0) return { ...inlinePageDecoder, threads: 0, close: async () => {} };
   const pool = new Piscina<{ kind: KubernetesKind; body: ArrayBuffer }, DecodedPage>({
     filename: new URL('./page-decoder.worker.mjs', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
+    // Read by each worker when it starts (page-decoder.worker.mjs).
+    workerData: { nice: process.platform === 'linux' ? nice : 0 },
     // No per-task timing histogram: nothing reads it.
     recordTiming: false,
-    taskQueue: new TwoLaneQueue(),
-    // A task that found every thread busy goes back to the head of its lane, not the tail.
-    stricterFIFO: true,
   });
   return {
     threads,
@@ -91,9 +76,7 @@ export function createPageDecoderPool(threads = defaultDecodeThreads()): PageDec
         body.buffer instanceof ArrayBuffer
           ? body.buffer
           : body.slice().buffer;
-      // The queue options stay here: a symbol-keyed property is not sent to the worker.
-      const task = { kind, body: buffer, [queueOptionsSymbol]: { first: FIRST.has(kind) } };
-      return pool.run(task, { transferList: [buffer] });
+      return pool.run({ kind, body: buffer }, { transferList: [buffer] });
     },
     close: () => pool.destroy(),
   };

@@ -1,0 +1,33 @@
+/**
+ * Keeps `npm run bench:collect` working, at its small scale and with two runs, and holds it to
+ * its call count: exactly the lower bound of calls, in every run, and no collection error. (Its
+ * wall-time target is for the full fleet on a quiet machine: not asserted here.)
+ */
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
+
+describe('npm run bench:collect', () => {
+  it('collects the small fleet twice against one emulator, with the calls at their lower bound', {
+    timeout: 120_000,
+  }, async () => {
+    const run = await runNodeAsync(
+      ['--import', 'tsx', 'bench/collection.bench.ts', '--scale', 'small', '--runs', '2'],
+      {
+        cwd: REPO_ROOT,
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        timeoutMs: 110_000,
+      },
+    );
+    expect(run.stderr).not.toMatch(/Error/);
+    // Both runs, each with every cluster and no collection error.
+    const runs = [...run.stdout.matchAll(/^run (\d)\/2: .*clusters (\d+); collection errors (\d+)$/gm)];
+    expect(runs.map((m) => [m[1], m[2], m[3]])).toEqual([
+      ['1', '12', '0'],
+      ['2', '12', '0'],
+    ]);
+    expect(run.stdout).toMatch(/^total in the bound\s+108\s+108\s+1\.000$/m);
+    expect(run.stdout).not.toMatch(/did not all make the same number of calls/);
+    expect(run.stdout).toMatch(/^wall time, median of 2: \d+ ms = [\d.]+x \(runs \d+ to \d+ ms/m);
+    expect(run.stdout).toMatch(/target: calls within 1\.1x of the bound: OK/);
+  });
+});
