@@ -14,7 +14,7 @@ export interface LiveOptions {
   externalId?: string;
   regions?: string[];
   concurrency?: number;
-  /** Worker threads that decode Kubernetes list pages; default: cores - 1. */
+  /** Worker threads that decode Kubernetes list pages; default: one per core, at most 4 (none on one core). */
   threads?: number;
   /** The live probe IRSA-040: a TokenRequest and sts:AssumeRoleWithWebIdentity per annotated ServiceAccount. */
   probe?: boolean;
