@@ -57,6 +57,26 @@ async function liveFindings(options: CollectOptions = ORGANIZATION): Promise<Fin
 
 const ids = (findings: readonly ExpectedFinding[]) => findings.map(identity).sort();
 
+/** Waits until `condition` holds, at most `ms`; says whether it held. */
+async function waitUntil(condition: () => boolean, ms = 2_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  return condition();
+}
+
+/** A decoder that holds the first pod page it gets until `condition` holds (at most 2 s). */
+function holdingFirstPodPage(condition: () => boolean): { decoder: PageDecoder; heldUntil: () => number } {
+  let pods = 0;
+  let heldUntil = 0;
+  const decoder: PageDecoder = {
+    async decode(kind, body) {
+      if (kind === 'Pod' && pods++ === 0 && (await waitUntil(condition))) heldUntil++;
+      return inlinePageDecoder.decode(kind, body);
+    },
+  };
+  return { decoder, heldUntil: () => heldUntil };
+}
+
 describe('live collection through the emulator', () => {
   it('finds exactly what the checks find on the snapshot directory', async () => {
     expect(ids(await liveFindings())).toEqual(ids(expected));
@@ -200,27 +220,16 @@ describe('live collection through the emulator', () => {
           .filter((key) => key.startsWith('k8s:'))
           .map((key) => key.split(':')[1]),
       ).size;
-    let held = 0;
-    let heldUntilNext = 0;
     // Holds the first cluster's first pod page until a second cluster's lists have been requested.
-    const holding: PageDecoder = {
-      async decode(kind, body) {
-        if (kind === 'Pod' && held++ === 0) {
-          const deadline = Date.now() + 2_000;
-          while (clustersListed() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-          if (clustersListed() >= 2) heldUntilNext++;
-        }
-        return inlinePageDecoder.decode(kind, body);
-      },
-    };
+    const holding = holdingFirstPodPage(() => clustersListed() >= 2);
     const findings = await liveFindings({
       ...ORGANIZATION,
       accountConcurrency: 1,
       clusterConcurrency: 1,
       totalClusterConcurrency: 1,
-      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding },
+      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding.decoder },
     });
-    expect(heldUntilNext).toBe(1);
+    expect(holding.heldUntil()).toBe(1);
     expect(ids(findings)).toEqual(ids(expected));
   });
 
@@ -233,9 +242,7 @@ describe('live collection through the emulator', () => {
     const backlogged: PageDecoder = {
       async decode(kind, body) {
         kinds.add(kind);
-        const deadline = Date.now() + 2_000;
-        while (lookups() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-        if (lookups() > 0) heldUntilLookups++;
+        if (await waitUntil(() => lookups() > 0)) heldUntilLookups++;
         return inlinePageDecoder.decode(kind, body);
       },
     };
@@ -250,26 +257,14 @@ describe('live collection through the emulator', () => {
   });
 
   it("frees an account's slot once its policies are read: the next account lists while its pods still decode", async () => {
-    let held = 0;
-    let heldUntilNext = 0;
     // Holds the first pod page until a second account has been assumed.
-    const holding: PageDecoder = {
-      async decode(kind, body) {
-        if (kind === 'Pod' && held++ === 0) {
-          const deadline = Date.now() + 2_000;
-          const assumed = () => emulator.requestCounts()['sts:AssumeRole'] ?? 0;
-          while (assumed() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-          if (assumed() >= 2) heldUntilNext++;
-        }
-        return inlinePageDecoder.decode(kind, body);
-      },
-    };
+    const holding = holdingFirstPodPage(() => (emulator.requestCounts()['sts:AssumeRole'] ?? 0) >= 2);
     const findings = await liveFindings({
       ...ORGANIZATION,
       accountConcurrency: 1,
-      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding },
+      kubernetes: { ...ORGANIZATION.kubernetes, decoder: holding.decoder },
     });
-    expect(heldUntilNext).toBe(1);
+    expect(holding.heldUntil()).toBe(1);
     expect(ids(findings)).toEqual(ids(expected));
   });
 
