@@ -13,6 +13,11 @@ export interface FaultOptions {
   serverErrors?: Record<string, number>;
   /** Kubernetes API key -> how many requests WITH a continue token get 410 Gone (reason Expired). */
   expireContinue?: Record<string, number>;
+  /**
+   * Kubernetes API keys (`k8s:<cluster>:<resource>`) whose list pages come back cut off halfway
+   * through their JSON, with status 200: as from a proxy that lost the end of the response.
+   */
+  malformedLists?: string[];
   /** Cluster names whose Kubernetes API refuses connections (`name` or `account/region/name`). */
   unreachableClusters?: string[];
   /** Cluster names whose Kubernetes API answers 401 to every request (no access entry). */
@@ -115,6 +120,11 @@ export class FaultState {
     const call = this.continueCalls.get(key) ?? 0;
     this.continueCalls.set(key, call + 1);
     return call < (this.faults.expireContinue?.[key] ?? 0);
+  }
+
+  /** Whether this list page is sent cut off (malformedLists). */
+  isMalformedList(keys: readonly string[]): boolean {
+    return keys.some((key) => this.faults.malformedLists?.includes(key));
   }
 
   isUnreachable(cluster: ClusterRef): boolean {

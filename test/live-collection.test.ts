@@ -309,6 +309,36 @@ describe('live collection through the emulator', () => {
     expect(ids(findings.filter((f) => f.cluster !== 'checkout'))).toEqual(ids(others));
   });
 
+  it('reports list pages cut off mid-JSON as AUDIT-002 naming the list, and audits the rest', async () => {
+    // ServiceAccount pages are read on the collector's thread, pod pages by the decoder (threads here).
+    emulator.setFaults({ malformedLists: ['k8s:checkout:serviceaccounts', 'k8s:batch:pods'] });
+    const decoder = createPageDecoderPool(1);
+    try {
+      const findings = await liveFindings({
+        ...ORGANIZATION,
+        kubernetes: { ...ORGANIZATION.kubernetes, decoder },
+      });
+      for (const [cluster, page] of [
+        ['checkout', /ServiceAccount list page is not JSON.*\(\/api\/v1\/serviceaccounts\)/],
+        ['batch', /Pod list page is not JSON.*\(\/api\/v1\/pods\)/],
+      ] as const) {
+        const ofCluster = findings.filter((f) => f.cluster === cluster);
+        expect(
+          ofCluster.map((f) => f.checkId),
+          cluster,
+        ).toEqual(['AUDIT-002']);
+        expect(ofCluster[0]?.evidence).toMatchObject({ code: 'MalformedList' });
+        expect(ofCluster[0]?.message).toMatch(page);
+      }
+      const others = expected.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch');
+      expect(ids(findings.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch'))).toEqual(
+        ids(others),
+      );
+    } finally {
+      await decoder.close();
+    }
+  });
+
   it('reports a refused token (no access entry) clearly, without the token', async () => {
     emulator.setFaults({ forbiddenClusters: ['legacy'] });
     const findings = await liveFindings();
