@@ -33,7 +33,7 @@ export interface PageDecoderPoolOptions {
 }
 
 /** The decode threads' default nice value: below the collector's own thread, above idle. */
-export const DECODE_NICE = 10;
+const DECODE_NICE = 10;
 
 /**
  * As many threads as cores, at most 4; 0 on one core. Not one fewer than the cores: the main
