@@ -21,14 +21,47 @@ export interface InputError {
  * audit could not look, which AUDIT-001/002/003 report; it is never taken as "all clear".
  */
 export interface CollectionError {
-  /** The API, e.g. `sts:AssumeRole`, `iam:ListRoles`, `k8s:pods`. */
+  /**
+   * The operation, e.g. `sts:AssumeRole`, `iam:ListRoles`, `eks:ListPodIdentityAssociations`,
+   * `k8s:pods`, or `k8s` for a cluster's Kubernetes API as a whole. Older snapshots may carry the
+   * resource in parentheses (`eks:DescribeCluster (us-east-1/prod)`); the loader splits it off.
+   */
   readonly api: string;
   /** Short machine-readable cause: `AccessDenied`, `Unauthorized`, `Forbidden`, `ECONNREFUSED`, `TLS` ... */
   readonly code: string;
   readonly message: string;
+  /** What kind of failure it was (classified once, where it happened); absent in older snapshots. */
+  readonly class?: FailureClass;
+  /** The HTTP status of the answer, when there was one. */
+  readonly status?: number;
+  /** The region the failed read concerns (e.g. eks:ListClusters of one region). */
+  readonly region?: string;
+  /** The IAM role the failed read concerns (its policies). */
+  readonly role?: string;
   /** For a Kubernetes list that was denied: its kind; `TokenRequest` for a denied live probe (IRSA-040). */
   readonly kind?: KubernetesKind | 'TokenRequest' | null;
 }
+
+/**
+ * The kinds of failed read, each with its own message and fix (docs/checks.md, "Coverage"):
+ * - unreachable: DNS, connection refused or reset, no answer within the deadline, TLS, a private endpoint;
+ * - denied: 401/403, AccessDenied and its kin;
+ * - not-found: 404 or an API the endpoint does not implement;
+ * - throttled: still throttled after the retries;
+ * - server-error: 5xx after the retries;
+ * - malformed: a 2xx answer that is not what the API returns;
+ * - error: anything else.
+ */
+export const FAILURE_CLASSES = [
+  'unreachable',
+  'denied',
+  'not-found',
+  'throttled',
+  'server-error',
+  'malformed',
+  'error',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
 export interface Fleet {
   readonly accounts: readonly Account[];

@@ -288,7 +288,20 @@ export function parseCollectionErrorsFile(text: string): Parsed<CollectionError[
   if (!json.ok) return json;
   const result = collectionErrorsFileSchema.safeParse(json.value);
   if (!result.success) return { ok: false, problem: zodProblem(result.error) };
-  return { ok: true, value: result.data.errors.map((e) => ({ ...e, kind: e.kind ?? null })) };
+  return {
+    ok: true,
+    value: result.data.errors.map((e) => {
+      const { class: failureClass, status, region, role, ...rest } = e;
+      return {
+        ...rest,
+        kind: e.kind ?? null,
+        ...(failureClass === undefined ? {} : { class: failureClass }),
+        ...(status === undefined ? {} : { status }),
+        ...(region === undefined ? {} : { region }),
+        ...(role === undefined ? {} : { role }),
+      };
+    }),
+  };
 }
 
 /** Parses `<cluster>/probes.json` (the live probe's outcomes, IRSA-040). */

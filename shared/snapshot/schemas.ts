@@ -3,6 +3,7 @@
  * the fields the checks read (everything else is accepted and dropped).
  */
 import { z } from 'zod';
+import { FAILURE_CLASSES } from '../model/fleet.ts';
 
 const nullableString = z.string().nullish();
 const stringMap = z.record(z.string(), z.string()).nullish();
@@ -136,6 +137,10 @@ export const collectionErrorsFileSchema = z.object({
       code: z.string().min(1),
       message: z.string(),
       kind: z.enum([...KUBERNETES_KINDS, 'TokenRequest']).nullish(),
+      class: z.enum(FAILURE_CLASSES).optional(),
+      status: z.number().int().optional(),
+      region: z.string().min(1).optional(),
+      role: z.string().min(1).optional(),
     }),
   ),
 });
