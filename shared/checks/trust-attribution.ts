@@ -3,6 +3,7 @@
  * against its role's trust policy; an SA gets at most one of them, the first that applies.
  */
 
+import { reads } from '../engine/coverage.ts';
 import { oidcProviderArn, parseArn } from '../policy/irsa-trust.ts';
 import { resultsFor, serviceAccountSubject } from './results.ts';
 import { trustStatementFor } from './service-account-remediation.ts';
@@ -16,6 +17,8 @@ export function trustAttributionCheck(metadata: CheckMetadata & { id: TrustCheck
   const position = ORDER.indexOf(metadata.id);
   return {
     metadata,
+    // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+    reads: [...reads('cluster', 'cluster', 'ServiceAccount'), ...reads('role', 'iam')],
     evaluate(context) {
       const out: CheckResult[] = [];
       for (const cluster of context.clusters) {

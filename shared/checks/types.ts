@@ -4,6 +4,7 @@
  * (pass, fail or not-evaluated) for every resource it applies to. No I/O, no clock, no globals.
  */
 import type { AuditContext } from '../engine/audit-context.ts';
+import type { InputRead } from '../engine/coverage.ts';
 
 /** Severities, most severe first. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
@@ -74,5 +75,12 @@ export interface CheckResult {
 
 export interface Check {
   readonly metadata: CheckMetadata;
+  /**
+   * The inputs the check's verdicts depend on, and where (see engine/coverage.ts). The engine turns
+   * a pass or fail whose input could not be read into not-evaluated; an input read only for the
+   * wording of a message (IRSA-016's admitted ServiceAccounts) is not declared, and the check
+   * says in that message that it could not be read.
+   */
+  readonly reads: readonly InputRead[];
   evaluate(context: AuditContext): CheckResult[];
 }

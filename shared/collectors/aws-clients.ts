@@ -9,6 +9,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { type ClassifiedFailure, classifyAwsError, ReadError } from './failures.ts';
 
 export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 
@@ -103,11 +104,7 @@ export class AwsClients {
   }
 }
 
-/** A short code and message for an SDK error, for collection-errors.json. */
-export function describeAwsError(error: unknown): { code: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { name?: string; code?: string }).code ?? error.name ?? 'Error';
-    return { code, message: error.message.split('\n')[0] ?? '' };
-  }
-  return { code: 'Error', message: String(error) };
+/** A short code, message, failure class and HTTP status for an SDK error, for collection-errors.json. */
+export function describeAwsError(error: unknown): ClassifiedFailure {
+  return classifyAwsError(error instanceof ReadError ? error.cause : error);
 }

@@ -18,6 +18,7 @@ import {
 } from './accounts.ts';
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
 import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
+import { byErrorOrder, ReadError } from './failures.ts';
 import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
 import {
   DEFAULT_PAGE_SLOTS,
@@ -115,7 +116,12 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
 
   async function collectAccount(state: AccountState): Promise<void> {
     const { accountId } = state;
-    const fail = (api: string, error: unknown) => state.errors.push({ api, ...describeAwsError(error) });
+    const fail = (api: string, error: unknown, where: { region?: string } = {}) =>
+      state.errors.push({
+        api: error instanceof ReadError ? error.api : api,
+        ...describeAwsError(error),
+        ...where,
+      });
     try {
       state.clients = options.auditRole
         ? await assumeAuditRole(caller, accountId, options.auditRole, options.clientOptions)
@@ -152,7 +158,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         try {
           names = await listClusters(clients.eks(region));
         } catch (error) {
-          fail(`eks:ListClusters (${region})`, error);
+          fail('eks:ListClusters', error, { region });
           return;
         }
         files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
@@ -202,8 +208,9 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
             iam.RolePolicies[roleName] = await collectRolePolicies(clients.iam, roleName);
           } catch (error) {
             state.errors.push({
-              api: `iam:ListAttachedRolePolicies (${roleName})`,
+              api: error instanceof ReadError ? error.api : 'iam:ListAttachedRolePolicies',
               ...describeAwsError(error),
+              role: roleName,
             });
           }
         }),
@@ -238,24 +245,33 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     try {
       described = await describeCluster(clients.eks(region), name);
     } catch (error) {
-      state.errors.push({ api: `eks:DescribeCluster (${region}/${name})`, ...describeAwsError(error) });
+      // A failed read inside a reachable account: recorded on the cluster (AUDIT-003), whose folder
+      // then holds only this file; its checks are not evaluated, the rest of the account goes on.
+      files.set(
+        `${base}/collection-errors.json`,
+        json({ errors: [{ api: 'eks:DescribeCluster', ...describeAwsError(error) }] }),
+      );
+      progress({
+        phase: 'cluster',
+        accountId: state.accountId,
+        region,
+        cluster: name,
+        message: 'not described',
+      });
       return { finished: Promise.resolve() };
     }
     clusterCount++;
     files.set(`${base}/cluster.json`, json(described));
     // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
+    const clusterErrors: CollectionError[] = [];
     const associations = listPodIdentityAssociations(clients.eks(region), name).then(
       (result) => {
         files.set(`${base}/pod-identity-associations.json`, json(result));
       },
       (error: unknown) => {
-        state.errors.push({
-          api: `eks:ListPodIdentityAssociations (${region}/${name})`,
-          ...describeAwsError(error),
-        });
+        clusterErrors.push({ api: 'eks:ListPodIdentityAssociations', ...describeAwsError(error) });
       },
     );
-    const clusterErrors: CollectionError[] = [];
     const finish = async (kubernetes?: () => Promise<void>): Promise<void> => {
       try {
         await kubernetes?.();
@@ -264,7 +280,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       }
       await associations;
       if (clusterErrors.length > 0)
-        files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors }));
+        files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
       progress({
         phase: 'cluster',
         accountId: state.accountId,
@@ -277,9 +293,10 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     const cluster = described.cluster as { endpoint?: string; certificateAuthority?: { data?: string } };
     if (!cluster.endpoint || !cluster.certificateAuthority?.data) {
       clusterErrors.push({
-        api: 'eks:DescribeCluster',
+        api: 'k8s',
         code: 'NoEndpoint',
-        message: 'the cluster has no endpoint or CA yet',
+        message: 'DescribeCluster gave no endpoint or CA yet (is the cluster still being created?)',
+        class: 'unreachable',
       });
       return { finished: finish() };
     }
@@ -335,6 +352,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         json({ ...state.iam, RolePolicies: Object.fromEntries(policies) }),
       );
     }
+    state.errors.sort(byErrorOrder);
     if (state.errors.length > 0)
       files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
     // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.

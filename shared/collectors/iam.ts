@@ -12,6 +12,7 @@ import {
   paginateListRoles,
 } from '@aws-sdk/client-iam';
 import pLimit from 'p-limit';
+import { reading } from './failures.ts';
 
 /** GetOpenIDConnectProvider calls in flight at once per account. */
 const PROVIDER_CONCURRENCY = 8;
@@ -28,27 +29,32 @@ export interface IamSnapshot {
 /** Roles and OIDC providers of the account (`iam.json` without RolePolicies). */
 export async function collectIam(iam: IAMClient): Promise<IamSnapshot> {
   const roles: Record<string, unknown>[] = [];
-  for await (const page of paginateListRoles({ client: iam, pageSize: 1000 }, {})) {
-    for (const role of page.Roles ?? []) {
-      roles.push({
-        Path: role.Path,
-        RoleName: role.RoleName,
-        RoleId: role.RoleId,
-        Arn: role.Arn,
-        CreateDate: role.CreateDate,
-        // As the API returns it: URL-encoded JSON.
-        AssumeRolePolicyDocument: role.AssumeRolePolicyDocument,
-      });
+  const pages = paginateListRoles({ client: iam, pageSize: 1000 }, {});
+  await reading('iam:ListRoles', async () => {
+    for await (const page of pages) {
+      for (const role of page.Roles ?? []) {
+        roles.push({
+          Path: role.Path,
+          RoleName: role.RoleName,
+          RoleId: role.RoleId,
+          Arn: role.Arn,
+          CreateDate: role.CreateDate,
+          // As the API returns it: URL-encoded JSON.
+          AssumeRolePolicyDocument: role.AssumeRolePolicyDocument,
+        });
+      }
     }
-  }
-  const list = await iam.send(new ListOpenIDConnectProvidersCommand({}));
+  });
+  const list = await reading('iam:ListOpenIDConnectProviders', () =>
+    iam.send(new ListOpenIDConnectProvidersCommand({})),
+  );
   const limit = pLimit(PROVIDER_CONCURRENCY);
   const arns = (list.OpenIDConnectProviderList ?? []).flatMap((entry) => (entry.Arn ? [entry.Arn] : []));
   const providers = await Promise.all(
     arns.map((arn) =>
       limit(async () => {
-        const provider = await iam.send(
-          new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }),
+        const provider = await reading('iam:GetOpenIDConnectProvider', () =>
+          iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
         );
         return {
           Url: provider.Url,
@@ -70,13 +76,17 @@ export async function collectRolePolicies(
   roleName: string,
 ): Promise<IamSnapshot['RolePolicies'][string]> {
   const attached: { PolicyName: string; PolicyArn: string }[] = [];
-  for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: roleName })) {
-    for (const p of page.AttachedPolicies ?? [])
-      attached.push({ PolicyName: p.PolicyName ?? '', PolicyArn: p.PolicyArn ?? '' });
-  }
+  await reading('iam:ListAttachedRolePolicies', async () => {
+    for await (const page of paginateListAttachedRolePolicies({ client: iam }, { RoleName: roleName })) {
+      for (const p of page.AttachedPolicies ?? [])
+        attached.push({ PolicyName: p.PolicyName ?? '', PolicyArn: p.PolicyArn ?? '' });
+    }
+  });
   const inline: string[] = [];
-  for await (const page of paginateListRolePolicies({ client: iam }, { RoleName: roleName })) {
-    inline.push(...(page.PolicyNames ?? []));
-  }
+  await reading('iam:ListRolePolicies', async () => {
+    for await (const page of paginateListRolePolicies({ client: iam }, { RoleName: roleName })) {
+      inline.push(...(page.PolicyNames ?? []));
+    }
+  });
   return { AttachedPolicies: attached, PolicyNames: inline };
 }

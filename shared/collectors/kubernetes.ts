@@ -21,7 +21,8 @@ import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectionError, KubernetesKind } from '../model/fleet.ts';
+import type { CollectionError, FailureClass, KubernetesKind } from '../model/fleet.ts';
+import { classOf } from './failures.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
@@ -304,6 +305,7 @@ export function startKubernetesCollection(
           api: 'k8s:serviceaccounts',
           code: 'TLS',
           message: `the cluster CA from DescribeCluster is not a usable certificate: ${(error as Error).message}`,
+          class: 'unreachable' as const,
         },
       ],
       requests,
@@ -478,12 +480,25 @@ function collection(
       // The API as a whole is out of reach or refuses us: one error for the cluster, no file.
       return {
         file: null,
-        errors: [{ api, code: verdict.code, message: redact(verdict.message) }],
+        errors: [
+          {
+            api,
+            code: verdict.code,
+            message: redact(verdict.message),
+            ...failureOf(outcome.reason, verdict.code),
+          },
+        ],
         requests,
       };
     }
     if (verdict.type === 'denied') {
-      errors.push({ api, code: verdict.code, message: verdict.message, kind: lister.kind });
+      errors.push({
+        api,
+        code: verdict.code,
+        message: redact(verdict.message),
+        kind: lister.kind,
+        ...failureOf(outcome.reason, verdict.code),
+      });
       continue;
     }
     const { code, message } =
@@ -493,9 +508,22 @@ function collection(
             message: `the list was restarted ${maxRestarts} times and its continue token expired again`,
           }
         : verdict;
-    errors.push({ api, code, message: redact(message), kind: lister.kind });
+    errors.push({
+      api,
+      code,
+      message: redact(message),
+      kind: lister.kind,
+      ...failureOf(outcome.reason, code),
+    });
   }
   return { file: { collected, chunks, serviceAccounts }, errors, requests };
+}
+
+/** The failure class (and HTTP status, when the API answered) of a list that failed. */
+function failureOf(reason: unknown, code: string): { class: FailureClass; status?: number } {
+  if (reason instanceof MalformedListError) return { class: 'malformed', status: 200 };
+  const status = reason instanceof ApiException ? reason.code : undefined;
+  return { class: classOf(status, code), ...(status === undefined ? {} : { status }) };
 }
 
 /** Error texts never carry the bearer token, even if a library put it there. */

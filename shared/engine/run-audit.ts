@@ -16,6 +16,7 @@ import { type AuditConfig, EMPTY_CONFIG, type Exemption } from '../config/audit-
 import type { Fleet } from '../model/fleet.ts';
 import { wildcardMatch } from '../policy/evaluate.ts';
 import { AuditContext } from './audit-context.ts';
+import { Coverage, notEvaluatedFor } from './coverage.ts';
 
 export type FindingStatus = ResultStatus | 'exempted';
 
@@ -153,11 +154,18 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
   const activeExemptions = config.exemptions.filter((e) => exemptionActive(e, options.now));
   const started = performance.now();
   const context = new AuditContext(fleet, options.now);
+  const coverage = new Coverage(fleet, context);
   const findings: Finding[] = [];
   for (const check of checks) {
     const { id, name, title } = check.metadata;
     const severity = (config.severities[id] as Severity | undefined) ?? check.metadata.severity;
-    for (const result of check.evaluate(context)) {
+    for (const evaluated of check.evaluate(context)) {
+      // A verdict that rests on an input the collection could not read is not a verdict.
+      const gaps =
+        coverage.empty || evaluated.status === 'not-evaluated'
+          ? []
+          : coverage.gapsOf(check.reads, evaluated.subject);
+      const result = gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
       findings.push(
         toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),
       );

@@ -144,6 +144,8 @@ export interface ProbeResult {
 export interface ClusterInfo {
   readonly name: string;
   readonly arn: string | null;
+  /** The Kubernetes API endpoint (`https://...`), for the fixes of AUDIT-002. */
+  readonly endpoint: string | null;
   /** `identity.oidc.issuer`, e.g. `https://oidc.eks.us-east-1.amazonaws.com/id/ABC`. */
   readonly issuer: string | null;
   /** `certificateAuthority.data`: base64 of the cluster CA's PEM. */

@@ -2,6 +2,7 @@
  * Reads a fleet snapshot directory into the fleet model. A broken file never stops the load:
  * it becomes an input error (AUDIT-004) naming the file and field, and the rest is loaded.
  */
+import { operationOf } from '../engine/coverage.ts';
 import type { Account, Cluster, Fleet, InputError } from '../model/fleet.ts';
 import {
   type Parsed,
@@ -92,9 +93,12 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
         const base = `${accountId}/${region}/${name}`;
         const where = { accountId, region, cluster: name };
         const clusterErrors = await errorsOf(base, where);
-        const info = await load(`${base}/cluster.json`, where, parseClusterFile);
+        // A cluster that was listed but could not be described has only its collection-errors.json.
+        const describeFailed = clusterErrors.some((e) => operationOf(e.api) === 'eks:DescribeCluster');
+        const info = await load(`${base}/cluster.json`, where, parseClusterFile, describeFailed);
         // A Kubernetes API that could not be read at all (AUDIT-002) leaves no kubernetes.json.
-        const apiFailed = clusterErrors.some((e) => !e.kind);
+        const apiFailed =
+          describeFailed || clusterErrors.some((e) => !e.kind && operationOf(e.api).startsWith('k8s'));
         const kubernetes = await load(`${base}/kubernetes.json`, where, parseKubernetesFile, apiFailed);
         const associations = await load(
           `${base}/pod-identity-associations.json`,

@@ -115,6 +115,7 @@ export function parseClusterFile(text: string): Parsed<ClusterInfo> {
     value: {
       name: cluster.name,
       arn: cluster.arn ?? null,
+      endpoint: cluster.endpoint ?? null,
       issuer: cluster.identity?.oidc?.issuer ?? null,
       certificateAuthorityData: cluster.certificateAuthority?.data ?? null,
     },

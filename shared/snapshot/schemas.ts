@@ -42,6 +42,7 @@ export const clusterFileSchema = z.object({
   cluster: z.object({
     name: z.string().min(1),
     arn: nullableString,
+    endpoint: nullableString,
     certificateAuthority: z.object({ data: nullableString }).nullish(),
     identity: z.object({ oidc: z.object({ issuer: nullableString }).nullish() }).nullish(),
   }),

@@ -107,6 +107,7 @@ export class ClusterBuilder {
       info: {
         name,
         arn: `arn:aws:eks:${region}:${accountId}:cluster/${name}`,
+        endpoint: `https://${oidcIdFor(`${accountId}/${region}/${name}`)}.gr7.${region}.eks.amazonaws.com`,
         issuer: `https://${this.issuer}`,
         certificateAuthorityData: base64(caPem),
       },

@@ -16,7 +16,7 @@ describeCheck(check, {
         });
       }),
       expect: [{ accountId: '111122223333', cluster: null }],
-      mentions: ['sts:AssumeRole failed (AccessDenied', 'arn:aws:iam::111122223333:role/'],
+      mentions: ['sts:AssumeRole denied (AccessDenied', 'arn:aws:iam::111122223333:role/'],
     },
     {
       name: 'EKS listing was denied in one region, another account is fine',

@@ -46,7 +46,7 @@ describeCheck(check, {
       expect: [demo],
       mentions: [
         'MutatingWebhookConfiguration',
-        'IRSA-003, IRSA-004',
+        'IRSA-003, 004',
         'auth can-i list mutatingwebhookconfigurations',
       ],
     },

@@ -17,6 +17,8 @@ const results = resultsFor(metadata);
 /** AUDIT-004: one failure per snapshot file that could not be read or validated, naming the file and field. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [],
   evaluate(context) {
     const out: CheckResult[] = context.fleet.inputErrors.map((error) =>
       results.fail(

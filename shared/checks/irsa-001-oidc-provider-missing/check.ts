@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -20,6 +21,8 @@ const results = resultsFor(metadata);
 /** IRSA-001: the cluster's account has an IAM OIDC provider whose Url is the cluster's issuer. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('cluster', 'cluster'), ...reads('account', 'iam')],
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { DEFAULT_AUDIENCE } from '../../policy/irsa-trust.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -21,6 +22,8 @@ const results = resultsFor(metadata);
 /** IRSA-002: the provider's ClientIDList holds sts.amazonaws.com and every custom audience an SA asks for. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('cluster', 'cluster', 'ServiceAccount'), ...reads('account', 'iam')],
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,4 +1,5 @@
 import { podIdentityWebhooks, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_NAME } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -22,6 +23,8 @@ const results = resultsFor(metadata);
 /** IRSA-003: a MutatingWebhookConfiguration carries the pod identity webhook (either of its names). */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'MutatingWebhookConfiguration'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

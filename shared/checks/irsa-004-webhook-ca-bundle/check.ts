@@ -1,5 +1,6 @@
 import { podIdentityWebhooks } from '../../engine/audit-context.ts';
 import { decodeCertificateBundle, isExpired, sameCertificate } from '../../engine/certificates.ts';
+import { reads } from '../../engine/coverage.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -23,6 +24,8 @@ const results = resultsFor(metadata);
 /** IRSA-004: the webhook's caBundle is PEM, not expired, and holds the cluster CA from DescribeCluster. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'cluster', 'MutatingWebhookConfiguration'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

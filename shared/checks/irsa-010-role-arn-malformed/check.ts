@@ -1,4 +1,5 @@
 import { ROLE_ARN_ANNOTATION, ROLE_ARN_PATTERN } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import { annotateCommand } from '../service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -33,6 +34,8 @@ function suggestedArn(value: string, accountId: string): string {
 /** IRSA-010: the annotation's value, exactly as stored, is an IAM role ARN. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

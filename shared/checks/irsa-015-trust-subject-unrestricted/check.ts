@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { foreignIssuerConditions, subjectRestriction } from '../../policy/irsa-trust.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -22,6 +23,8 @@ const results = resultsFor(metadata);
 /** IRSA-015: every Allow statement for an EKS cluster's provider has a strict `:sub` condition. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('account', 'iam'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const role of context.roles) {

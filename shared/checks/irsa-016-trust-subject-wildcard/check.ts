@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { wildcardMatch } from '../../policy/evaluate.ts';
 import {
   foreignIssuerConditions,
@@ -24,6 +25,8 @@ const MAX_LISTED = 50;
 /** IRSA-016: no `:sub` value under StringLike contains `*` or `?`; lists the service accounts a pattern admits. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('account', 'iam'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const role of context.roles) {
@@ -46,7 +49,11 @@ export const check: Check = {
         out.push(
           results.fail(
             subject,
-            `Role ${role.name} trusts service accounts of cluster ${cluster.name} by pattern ${patterns.map((p) => JSON.stringify(p)).join(', ')}, admitting ${admitted.length} existing service account(s).`,
+            `Role ${role.name} trusts service accounts of cluster ${cluster.name} by pattern ${patterns.map((p) => JSON.stringify(p)).join(', ')}, ${
+              cluster.kubernetes?.serviceAccounts != null
+                ? `admitting ${admitted.length} existing service account(s)`
+                : `admitting service accounts that could not be listed (the ServiceAccounts of ${cluster.name} were not read: AUDIT-002/003)`
+            }.`,
             {
               role: role.arn,
               patterns,

@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { foreignIssuerConditions } from '../../policy/irsa-trust.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -19,6 +20,8 @@ const results = resultsFor(metadata);
 /** IRSA-017: the trust parses; no statement conditions on an issuer other than its Federated provider. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('account', 'iam'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const role of context.roles) {

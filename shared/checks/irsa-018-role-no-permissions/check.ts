@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -17,6 +18,8 @@ const results = resultsFor(metadata);
 /** IRSA-018: the SA's role has at least one attached or inline policy (unknown permissions: not evaluated). */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('cluster', 'ServiceAccount'), ...reads('role', 'iam', 'role-policies')],
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

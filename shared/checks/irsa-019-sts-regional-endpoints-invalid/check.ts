@@ -1,4 +1,5 @@
 import { STS_REGIONAL_ANNOTATION } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import { annotateCommand } from '../service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -36,6 +37,8 @@ const results = resultsFor(metadata);
 /** IRSA-019: when present on an annotated SA, `eks.amazonaws.com/sts-regional-endpoints` parses as a Go bool. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

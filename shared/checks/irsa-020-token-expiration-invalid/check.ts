@@ -1,4 +1,5 @@
 import { TOKEN_EXPIRATION_ANNOTATION } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import { annotateCommand } from '../service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -22,6 +23,8 @@ const results = resultsFor(metadata);
 /** IRSA-020: when present on an annotated SA, the token expiration is an integer in 600..86400. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

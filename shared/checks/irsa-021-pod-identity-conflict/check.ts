@@ -1,4 +1,5 @@
 import { isActivePod, ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -18,6 +19,8 @@ const results = resultsFor(metadata);
 /** IRSA-021: an annotated SA has no EKS Pod Identity association too; says which mechanism its pods use. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount', 'pod-identity-associations'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { parseArn } from '../../policy/irsa-trust.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -18,6 +19,8 @@ const results = resultsFor(metadata);
 /** IRSA-022: a role in another account than the cluster has that account's OIDC provider for the cluster's issuer. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('cluster', 'cluster', 'ServiceAccount'), ...reads('role', 'iam')],
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,5 +1,6 @@
 import { podIdentityWebhooks, ROLE_ARN_ANNOTATION, type Workload } from '../../engine/audit-context.ts';
 import { decodeCertificateBundle, sameCertificate } from '../../engine/certificates.ts';
+import { reads } from '../../engine/coverage.ts';
 import type { Cluster, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -98,6 +99,8 @@ function causeOf(
 /** IRSA-030: every container of a pod of an annotated SA carries the injected env, and the pod the token volume. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

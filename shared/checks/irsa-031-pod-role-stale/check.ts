@@ -1,4 +1,5 @@
 import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import { podNames, restartCommand } from '../workloads.ts';
@@ -19,6 +20,8 @@ const results = resultsFor(metadata);
 /** IRSA-031: the AWS_ROLE_ARN injected into a pod equals its SA's current role-arn annotation. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,4 +1,5 @@
 import { STS_REGIONAL_ANNOTATION } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import { GO_TRUE } from '../irsa-019-sts-regional-endpoints-invalid/check.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -20,6 +21,8 @@ const results = resultsFor(metadata);
 /** IRSA-032: mutated pods of an SA that asks for regional STS carry AWS_STS_REGIONAL_ENDPOINTS=regional. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

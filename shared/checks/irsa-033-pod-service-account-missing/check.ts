@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import { podNames } from '../workloads.ts';
@@ -19,6 +20,8 @@ const results = resultsFor(metadata);
 /** IRSA-033: the service account of every running pod exists. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

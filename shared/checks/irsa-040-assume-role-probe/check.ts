@@ -1,4 +1,5 @@
 import type { ServiceAccountLink } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
 import type { Cluster, ProbeResult } from '../../model/fleet.ts';
 import { oidcProviderArn, parseArn, serviceAccountSubject as subjectOf } from '../../policy/irsa-trust.ts';
 import { qualified, resultsFor, serviceAccountSubject } from '../results.ts';
@@ -88,6 +89,8 @@ function remediationFor(
  */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount', 'TokenRequest'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {

@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { eksIssuerRegion, issuerHostPath } from '../../policy/irsa-trust.ts';
 import { accountSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -18,6 +19,8 @@ const results = resultsFor(metadata);
 /** IRSA-050: each EKS-issuer OIDC provider, in a region the snapshot audits, matches a cluster of the fleet. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('account', 'iam'), ...reads('region', 'cluster-list', 'cluster')],
   evaluate(context) {
     const out: CheckResult[] = [];
     const regions = context.auditedRegions;

@@ -1,3 +1,4 @@
+import { reads } from '../../engine/coverage.ts';
 import { eksIssuerRegion, providerGrants } from '../../policy/irsa-trust.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -18,6 +19,8 @@ const results = resultsFor(metadata);
 /** IRSA-051: every EKS provider a role trusts (in a region the snapshot audits) belongs to an existing cluster. */
 export const check: Check = {
   metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: [...reads('account', 'iam'), ...reads('fleet', 'cluster-list', 'cluster')],
   evaluate(context) {
     const out: CheckResult[] = [];
     const regions = context.auditedRegions;

@@ -1,0 +1,306 @@
+/**
+ * An input that could not be read is never an empty input (docs/checks.md, "Coverage").
+ *
+ * Each check declares the inputs it reads (`Check.reads`) and where: at the result's cluster, its
+ * account, the account of the ServiceAccount's role, a region of any account, or anywhere. The
+ * collection records every failed read (`collection-errors.json`); this module turns each
+ * recorded failure into the inputs it left unread, for exactly the resources it covers, and the
+ * engine turns every pass or fail that depends on one of them into not-evaluated, naming the
+ * failed read. No check has to special-case a failure for this to hold.
+ */
+import type { CheckResult, Subject } from '../checks/types.ts';
+import type { Account, Cluster, CollectionError, Fleet } from '../model/fleet.ts';
+import { parseArn } from '../policy/irsa-trust.ts';
+import { type AuditContext, ROLE_ARN_ANNOTATION, ROLE_ARN_PATTERN } from './audit-context.ts';
+
+/**
+ * What a check can read, named for the snapshot file or Kubernetes kind it comes from:
+ * - `iam`: the account's roles, trust policies and OIDC providers (iam.json; iam:ListRoles,
+ *   iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider);
+ * - `role-policies`: one role's attached and inline policies (iam:ListAttachedRolePolicies, iam:ListRolePolicies);
+ * - `cluster-list`: the clusters of one region of the account (eks:ListClusters; account:ListRegions for every region);
+ * - `cluster`: the cluster's DescribeCluster (cluster.json);
+ * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster;
+ * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`: the cluster's Kubernetes lists (kubernetes.json);
+ * - `TokenRequest`: the live probe's token requests (probes.json).
+ */
+export const INPUTS = [
+  'iam',
+  'role-policies',
+  'cluster-list',
+  'cluster',
+  'pod-identity-associations',
+  'ServiceAccount',
+  'Pod',
+  'MutatingWebhookConfiguration',
+  'TokenRequest',
+] as const;
+export type InputName = (typeof INPUTS)[number];
+
+/**
+ * Where a check reads an input, relative to a result's subject:
+ * - `cluster`: the subject's cluster (its account, region and name);
+ * - `account`: the subject's account (for a role-scope result, the role's account);
+ * - `role`: the account of the role that the subject's ServiceAccount names in its annotation
+ *   (and, for `role-policies`, that role);
+ * - `region`: the subject's region, in any account of the fleet (hygiene checks: a provider or a
+ *   trust may belong to a cluster of another account there);
+ * - `fleet`: anywhere in the fleet.
+ */
+export type InputPlace = 'cluster' | 'account' | 'role' | 'region' | 'fleet';
+
+export interface InputRead {
+  readonly input: InputName;
+  readonly at: InputPlace;
+}
+
+/** Shorthand for a check's declaration: `reads('cluster', 'ServiceAccount', 'Pod')`. */
+export function reads(at: InputPlace, ...inputs: InputName[]): InputRead[] {
+  return inputs.map((input) => ({ input, at }));
+}
+
+/** One input left unread by a recorded failure, at the place the failure covers. */
+export interface UnreadInput {
+  readonly input: InputName;
+  readonly accountId: string;
+  /** Null: every region of the account. */
+  readonly region: string | null;
+  /** Null: not a cluster input, or every cluster of the region. */
+  readonly cluster: string | null;
+  /** For `role-policies`: the role; null: every role of the account. */
+  readonly role: string | null;
+  /** The failure that left it unread. */
+  readonly error: CollectionError;
+}
+
+const KUBERNETES_INPUTS: readonly InputName[] = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'];
+const CLUSTER_INPUTS: readonly InputName[] = [
+  'cluster',
+  'pod-identity-associations',
+  ...KUBERNETES_INPUTS,
+  'TokenRequest',
+];
+
+/** The operation name without the resource older snapshots appended (`eks:DescribeCluster (r/c)`). */
+export function operationOf(api: string): string {
+  const open = api.indexOf(' (');
+  return open === -1 ? api : api.slice(0, open);
+}
+
+/** The inputs a failed operation leaves unread, for an error recorded at an account or a cluster. */
+export function inputsLeftUnread(error: CollectionError, level: 'account' | 'cluster'): readonly InputName[] {
+  const api = operationOf(error.api);
+  if (error.kind === 'TokenRequest') return ['TokenRequest'];
+  if (error.kind) return [error.kind];
+  switch (api) {
+    case 'sts:AssumeRole':
+      return ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
+    case 'iam:ListRoles':
+    case 'iam:ListOpenIDConnectProviders':
+    case 'iam:GetOpenIDConnectProvider':
+      return ['iam'];
+    case 'iam:ListAttachedRolePolicies':
+    case 'iam:ListRolePolicies':
+      return ['role-policies'];
+    case 'account:ListRegions':
+    case 'eks:ListClusters':
+      return ['cluster-list'];
+    case 'eks:DescribeCluster':
+      // Recorded on a cluster that was described but has no endpoint or CA yet (older
+      // snapshots): only its Kubernetes API was left unread.
+      return level === 'cluster' && error.code === 'NoEndpoint'
+        ? [...KUBERNETES_INPUTS, 'TokenRequest']
+        : CLUSTER_INPUTS;
+    case 'eks:ListPodIdentityAssociations':
+      return ['pod-identity-associations'];
+    default:
+      // The cluster's Kubernetes API as a whole (`k8s`, `k8s:<resource>` without a kind).
+      if (api === 'k8s' || api.startsWith('k8s:')) return [...KUBERNETES_INPUTS, 'TokenRequest'];
+      // An operation this version does not know: assume it left everything at its level unread.
+      return level === 'cluster'
+        ? CLUSTER_INPUTS
+        : ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
+  }
+}
+
+/** The resource in parentheses of an older snapshot's api (`eks:ListClusters (us-east-1)`). */
+function legacyResource(api: string): string | null {
+  const match = / \((.+)\)$/.exec(api);
+  return match?.[1] ?? null;
+}
+
+/** Every input the fleet's recorded failures left unread, at the place each covers. */
+export function unreadInputs(fleet: Fleet): UnreadInput[] {
+  const out: UnreadInput[] = [];
+  for (const account of fleet.accounts) {
+    for (const error of account.collectionErrors) out.push(...accountLevel(account, error));
+    for (const cluster of account.clusters) {
+      for (const error of cluster.collectionErrors) {
+        for (const input of inputsLeftUnread(error, 'cluster')) {
+          out.push({
+            input,
+            accountId: cluster.accountId,
+            region: cluster.region,
+            cluster: cluster.name,
+            role: null,
+            error,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function accountLevel(account: Account, error: CollectionError): UnreadInput[] {
+  const resource = legacyResource(error.api);
+  let region = error.region ?? null;
+  let cluster: string | null = null;
+  let role = error.role ?? null;
+  const api = operationOf(error.api);
+  if (resource !== null) {
+    if (api === 'eks:ListClusters') region ??= resource;
+    else if (api === 'eks:DescribeCluster' || api === 'eks:ListPodIdentityAssociations') {
+      const slash = resource.indexOf('/');
+      region ??= resource.slice(0, slash);
+      cluster = resource.slice(slash + 1);
+    } else if (api.startsWith('iam:')) role ??= resource;
+  }
+  return inputsLeftUnread(error, cluster === null ? 'account' : 'cluster').map((input) => ({
+    input,
+    accountId: account.accountId,
+    region: CLUSTER_INPUTS.includes(input) || input === 'cluster-list' ? region : null,
+    cluster: CLUSTER_INPUTS.includes(input) ? cluster : null,
+    role: input === 'role-policies' ? role : null,
+    error,
+  }));
+}
+
+/** Where a result's subject reads an input: the account, region, cluster and role to look for. */
+interface Place {
+  readonly accountId: string | null;
+  readonly region: string | null;
+  readonly cluster: string | null;
+  readonly role: string | null;
+}
+
+function covers(unread: UnreadInput, place: Place): boolean {
+  if (place.accountId !== null && unread.accountId !== place.accountId) return false;
+  if (unread.region !== null && place.region !== null && unread.region !== place.region) return false;
+  if (unread.cluster !== null && place.cluster !== null && unread.cluster !== place.cluster) return false;
+  if (unread.role !== null && place.role !== null && unread.role !== place.role) return false;
+  return true;
+}
+
+/** The fleet's unread inputs, indexed by input, and the lookups the engine needs per result. */
+export class Coverage {
+  private readonly byInput = new Map<InputName, UnreadInput[]>();
+  private readonly clusters = new Map<string, Cluster>();
+
+  constructor(
+    fleet: Fleet,
+    private readonly context: AuditContext,
+  ) {
+    for (const unread of unreadInputs(fleet)) {
+      const list = this.byInput.get(unread.input) ?? [];
+      list.push(unread);
+      this.byInput.set(unread.input, list);
+    }
+    for (const cluster of context.clusters)
+      this.clusters.set(`${cluster.accountId}/${cluster.region}/${cluster.name}`, cluster);
+  }
+
+  get empty(): boolean {
+    return this.byInput.size === 0;
+  }
+
+  /** The unread inputs among `declared` that the result's subject depends on (empty: it stands). */
+  gapsOf(declared: readonly InputRead[], subject: Subject): UnreadInput[] {
+    const gaps: UnreadInput[] = [];
+    for (const read of declared) {
+      const candidates = this.byInput.get(read.input);
+      if (!candidates) continue;
+      const place = this.placeOf(read.at, subject);
+      if (place === null) continue;
+      const hit = candidates.find((unread) => covers(unread, place));
+      if (hit) gaps.push(hit);
+    }
+    return gaps;
+  }
+
+  private placeOf(at: InputPlace, subject: Subject): Place | null {
+    switch (at) {
+      case 'cluster':
+        if (subject.cluster === null) return null;
+        return { accountId: subject.accountId, region: subject.region, cluster: subject.cluster, role: null };
+      case 'account':
+        return { accountId: subject.accountId, region: subject.region, cluster: subject.cluster, role: null };
+      case 'region':
+        return { accountId: null, region: subject.region, cluster: null, role: null };
+      case 'fleet':
+        return { accountId: null, region: null, cluster: null, role: null };
+      case 'role': {
+        const arn = this.roleArnOf(subject);
+        if (arn === null) return null;
+        const parsed = parseArn(arn);
+        if (!parsed) return null;
+        return {
+          accountId: parsed.accountId,
+          region: null,
+          cluster: null,
+          role: parsed.resource.split('/').pop() ?? null,
+        };
+      }
+    }
+  }
+
+  /** The well-formed role ARN the subject's ServiceAccount is annotated with, if any. */
+  private roleArnOf(subject: Subject): string | null {
+    if (subject.cluster === null || subject.serviceAccount === null || subject.namespace === null)
+      return null;
+    const cluster = this.clusters.get(`${subject.accountId}/${subject.region}/${subject.cluster}`);
+    if (!cluster) return null;
+    const sa = this.context
+      .serviceAccountIndex(cluster)
+      ?.get(`${subject.namespace}/${subject.serviceAccount}`);
+    const arn = sa?.annotations[ROLE_ARN_ANNOTATION];
+    return arn !== undefined && ROLE_ARN_PATTERN.test(arn) ? arn : null;
+  }
+}
+
+/** Where an unread input was, in words: `cluster payments (eu-west-1)`, `account 111122223333`. */
+export function describePlace(unread: UnreadInput): string {
+  if (unread.cluster !== null) return `cluster ${unread.cluster} (${unread.region ?? ''})`;
+  if (unread.role !== null) return `role ${unread.role} of account ${unread.accountId}`;
+  if (unread.region !== null) return `region ${unread.region} of account ${unread.accountId}`;
+  return `account ${unread.accountId}`;
+}
+
+/** The not-evaluated result that replaces a pass or fail whose input could not be read. */
+export function notEvaluatedFor(result: CheckResult, gaps: readonly UnreadInput[]): CheckResult {
+  const reasons = [
+    ...new Set(
+      gaps.map(
+        (gap) =>
+          `${operationOf(gap.error.api)} failed on ${describePlace(gap)} (${gap.error.class ?? 'error'}: ${gap.error.code})`,
+      ),
+    ),
+  ];
+  return {
+    checkId: result.checkId,
+    status: 'not-evaluated',
+    subject: result.subject,
+    message: `not evaluated: ${reasons.join('; ')}, so ${gaps
+      .map((g) => g.input)
+      .filter((v, i, a) => a.indexOf(v) === i)
+      .join(', ')} could not be read`,
+    evidence: {
+      unread: gaps.map((gap) => ({
+        input: gap.input,
+        api: operationOf(gap.error.api),
+        code: gap.error.code,
+      })),
+    },
+    remediation: null,
+  };
+}
