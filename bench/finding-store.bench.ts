@@ -319,7 +319,7 @@ async function recordNight(store: FindingStore, fleet: Fleet, night: number): Pr
           const results = fleet.results.get(unitKey(unit)) ?? [];
           const { outcome, errors, alreadyComplete } = await recordUnit(
             { store, runId, runAt, now },
-            { unit, results, partial: false, errors: [] },
+            { unit, results, partial: false, errors: [], unread: [] },
           );
           if (alreadyComplete) continue;
           const opened = outcome.changes.filter((c) => c.type === 'opened' || c.type === 'reopened').length;

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CredentialStore, IssuedCredentials } from './credentials.ts';
 import { accessEntryRoute, EksAccessEntries, isAccessEntryOperation } from './eks-access.ts';
-import { type FaultState, sleep } from './faults.ts';
+import { type FailureMode, type FaultState, sleep } from './faults.ts';
 import type { FleetAccountFiles, FleetClusterFiles, FleetFiles, JsonObject } from './fleet-files.ts';
 import { SnsState } from './sns.ts';
 import { SqsState, sqsErrorReply } from './sqs.ts';
@@ -818,6 +818,8 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
   async function handle(
     req: IncomingMessage,
     body: string,
+    /** Serving the real answer of a call whose failure mode is `malformed` (counted once already). */
+    servingMalformed = false,
   ): Promise<{ response: AwsResponse; requestId: string }> {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -869,13 +871,32 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       operation,
     };
     const apiKey = `${service}:${operation}`;
-    context.faults.count(apiKey);
-    await sleep(context.faults.latencyMs);
+    if (!servingMalformed) {
+      context.faults.count(apiKey);
+      await sleep(context.faults.latencyMs);
+    }
     try {
       const caller = authenticate(request, scope.accessKeyId);
       const fault = context.faults.decide([apiKey]);
       if (fault === 'throttle') throw throttlingError(service);
       if (fault === 'server-error') throw serverError(service);
+      const failure = servingMalformed
+        ? undefined
+        : context.faults.failureOf(failureKeys(apiKey, request, caller.accountId));
+      if (failure) {
+        const failed = await failedResponse(failure, service, req);
+        if (failed) return { response: failed, requestId };
+        // malformed: the real answer, cut off halfway.
+        const { response } = await handle(req, body, true);
+        return {
+          response: {
+            ...response,
+            status: 200,
+            body: response.body.slice(0, Math.floor(response.body.length / 2)),
+          },
+          requestId,
+        };
+      }
       switch (service) {
         case 'sts':
           return { response: sts(request, caller, requestId), requestId };
@@ -928,6 +949,51 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       );
     });
   };
+}
+
+/** An operation's key and its forms narrowed to the caller's account, the region, the cluster or role it names. */
+function failureKeys(apiKey: string, request: AwsRequest, callerAccount: string): string[] {
+  const keys = [apiKey, `${apiKey}@${callerAccount}`, `${apiKey}@${request.region}`];
+  const cluster = /^\/clusters\/([^/]+)/.exec(request.url.pathname)?.[1];
+  if (cluster) keys.push(`${apiKey}@${decodeURIComponent(cluster)}`);
+  const roleName = request.params.get('RoleName');
+  if (roleName) keys.push(`${apiKey}@${roleName}`);
+  const target = /^arn:[^:]+:iam::(\d{12}):/.exec(request.params.get('RoleArn') ?? '')?.[1];
+  if (target) keys.push(`${apiKey}@${target}`);
+  return keys;
+}
+
+/** The answer of a call that fails by `mode`; undefined for `malformed` (the real answer is cut off). */
+async function failedResponse(
+  mode: FailureMode,
+  service: Service,
+  req: IncomingMessage,
+): Promise<AwsResponse | undefined> {
+  switch (mode) {
+    case 'denied': {
+      const code = PROTOCOL[service] === 'query' ? 'AccessDenied' : 'AccessDeniedException';
+      return errorResponse(
+        PROTOCOL[service],
+        service,
+        new AwsApiError(403, code, 'User is not authorized to perform this operation (injected)'),
+        randomUUID(),
+      );
+    }
+    case 'html-404':
+      return {
+        status: 404,
+        contentType: 'text/html; charset=utf-8',
+        body: '<!doctype html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>',
+      };
+    case 'server-error':
+      return errorResponse(PROTOCOL[service], service, serverError(service), randomUUID());
+    case 'silent':
+      // Read, never answered: the caller's timeout has to end it (the socket closes at stop()).
+      await new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+      return { status: 500, contentType: 'text/plain', body: '' };
+    case 'malformed':
+      return undefined;
+  }
 }
 
 function parseJsonBody(body: string, invalid: (message: string) => AwsApiError): JsonObject {

@@ -26,7 +26,22 @@ export interface FaultOptions {
   deniedAccounts?: string[];
   /** Cluster names whose RBAC denies the auditor create on serviceaccounts/token (403), as without the probe ClusterRole. */
   deniedTokenRequests?: string[];
+  /**
+   * Operations that fail on every call, and how (the failure matrix of test/coverage-matrix.test.ts).
+   * A key is an API key (`eks:ListPodIdentityAssociations`, `k8s:<cluster>:pods`) or an AWS API key
+   * narrowed to one resource with `@`: an account id (the caller's, or the target of sts:AssumeRole),
+   * a region, a cluster name (EKS calls on one cluster) or a role name (IAM calls on one role).
+   */
+  failures?: Record<string, FailureMode>;
 }
+
+/**
+ * How an operation fails: `denied` (403, the service's access-denied error), `html-404` (404 with
+ * an HTML page, as an endpoint that does not implement the operation answers), `server-error`
+ * (500 on every attempt), `malformed` (200 with a body cut off halfway), `silent` (the request is
+ * read and never answered).
+ */
+export type FailureMode = 'denied' | 'html-404' | 'server-error' | 'malformed' | 'silent';
 
 export type InjectedFault = 'throttle' | 'server-error';
 
@@ -125,6 +140,17 @@ export class FaultState {
   /** Whether this list page is sent cut off (malformedLists). */
   isMalformedList(keys: readonly string[]): boolean {
     return keys.some((key) => this.faults.malformedLists?.includes(key));
+  }
+
+  /** The failure mode configured for the first of `keys` (an operation's key and its narrowed forms). */
+  failureOf(keys: readonly string[]): FailureMode | undefined {
+    const failures = this.faults.failures;
+    if (!failures) return undefined;
+    for (const key of keys) {
+      const mode = failures[key];
+      if (mode) return mode;
+    }
+    return undefined;
   }
 
   isUnreachable(cluster: ClusterRef): boolean {

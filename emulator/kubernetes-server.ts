@@ -157,7 +157,11 @@ function rewriteWebhooks(object: KubeObject, rewrite: (bundle: unknown) => unkno
 
 /** A response body already serialised (a list page built from its items' JSON). */
 class RawJson {
-  constructor(readonly bytes: Buffer) {}
+  constructor(
+    readonly bytes: Buffer,
+    /** What the bytes are, when not JSON (an injected HTML error page). */
+    readonly contentType = 'application/json',
+  ) {}
 }
 
 /** An object with its JSON, serialised once when the server starts. */
@@ -289,7 +293,9 @@ export class KubernetesClusterServer {
             res.writeHead(result.code, { 'content-type': 'application/json', ...result.headers });
             res.end(JSON.stringify(status(result)));
           } else {
-            res.writeHead(result.code, { 'content-type': 'application/json' });
+            res.writeHead(result.code, {
+              'content-type': result.body instanceof RawJson ? result.body.contentType : 'application/json',
+            });
             res.end(result.body instanceof RawJson ? result.body.bytes : JSON.stringify(result.body));
           }
         });
@@ -335,6 +341,27 @@ export class KubernetesClusterServer {
         },
       );
     }
+    const failure = this.context.faults.failureOf(keys);
+    if (failure === 'denied') {
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `${resource} is forbidden: User "${principal}" cannot list resource "${resource}" (injected)`,
+        { kind: resource },
+      );
+    }
+    if (failure === 'server-error') {
+      throw new StatusError(500, 'InternalError', 'Internal error occurred: injected failure');
+    }
+    if (failure === 'html-404') {
+      const page = '<!doctype html>\n<html><body><h1>404 Not Found</h1></body></html>';
+      return { code: 404, body: new RawJson(Buffer.from(page), 'text/html; charset=utf-8') };
+    }
+    if (failure === 'silent') {
+      // Read, never answered: the collector's timeout has to end it.
+      await new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+      throw new StatusError(500, 'InternalError', 'closed');
+    }
     if (rbac && this.context.rbac) {
       const contentType = req.headers['content-type'];
       return this.context.rbac.handle(rbac, { body, contentType, query: url.searchParams });
@@ -359,7 +386,7 @@ export class KubernetesClusterServer {
       );
     }
     const page = this.list(list, url.searchParams, keys, namespace);
-    if (this.context.faults.isMalformedList(keys)) {
+    if (this.context.faults.isMalformedList(keys) || failure === 'malformed') {
       return { code: 200, body: new RawJson(page.bytes.subarray(0, Math.floor(page.bytes.length / 2))) };
     }
     return { code: 200, body: page };

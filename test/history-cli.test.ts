@@ -65,7 +65,7 @@ async function record(store: FindingStore, runAt: string, units: [AuditUnit, Fin
   for (const [unit, results] of units) {
     const { outcome, errors } = await recordUnit(
       { store, runId, runAt, now: () => new Date(runAt) },
-      { unit, results, partial: false, errors: [] },
+      { unit, results, partial: false, errors: [], unread: [] },
     );
     await store.completeUnit({
       runId,

@@ -32,6 +32,7 @@ const entry = (unit: AuditUnit, results: Finding[], partial = false): UnitResult
   results,
   partial,
   errors: partial ? ['AUDIT-002: cluster unreachable'] : [],
+  unread: partial ? ['k8s unreachable'] : [],
 });
 
 /** One night as the auditor records it (shared/pipeline/audit-account.ts, without SNS). */

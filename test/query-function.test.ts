@@ -55,7 +55,7 @@ async function record(store: FindingStore, runAt: string, units: [AuditUnit, Fin
   for (const [unit, results] of units) {
     const { outcome } = await recordUnit(
       { store, runId, runAt },
-      { unit, results, partial: false, errors: [] },
+      { unit, results, partial: false, errors: [], unread: [] },
     );
     await store.completeUnit({
       runId,

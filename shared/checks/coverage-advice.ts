@@ -34,6 +34,11 @@ const CLASS_WORDS: Record<FailureClass, string> = {
   error: 'failed',
 };
 
+/** `eks:ListPodIdentityAssociations denied`: an operation and how it failed, for counts in the digest. */
+export function failureLabel(error: CollectionError): string {
+  return `${operationOf(error.api)} ${CLASS_WORDS[failureClassOf(error)]}`;
+}
+
 /** The failure's class, from the record or (older snapshots) from its code. */
 export function failureClassOf(error: CollectionError): FailureClass {
   return error.class ?? classOf(error.status, error.code);

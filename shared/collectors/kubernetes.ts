@@ -476,7 +476,16 @@ function collection(
     }
     const verdict = classify(outcome.reason);
     const api = `k8s:${lister.resource}`;
-    if (verdict.type === 'fatal') {
+    const failure = failureOf(outcome.reason, verdict.type === 'expired' ? 'Expired' : verdict.code);
+    // A list that fails by itself (a 404, a malformed page) while the API answers the others is that
+    // list's failure (AUDIT-003); the API as a whole is out of reach when the failure is the
+    // connection's or the token's, or when no list could be read at all.
+    const wholeApi =
+      verdict.type === 'fatal' &&
+      (failure.class === 'unreachable' ||
+        failure.class === 'denied' ||
+        outcomes.every((other) => other.status === 'rejected'));
+    if (wholeApi) {
       // The API as a whole is out of reach or refuses us: one error for the cluster, no file.
       return {
         file: null,
@@ -485,7 +494,7 @@ function collection(
             api,
             code: verdict.code,
             message: redact(verdict.message),
-            ...failureOf(outcome.reason, verdict.code),
+            ...failure,
           },
         ],
         requests,
@@ -508,13 +517,7 @@ function collection(
             message: `the list was restarted ${maxRestarts} times and its continue token expired again`,
           }
         : verdict;
-    errors.push({
-      api,
-      code,
-      message: redact(message),
-      kind: lister.kind,
-      ...failureOf(outcome.reason, code),
-    });
+    errors.push({ api, code, message: redact(message), kind: lister.kind, ...failure });
   }
   return { file: { collected, chunks, serviceAccounts }, errors, requests };
 }

@@ -104,7 +104,8 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
       return ['role-policies'];
     case 'account:ListRegions':
     case 'eks:ListClusters':
-      return ['cluster-list'];
+      // Clusters never listed: nothing of theirs was read either.
+      return ['cluster-list', ...CLUSTER_INPUTS];
     case 'eks:DescribeCluster':
       // Recorded on a cluster that was described but has no endpoint or CA yet (older
       // snapshots): only its Kubernetes API was left unread.
@@ -236,6 +237,8 @@ export class Coverage {
       case 'account':
         return { accountId: subject.accountId, region: subject.region, cluster: subject.cluster, role: null };
       case 'region':
+        // A result of no region (a role-level IRSA-017) does not depend on any region's clusters.
+        if (subject.region === null) return null;
         return { accountId: null, region: subject.region, cluster: null, role: null };
       case 'fleet':
         return { accountId: null, region: null, cluster: null, role: null };

@@ -58,6 +58,8 @@ export interface UnitRunRecord {
   readonly openBySeverity: Record<Severity, number>;
   readonly durationMs: number;
   readonly errors: readonly string[];
+  /** The failed reads of the unit (`eks:ListPodIdentityAssociations denied`); absent in older records. */
+  readonly unread?: readonly string[];
   readonly alertMessageId: string | null;
 }
 
@@ -419,6 +421,7 @@ export class FindingStore {
           openBySeverity: record.openBySeverity,
           durationMs: record.durationMs,
           errors: record.errors,
+          unread: record.unread ?? [],
           alertMessageId: record.alertMessageId,
           expiresAt: expiresAt(record.auditedAt, this.retentionDays),
         }),

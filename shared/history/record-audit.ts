@@ -4,8 +4,10 @@
  * alert. A unit already complete in this run (a re-delivered message) is skipped: no second
  * event, no second alert.
  */
+
+import { failureLabel } from '../checks/coverage-advice.ts';
 import type { Finding } from '../engine/run-audit.ts';
-import type { Fleet } from '../model/fleet.ts';
+import type { CollectionError, Fleet } from '../model/fleet.ts';
 import type { FindingStore, UnitRunRecord } from './finding-store.ts';
 import { reconcile } from './reconcile.ts';
 import { unitKey } from './table.ts';
@@ -19,6 +21,8 @@ export interface UnitResults {
   /** The audit of the unit could not see everything (an AUDIT-* check fails for it). */
   partial: boolean;
   readonly errors: string[];
+  /** The unit's failed reads, from the collection errors (`eks:ListPodIdentityAssociations denied`). */
+  readonly unread: string[];
 }
 
 /**
@@ -32,16 +36,19 @@ export function resultsByUnit(fleet: Fleet, results: readonly Finding[]): UnitRe
     const key = unitKey(unit);
     let entry = units.get(key);
     if (!entry) {
-      entry = { unit, results: [], partial: false, errors: [] };
+      entry = { unit, results: [], partial: false, errors: [], unread: [] };
       units.set(key, entry);
     }
     return entry;
   };
   for (const account of fleet.accounts) {
-    add({ accountId: account.accountId, region: null, cluster: null });
+    const accountUnit = add({ accountId: account.accountId, region: null, cluster: null });
+    accountUnit.unread.push(...labels(account.collectionErrors));
     for (const cluster of account.clusters) {
       owner.set(`${cluster.region}/${cluster.name}`, account.accountId);
-      add({ accountId: account.accountId, region: cluster.region, cluster: cluster.name });
+      add({ accountId: account.accountId, region: cluster.region, cluster: cluster.name }).unread.push(
+        ...labels(cluster.collectionErrors),
+      );
     }
   }
   for (const result of results) {
@@ -70,6 +77,11 @@ export function resultsByUnit(fleet: Fleet, results: readonly Finding[]): UnitRe
   return [...units.values()];
 }
 
+/** One label per distinct failed read, in a stable order. */
+function labels(errors: readonly CollectionError[]): string[] {
+  return [...new Set(errors.map(failureLabel))].sort();
+}
+
 export interface RecordAuditOptions {
   readonly store: FindingStore;
   readonly runId: string;
@@ -86,6 +98,7 @@ export interface RecordedUnit {
   /** The unit's record in this run when it was already complete (its counts), else null. */
   readonly completed: UnitRunRecord | null;
   readonly errors: readonly string[];
+  readonly unread: readonly string[];
 }
 
 /** Reconciles and writes one unit; the caller alerts and then calls `store.completeUnit`. */
@@ -99,6 +112,7 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
       alreadyComplete: true,
       completed: done,
       errors: entry.errors,
+      unread: entry.unread,
       outcome: {
         runId,
         unit: entry.unit,
@@ -130,6 +144,7 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
     alreadyComplete: false,
     completed: null,
     errors: entry.errors,
+    unread: entry.unread,
     outcome: {
       runId,
       unit: entry.unit,

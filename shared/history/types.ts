@@ -93,6 +93,15 @@ export interface RunDigest {
   readonly regressions: number;
   /** Open findings fleet-wide after the run, by severity. */
   readonly openBySeverity: Readonly<Record<Severity, number>>;
+  /**
+   * The reads that failed this run, each with how many clusters (or accounts, for an account's own
+   * reads) it failed on, most frequent first: `eks:ListPodIdentityAssociations denied` on 12 clusters.
+   */
+  readonly unreadInputs: readonly {
+    readonly read: string;
+    readonly clusters: number;
+    readonly accounts: number;
+  }[];
   /** The units with regressions, most severe first (names only; the details went in their alerts). */
   readonly regressedUnits: readonly {
     readonly unit: AuditUnit;

@@ -144,6 +144,17 @@ export function alertText(view: AlertView): TextPart[] {
   return parts;
 }
 
+/** `eks:ListPodIdentityAssociations denied on 12 clusters`. */
+export function unreadLine(u: RunDigest['unreadInputs'][number]): string {
+  const where = [
+    u.clusters > 0 ? `on ${plural(u.clusters, 'cluster')}` : null,
+    u.accounts > 0 ? `in ${plural(u.accounts, 'account')}` : null,
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  return `${u.read} ${where}`;
+}
+
 /** The nightly digest: the run, accounts, clusters, finding counts and the regressed units. */
 export function digestText(digest: RunDigest, consoleUrl: string | null): TextPart[] {
   const failed = digest.accountsFailed;
@@ -168,8 +179,21 @@ export function digestText(digest: RunDigest, consoleUrl: string | null): TextPa
       }),
     );
   }
+  const unread = digest.unreadInputs ?? [];
+  if (unread.length > 0) {
+    parts.push(
+      'Could not be read (what depends on it was not evaluated, and nothing was resolved by it):',
+      listPart(unread, {
+        render: (u) => `  - ${unreadLine(u)}`,
+        max: DIGEST_MAX_FAILED_ACCOUNTS,
+        priority: 0,
+        share: 0.3,
+        overflow: (omitted) => `  ... and ${plural(omitted.length, 'more read')}`,
+      }),
+    );
+  }
   parts.push(
-    `Clusters: ${digest.clustersAudited} audited, ${digest.clustersPartial} partial (their Kubernetes API could not be read completely), ${digest.clustersBaselined} baselined (first audit: findings recorded, no alert).`,
+    `Clusters: ${digest.clustersAudited} audited, ${digest.clustersPartial} partial (something in them could not be read: AUDIT-002/003), ${digest.clustersBaselined} baselined (first audit: findings recorded, no alert).`,
     `Findings this run: ${digest.newFindings} new, ${digest.resolvedFindings} resolved, ${plural(digest.regressions, 'regression')}.`,
     `Open findings after the run: ${severityCounts(digest.openBySeverity, { all: true })} (${openTotal} in all${openMost === null ? '' : `, most severe ${openMost}`}).`,
     '',

@@ -42,7 +42,7 @@ import {
   severityLabel,
   unitPath,
 } from './describe.ts';
-import { type AlertView, alertText, digestText } from './email.ts';
+import { type AlertView, alertText, digestText, unreadLine } from './email.ts';
 import {
   attributeBytes,
   budgetOf,
@@ -318,6 +318,19 @@ function digestChat(
         priority: 0,
         share: 0.4,
         overflow: (omitted) => `… and ${plural(omitted.length, 'more account')}`,
+      }),
+    );
+  }
+  const unread = digest.unreadInputs ?? [];
+  if (unread.length > 0) {
+    description.push(
+      '*Could not be read:*',
+      listPart(unread, {
+        render: (u) => `:warning: ${unreadLine(u)}`,
+        max: CHAT_MAX_FAILED_ACCOUNTS,
+        priority: 0,
+        share: 0.2,
+        overflow: (omitted) => `… and ${plural(omitted.length, 'more read')}`,
       }),
     );
   }

@@ -10,7 +10,7 @@
 import { type Severity, severityRank } from '../checks/types.ts';
 import type { AuditConfig } from '../config/audit-config.ts';
 import { runAudit } from '../engine/run-audit.ts';
-import type { FindingStore, RunCounters, RunRecord } from '../history/finding-store.ts';
+import type { FindingStore, RunCounters, RunRecord, UnitRunRecord } from '../history/finding-store.ts';
 import { recordUnit, resultsByUnit } from '../history/record-audit.ts';
 import type { RunDigest, UnitAuditOutcome } from '../history/types.ts';
 import { digestMessage, regressionAlert } from '../notify/messages.ts';
@@ -122,6 +122,7 @@ export async function auditAccount(
       openBySeverity: outcome.openBySeverity,
       durationMs: outcome.durationMs,
       errors: recorded.errors.slice(0, 20),
+      unread: recorded.unread,
       alertMessageId,
     });
     logger.info('unit audited', {
@@ -186,6 +187,23 @@ export async function publishDigest(run: RunRecord, deps: AuditAccountDeps): Pro
   return true;
 }
 
+/** How many clusters (and accounts, for an account's own reads) each failed read was counted on. */
+function countUnread(units: readonly UnitRunRecord[]): RunDigest['unreadInputs'] {
+  const counts = new Map<string, { read: string; clusters: number; accounts: number }>();
+  for (const unit of units) {
+    for (const read of unit.unread ?? []) {
+      const entry = counts.get(read) ?? { read, clusters: 0, accounts: 0 };
+      if (unit.unit.cluster === null) entry.accounts++;
+      else entry.clusters++;
+      counts.set(read, entry);
+    }
+  }
+  return [...counts.values()].sort(
+    (a, b) =>
+      b.clusters + b.accounts - (a.clusters + a.accounts) || (a.read < b.read ? -1 : a.read > b.read ? 1 : 0),
+  );
+}
+
 export async function buildDigest(run: RunRecord, store: FindingStore, at: string): Promise<RunDigest> {
   const units = await store.unitRuns(run.runId);
   const regressed = units
@@ -208,6 +226,7 @@ export async function buildDigest(run: RunRecord, store: FindingStore, at: strin
     resolvedFindings: run.resolvedFindings,
     regressions: run.regressions,
     openBySeverity: await store.countOpenBySeverity(),
+    unreadInputs: countUnread(units),
     regressedUnits: regressed,
   };
 }

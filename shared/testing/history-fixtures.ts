@@ -113,6 +113,7 @@ export function runDigest(overrides: Partial<RunDigest> = {}): RunDigest {
     completedAt: '2026-05-01T02:14:30.000Z',
     accountsPlanned: 3,
     accountsAudited: 2,
+    unreadInputs: [],
     accountsFailed: [
       {
         accountId: '111122223333',

@@ -41,8 +41,8 @@ const KINDS: { kind: string; field: keyof KubernetesData; resource: string }[] =
 export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   iam: 'IRSA-001, 002, 011..018, 022, 050, 051',
   'role-policies': 'IRSA-018',
-  'cluster-list': 'IRSA-050, 051',
-  cluster: 'IRSA-001, 002, 004, 012..014, 022, 050, 051',
+  'cluster-list': 'IRSA-015..017, 050, 051',
+  cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
   'pod-identity-associations': 'IRSA-021',
   ServiceAccount: 'IRSA-002, 010..014, 018..022, 030..033, 040',
   Pod: 'IRSA-030..033',

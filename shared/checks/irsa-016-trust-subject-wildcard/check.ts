@@ -26,7 +26,8 @@ const MAX_LISTED = 50;
 export const check: Check = {
   metadata,
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
-  reads: reads('account', 'iam'),
+  // Its findings are per role and cluster: which cluster a provider is, is read from the clusters of the region.
+  reads: [...reads('account', 'iam'), ...reads('region', 'cluster-list', 'cluster')],
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const role of context.roles) {
