@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { CHECKS_READING } from '../checks/audit-003-permission-missing/check.ts';
+import { CATALOGUE } from '../checks/catalogue.ts';
+import { classifyAwsError, safeMessage } from '../collectors/failures.ts';
+import type { Account, CollectionError, Fleet } from '../model/fleet.ts';
+import { INPUTS, inputsLeftUnread, unreadInputs } from './coverage.ts';
+
+/** `IRSA-001, 002, 011..018` -> the catalogue ids it names. */
+function expand(list: string): string[] {
+  const ids = CATALOGUE.map((c) => c.metadata.id);
+  const out: string[] = [];
+  for (const token of list.split(/[,;]\s*/)) {
+    const [from, to] = token
+      .trim()
+      .split('..')
+      .map((part) => (part.startsWith('IRSA-') ? part : `IRSA-${part}`));
+    if (to === undefined) out.push(from as string);
+    else out.push(...ids.filter((id) => id >= (from as string) && id <= to && id.startsWith('IRSA-')));
+  }
+  return out.sort();
+}
+
+describe('coverage declarations', () => {
+  it('AUDIT-003 names, for each input, exactly the checks that declare they read it', () => {
+    for (const input of INPUTS) {
+      const declared = CATALOGUE.filter((c) => c.reads.some((r) => r.input === input))
+        .map((c) => c.metadata.id)
+        .sort();
+      expect(expand(CHECKS_READING[input]), input).toEqual(declared);
+    }
+  });
+
+  it('every check of the catalogue but the coverage ones declares at least one input', () => {
+    for (const check of CATALOGUE) {
+      if (check.metadata.id.startsWith('AUDIT-')) expect(check.reads).toEqual([]);
+      else expect(check.reads.length, check.metadata.id).toBeGreaterThan(0);
+    }
+  });
+
+  it('reads the resource older snapshots put in the api of an account-level error', () => {
+    const errors: CollectionError[] = [
+      { api: 'eks:DescribeCluster (eu-west-1/payments)', code: 'AccessDenied', message: '' },
+      { api: 'eks:ListClusters (us-east-1)', code: 'AccessDenied', message: '' },
+      { api: 'iam:ListAttachedRolePolicies (app-role)', code: 'AccessDenied', message: '' },
+    ];
+    const account: Account = {
+      accountId: '111122223333',
+      iam: null,
+      regions: [],
+      clusters: [],
+      collectionErrors: errors,
+    };
+    const fleet: Fleet = { accounts: [account], inputErrors: [] };
+    const unread = unreadInputs(fleet).map((u) => [u.input, u.region, u.cluster, u.role]);
+    expect(unread).toContainEqual(['cluster', 'eu-west-1', 'payments', null]);
+    expect(unread).toContainEqual(['cluster-list', 'us-east-1', null, null]);
+    expect(unread).toContainEqual(['role-policies', null, null, 'app-role']);
+    expect(unread).not.toContainEqual(['iam', null, null, null]);
+  });
+
+  it('a cluster that was described but has no endpoint leaves only its Kubernetes inputs unread', () => {
+    const error = { api: 'k8s', code: 'NoEndpoint', message: '' };
+    expect(inputsLeftUnread(error, 'cluster')).not.toContain('cluster');
+    expect(inputsLeftUnread({ ...error, api: 'eks:DescribeCluster' }, 'cluster')).not.toContain('cluster');
+    expect(
+      inputsLeftUnread({ api: 'eks:DescribeCluster', code: 'AccessDenied', message: '' }, 'cluster'),
+    ).toContain('cluster');
+  });
+});
+
+/** An SDK error as the SDK builds it: a name, a message, and the answer's metadata. */
+function sdkError(name: string, message: string, status?: number, code?: string): Error {
+  return Object.assign(new Error(message), {
+    name,
+    ...(code ? { code } : {}),
+    ...(status === undefined ? {} : { $metadata: { httpStatusCode: status } }),
+  });
+}
+
+describe('failures classified once', () => {
+  it.each([
+    [
+      'an HTML 404 page the SDK could not parse',
+      sdkError('SyntaxError', "Unexpected token '<'", 404),
+      'not-found',
+      'HTTP404',
+    ],
+    ['a 404 without an AWS error', sdkError('NotFound', 'Unknown', 404), 'not-found', 'HTTP404'],
+    [
+      'a 2xx body cut off',
+      sdkError('SyntaxError', 'Unexpected end of JSON input', 200),
+      'malformed',
+      'MalformedResponse',
+    ],
+    [
+      'XML that does not parse',
+      sdkError('Error', '@aws-sdk XML parse error: unexpected content', 200),
+      'malformed',
+      'MalformedResponse',
+    ],
+    ['an HTML 500', sdkError('SyntaxError', "Unexpected token '<'", 500), 'server-error', 'HTTP500'],
+    ['AccessDenied', sdkError('AccessDenied', 'not authorized', 403), 'denied', 'AccessDenied'],
+    [
+      'AccessDeniedException with a 400',
+      sdkError('AccessDeniedException', 'no', 400),
+      'denied',
+      'AccessDeniedException',
+    ],
+    ['throttling', sdkError('ThrottlingException', 'Rate exceeded', 400), 'throttled', 'ThrottlingException'],
+    ['IAM ServiceFailure', sdkError('ServiceFailure', 'failed', 500), 'server-error', 'ServiceFailure'],
+    [
+      'a name that does not resolve',
+      sdkError('Error', 'getaddrinfo ENOTFOUND x', undefined, 'ENOTFOUND'),
+      'unreachable',
+      'ENOTFOUND',
+    ],
+    [
+      'a refused connection',
+      sdkError('Error', 'connect ECONNREFUSED', undefined, 'ECONNREFUSED'),
+      'unreachable',
+      'ECONNREFUSED',
+    ],
+    ['the SDK request timeout', sdkError('TimeoutError', 'timed out'), 'unreachable', 'TimeoutError'],
+    [
+      'an operation the endpoint lacks',
+      sdkError('UnknownOperationException', 'unknown', 400),
+      'not-found',
+      'UnknownOperationException',
+    ],
+  ])('%s', (_what, error, failureClass, code) => {
+    const classified = classifyAwsError(error);
+    expect(classified.class).toBe(failureClass);
+    expect(classified.code).toBe(code);
+    expect(classified.code).not.toBe('SyntaxError');
+  });
+
+  it('keeps the HTTP status of an answer and none for a network failure', () => {
+    expect(classifyAwsError(sdkError('SyntaxError', 'x', 404)).status).toBe(404);
+    expect(classifyAwsError(sdkError('Error', 'x', undefined, 'ENOTFOUND')).status).toBeUndefined();
+  });
+
+  it('never keeps a bearer token or a presigned signature in a message', () => {
+    const message = safeMessage(
+      'refused k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9u at https://sts/?X-Amz-Signature=abcdef&X-Amz-Security-Token=SECRET\nsecond line',
+    );
+    expect(message).not.toMatch(/aHR0cHM6|abcdef|SECRET|second line/);
+    expect(message).toContain('k8s-aws-v1.<redacted>');
+  });
+});
