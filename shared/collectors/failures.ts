@@ -72,7 +72,8 @@ export function classifyAwsError(error: unknown): ClassifiedFailure {
   if (unparsed && status !== undefined) {
     // The answer was not what the API returns: say so with its status, not the parser's complaint.
     code = status >= 200 && status < 300 ? 'MalformedResponse' : `HTTP${status}`;
-    message = `HTTP ${status} with a body that is not the API's (${message})`;
+    // The parser's complaint (`Unexpected token '<'`) says nothing to the reader: the status does.
+    message = `HTTP ${status} with a body that is not the API's answer${status === 404 ? ' (an operation the endpoint does not implement?)' : ''}`;
   } else if ((code === 'Unknown' || code === 'UnknownError' || code === 'NotFound') && status !== undefined) {
     code = `HTTP${status}`;
     message = `HTTP ${status}${message && message !== 'Unknown' ? `: ${message}` : ' with no AWS error in the body'}`;

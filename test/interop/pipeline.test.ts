@@ -263,9 +263,11 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
       expect(nights.map((n) => n.runId)).toEqual(['2026-11-01T02:00Z', '2026-11-02T02:00Z']);
     });
 
-    it('night 1 is a baseline: the AWS-side findings and AUDIT-002 are stored, one digest, no alert', async () => {
+    it('night 1 is a baseline: the AWS-side findings, AUDIT-002 and AUDIT-003 are stored, one digest, no alert', async () => {
       expect(night1Open.map(keyOf).sort()).toEqual([
         'AUDIT-002 -',
+        // moto has no Pod Identity API: eks:ListPodIdentityAssociations is a failed read in the cluster.
+        'AUDIT-003 -',
         'IRSA-015 svc-fixed',
         'IRSA-016 svc-deleted',
       ]);
@@ -302,6 +304,7 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
       const now = await open();
       expect(now.map(keyOf).sort()).toEqual([
         'AUDIT-002 -',
+        'AUDIT-003 -',
         'IRSA-015 svc-broken', // newly broken
         // svc-deleted's wildcard is absent from a partial audit (AUDIT-002): not resolved by absence.
         'IRSA-016 svc-deleted',
