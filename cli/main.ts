@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import { DEFAULT_CLUSTER_DEADLINE_MS } from '#shared/collectors/kubernetes.ts';
 import { defaultDecodeThreads } from '#shared/collectors/page-decoder-pool.ts';
 import { ConfigError } from '#shared/config/load-config.ts';
 import { UnknownCheckError } from '#shared/engine/run-audit.ts';
@@ -64,7 +65,23 @@ function addLiveOptions(command: Command): void {
       '--probe',
       'live probe IRSA-040: request a token per annotated service account and try sts:AssumeRoleWithWebIdentity ' +
         '(needs create on serviceaccounts/token: irsa-audit enroll --probe)',
+    )
+    .option(
+      '--cluster-deadline <seconds>',
+      `seconds a cluster's Kubernetes reads may take in all, retries included; then it is reported unreachable (default ${DEFAULT_CLUSTER_DEADLINE_MS / 1000})`,
+      parseSeconds,
+    )
+    .option(
+      '--private-endpoints-reachable',
+      "dial clusters whose public endpoint is off (only where their private endpoint is reachable, e.g. inside the cluster's VPC)",
     );
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600)
+    throw new InvalidArgumentError('expected a number of seconds above 0, at most 3600');
+  return n;
 }
 
 function parseConcurrency(value: string): number {
@@ -91,6 +108,8 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
     concurrency: opts.concurrency as number | undefined,
     ...(opts.threads === undefined ? {} : { threads: opts.threads as number }),
     probe: Boolean(opts.probe),
+    ...(opts.clusterDeadline === undefined ? {} : { clusterDeadlineSeconds: opts.clusterDeadline as number }),
+    privateEndpointsReachable: Boolean(opts.privateEndpointsReachable),
   };
 }
 

@@ -640,9 +640,18 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
   function clusterJson(cluster: FleetClusterFiles): JsonObject {
     const access = context.clusterAccess(cluster);
     const connector = cluster.cluster.connectorConfig as JsonObject | undefined;
+    // Every emulated API server listens on loopback, reachable from wherever the collector runs: so
+    // the public endpoint is on (whatever the snapshot says), unless the faults make it private.
+    const isPrivate = context.faults.isPrivate(cluster);
+    const vpc = cluster.cluster.resourcesVpcConfig as JsonObject | undefined;
     return {
       ...cluster.cluster,
       createdAt: epochSeconds(cluster.cluster.createdAt),
+      resourcesVpcConfig: {
+        ...vpc,
+        endpointPublicAccess: !isPrivate,
+        endpointPrivateAccess: isPrivate || vpc?.endpointPrivateAccess === true,
+      },
       endpoint: access.endpoint,
       certificateAuthority: { data: Buffer.from(access.caPem, 'utf8').toString('base64') },
       ...(connector

@@ -22,6 +22,23 @@ export interface FaultOptions {
   unreachableClusters?: string[];
   /** Cluster names whose Kubernetes API answers 401 to every request (no access entry). */
   forbiddenClusters?: string[];
+  /**
+   * Cluster names whose API endpoint accepts TCP connections and never sends a byte (no TLS
+   * handshake): what a black-holed route or a firewall that accepts and drops looks like from outside.
+   */
+  silentClusters?: string[];
+  /**
+   * Cluster names whose API server completes the TLS handshake and reads each request (counted),
+   * then never answers: an API server or proxy that hangs.
+   */
+  stalledClusters?: string[];
+  /**
+   * Cluster names whose DescribeCluster says the public endpoint is off (`endpointPublicAccess`
+   * false, `endpointPrivateAccess` true). The emulator still serves their API, as it would be
+   * served to a collector inside the cluster's VPC. The other clusters say the public endpoint is
+   * on: every emulated API is reachable on loopback, whatever the snapshot's cluster.json says.
+   */
+  privateClusters?: string[];
   /** Account ids for which sts:AssumeRole returns AccessDenied. */
   deniedAccounts?: string[];
   /** Cluster names whose RBAC denies the auditor create on serviceaccounts/token (403), as without the probe ClusterRole. */
@@ -159,6 +176,18 @@ export class FaultState {
 
   isForbidden(cluster: ClusterRef): boolean {
     return matchesCluster(this.faults.forbiddenClusters, cluster);
+  }
+
+  isSilent(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.silentClusters, cluster);
+  }
+
+  isStalled(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.stalledClusters, cluster);
+  }
+
+  isPrivate(cluster: ClusterRef): boolean {
+    return matchesCluster(this.faults.privateClusters, cluster);
   }
 
   deniesTokenRequests(cluster: ClusterRef): boolean {

@@ -7,7 +7,8 @@
  *   SNS and SQS with their topics, subscriptions and queues in memory (see sns.ts and sqs.ts).
  * - Kubernetes: one HTTPS server per cluster, each with its own CA (see kubernetes-server.ts).
  *   DescribeCluster returns that server's URL and CA; a cluster in `unreachableClusters` keeps
- *   its URL but nothing listens there.
+ *   its URL but nothing listens there, and one in `silentClusters` accepts connections there and
+ *   never answers.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -60,6 +61,8 @@ export interface Emulator {
   requestCounts(): Record<string, number>;
   /** TLS handshakes with the Kubernetes API servers, by `cluster:full` and `cluster:resumed`. */
   handshakeCounts(): Record<string, number>;
+  /** Connections open now to each cluster's API endpoint, by cluster name (to see that a client closed its own). */
+  openConnections(): Record<string, number>;
   /** Forgets the request and handshake counts. */
   resetCounts(): void;
   /** Replaces the current faults (the throttle/serverErrors/expireContinue counters restart). */
@@ -220,6 +223,12 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       requestCounts: () => faults.requestCounts(),
       handshakeCounts: () => faults.handshakeCounts(),
       resetCounts: () => faults.resetCounts(),
+      openConnections: () => {
+        const open: Record<string, number> = {};
+        for (const [cluster, server] of servers)
+          open[cluster.name] = (open[cluster.name] ?? 0) + server.openConnections;
+        return open;
+      },
       setFaults: (next) => {
         faults.set(next);
         if (stopped) return;
@@ -244,7 +253,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   }
 }
 
-/** Closes the servers of unreachable clusters and reopens the others (on their ports). */
+/** Closes the servers of unreachable clusters, silences the silent ones and reopens the others (on their ports). */
 async function applyReachability(
   clusters: readonly FleetClusterFiles[],
   servers: ReadonlyMap<FleetClusterFiles, KubernetesClusterServer>,
@@ -254,7 +263,8 @@ async function applyReachability(
     clusters.map((cluster) => {
       const server = servers.get(cluster);
       if (!server) return undefined;
-      return faults.isUnreachable(cluster) ? server.close() : server.listen();
+      if (faults.isUnreachable(cluster)) return server.close();
+      return server.listen(faults.isSilent(cluster) ? 'silent' : 'serve');
     }),
   );
 }

@@ -6,7 +6,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { DEFAULT_CIPHERS, type TLSSocket } from 'node:tls';
 import type { ClusterTls } from './certificates.ts';
 import { type FaultState, sleep } from './faults.ts';
@@ -187,8 +187,13 @@ export class KubernetesClusterServer {
    */
   private readonly objects: Record<KubernetesKind, readonly Served[]>;
   private readonly resourceVersion: string;
+  /** Takes the port instead of the API server for a silent cluster: accepts, never sends a byte. */
+  private readonly silentServer: NetServer;
   private port = 0;
-  private listening = false;
+  /** What listens on the port: the API server, the silent one, or nothing. */
+  private listening: 'serve' | 'silent' | undefined;
+  /** The changes of what listens, applied in order (see listen). */
+  private changes: Promise<void> = Promise.resolve();
 
   constructor(private readonly context: KubernetesClusterContext) {
     const { cluster, tls } = context;
@@ -224,15 +229,28 @@ export class KubernetesClusterServer {
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.context.faults.countHandshake(cluster.name, socket.isSessionReused() ? 'resumed' : 'full');
     });
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+    this.server.on('connection', (socket: Socket) => this.track(socket));
+    this.silentServer = createNetServer((socket) => {
+      this.track(socket);
+      socket.on('error', () => {});
+      // The client's hello is read and dropped: no byte is ever sent back.
+      socket.resume();
     });
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
   }
 
   /** The port it listens on (kept while closed, so the endpoint stays the same). */
   get boundPort(): number {
     return this.port;
+  }
+
+  /** Connections open now (to the API server or the silent one). */
+  get openConnections(): number {
+    return this.sockets.size;
   }
 
   /** The cluster CA (PEM) that signed this server's certificate. */
@@ -244,33 +262,48 @@ export class KubernetesClusterServer {
     return `https://127.0.0.1:${this.port}`;
   }
 
-  /** Listens on 127.0.0.1 (on its previous port once it has one). */
-  listen(): Promise<void> {
-    if (this.listening) return Promise.resolve();
-    this.listening = true;
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => {
-        this.listening = false;
-        reject(error);
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.port, '127.0.0.1', () => {
-        this.server.off('error', onError);
-        const address = this.server.address();
-        if (address && typeof address === 'object') this.port = address.port;
-        resolve();
-      });
-    });
+  /**
+   * Listens on 127.0.0.1 (on its previous port once it has one): the API server, or with `silent`
+   * a server that accepts connections and never answers (silentClusters). Changes are applied one
+   * after the other, in the order asked.
+   */
+  listen(mode: 'serve' | 'silent' = 'serve'): Promise<void> {
+    return this.change(mode);
   }
 
   /** Stops listening and drops open connections: new connections are refused. */
   close(): Promise<void> {
-    if (!this.listening) return Promise.resolve();
-    this.listening = false;
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
+    return this.change(undefined);
+  }
+
+  private change(mode: 'serve' | 'silent' | undefined): Promise<void> {
+    const next = this.changes.then(() => this.apply(mode));
+    this.changes = next.catch(() => {});
+    return next;
+  }
+
+  private async apply(mode: 'serve' | 'silent' | undefined): Promise<void> {
+    if (this.listening === mode) return;
+    if (this.listening) {
+      const open = this.listening === 'serve' ? this.server : this.silentServer;
+      this.listening = undefined;
+      await new Promise<void>((resolve) => {
+        open.close(() => resolve());
+        for (const socket of this.sockets) socket.destroy();
+      });
+    }
+    if (!mode) return;
+    const server = mode === 'serve' ? this.server : this.silentServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        const address = server.address();
+        if (address && typeof address === 'object') this.port = address.port;
+        resolve();
+      });
     });
+    this.listening = mode;
   }
 
   private apiKey(resource: string): string[] {
@@ -314,6 +347,8 @@ export class KubernetesClusterServer {
       rbac?.apiKey ??
       (list && method === 'GET' ? list.resource : token && method === 'POST' ? 'token' : undefined);
     if (resource) this.context.faults.count(this.apiKey(resource)[0] as string);
+    // Read and counted, never answered: the socket stays open until the client gives up.
+    if (this.context.faults.isStalled(this.context.cluster)) return new Promise(() => {});
     await sleep(this.context.faults.latencyMs);
     const principal = this.authenticate(req);
     if (!resource)

@@ -18,6 +18,10 @@ export interface LiveOptions {
   threads?: number;
   /** The live probe IRSA-040: a TokenRequest and sts:AssumeRoleWithWebIdentity per annotated ServiceAccount. */
   probe?: boolean;
+  /** Each cluster's deadline for its Kubernetes reads, in seconds (default: DEFAULT_CLUSTER_DEADLINE_MS). */
+  clusterDeadlineSeconds?: number;
+  /** The collector runs where private-only endpoints are reachable (inside the clusters' VPC): dial them. */
+  privateEndpointsReachable?: boolean;
 }
 
 export class LiveOptionsError extends Error {
@@ -68,6 +72,10 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
     clusterConcurrency: concurrency,
     totalClusterConcurrency: concurrency * 4,
     ...(live.probe ? { probe: true } : {}),
+    ...(live.clusterDeadlineSeconds === undefined
+      ? {}
+      : { kubernetes: { deadlineMs: Math.round(live.clusterDeadlineSeconds * 1000) } }),
+    ...(live.privateEndpointsReachable ? { privateEndpoints: 'dial' as const } : {}),
     onProgress: (p) => {
       if (!io.progress) return;
       const where = [p.accountId, p.region, p.cluster].filter(Boolean).join('/');

@@ -46,6 +46,10 @@ async function auditRecord(record: SQSRecord): Promise<void> {
               ? { auditRole: { roleName: env.AUDIT_ROLE_NAME, externalId: env.AUDIT_EXTERNAL_ID } }
               : {}),
             ...(m.regions ? { regions: m.regions } : {}),
+            ...(env.AUDIT_CLUSTER_DEADLINE_SECONDS === undefined
+              ? {}
+              : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
+            privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
             onProgress: (p) => {
               if (p.phase === 'cluster' || p.phase === 'account') logger.debug(p.message, { ...p });
             },

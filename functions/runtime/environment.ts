@@ -28,6 +28,10 @@ export const environmentSchema = z.object({
   RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS),
   /** The audit configuration (severities, exemptions) as JSON, optional. */
   AUDIT_CONFIG: z.string().optional(),
+  /** Each cluster's deadline for its Kubernetes reads, in seconds (default: the collector's, 300). */
+  AUDIT_CLUSTER_DEADLINE_SECONDS: z.coerce.number().positive().max(900).optional(),
+  /** `dial` when the auditor runs where the clusters' private endpoints are reachable (in their VPC). */
+  AUDIT_PRIVATE_ENDPOINTS: z.enum(['skip', 'dial']).default('skip'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

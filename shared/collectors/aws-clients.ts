@@ -20,6 +20,19 @@ export interface ClientOptions {
 
 const DEFAULT_MAX_ATTEMPTS = 6;
 
+/**
+ * No SDK call waits without bound (by default the SDK's Node handler has no timeout at all): a
+ * connection gets 10 s (milliseconds to a reachable AWS endpoint), and an attempt 30 s for its
+ * whole answer (these calls answer in well under a second; a page of ListRoles is small). A timed-out
+ * attempt is retried like a network error, so one call waits at most maxAttempts times this.
+ */
+const REQUEST_HANDLER = {
+  connectionTimeout: 10_000,
+  requestTimeout: 30_000,
+  // Without it, @smithy/node-http-handler only logs a warning when requestTimeout passes.
+  throwOnRequestTimeout: true,
+} as const;
+
 /** The region for global services (IAM, Organizations) and STS calls. */
 export function homeRegion(): string {
   return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
@@ -46,6 +59,7 @@ export class AwsClients {
       region,
       retryMode: 'adaptive',
       maxAttempts: this.options.maxAttempts,
+      requestHandler: REQUEST_HANDLER,
       // The middleware stack is resolved once per command class, not on each of thousands of calls.
       cacheMiddleware: true,
       ...(this.credentials ? { credentials: this.credentials } : {}),

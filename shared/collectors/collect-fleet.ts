@@ -54,7 +54,15 @@ export interface CollectOptions {
   /** The caller's clients (default credential chain). */
   readonly caller?: AwsClients;
   readonly clientOptions?: ClientOptions;
+  /** Kubernetes reads; `deadlineMs` bounds each cluster's (see DEFAULT_CLUSTER_DEADLINE_MS). */
   readonly kubernetes?: Omit<KubernetesCollectOptions, 'token'>;
+  /**
+   * A cluster whose public endpoint is off (DescribeCluster `endpointPublicAccess: false`) is not
+   * dialled (`skip`, the default: from outside its VPC the private endpoint cannot answer, and a
+   * dial would wait for the deadline), unless the collector runs where private endpoints are
+   * reachable (`dial`: inside the VPC, or peered with it).
+   */
+  readonly privateEndpoints?: 'skip' | 'dial';
   /**
    * The live probe (IRSA-040): a TokenRequest per annotated ServiceAccount, then
    * sts:AssumeRoleWithWebIdentity; writes `probes.json`. Off by default (no token is requested).
@@ -297,6 +305,19 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         code: 'NoEndpoint',
         message: 'DescribeCluster gave no endpoint or CA yet (is the cluster still being created?)',
         class: 'unreachable',
+      });
+      return { finished: finish() };
+    }
+    const access = (described.cluster as { resourcesVpcConfig?: { endpointPublicAccess?: boolean } })
+      .resourcesVpcConfig;
+    if (access?.endpointPublicAccess === false && (options.privateEndpoints ?? 'skip') === 'skip') {
+      clusterErrors.push({
+        api: 'k8s',
+        code: 'PrivateEndpoint',
+        class: 'unreachable',
+        message:
+          "the cluster's API has a private endpoint only: the public endpoint is off; not dialled from where the " +
+          "auditor runs (set --private-endpoints-reachable/AUDIT_PRIVATE_ENDPOINTS=dial when it runs inside the cluster's VPC)",
       });
       return { finished: finish() };
     }

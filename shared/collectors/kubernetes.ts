@@ -15,7 +15,13 @@
  * meanwhile (a bounded number waiting): a cluster is `listed` once its pages are in and its
  * ServiceAccounts read, and `done` once every page is decoded. The collector goes on with the
  * next cluster and the account's policy lookups while the last pod pages decode.
+ *
+ * Nothing waits without bound: a cluster's reads share one deadline, and a TCP connect or TLS
+ * handshake has a short bound of its own. A request that got no answer in time is not retried (a
+ * stall retried is a stall multiplied); it ends the cluster's reads, every request of the cluster
+ * is aborted and its connections destroyed, and the cluster gets one `k8s` Timeout error.
  */
+import type { ClientRequest } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -41,8 +47,16 @@ export interface KubernetesCollectOptions {
   readonly maxRetries?: number;
   /** Restarts of a list whose continue token expired. */
   readonly maxRestarts?: number;
-  /** Per-request timeout. */
+  /** Per-request timeout: no byte for this long ends the cluster's reads (not retried). */
   readonly timeoutMs?: number;
+  /**
+   * The cluster's deadline: all its lists together, retries and waits included, must have their
+   * pages in by then, or every request of the cluster is aborted and it gets one `k8s` Timeout
+   * error (default {@link DEFAULT_CLUSTER_DEADLINE_MS}).
+   */
+  readonly deadlineMs?: number;
+  /** Bound on a TCP connect plus TLS handshake (default {@link DEFAULT_CONNECT_TIMEOUT_MS}). */
+  readonly connectTimeoutMs?: number;
   /** Base backoff; doubled per retry (with jitter), overridden by Retry-After. */
   readonly backoffMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -68,6 +82,38 @@ const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
 
 /** How many pages may wait to be decoded, when no limiter is given (and for a whole run, in collectFleet). */
 export const DEFAULT_PAGE_SLOTS = 64;
+
+/**
+ * A cluster's deadline, 5 minutes. Large enough for a very large healthy cluster: 100,000 pods are
+ * 200 pages of 500, one after the other on one connection, and a page of 500 pods takes an API
+ * server well under a second to list and send (300 s leaves 1.5 s a page). Small enough for the
+ * auditor Lambda (15 minutes, one account per invocation, 4 clusters of an account at once, see
+ * collect-fleet.ts): a wave of 4 clusters that stall after the TLS handshake costs 5 minutes, so up
+ * to 8 such clusters in one account still leave 5 minutes for the rest of it. Endpoints that never
+ * complete a handshake (black-holed, private) cost only the connect bound, and private-only
+ * endpoints are not dialled at all (collect-fleet.ts).
+ */
+export const DEFAULT_CLUSTER_DEADLINE_MS = 300_000;
+
+/**
+ * A TCP connect plus TLS handshake, 10 s: it takes milliseconds to a reachable API server (a
+ * hundred or two across regions), so a connection that has not got that far in 10 s will not.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * A cluster's reads ended for want of an answer (its deadline, the connect bound, or a request's
+ * timeout): its collection ends with one `k8s` Timeout error.
+ */
+export class NoAnswerError extends Error {
+  override readonly name = 'NoAnswerError';
+  readonly code = 'Timeout';
+}
+
+/** `no answer within 1.5 s (TLS handshake)`. */
+function noAnswer(ms: number, waiting: string): NoAnswerError {
+  return new NoAnswerError(`no answer within ${Number((ms / 1000).toFixed(3))} s (${waiting})`);
+}
 
 export interface KubernetesCollection {
   /** What `kubernetes.json` is written from (`kubernetesListJson`), or null when the API could not be read at all. */
@@ -150,22 +196,56 @@ async function connectionOptions(
   };
 }
 
+/** What a request of a cluster is bounded by, and where it says what it is waiting for. */
+interface RequestWatch {
+  readonly resource: string;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** Aborted when the cluster's reads end: the request is destroyed with the signal's reason. */
+  readonly signal: AbortSignal;
+  /** Sockets past their TLS handshake (kept alive by the agent): a request on one waits only for its answer. */
+  readonly secured: WeakSet<Socket>;
+  /** What the request is waiting for now (`TCP connect`, ...), or undefined once it is settled. */
+  readonly waiting: (request: ClientRequest, what: string | undefined) => void;
+  readonly onSocket?: (socket: Socket) => void;
+}
+
 /** GETs one list page's body; a non-2xx answer becomes the client library's ApiException. */
-function getPage(
-  url: URL,
-  options: RequestOptions,
-  timeoutMs: number,
-  onSocket?: (socket: Socket) => void,
-): Promise<Uint8Array> {
+function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ...options, method: 'GET', timeout: timeoutMs }, (res) => {
+    if (watch.signal.aborted) {
+      reject(watch.signal.reason);
+      return;
+    }
+    /** Why this request was destroyed: what it is rejected with, whatever error the destroy raises. */
+    let failure: unknown;
+    let connectTimer: NodeJS.Timeout | undefined;
+    const fail = (error: unknown) => {
+      failure ??= error;
+      req.destroy(failure as Error);
+    };
+    const onAbort = () => fail(watch.signal.reason);
+    const settle = () => {
+      clearTimeout(connectTimer);
+      watch.signal.removeEventListener('abort', onAbort);
+      watch.waiting(req, undefined);
+    };
+    const resolved = (body: Uint8Array) => {
+      settle();
+      resolve(body);
+    };
+    const rejected = (error: unknown) => {
+      settle();
+      reject(failure ?? error);
+    };
+    const req = request(url, { ...options, method: 'GET', timeout: watch.timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let length = 0;
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         length += chunk.length;
       });
-      res.on('error', reject);
+      res.on('error', rejected);
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
@@ -176,7 +256,7 @@ function getPage(
             body.set(chunk, offset);
             offset += chunk.length;
           }
-          resolve(body);
+          resolved(body);
           return;
         }
         const text = Buffer.concat(chunks).toString('utf8');
@@ -190,14 +270,40 @@ function getPage(
         for (const [key, value] of Object.entries(res.headers)) {
           if (typeof value === 'string') headers[key] = value;
         }
-        reject(new ApiException(status, `HTTP ${status} from ${url.pathname}`, body, headers));
+        rejected(new ApiException(status, `HTTP ${status} from ${url.pathname}`, body, headers));
       });
     });
-    req.on('timeout', () =>
-      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
-    );
-    req.on('error', reject);
-    if (onSocket) req.once('socket', onSocket);
+    // Until the agent gives it a socket, a request waits behind the cluster's other requests.
+    let waiting = 'a free connection';
+    const waitFor = (what: string) => {
+      waiting = what;
+      watch.waiting(req, what);
+    };
+    waitFor(waiting);
+    req.once('socket', (socket: Socket) => {
+      watch.onSocket?.(socket);
+      const answer = `response of ${watch.resource}`;
+      if (watch.secured.has(socket)) {
+        waitFor(answer);
+        return;
+      }
+      waitFor(socket.connecting ? 'TCP connect' : 'TLS handshake');
+      connectTimer = setTimeout(
+        () => fail(noAnswer(watch.connectTimeoutMs, waiting)),
+        watch.connectTimeoutMs,
+      );
+      socket.once('connect', () => {
+        if (waiting === 'TCP connect') waitFor('TLS handshake');
+      });
+      socket.once('secureConnect', () => {
+        clearTimeout(connectTimer);
+        watch.secured.add(socket);
+        waitFor(answer);
+      });
+    });
+    req.on('timeout', () => fail(noAnswer(watch.timeoutMs, waiting)));
+    req.on('error', rejected);
+    watch.signal.addEventListener('abort', onAbort, { once: true });
     req.end();
   });
 }
@@ -241,8 +347,9 @@ function classify(
   const code = err.code ?? err.cause?.code ?? err.name ?? 'Error';
   const message = err.cause?.message ?? err.message ?? String(error);
   if (TLS_CODES.test(code) || TLS_CODES.test(message)) return { type: 'fatal', code: 'TLS', message };
-  if (code === 'ETIMEDOUT') return { type: 'retry', code, message };
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/.test(code)) return { type: 'fatal', code, message };
+  // A stall is not retried: each retry would wait as long again.
+  if (/ETIMEDOUT|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/.test(code))
+    return { type: 'fatal', code, message };
   return { type: 'retry', code, message };
 }
 
@@ -285,6 +392,8 @@ export function startKubernetesCollection(
   const maxRetries = options.maxRetries ?? 5;
   const maxRestarts = options.maxRestarts ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_CLUSTER_DEADLINE_MS;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const backoffMs = options.backoffMs ?? 200;
   const sleep = options.sleep ?? defaultSleep;
   const decoder = options.decoder ?? inlinePageDecoder;
@@ -316,10 +425,53 @@ export function startKubernetesCollection(
   const agent = new Agent({ keepAlive: true, maxSockets: 2, secureContext, rejectUnauthorized: true });
   let current: Connection | undefined;
   async function optionsForToken(): Promise<RequestOptions> {
-    const token = await options.token();
+    const token = await whileWaiting('the EKS token', options.token());
     if (current?.token !== token) current = { token, options: await connectionOptions(target, token, agent) };
     return current.options;
   }
+
+  // The cluster's reads end at its deadline, or at the first request that got no answer in time:
+  // then every request still out is destroyed, and so is the agent with its connections.
+  const controller = new AbortController();
+  let stopped: NoAnswerError | undefined;
+  function stop(error: NoAnswerError): void {
+    if (stopped) return;
+    stopped = error;
+    controller.abort(error);
+    agent.destroy();
+  }
+  const aborted = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+  );
+  aborted.catch(() => {}); // raced by whileWaiting, not awaited on its own
+  /** What the cluster is waiting for, by request (or by a wait of its own): the deadline's error names it. */
+  const waiting = new Map<object, string>();
+  const secured = new WeakSet<Socket>();
+  /** Waits for `work`, as `what`, unless the cluster's reads end first. */
+  async function whileWaiting<T>(what: string, work: Promise<T>): Promise<T> {
+    const key = {};
+    waiting.set(key, what);
+    try {
+      return await Promise.race([work, aborted]);
+    } finally {
+      waiting.delete(key);
+    }
+  }
+  /** `TLS handshake`, `response of pods, serviceaccounts`, ...: what was in flight at the deadline. */
+  function whatWasWaiting(): string {
+    const answers = new Set<string>();
+    const others = new Set<string>();
+    for (const what of waiting.values()) {
+      if (what.startsWith('response of ')) answers.add(what.slice('response of '.length));
+      else others.add(what);
+    }
+    // A request waiting for a connection waits for the others: it is named only when alone.
+    if (others.size > 1 || answers.size > 0) others.delete('a free connection');
+    const parts = [...others];
+    if (answers.size > 0) parts.push(`response of ${[...answers].join(', ')}`);
+    return parts.join(', ') || 'nothing in flight';
+  }
+  const deadline = setTimeout(() => stop(noAnswer(deadlineMs, whatWasWaiting())), deadlineMs);
 
   // The first connection's TLS session lets the second one resume it: no second certificate
   // exchange and verification, no second signature by the server. So the first request goes alone
@@ -330,22 +482,37 @@ export function startKubernetesCollection(
   });
   let first = true;
 
-  /** GETs one page, retrying 429, 5xx and network errors with backoff. */
+  /** GETs one page, retrying 429, 5xx and network errors with backoff; never a request that got no answer. */
   async function fetchPage(lister: Lister, cont: string | undefined): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
-      requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
+      if (stopped) throw stopped;
       const onSocket = first ? (socket: Socket) => socket.once('session', firstConnected) : undefined;
       first = false;
       try {
         const url = new URL(lister.path, target.endpoint);
         url.searchParams.set('limit', String(pageSize));
         if (cont) url.searchParams.set('continue', cont);
-        return await getPage(url, await optionsForToken(), timeoutMs, onSocket).finally(firstConnected);
+        const requestOptions = await optionsForToken();
+        requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
+        return await getPage(url, requestOptions, {
+          resource: lister.resource,
+          timeoutMs,
+          connectTimeoutMs,
+          signal: controller.signal,
+          secured,
+          waiting: (request, what) => (what ? waiting.set(request, what) : waiting.delete(request)),
+          ...(onSocket ? { onSocket } : {}),
+        }).finally(firstConnected);
       } catch (error) {
+        if (stopped) throw stopped;
+        if (error instanceof NoAnswerError) {
+          stop(error);
+          throw error;
+        }
         const verdict = classify(error);
         if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
         const exponential = backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
-        await sleep(verdict.retryAfterMs ?? exponential);
+        await whileWaiting(`retry backoff of ${lister.resource}`, sleep(verdict.retryAfterMs ?? exponential));
       }
     }
   }
@@ -362,13 +529,16 @@ export function startKubernetesCollection(
       return { peeked: (await decoded).continue, decoded };
     }
     const peeked = peekContinue(body); // before the decoder takes the body over
-    return new Promise((resolve) => {
-      void pageSlots(() => {
-        const decoded = decoder.decode(lister.kind, body);
-        resolve({ peeked, decoded });
-        return decoded.catch(() => {});
-      });
-    });
+    return whileWaiting(
+      'a free decode slot',
+      new Promise((resolve) => {
+        void pageSlots(() => {
+          const decoded = decoder.decode(lister.kind, body);
+          resolve({ peeked, decoded });
+          return decoded.catch(() => {});
+        });
+      }),
+    );
   }
 
   /**
@@ -445,7 +615,12 @@ export function startKubernetesCollection(
         : firstConnection.then(() => listAll(lister, markReceived));
     return list.finally(markReceived);
   });
-  const outcomes = Promise.allSettled(lists).finally(() => agent.destroy());
+  // Once every list's pages are in, the network part is over: the deadline no longer applies.
+  void Promise.all(received).then(() => clearTimeout(deadline));
+  const outcomes = Promise.allSettled(lists).finally(() => {
+    clearTimeout(deadline);
+    agent.destroy();
+  });
   const serviceAccountList = lists[LISTERS.findIndex((lister) => lister.kind === 'ServiceAccount')];
   const listed = Promise.all(received)
     .then(() => serviceAccountList)
@@ -453,7 +628,10 @@ export function startKubernetesCollection(
       (list) => (list ? { serviceAccounts: list.items } : {}),
       () => ({}),
     );
-  return { listed, done: outcomes.then((settled) => collection(settled, requests, maxRestarts)) };
+  return {
+    listed,
+    done: outcomes.then((settled) => collection(settled, requests, maxRestarts, stopped)),
+  };
 }
 
 /** A cluster's collection from the outcomes of its lists (in LISTERS order). */
@@ -461,7 +639,16 @@ function collection(
   outcomes: PromiseSettledResult<{ chunks: string[]; items: unknown[] }>[],
   requests: Record<string, number>,
   maxRestarts: number,
+  stopped: NoAnswerError | undefined,
 ): KubernetesCollection {
+  if (stopped) {
+    // Whatever each list was doing then, the cluster did not answer: one error for its API.
+    return {
+      file: null,
+      errors: [{ api: 'k8s', code: stopped.code, class: 'unreachable', message: stopped.message }],
+      requests,
+    };
+  }
   const errors: CollectionError[] = [];
   const chunks: string[] = [];
   const serviceAccounts: unknown[] = [];
