@@ -179,14 +179,14 @@ export function kubernetesApiAdvice(
         summary,
         cause:
           'the endpoint did not answer in time: a private endpoint seen from outside its VPC, a route or security group that drops the traffic, or public access CIDRs that exclude the auditor',
-        fix: `${endpointCheck}\n# run the auditor where the endpoint is reachable, or add its egress address to publicAccessCidrs (docs/deploy.md)`,
+        fix: `${endpointCheck}\n# run the auditor where the endpoint is reachable, or add its egress address to publicAccessCidrs (docs/deploy.md);\n# a large cluster that answers slowly: raise the deadline (--cluster-deadline SECONDS, AUDIT_CLUSTER_DEADLINE_SECONDS)`,
       };
     case 'PrivateEndpoint':
       return {
         summary,
         cause:
           "the cluster's public endpoint is off and the auditor does not run where its private endpoint is reachable",
-        fix: `${endpointCheck}\n# run the auditor inside the cluster's VPC and say so (docs/deploy.md), or enable the public endpoint for the auditor's egress address`,
+        fix: `${endpointCheck}\n# run the auditor inside the cluster's VPC and say so: --private-endpoints-reachable (CLI), AUDIT_PRIVATE_ENDPOINTS=dial (auditor function); docs/deploy.md`,
       };
     case 'NoEndpoint':
       return {

@@ -16,6 +16,8 @@ export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
 export interface ClientOptions {
   /** Attempts per call, retries included (adaptive retry mode). */
   readonly maxAttempts?: number;
+  /** How long one attempt may wait for its whole answer (default 30 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 6;
@@ -51,7 +53,10 @@ export class AwsClients {
   /** `credentials` undefined: the SDK's default chain (environment, profile, SSO, instance role ...). */
   constructor(credentials?: Credentials, options: ClientOptions = {}) {
     this.credentials = credentials;
-    this.options = { maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS };
+    this.options = {
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_HANDLER.requestTimeout,
+    };
   }
 
   private config(region: string) {
@@ -59,7 +64,7 @@ export class AwsClients {
       region,
       retryMode: 'adaptive',
       maxAttempts: this.options.maxAttempts,
-      requestHandler: REQUEST_HANDLER,
+      requestHandler: { ...REQUEST_HANDLER, requestTimeout: this.options.requestTimeoutMs },
       // The middleware stack is resolved once per command class, not on each of thousands of calls.
       cacheMiddleware: true,
       ...(this.credentials ? { credentials: this.credentials } : {}),
