@@ -296,6 +296,42 @@ describe('the failure matrix: no check passes on an input that could not be read
     });
   }
 
+  it('a failed account:ListRegions is AUDIT-001 whose fix names --regions', async () => {
+    emulator.setFaults({ failures: { [`account:ListRegions@${ML.accountId}`]: 'html-404' } });
+    const { findings } = await audit();
+    const [finding] = findings.filter((f) => f.checkId === 'AUDIT-001' && f.status === 'fail');
+    expect(finding?.accountId).toBe(ML.accountId);
+    expect(finding?.remediation).toContain('--regions');
+  });
+
+  it('writes the same errors, in the same order, on every run with the same failures', async () => {
+    // Failures that finish in any order: every cluster's Pod Identity read and every role's policies.
+    emulator.setFaults({
+      failures: {
+        'eks:ListPodIdentityAssociations': 'denied',
+        'iam:ListAttachedRolePolicies': 'server-error',
+        'eks:ListClusters@345678901234': 'html-404',
+      },
+    });
+    const runs: string[] = [];
+    for (let run = 0; run < 3; run++) {
+      const { files } = await collectFleet(OPTIONS);
+      const errors = [...files].filter(([path]) => path.endsWith('collection-errors.json')).sort();
+      const { findings } = await audit();
+      const coverage = findings.filter((f) => f.checkId.startsWith('AUDIT-') && f.status === 'fail');
+      runs.push(JSON.stringify({ errors, coverage: coverage.map((f) => [f.checkId, f.cluster, f.message]) }));
+    }
+    expect(new Set(runs).size).toBe(1);
+    const account = JSON.parse(runs[0] ?? '{}').errors.find(
+      ([path]: [string]) => path === `${PAYMENTS.accountId}/collection-errors.json`,
+    );
+    const apis = JSON.parse(account?.[1] ?? '{"errors":[]}').errors.map(
+      (e: { api: string; role?: string }) => `${e.api} ${e.role}`,
+    );
+    expect(apis.length).toBeGreaterThan(1);
+    expect(apis).toEqual([...apis].sort());
+  });
+
   it('IRSA-021 on a cluster whose Pod Identity associations could not be listed: not evaluated there, and nothing else changes', async () => {
     emulator.setFaults({ failures: { [`eks:ListPodIdentityAssociations@${PAYMENTS.cluster}`]: 'denied' } });
     const { findings } = await audit();

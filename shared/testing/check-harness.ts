@@ -21,6 +21,8 @@ export interface FailFixture extends PassFixture {
   readonly expect: readonly Partial<Subject>[];
   /** Substrings the (single) failure's message or evidence must contain. */
   readonly mentions?: readonly string[];
+  /** Substrings its message, evidence and remediation must not contain (advice that does not apply). */
+  readonly absent?: readonly string[];
 }
 
 export interface NotEvaluatedFixture extends PassFixture {
@@ -74,12 +76,11 @@ export function describeCheck(
           expect(failure.message.length).toBeGreaterThan(10);
           expect(failure.remediation ?? '').not.toBe('');
         }
-        for (const text of fixture.mentions ?? []) {
-          const rendered = failures
-            .map((f) => `${f.message} ${JSON.stringify(f.evidence)} ${f.remediation}`)
-            .join('\n');
-          expect(rendered).toContain(text);
-        }
+        const rendered = failures
+          .map((f) => `${f.message} ${JSON.stringify(f.evidence)} ${f.remediation}`)
+          .join('\n');
+        for (const text of fixture.mentions ?? []) expect(rendered).toContain(text);
+        for (const text of fixture.absent ?? []) expect(rendered).not.toContain(text);
       });
     }
     for (const fixture of fixtures.notEvaluated ?? []) {

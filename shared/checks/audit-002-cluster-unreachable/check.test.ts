@@ -47,7 +47,68 @@ describeCheck(check, {
       expect: [DEMO],
       mentions: ['does not verify against the cluster CA'],
     },
+    {
+      name: 'a name that does not resolve: DNS, not the access entry',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s',
+          code: 'ENOTFOUND',
+          class: 'unreachable',
+          message: 'getaddrinfo ENOTFOUND abc.gr7.eu-west-1.eks.amazonaws.com',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['does not resolve', 'nslookup ', 'endpointPublicAccess'],
+      absent: ['create-access-entry'],
+    },
+    {
+      name: 'no answer within the deadline',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s',
+          code: 'Timeout',
+          class: 'unreachable',
+          message: 'no answer within 300 s (TLS handshake)',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['no answer within 300 s', 'did not answer in time', '--cluster-deadline'],
+      absent: ['create-access-entry'],
+    },
+    {
+      name: 'a private endpoint that was not dialled',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s',
+          code: 'PrivateEndpoint',
+          class: 'unreachable',
+          message: 'the public endpoint is off',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['public endpoint is off', '--private-endpoints-reachable', 'AUDIT_PRIVATE_ENDPOINTS=dial'],
+    },
   ],
+});
+
+describe('AUDIT-002 when the cluster could not be described', () => {
+  it('is not evaluated: the Kubernetes API was not tried (AUDIT-003 reports the DescribeCluster)', () => {
+    const fleet = healthyWith((h) => {
+      h.cluster.cluster.kubernetes = null;
+      h.cluster.cluster.info = null;
+      h.cluster.cluster.collectionErrors.push({
+        api: 'eks:DescribeCluster',
+        code: 'AccessDeniedException',
+        class: 'denied',
+        message: 'not authorized',
+      });
+    });
+    const results = runCheck(check, fleet());
+    expect(results.map((r) => r.status)).toEqual(['not-evaluated']);
+  });
 });
 
 describe('AUDIT-002 and a denied list', () => {

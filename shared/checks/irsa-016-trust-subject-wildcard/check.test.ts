@@ -63,6 +63,18 @@ describeCheck(check, {
       mentions: ['billing/api', 'billing/worker', '"admittedCount":2', 'system:serviceaccount:billing:*'],
     },
     {
+      name: 'the ServiceAccounts could not be listed: says so, never "admitting 0"',
+      fleet: () => {
+        const fleet = wideRole('system:serviceaccount:billing:*')();
+        const cluster = fleet.accounts[0]?.clusters[0];
+        if (cluster?.kubernetes) Object.assign(cluster.kubernetes, { serviceAccounts: null });
+        return fleet;
+      },
+      expect: wideOnDemo,
+      mentions: ['could not be listed', '"serviceAccountsCollected":false'],
+      absent: ['admitting 0'],
+    },
+    {
       name: 'name wildcard "system:serviceaccount:*:api"',
       fleet: wideRole('system:serviceaccount:*:api'),
       expect: wideOnDemo,
