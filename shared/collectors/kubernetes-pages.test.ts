@@ -159,6 +159,25 @@ describe('decodePage', () => {
     expect(pod.spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
   });
 
+  it('names what is wrong with a page that is not JSON without quoting the page (a value may be next to the fault)', () => {
+    const secret = 'Zt8qW3mJx5Rv0LkN7pYc2HbF9sDg4TaE6uQiOw1V';
+    const item = `{"spec":{"containers":[{"env":[{"name":"AWS_SECRET_ACCESS_KEY","value":"${secret}"}]}]}}`;
+    for (const body of [
+      `{"items":[${item}, x ,{}]}`,
+      `{"items":[${item.slice(0, -6)} x`,
+      `${secret}`,
+      `{"items":[${item}]} ${secret}`,
+    ]) {
+      const page = decodePage('Pod', bytes(body));
+      expect(page.malformed).toMatch(/^the Pod list page is not JSON: \S/);
+      for (let start = 0; start + 6 <= secret.length; start++) {
+        expect(page.malformed).not.toContain(secret.slice(start, start + 6));
+      }
+    }
+    // The position, where V8 gives one, is kept.
+    expect(decodePage('Pod', bytes('{"items":[1 2]}')).malformed).toMatch(/at position 12$/);
+  });
+
   it('returns ServiceAccounts as objects too, with only the managedFields entry that wrote the role-arn', () => {
     const page = decodePage(
       'ServiceAccount',

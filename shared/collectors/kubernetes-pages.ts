@@ -221,6 +221,17 @@ const TRIM: Record<KubernetesKind, (item: never) => Record<string, unknown>> = {
 /** The kinds whose trimmed objects the collector needs (role references, the probe's candidates). */
 const KEEP_OBJECTS: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
 
+/**
+ * JSON.parse's message without the excerpt of the text V8 quotes in some of them (`Unexpected token
+ * 'x', ..."KEY1"}, x,{"... is not valid JSON`): next to the fault may be an env value, a credential,
+ * and the message becomes a collection error, kept and sent on.
+ */
+function parseProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const withoutExcerpt = message.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
+  return withoutExcerpt.includes('"') ? 'not valid JSON' : withoutExcerpt;
+}
+
 /** Parses and trims one page of a list of `kind`. Never throws: a body that is not a list is `malformed`. */
 export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage {
   let page: { items?: unknown; metadata?: { continue?: unknown } };
@@ -230,7 +241,7 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
     return {
       lines: '',
       count: 0,
-      malformed: `the ${kind} list page is not JSON: ${(error as Error).message}`,
+      malformed: `the ${kind} list page is not JSON: ${parseProblem(error)}`,
     };
   }
   if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
