@@ -132,6 +132,37 @@ describe('loadFleet', () => {
     expect(clusterOf(fleet, 'analytics').kubernetes).not.toBeNull();
   });
 
+  it('reads valueFrom variables as null, and never keeps a credential a snapshot written by hand holds', async () => {
+    const dir = await seedCopy();
+    const file = clusterFile('storefront', 'kubernetes.json');
+    let name = '';
+    await editJson(dir, file, (json) => {
+      const pod = json.items?.[itemIndex(json, 'Pod')] as {
+        metadata: { name: string };
+        spec: { containers: { env?: Record<string, unknown>[] }[] };
+      };
+      name = pod.metadata.name;
+      const [container] = pod.spec.containers;
+      if (!container) throw new Error('a pod without containers');
+      container.env = [
+        ...(container.env ?? []),
+        { name: 'AWS_ACCESS_KEY_ID', value: 'AKIAEXAMPLEHANDWRITTEN' },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'aws', key: 'secret' } } },
+        { name: 'AWS_SESSION_TOKEN', value: '<redacted>' },
+        { name: 'AWS_REGION', valueFrom: { fieldRef: { fieldPath: 'metadata.annotations' } } },
+      ];
+    });
+    const fleet = await loadFleet(dir);
+    expect(fleet.inputErrors).toEqual([]);
+    const pod = clusterOf(fleet, 'storefront').kubernetes?.pods?.find((p) => p.name === name);
+    const env = pod?.containers[0]?.env;
+    expect(env?.get('AWS_ACCESS_KEY_ID')).toBe('<redacted>');
+    expect(env?.get('AWS_SECRET_ACCESS_KEY')).toBeNull();
+    expect(env?.get('AWS_SESSION_TOKEN')).toBe('<redacted>');
+    expect(env?.get('AWS_REGION')).toBeNull();
+    expect(JSON.stringify([...(env ?? [])])).not.toContain('AKIAEXAMPLE');
+  });
+
   it('reports a missing kubernetes.json for that file and loads the other clusters', async () => {
     const dir = await seedCopy();
     await rm(join(dir, clusterFile('sandbox', 'kubernetes.json')));

@@ -49,6 +49,54 @@ const POD = {
   status: { phase: 'Running', podIP: '10.0.0.1' },
 };
 
+/** A pod given static credentials: literals, Secret references, and its manifest in an annotation. */
+const CREDENTIAL_POD = {
+  kind: 'Pod',
+  metadata: {
+    name: 'legacy-1',
+    namespace: 'shop',
+    annotations: {
+      note: 'x',
+      'kubectl.kubernetes.io/last-applied-configuration':
+        '{"spec":{"containers":[{"env":[{"name":"AWS_ACCESS_KEY_ID","value":"AKIAEXAMPLEKEY"}]}]}}',
+    },
+  },
+  spec: {
+    serviceAccountName: 'legacy',
+    initContainers: [{ name: 'init', env: [{ name: 'AWS_ACCESS_KEY_ID', value: 'AKIAEXAMPLEINIT' }] }],
+    containers: [
+      {
+        name: 'app',
+        env: [
+          { name: 'AWS_ACCESS_KEY_ID', value: 'AKIAEXAMPLEKEY' },
+          { name: 'AWS_SECRET_ACCESS_KEY', value: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+          { name: 'AWS_SESSION_TOKEN', value: 'FwoGZXIvYXdzEXAMPLE' },
+          {
+            name: 'AWS_SECRET_ACCESS_KEY',
+            valueFrom: { secretKeyRef: { name: 'aws', key: 'secret', optional: true, extra: 'x' } },
+          },
+          { name: 'AWS_SESSION_TOKEN', value: '' },
+          { name: 'AWS_ROLE_SESSION_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'AWS_PROFILE', valueFrom: 'not an object' },
+        ],
+      },
+    ],
+  },
+};
+
+const CREDENTIAL_ENV_TRIMMED = [
+  { name: 'AWS_ACCESS_KEY_ID', value: '<redacted>' },
+  { name: 'AWS_SECRET_ACCESS_KEY', value: '<redacted>' },
+  { name: 'AWS_SESSION_TOKEN', value: '<redacted>' },
+  {
+    name: 'AWS_SECRET_ACCESS_KEY',
+    valueFrom: { secretKeyRef: { name: 'aws', key: 'secret', optional: true } },
+  },
+  { name: 'AWS_SESSION_TOKEN', value: '<redacted>' },
+  { name: 'AWS_ROLE_SESSION_NAME', valueFrom: { fieldRef: {} } },
+  { name: 'AWS_PROFILE' },
+];
+
 const SERVICE_ACCOUNT = {
   apiVersion: 'v1',
   kind: 'ServiceAccount',
@@ -85,7 +133,10 @@ describe('decodePage', () => {
     expect(pod.spec.containers).toEqual([
       {
         name: 'app',
-        env: [{ name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::111122223333:role/api' }, { name: 'AWS_REGION' }],
+        env: [
+          { name: 'AWS_ROLE_ARN', value: 'arn:aws:iam::111122223333:role/api' },
+          { name: 'AWS_REGION', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } },
+        ],
       },
     ]);
     expect(page.lines).not.toContain('hunter2');
@@ -97,6 +148,34 @@ describe('decodePage', () => {
       { name: 'data' },
     ]);
     expect(pod.status).toEqual({ phase: 'Running' });
+  });
+
+  it('never keeps an AWS credential: a literal is redacted, a reference keeps only its name and key', () => {
+    const page = decodePage('Pod', bytes({ items: [CREDENTIAL_POD] }));
+    expect(page.lines).not.toMatch(/AKIAEXAMPLE|wJalrXUtnFEMI|FwoGZXIv|last-applied|metadata\.name/);
+    const pod = JSON.parse(page.lines);
+    expect(pod.metadata.annotations).toEqual({ note: 'x' });
+    expect(pod.spec.initContainers[0].env).toEqual([{ name: 'AWS_ACCESS_KEY_ID', value: '<redacted>' }]);
+    expect(pod.spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
+  });
+
+  it('names what is wrong with a page that is not JSON without quoting the page (a value may be next to the fault)', () => {
+    const secret = 'Zt8qW3mJx5Rv0LkN7pYc2HbF9sDg4TaE6uQiOw1V';
+    const item = `{"spec":{"containers":[{"env":[{"name":"AWS_SECRET_ACCESS_KEY","value":"${secret}"}]}]}}`;
+    for (const body of [
+      `{"items":[${item}, x ,{}]}`,
+      `{"items":[${item.slice(0, -6)} x`,
+      `${secret}`,
+      `{"items":[${item}]} ${secret}`,
+    ]) {
+      const page = decodePage('Pod', bytes(body));
+      expect(page.malformed).toMatch(/^the Pod list page is not JSON: \S/);
+      for (let start = 0; start + 6 <= secret.length; start++) {
+        expect(page.malformed).not.toContain(secret.slice(start, start + 6));
+      }
+    }
+    // The position, where V8 gives one, is kept.
+    expect(decodePage('Pod', bytes('{"items":[1 2]}')).malformed).toMatch(/at position 12$/);
   });
 
   it('returns ServiceAccounts as objects too, with only the managedFields entry that wrote the role-arn', () => {
@@ -202,6 +281,12 @@ describe('the worker-thread decoder', () => {
     const decoded = await pool.decode('Pod', body);
     expect(decoded).toEqual(expected);
     expect(body.byteLength).toBe(0); // transferred to the worker
+  });
+
+  it('redacts credentials on the decode threads as on the main thread', async () => {
+    const decoded = await pool.decode('Pod', bytes({ items: [CREDENTIAL_POD] }));
+    expect(decoded.lines).not.toMatch(/AKIAEXAMPLE|wJalrXUtnFEMI|FwoGZXIv/);
+    expect(JSON.parse(decoded.lines).spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
   });
 
   it('reports a malformed page from a worker the same way', async () => {

@@ -4,6 +4,7 @@
  * Pure and self-contained, so it runs on the main thread or in a worker thread of
  * `page-decoder-pool.ts` (for a fleet of 600,000 pods this is most of the collector's CPU).
  */
+import { CREDENTIAL_VARIABLES, REDACTED_VALUE } from '../model/credentials.ts';
 import type { KubernetesKind } from '../model/fleet.ts';
 
 export interface DecodedPage {
@@ -49,11 +50,25 @@ interface Meta {
 // The trims build plain object literals, with undefined for what is absent (JSON.stringify leaves
 // it out) rather than spreads: this runs for every pod of the fleet.
 
+/**
+ * What `kubectl apply` leaves on an object: its whole manifest as last applied, which for a pod
+ * applied directly holds every env value. No check reads it.
+ */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function trimAnnotations(
+  annotations: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  if (!annotations || !Object.hasOwn(annotations, LAST_APPLIED)) return annotations;
+  const { [LAST_APPLIED]: _, ...others } = annotations;
+  return others;
+}
+
 function trimMetadata(meta: Meta | undefined, keepLabels: boolean): Record<string, unknown> {
   return {
     name: meta?.name,
     namespace: meta?.namespace,
-    annotations: meta?.annotations,
+    annotations: trimAnnotations(meta?.annotations),
     labels: keepLabels ? meta?.labels : undefined,
     creationTimestamp: timestamp(meta?.creationTimestamp),
     ownerReferences: meta?.ownerReferences?.map((o) => ({
@@ -77,18 +92,70 @@ function trimServiceAccount(sa: { metadata?: Meta }): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'ServiceAccount', metadata };
 }
 
+interface KeyRef {
+  name?: unknown;
+  key?: unknown;
+  optional?: unknown;
+}
+
+interface EnvVarLike {
+  name?: string;
+  value?: unknown;
+  valueFrom?: unknown;
+}
+
 interface ContainerLike {
   name?: string;
-  env?: { name?: string; value?: string }[];
+  env?: EnvVarLike[];
+}
+
+const REFERENCE_KINDS: ReadonlySet<string> = new Set(['secretKeyRef', 'configMapKeyRef']);
+
+const string = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * A `valueFrom`, reduced to where the value comes from: a Secret's or ConfigMap's name and key
+ * (what a check of static credentials needs), and of other sources (fieldRef, ...) the kind only.
+ */
+function trimValueFrom(valueFrom: unknown): Record<string, unknown> | undefined {
+  if (!valueFrom || typeof valueFrom !== 'object' || Array.isArray(valueFrom)) return undefined;
+  const trimmed: Record<string, unknown> = {};
+  for (const [kind, source] of Object.entries(valueFrom)) {
+    if (!REFERENCE_KINDS.has(kind)) {
+      trimmed[kind] = {};
+      continue;
+    }
+    const ref = (source ?? {}) as KeyRef;
+    trimmed[kind] = {
+      name: string(ref.name),
+      key: string(ref.key),
+      optional: typeof ref.optional === 'boolean' ? ref.optional : undefined,
+    };
+  }
+  return trimmed;
+}
+
+function trimEnvVar(variable: EnvVarLike): Record<string, unknown> {
+  const name = variable.name;
+  const literal = variable.value;
+  return {
+    name,
+    value:
+      literal === undefined || literal === null
+        ? undefined
+        : name !== undefined && CREDENTIAL_VARIABLES.has(name)
+          ? REDACTED_VALUE
+          : literal,
+    valueFrom: trimValueFrom(variable.valueFrom),
+  };
 }
 
 function trimContainer(container: ContainerLike): Record<string, unknown> {
   return {
     name: container.name,
-    // Only the variables the checks read; values of others may be secrets.
-    env: container.env
-      ?.filter((e) => e.name?.startsWith('AWS_'))
-      .map((e) => ({ name: e.name, value: e.value })),
+    // Only the variables the checks read; values of others may be secrets, and of the AWS ones
+    // the credentials are never kept (trimEnvVar).
+    env: container.env?.filter((e) => e.name?.startsWith('AWS_')).map(trimEnvVar),
   };
 }
 
@@ -154,6 +221,17 @@ const TRIM: Record<KubernetesKind, (item: never) => Record<string, unknown>> = {
 /** The kinds whose trimmed objects the collector needs (role references, the probe's candidates). */
 const KEEP_OBJECTS: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
 
+/**
+ * JSON.parse's message without the excerpt of the text V8 quotes in some of them (`Unexpected token
+ * 'x', ..."KEY1"}, x,{"... is not valid JSON`): next to the fault may be an env value, a credential,
+ * and the message becomes a collection error, kept and sent on.
+ */
+function parseProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const withoutExcerpt = message.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
+  return withoutExcerpt.includes('"') ? 'not valid JSON' : withoutExcerpt;
+}
+
 /** Parses and trims one page of a list of `kind`. Never throws: a body that is not a list is `malformed`. */
 export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage {
   let page: { items?: unknown; metadata?: { continue?: unknown } };
@@ -163,7 +241,7 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
     return {
       lines: '',
       count: 0,
-      malformed: `the ${kind} list page is not JSON: ${(error as Error).message}`,
+      malformed: `the ${kind} list page is not JSON: ${parseProblem(error)}`,
     };
   }
   if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {

@@ -3,6 +3,7 @@
  * The directory walk that feeds them lives in load-fleet.ts.
  */
 import type { z } from 'zod';
+import { CREDENTIAL_VARIABLES, REDACTED_VALUE } from '../model/credentials.ts';
 import type {
   AccountIam,
   ClusterInfo,
@@ -173,7 +174,15 @@ function toContainer(
   init: boolean,
 ): Container {
   const env = new Map<string, string | null>();
-  for (const variable of container.env ?? []) env.set(variable.name, variable.value ?? null);
+  for (const variable of container.env ?? []) {
+    // A variable set through valueFrom has no value (null); a credential's value is never kept,
+    // even from a snapshot written by hand.
+    const value = variable.value ?? null;
+    env.set(
+      variable.name,
+      value !== null && CREDENTIAL_VARIABLES.has(variable.name) ? REDACTED_VALUE : value,
+    );
+  }
   return { name: container.name, init, env };
 }
 
