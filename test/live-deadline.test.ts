@@ -77,6 +77,36 @@ const k8sRequests = (cluster: string) =>
     .filter(([key]) => key.startsWith(`k8s:${cluster}:`))
     .reduce((n, [, count]) => n + count, 0);
 
+describe("the collection's own deadline (the auditor function's time)", () => {
+  it('gives each cluster at most the time left, and records the clusters it could not reach as not read', async () => {
+    // One cluster at a time, two that never answer and a long per-cluster deadline: without the
+    // collection's stopAt this takes 2 x 60 s; with it, about the 2.5 s it was given.
+    emulator.setFaults({ stalledClusters: ['batch', 'checkout'] });
+    const budget = 2_500;
+    const { files, ms } = await timedCollect({
+      ...ACCOUNT_ONLY,
+      clusterConcurrency: 1,
+      kubernetes: { ...ACCOUNT_ONLY.kubernetes, deadlineMs: 60_000 },
+      stopAt: Date.now() + budget,
+    });
+    console.info(`two stalled clusters, 2.5 s left for the collection: it took ${Math.round(ms)} ms`);
+    expect(ms).toBeLessThan(budget + SLACK_MS);
+    // Clusters are collected in name order: batch used the time, the others came too late.
+    expect(clusterErrors(files, 'batch')?.map((e) => [e.api, e.code])).toEqual([['k8s', 'Timeout']]);
+    expect(clusterErrors(files, 'batch')?.[0]?.message).toMatch(/^no answer within 2(\.\d+)? s/);
+    expect(ms).toBeGreaterThan(budget - 1_100);
+    for (const cluster of ['checkout', 'legacy', 'payments']) {
+      const [error] = clusterErrors(files, cluster) ?? [];
+      expect(error, cluster).toMatchObject({ api: 'k8s', code: 'Timeout', class: 'unreachable' });
+      expect(error?.message, cluster).toContain("the audit's time ran out");
+      expect(k8sRequests(cluster), cluster).toBe(0);
+    }
+    // The AWS side of every cluster was still read.
+    for (const cluster of ['batch', ...OTHERS])
+      expect(files.has(`${ACCOUNT}/${REGION}/${cluster}/cluster.json`)).toBe(true);
+  });
+});
+
 describe('a deadline per cluster', () => {
   it('ends a silent cluster (no TLS handshake) at its deadline, as one k8s Timeout error', async () => {
     emulator.setFaults({ silentClusters: ['checkout'] });

@@ -23,7 +23,14 @@ import { observability } from '../runtime/observability.ts';
 
 const { logger, metrics, tracer } = observability('irsa-audit-auditor');
 
-async function auditRecord(record: SQSRecord): Promise<void> {
+/**
+ * Time the auditor keeps for itself after collecting: reconciling with the store, writing the
+ * changes and publishing (a few seconds for a large account; a wide margin against DynamoDB
+ * throttling). The collection must be over by then, whatever the clusters do.
+ */
+const RECORD_MARGIN_MS = 120_000;
+
+async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
   const env = readEnvironment();
   const message = parseWorkMessage(record.body);
   const config = env.AUDIT_CONFIG ? auditConfigSchema.parse(JSON.parse(env.AUDIT_CONFIG)) : undefined;
@@ -50,6 +57,7 @@ async function auditRecord(record: SQSRecord): Promise<void> {
               ? {}
               : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
             privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
+            ...(stopAt === undefined ? {} : { stopAt }),
             onProgress: (p) => {
               if (p.phase === 'cluster' || p.phase === 'account') logger.debug(p.message, { ...p });
             },
@@ -100,7 +108,12 @@ async function auditRecord(record: SQSRecord): Promise<void> {
 const processor = new BatchProcessor(EventType.SQS);
 
 async function audit(event: SQSEvent, context: Context) {
-  return processPartialResponse(event, auditRecord, processor, { context, throwOnFullBatchFailure: false });
+  // The accounts of a batch are audited side by side: each may collect until the invocation's end less the margin.
+  const stopAt = Date.now() + context.getRemainingTimeInMillis() - RECORD_MARGIN_MS;
+  return processPartialResponse(event, (record: SQSRecord) => auditRecord(record, stopAt), processor, {
+    context,
+    throwOnFullBatchFailure: false,
+  });
 }
 
 export const handler = middy(audit)

@@ -21,6 +21,7 @@ import { describeCluster, listClusters, listPodIdentityAssociations } from './ek
 import { byErrorOrder, ReadError } from './failures.ts';
 import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
 import {
+  DEFAULT_CLUSTER_DEADLINE_MS,
   DEFAULT_PAGE_SLOTS,
   type KubernetesCollectOptions,
   startKubernetesCollection,
@@ -64,6 +65,12 @@ export interface CollectOptions {
    */
   readonly privateEndpoints?: 'skip' | 'dial';
   /**
+   * When the whole collection must be over (epoch ms; the auditor function's timeout less the time
+   * it needs to record): each cluster gets at most the time left as its deadline, and a cluster
+   * reached after it is recorded as not read (AUDIT-002), so the account's audit always completes.
+   */
+  readonly stopAt?: number;
+  /**
    * The live probe (IRSA-040): a TokenRequest per annotated ServiceAccount, then
    * sts:AssumeRoleWithWebIdentity; writes `probes.json`. Off by default (no token is requested).
    */
@@ -78,6 +85,9 @@ export interface CollectResult {
   readonly accounts: number;
   readonly clusters: number;
 }
+
+/** A cluster reached with less time than this left before `stopAt` is not dialled. */
+const MIN_CLUSTER_TIME_MS = 1_000;
 
 /** Policy lookups in flight at once per account (they are many, and each is one small IAM call). */
 const POLICY_CONCURRENCY = 8;
@@ -321,10 +331,21 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       });
       return { finished: finish() };
     }
+    const left = options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now();
+    if (left < MIN_CLUSTER_TIME_MS) {
+      clusterErrors.push({
+        api: 'k8s',
+        code: 'Timeout',
+        class: 'unreachable',
+        message: `not read: the audit's time ran out before this cluster's turn (other clusters of the account did not answer in time)`,
+      });
+      return { finished: finish() };
+    }
+    const deadlineMs = Math.min(kubernetesOptions.deadlineMs ?? DEFAULT_CLUSTER_DEADLINE_MS, left);
     const target = { name, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data };
     const credentials = await clients.resolveCredentials();
     const token = async () => (await tokens.get({ clusterName: name, region, credentials })).token;
-    const kubernetes = startKubernetesCollection(target, { ...kubernetesOptions, token });
+    const kubernetes = startKubernetesCollection(target, { ...kubernetesOptions, deadlineMs, token });
     const { serviceAccounts } = await kubernetes.listed;
     if (serviceAccounts) referenceRoles(serviceAccounts);
     // The probe (latency-bound) in the cluster's slot, as the lists were.

@@ -112,7 +112,7 @@ export class NoAnswerError extends Error {
 
 /** `no answer within 1.5 s (TLS handshake)`. */
 function noAnswer(ms: number, waiting: string): NoAnswerError {
-  return new NoAnswerError(`no answer within ${Number((ms / 1000).toFixed(3))} s (${waiting})`);
+  return new NoAnswerError(`no answer within ${Number((ms / 1000).toFixed(1))} s (${waiting})`);
 }
 
 export interface KubernetesCollection {
