@@ -88,7 +88,13 @@ describe('the failure matrix over nights: nothing resolved on a night it could n
       const operation = failure.key.startsWith('k8s:')
         ? `k8s:${failure.key.split(':')[2]}`
         : (failure.key.split('@')[0] ?? '');
-      expect(digest?.message ?? '').toContain(operation);
+      // The digest names the unread read with where it failed, and counts accounts by the same rule
+      // as the findings: only an account that could not be assumed or listed is a failed account.
+      const body = digest?.message ?? '';
+      expect(body).toMatch(new RegExp(`${operation} [a-z ]+ (on|in) 1 (cluster|account)`));
+      const accountLevel =
+        /^(sts:AssumeRole|iam:ListRoles|iam:GetOpenIDConnectProvider|eks:ListClusters)@/.test(failure.key);
+      expect(body).toContain(`2 planned, ${accountLevel ? '1 audited, 1 failed' : '2 audited, 0 failed'}`);
 
       const after = await night();
       const next = await changes(after.at);
