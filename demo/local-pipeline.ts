@@ -75,17 +75,22 @@ export interface LocalPipeline {
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
-function lambdaContext(functionName: string): Context {
+/** A Lambda context as the runtime gives it: 15 minutes to run, in the given account and region. */
+export function lambdaContext(
+  functionName: string,
+  where: { accountId?: string; region?: string; stream?: string } = {},
+): Context {
   const deadline = Date.now() + 900_000;
+  const stream = where.stream ?? 'local';
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${where.region ?? 'us-east-1'}:${where.accountId ?? '000000000000'}:function:${functionName}`,
     memoryLimitInMB: '1769',
-    awsRequestId: `local-${Math.random().toString(36).slice(2)}`,
+    awsRequestId: `${stream}-${Math.random().toString(36).slice(2)}`,
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
+    logStreamName: stream,
     getRemainingTimeInMillis: () => deadline - Date.now(),
     done() {},
     fail() {},

@@ -162,6 +162,31 @@ const WHOLE_API: readonly { name: string; faults: FaultOptions; class: FailureCl
     class: 'denied',
     code: 'Unauthorized',
   },
+  {
+    name: 'no TLS handshake',
+    faults: { silentClusters: [PAYMENTS.cluster] },
+    class: 'unreachable',
+    code: 'Timeout',
+  },
+  {
+    name: 'no answer',
+    faults: { stalledClusters: [PAYMENTS.cluster] },
+    class: 'unreachable',
+    code: 'Timeout',
+  },
+  {
+    name: 'private endpoint only',
+    faults: { privateClusters: [PAYMENTS.cluster] },
+    class: 'unreachable',
+    code: 'PrivateEndpoint',
+  },
+  // One list that never answers: an API server that does not answer is out of reach as a whole.
+  ...['serviceaccounts', 'pods', 'mutatingwebhookconfigurations'].map((resource) => ({
+    name: `k8s:${resource} never answers`,
+    faults: { failures: { [`k8s:${PAYMENTS.cluster}:${resource}`]: 'silent' as const } },
+    class: 'unreachable' as const,
+    code: 'Timeout',
+  })),
 ];
 
 let emulator: Emulator;

@@ -23,6 +23,7 @@ import { queryHistory } from '#shared/history/query-history.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 import { BATCH_SIZE } from '#shared/pipeline/limits.ts';
 import { createLocalTable } from '#shared/testing/dynalite.ts';
+import { lambdaContext } from '../../demo/local-pipeline.ts';
 import { MOTO_DEFAULT_ACCOUNT, MOTO_SKIP_REASON, type Moto, startMoto } from './moto.ts';
 import { callerAccount, irsaTrust, issuerOf, type MotoAccount } from './seed.ts';
 
@@ -33,6 +34,7 @@ const UNIT = `${MOTO_DEFAULT_ACCOUNT}/${REGION}/${CLUSTER}`;
 const at = (day: number) => `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`;
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+const CONTEXT = { accountId: MOTO_DEFAULT_ACCOUNT, region: REGION, stream: 'interop' };
 
 interface Night {
   runId: string;
@@ -49,24 +51,6 @@ interface Envelope {
   TopicArn: string;
   Subject?: string;
   Message: string;
-}
-
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 900_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${MOTO_DEFAULT_ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '2048',
-    awsRequestId: `interop-${Math.random().toString(36).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'interop',
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done() {},
-    fail() {},
-    succeed() {},
-  };
 }
 
 let moto: Moto;
@@ -114,7 +98,7 @@ async function receiveAll(queueUrl: string, max = 10): Promise<Message[]> {
 
 /** One night: EventBridge's part (the planner at `time`), then the event source mapping's (drain the queue through the auditor). */
 async function runNight(time: string): Promise<Night> {
-  const planned = await planner({ time }, lambdaContext('irsa-audit-planner'));
+  const planned = await planner({ time }, lambdaContext('irsa-audit-planner', CONTEXT));
   let invocations = 0;
   let failedRecords = 0;
   for (;;) {
@@ -132,7 +116,7 @@ async function runNight(time: string): Promise<Night> {
       awsRegion: REGION,
     }));
     invocations++;
-    const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor'));
+    const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor', CONTEXT));
     failedRecords += response.batchItemFailures.length;
     // A failed record would come back after its visibility timeout: here it is left alone (and counted).
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
