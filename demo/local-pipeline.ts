@@ -45,6 +45,8 @@ export interface LocalPipelineOptions {
   readonly auditConfig?: unknown;
   /** Powertools log level (default SILENT: the demo prints its own story). */
   readonly logLevel?: string;
+  /** AUDIT_VIEW_WAIT_SECONDS: how long a unit waits for the other accounts' views (default 20). */
+  readonly viewWaitSeconds?: number;
 }
 
 export interface NightResult {
@@ -136,6 +138,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AUDIT_ACCOUNTS: options.accounts ?? 'organization',
     AUDIT_ROLE_NAME: 'irsa-auditor',
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
+    AUDIT_VIEW_WAIT_SECONDS: String(options.viewWaitSeconds ?? 20),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_NAMESPACE: 'IrsaAuditor',
@@ -151,52 +154,67 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     { batchItemFailures: { itemIdentifier: string }[] }
   >;
 
+  /** One auditor invocation over a batch, then as the event source mapping does with its answer. */
+  async function invoke(records: SQSRecord[]): Promise<number> {
+    const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor'));
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const record of records) {
+      // Delete what succeeded; a failure becomes visible again (here at once, instead of after the
+      // visibility timeout).
+      if (failed.has(record.messageId)) {
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        );
+      } else {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }));
+      }
+    }
+    return failed.size;
+  }
+
+  /**
+   * Drains the queue as Lambda scales out on it: every batch visible at once is handed to its own
+   * invocation, all running side by side (the account units of a run share their views while they
+   * run, see shared/pipeline/cross-account.ts); then the failed records, visible again, likewise.
+   */
   async function drain(): Promise<{ invocations: number; failedRecords: number }> {
     let invocations = 0;
     let failedRecords = 0;
     for (;;) {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: BATCH_SIZE,
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-      );
-      const messages = received.Messages ?? [];
-      if (messages.length === 0) return { invocations, failedRecords };
-      const records: SQSRecord[] = messages.map((m) => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: m.Attributes as unknown as SQSRecord['attributes'],
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: queueArn ?? '',
-        awsRegion: region,
-      }));
-      invocations++;
-      const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor'));
-      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-      failedRecords += failed.size;
-      for (const record of records) {
-        // As the event source mapping does: delete what succeeded; a failure becomes visible again
-        // (here at once, instead of after the visibility timeout).
-        if (failed.has(record.messageId)) {
-          await sqs.send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: queueUrl,
-              ReceiptHandle: record.receiptHandle,
-              VisibilityTimeout: 0,
-            }),
-          );
-        } else {
-          await sqs.send(
-            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }),
-          );
-        }
+      const batches: SQSRecord[][] = [];
+      for (;;) {
+        const received = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: BATCH_SIZE,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        const messages = received.Messages ?? [];
+        if (messages.length === 0) break;
+        batches.push(
+          messages.map((m) => ({
+            messageId: m.MessageId ?? '',
+            receiptHandle: m.ReceiptHandle ?? '',
+            body: m.Body ?? '',
+            attributes: m.Attributes as unknown as SQSRecord['attributes'],
+            messageAttributes: {},
+            md5OfBody: m.MD5OfBody ?? '',
+            eventSource: 'aws:sqs',
+            eventSourceARN: queueArn ?? '',
+            awsRegion: region,
+          })),
+        );
       }
+      if (batches.length === 0) return { invocations, failedRecords };
+      invocations += batches.length;
+      const failed = await Promise.all(batches.map(invoke));
+      failedRecords += failed.reduce((sum, n) => sum + n, 0);
     }
   }
 

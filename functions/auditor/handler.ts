@@ -17,7 +17,7 @@ import { auditConfigSchema } from '#shared/config/audit-config.ts';
 import { auditAccount } from '#shared/pipeline/audit-account.ts';
 import { SnsNotifier } from '#shared/pipeline/notifier.ts';
 import { parseWorkMessage } from '#shared/pipeline/work-message.ts';
-import { findingStore, snsClient } from '../runtime/clients.ts';
+import { accountViewStore, findingStore, snsClient } from '../runtime/clients.ts';
 import { readEnvironment, requireSetting } from '../runtime/environment.ts';
 import { observability } from '../runtime/observability.ts';
 
@@ -39,6 +39,11 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
   try {
     const result = await auditAccount(message, {
       store: findingStore(env),
+      views: {
+        views: accountViewStore(env),
+        ...(env.AUDIT_VIEW_WAIT_SECONDS === undefined ? {} : { waitMs: env.AUDIT_VIEW_WAIT_SECONDS * 1000 }),
+        ...(stopAt === undefined ? {} : { stopAt }),
+      },
       notifier: new SnsNotifier(snsClient(), requireSetting(env, 'TOPIC_ARN')),
       config,
       logger: {
@@ -57,6 +62,8 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
               ? {}
               : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
             privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
+            // Another account's unit may need the policies of this account's IRSA roles.
+            rolePolicies: 'web-identity',
             ...(stopAt === undefined ? {} : { stopAt }),
             onProgress: (p) => {
               if (p.phase === 'cluster' || p.phase === 'account') logger.debug(p.message, { ...p });

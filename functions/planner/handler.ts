@@ -12,7 +12,7 @@ import type { Context } from 'aws-lambda';
 import { AwsClients } from '#shared/collectors/aws-clients.ts';
 import { planRun, runIdFor } from '#shared/pipeline/plan-run.ts';
 import { sendWorkMessages } from '#shared/pipeline/queue.ts';
-import { findingStore, sqsClient } from '../runtime/clients.ts';
+import { accountViewStore, findingStore, sqsClient } from '../runtime/clients.ts';
 import { accountSelection, readEnvironment, requireSetting } from '../runtime/environment.ts';
 import { observability } from '../runtime/observability.ts';
 
@@ -35,6 +35,7 @@ async function plan(event: PlannerEvent, _context: Context) {
     { runId, runAt: time.toISOString() },
     {
       store: findingStore(env),
+      views: accountViewStore(env),
       caller: new AwsClients(),
       accounts: accountSelection(env.AUDIT_ACCOUNTS),
       regions: env.AUDIT_REGIONS,

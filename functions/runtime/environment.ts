@@ -32,6 +32,11 @@ export const environmentSchema = z.object({
   AUDIT_CLUSTER_DEADLINE_SECONDS: z.coerce.number().positive().max(900).optional(),
   /** `dial` when the auditor runs where the clusters' private endpoints are reachable (in their VPC). */
   AUDIT_PRIVATE_ENDPOINTS: z.enum(['skip', 'dial']).default('skip'),
+  /**
+   * How long an account's unit waits for the other accounts of the run to share their IAM and
+   * clusters (cross-account IRSA), in seconds (default 300; never past the collection's end).
+   */
+  AUDIT_VIEW_WAIT_SECONDS: z.coerce.number().min(0).max(840).optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -71,6 +71,12 @@ export interface CollectOptions {
    */
   readonly stopAt?: number;
   /**
+   * Whose attached and inline policies to list (IRSA-018): the roles this collection's
+   * ServiceAccounts name (default), or also every role that trusts an EKS OIDC provider: the
+   * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter.
+   */
+  readonly rolePolicies?: 'referenced' | 'web-identity';
+  /**
    * The live probe (IRSA-040): a TokenRequest per annotated ServiceAccount, then
    * sts:AssumeRoleWithWebIdentity; writes `probes.json`. Off by default (no token is requested).
    */
@@ -84,6 +90,18 @@ export interface CollectResult {
   readonly kubernetesRequests: Record<string, number>;
   readonly accounts: number;
   readonly clusters: number;
+}
+
+/** Whether a trust policy (as ListRoles returns it, URL-encoded) names an EKS OIDC provider. */
+function trustsEksProvider(document: unknown): boolean {
+  if (typeof document !== 'string') return false;
+  let text = document;
+  try {
+    text = decodeURIComponent(document);
+  } catch {
+    // not URL-encoded: look at it as it is
+  }
+  return /:oidc-provider\/oidc\.eks\./i.test(text);
 }
 
 /** A cluster reached with less time than this left before `stopAt` is not dialled. */
@@ -205,12 +223,18 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   /** Permissions only for the roles that some service account uses (IRSA-018), each looked up once. */
   async function lookUpPolicies(state: AccountState): Promise<void> {
     const { iam, clients } = state;
-    const wanted = referencedRoles.get(state.accountId);
-    if (!iam || !clients || !wanted) return;
+    const wanted = new Set(
+      [...(referencedRoles.get(state.accountId) ?? [])].map((arn) => arn.split('/').pop() ?? ''),
+    );
+    if (options.rolePolicies === 'web-identity' && iam) {
+      for (const role of iam.Roles)
+        if (trustsEksProvider(role.AssumeRolePolicyDocument)) wanted.add(role.RoleName as string);
+    }
+    if (!iam || !clients || wanted.size === 0) return;
     const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
-    const roleNames = [...wanted]
-      .map((arn) => arn.split('/').pop() ?? '')
-      .filter((roleName) => existing.has(roleName) && !state.policiesLookedUp.has(roleName));
+    const roleNames = [...wanted].filter(
+      (roleName) => existing.has(roleName) && !state.policiesLookedUp.has(roleName),
+    );
     if (roleNames.length === 0) return;
     for (const roleName of roleNames) state.policiesLookedUp.add(roleName);
     progress({

@@ -114,6 +114,9 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
         : CLUSTER_INPUTS;
     case 'eks:ListPodIdentityAssociations':
       return ['pod-identity-associations'];
+    case 'pipeline:AccountView':
+      // Another account's unit did not share its IAM and clusters with this one (cross-account.ts).
+      return ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
     default:
       // The cluster's Kubernetes API as a whole (`k8s`, `k8s:<resource>` without a kind).
       if (api === 'k8s' || api.startsWith('k8s:')) return [...KUBERNETES_INPUTS, 'TokenRequest'];

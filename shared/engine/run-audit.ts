@@ -161,10 +161,9 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
     const severity = (config.severities[id] as Severity | undefined) ?? check.metadata.severity;
     for (const evaluated of check.evaluate(context)) {
       // A verdict that rests on an input the collection could not read is not a verdict.
-      const gaps =
-        coverage.empty || evaluated.status === 'not-evaluated'
-          ? []
-          : coverage.gapsOf(check.reads, evaluated.subject);
+      // (A result the check itself left not evaluated gets the failed read as its reason too: it is
+      // more precise than "could not be read".)
+      const gaps = coverage.empty ? [] : coverage.gapsOf(check.reads, evaluated.subject);
       const result = gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
       findings.push(
         toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),

@@ -31,6 +31,7 @@ export interface UnitResults {
  */
 export function resultsByUnit(fleet: Fleet, results: readonly Finding[]): UnitResults[] {
   const owner = new Map<string, string>();
+  const clusterOwners = new Set<string>();
   const units = new Map<string, UnitResults>();
   const add = (unit: AuditUnit) => {
     const key = unitKey(unit);
@@ -46,14 +47,22 @@ export function resultsByUnit(fleet: Fleet, results: readonly Finding[]): UnitRe
     accountUnit.unread.push(...labels(account.collectionErrors));
     for (const cluster of account.clusters) {
       owner.set(`${cluster.region}/${cluster.name}`, account.accountId);
+      clusterOwners.add(`${account.accountId}/${cluster.region}/${cluster.name}`);
       add({ accountId: account.accountId, region: cluster.region, cluster: cluster.name }).unread.push(
         ...labels(cluster.collectionErrors),
       );
     }
   }
   for (const result of results) {
+    // The cluster's own account: the result's account when it has a cluster of that name there;
+    // else (a role of another account trusting the cluster) the account that owns the cluster.
     const clusterAccount =
-      result.cluster && result.region ? owner.get(`${result.region}/${result.cluster}`) : undefined;
+      result.cluster && result.region
+        ? result.accountId !== null &&
+          clusterOwners.has(`${result.accountId}/${result.region}/${result.cluster}`)
+          ? result.accountId
+          : owner.get(`${result.region}/${result.cluster}`)
+        : undefined;
     const unit: AuditUnit = clusterAccount
       ? { accountId: clusterAccount, region: result.region, cluster: result.cluster }
       : { accountId: result.accountId ?? 'unknown', region: null, cluster: null };

@@ -16,6 +16,7 @@ import type { RunDigest, UnitAuditOutcome } from '../history/types.ts';
 import { digestMessage, regressionAlert } from '../notify/messages.ts';
 import { loadFleet } from '../snapshot/load-fleet.ts';
 import { memorySource } from '../snapshot/snapshot-source.ts';
+import { type CrossAccountDeps, withAccountViews } from './cross-account.ts';
 import type { Notifier } from './notifier.ts';
 import type { WorkMessage } from './work-message.ts';
 
@@ -32,6 +33,11 @@ export interface AuditAccountDeps {
   readonly config?: AuditConfig;
   readonly now?: () => Date;
   readonly logger?: PipelineLogger;
+  /**
+   * The run's account views (cross-account IRSA, see cross-account.ts): the unit shares its
+   * account's and reads the others'. Without them, roles in other accounts are not evaluated.
+   */
+  readonly views?: CrossAccountDeps;
 }
 
 export interface AccountAuditResult {
@@ -53,7 +59,18 @@ export async function auditAccount(
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silent;
   const { store, notifier } = deps;
-  const files = await deps.collect(message);
+  const collected = await deps.collect(message);
+  let files: ReadonlyMap<string, string> = collected;
+  if (deps.views) {
+    const shared = await withAccountViews(message, collected, deps.views);
+    files = shared.files;
+    if (shared.missing.length > 0)
+      logger.warn('other accounts did not share their views in time', {
+        missing: shared.missing,
+        waitedMs: shared.waitedMs,
+      });
+    logger.info('account views read', { accounts: shared.read, waitedMs: shared.waitedMs });
+  }
   const fleet = await loadFleet(memorySource(files, `account ${message.accountId}`));
   const report = runAudit(fleet, { now: now(), config: deps.config });
   const units = resultsByUnit(fleet, report.findings).filter((u) => u.unit.accountId === message.accountId);

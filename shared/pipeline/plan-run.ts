@@ -5,11 +5,14 @@
  */
 import { type AccountSelection, resolveAccounts } from '../collectors/accounts.ts';
 import type { AwsClients } from '../collectors/aws-clients.ts';
+import type { AccountViewStore } from '../history/account-views.ts';
 import type { FindingStore } from '../history/finding-store.ts';
 import type { WorkMessage } from './work-message.ts';
 
 export interface PlanRunDeps {
   readonly store: FindingStore;
+  /** Where the run's plan is recorded for the auditor units (cross-account.ts); absent: not recorded. */
+  readonly views?: AccountViewStore;
   readonly caller: AwsClients;
   readonly accounts: AccountSelection;
   readonly regions?: readonly string[];
@@ -33,6 +36,8 @@ export async function planRun(run: { runId: string; runAt: string }, deps: PlanR
   const accounts = await resolveAccounts(deps.accounts, deps.caller);
   if (accounts.length === 0) throw new Error(`no account to audit (selection: ${deps.accounts.kind})`);
   await deps.store.startRun(run.runId, run.runAt, accounts.length);
+  // Before any message: a unit reads the plan to know which accounts' views to wait for.
+  await deps.views?.putPlan(run.runId, accounts, run.runAt);
   await deps.enqueue(
     accounts.map((accountId) => ({
       version: 1 as const,
