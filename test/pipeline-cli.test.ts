@@ -154,7 +154,7 @@ describe('irsa-audit pipeline options', () => {
     expect(run.stdout).toMatch(
       /^18 failing findings \(4 critical, 6 high, 3 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(28 checks; passing and not-evaluated results are not kept\)\.$/m,
     );
-  }, 60_000);
+  }, 120_000);
 
   it('gives the exemptions of --config to the auditor and reports them as check does', async () => {
     const config = join(scratch, 'config.yaml');
@@ -200,7 +200,7 @@ describe('irsa-audit pipeline options', () => {
       }),
     );
     expect(JSON.parse(fromPipeline.stdout).summary.checks).toEqual(['IRSA-010', 'IRSA-033']);
-  }, 60_000);
+  }, 120_000);
 
   it('exits 2 with a clear message for a missing or unusable fleet directory, or a bad option; is in --help', async () => {
     const notAFleet = join(scratch, 'not-a-fleet');
@@ -221,5 +221,5 @@ describe('irsa-audit pipeline options', () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown check id\(s\): IRSA-999/);
     expect(help.stdout).toMatch(/irsa-audit pipeline examples\/fleet/);
-  }, 60_000);
+  }, 120_000);
 });
