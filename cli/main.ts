@@ -17,6 +17,7 @@ import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } fr
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
 import { addHistoryCommand } from './commands/history.ts';
+import { runPipelineCommand } from './commands/pipeline.ts';
 import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
 
 function parseSeverity(value: string): Severity {
@@ -77,6 +78,13 @@ function addLiveOptions(command: Command): void {
     );
 }
 
+function parseNights(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 30)
+    throw new InvalidArgumentError('expected a whole number from 1 to 30');
+  return n;
+}
+
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 3600)
@@ -127,6 +135,7 @@ Get started:
   irsa-audit check examples/fleet        audit the sample fleet shipped with the repo
   irsa-audit check --help                every option, exit codes and examples
   irsa-audit checks                      the checks, their ids and default severities
+  irsa-audit pipeline examples/fleet     the nightly pipeline run locally over it: what it records
 
 A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-format.md.`,
     )
@@ -321,6 +330,72 @@ Examples:
         fleetDir,
         { port: opts.port, latencyMs: opts.latencyMs },
         { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) },
+      );
+    });
+
+  program
+    .command('pipeline')
+    .description(
+      'Run the nightly pipeline locally over a fleet snapshot (the planner and auditor handlers, dynalite as ' +
+        "DynamoDB, the emulator as AWS and Kubernetes; no AWS account) and print the findings it leaves open, in check's formats.",
+    )
+    .argument('<fleet-dir>', 'snapshot directory, as for check (served by the emulator)')
+    .option('--nights <n>', 'nights to run over the same fleet, a day apart (default 1)', parseNights, 1)
+    .addOption(
+      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
+    .option(
+      '--min-severity <severity>',
+      `only show findings at or above: ${SEVERITIES.join(', ')}`,
+      parseSeverity,
+    )
+    .option('--check <ids>', 'only show these checks (comma-separated, repeatable)', parseIds)
+    .option(
+      '--fail-on <severity>',
+      'exit 1 when an open finding at or above this severity remains',
+      parseSeverity,
+    )
+    .option(
+      '-c, --config <file>',
+      'severity overrides and exemptions, given to the auditor as AUDIT_CONFIG (default ./irsa-audit.config.yaml if present)',
+    )
+    .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
+    .option('-q, --quiet', 'no progress output on stderr')
+    .addHelpText(
+      'after',
+      `
+The findings are read back from the pipeline's store after the last night: open ones as "fail",
+exempted ones as "exempted". The store keeps no evidence and no passing or not-evaluated results,
+so those are absent (null in the JSON summary); the rest is check's output, to diff against it.
+
+Exit codes: as check (0; 1 an open finding at or above --fail-on; 2 a missing or unusable fleet
+directory, a bad config file, or a usage error).
+
+Examples:
+  irsa-audit pipeline examples/fleet
+  irsa-audit pipeline ./fleet --nights 2 --format json > pipeline.json
+  diff <(irsa-audit check ./fleet -f json | jq -S '.findings|map(del(.evidence))') \
+       <(irsa-audit pipeline ./fleet -f json -q | jq -S .findings)`,
+    )
+    .action(async (fleetDir: string, opts) => {
+      process.exitCode = await runPipelineCommand(
+        fleetDir,
+        {
+          nights: opts.nights,
+          format: opts.format,
+          minSeverity: opts.minSeverity,
+          check: opts.check,
+          failOn: opts.failOn,
+          config: opts.config,
+          color: opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+          progress: !opts.quiet,
+        },
+        {
+          stdout: (text) => process.stdout.write(text),
+          stderr: (text) => process.stderr.write(text),
+          cwd: process.cwd(),
+          width: process.stdout.columns || 100,
+        },
       );
     });
 

@@ -1,7 +1,7 @@
 /** The machine-readable report, as docs/fleet-format.md ("Findings as JSON") describes. */
-import type { AuditReport, Finding } from '#shared/engine/run-audit.ts';
+import type { RenderedReport, ReportedFinding } from './report.ts';
 
-export function renderJson(report: AuditReport, findings: readonly Finding[]): string {
+export function renderJson(report: RenderedReport, findings: readonly ReportedFinding[]): string {
   return JSON.stringify(
     {
       findings: findings.map((f) => ({

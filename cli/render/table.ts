@@ -1,7 +1,7 @@
 /** The human-readable report: findings grouped by cluster, most severe first; colour only when asked. */
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
-import type { AuditReport, Finding } from '#shared/engine/run-audit.ts';
+import type { ReportedFinding as Finding, RenderedReport } from './report.ts';
 
 export interface TableOptions {
   readonly color: boolean;
@@ -40,7 +40,7 @@ function wrap(text: string, width: number): string[] {
 }
 
 export function renderTable(
-  report: AuditReport,
+  report: RenderedReport,
   findings: readonly Finding[],
   options: TableOptions,
 ): string {
@@ -88,7 +88,9 @@ export function renderTable(
   out.push(
     `${s.failed === 0 ? c.green('0 failing findings') : c.bold(`${s.failed} failing finding${s.failed === 1 ? '' : 's'}`)}${bySeverity ? ` (${bySeverity})` : ''}` +
       ` in ${s.clusters} cluster${s.clusters === 1 ? '' : 's'} of ${s.accounts} account${s.accounts === 1 ? '' : 's'}; ` +
-      `${s.exempted} exempted, ${s.notEvaluated} not evaluated, ${s.passed} passed (${s.checks.length} checks).`,
+      (s.passed === null || s.notEvaluated === null
+        ? `${s.exempted} exempted (${s.checks.length} checks; passing and not-evaluated results are not kept).`
+        : `${s.exempted} exempted, ${s.notEvaluated} not evaluated, ${s.passed} passed (${s.checks.length} checks).`),
   );
   if (s.inputErrors > 0) {
     out.push(

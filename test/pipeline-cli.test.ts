@@ -1,0 +1,225 @@
+/**
+ * `irsa-audit pipeline` as a user runs it (a child process): the nightly pipeline run locally
+ * over the sample fleet must leave open exactly the findings `irsa-audit check` reports on the
+ * same snapshot, with the same status and severity, in the same JSON and the same order.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCliAsync } from './support/run-cli.ts';
+
+const FLEET = 'examples/fleet';
+const scratch = mkdtempSync(join(tmpdir(), 'irsa-audit-pipeline-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The fields that name a finding (shared/engine/run-audit.ts findingKey), in that order. */
+const IDENTITY = [
+  'checkId',
+  'accountId',
+  'region',
+  'cluster',
+  'namespace',
+  'serviceAccount',
+  'roleName',
+  'workload',
+  'resource',
+] as const;
+
+interface JsonFinding {
+  readonly checkId: string;
+  readonly status: string;
+  readonly severity: string;
+  readonly [field: string]: unknown;
+}
+
+const identityOf = (f: JsonFinding): string => JSON.stringify(IDENTITY.map((k) => f[k] ?? null));
+
+/** identity -> "status severity", for a diff that names what differs. */
+function verdicts(findings: readonly JsonFinding[]): Map<string, string> {
+  return new Map(findings.map((f) => [identityOf(f), `${f.status} ${f.severity}`]));
+}
+
+/**
+ * What the pipeline is known not to report that `check` does, each as its identity.
+ *
+ * IRSA-022 on ml-platform: the role lake-reader is in another account (cross-account IRSA), and
+ * the pipeline audits one account per message, so the check is "not evaluated" there and never
+ * opens (README, "The nightly pipeline", Limit). The cross-account IAM view for the pipeline is
+ * being built; when it lands this test fails on this entry: remove it, and the list must stay empty.
+ */
+const KNOWN_PIPELINE_GAPS: readonly string[] = [
+  JSON.stringify([
+    'IRSA-022',
+    '345678901234',
+    'us-east-1',
+    'ml-platform',
+    'data',
+    'lake-reader',
+    null,
+    null,
+    null,
+  ]),
+];
+
+let check: CliRun;
+let pipeline: CliRun;
+let twoNights: CliRun;
+
+beforeAll(async () => {
+  // The three runs are independent processes: run them at once.
+  [check, pipeline, twoNights] = await Promise.all([
+    runCliAsync(['check', FLEET, '--format', 'json', '-q']),
+    runCliAsync(['pipeline', FLEET, '--format', 'json']),
+    runCliAsync(['pipeline', FLEET, '--nights', '2', '--format', 'json', '-q']),
+  ]);
+}, 120_000);
+
+describe('irsa-audit pipeline vs irsa-audit check on the sample fleet', () => {
+  it('reports the findings check reports, with the same status and severity, but for the known gaps', () => {
+    expect(check.status, check.stderr).toBe(0);
+    expect(pipeline.status, pipeline.stderr).toBe(0);
+    const fromCheck = verdicts(JSON.parse(check.stdout).findings);
+    const fromPipeline = verdicts(JSON.parse(pipeline.stdout).findings);
+    expect(fromCheck.size).toBe(19);
+
+    const onlyCheck = [...fromCheck.keys()].filter((k) => !fromPipeline.has(k));
+    const onlyPipeline = [...fromPipeline.keys()].filter((k) => !fromCheck.has(k));
+    // Exactly the known gaps, no other: a new difference fails here, and so does a fixed gap.
+    expect(onlyCheck.sort()).toEqual([...KNOWN_PIPELINE_GAPS].sort());
+    expect(onlyPipeline).toEqual([]);
+    // With the gaps put back, the two are equal: every shared finding has the same status and severity.
+    const expected = new Map([...fromCheck].filter(([k]) => !KNOWN_PIPELINE_GAPS.includes(k)));
+    expect(fromPipeline).toEqual(expected);
+  });
+
+  it("prints check's JSON: the same fields (but evidence, which the store does not keep) in the same order", () => {
+    const checkFindings: JsonFinding[] = JSON.parse(check.stdout).findings;
+    const pipelineReport = JSON.parse(pipeline.stdout);
+    const shared = checkFindings.filter((f) => !KNOWN_PIPELINE_GAPS.includes(identityOf(f)));
+    expect(pipelineReport.findings.map(identityOf)).toEqual(shared.map(identityOf));
+    for (const [i, f] of pipelineReport.findings.entries()) {
+      const { evidence: _evidence, ...rest } = shared[i] as JsonFinding;
+      expect(Object.keys(f)).toEqual(Object.keys(rest));
+      expect(f).toMatchObject({
+        name: rest.name,
+        title: rest.title,
+        remediation: rest.remediation,
+      });
+      expect(f.message).toEqual(expect.any(String));
+    }
+    expect(pipelineReport.summary).toMatchObject({
+      accounts: 2,
+      clusters: 5,
+      failed: 18,
+      exempted: 0,
+      // The store keeps no passing or not-evaluated results: unknown, not zero.
+      passed: null,
+      notEvaluated: null,
+      bySeverity: { critical: 4, high: 6, medium: 3, low: 5 },
+      shown: 18,
+    });
+  });
+
+  it('says on stderr what each night did', () => {
+    expect(pipeline.stderr).toMatch(
+      /night 1\/1 \(run [^)]+\): 2 account\(s\) planned, 2 audited, 5 cluster\(s\); 0 alert\(s\) and 1 digest sent/,
+    );
+  });
+
+  it('leaves the same findings open after two nights of an unchanged fleet, and -q keeps stderr quiet', () => {
+    expect(twoNights.status, twoNights.stderr).toBe(0);
+    const findings = (stdout: string) => JSON.parse(stdout).findings;
+    expect(findings(twoNights.stdout)).toEqual(findings(pipeline.stdout));
+    expect(twoNights.stderr).not.toMatch(/night \d/);
+  });
+});
+
+describe('irsa-audit pipeline options', () => {
+  it("prints check's table, filters like check and exits 1 on --fail-on", async () => {
+    const run = await runCliAsync([
+      'pipeline',
+      FLEET,
+      '--min-severity',
+      'critical',
+      '--fail-on',
+      'critical',
+      '-q',
+    ]);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/^210987654321 \/ eu-west-1 \/ checkout {2}\(1\)$/m);
+    expect(run.stdout).toMatch(/^ {2}CRITICAL {2}IRSA-004 {2}webhook-ca-bundle {2}· {2}cluster$/m);
+    expect(run.stdout).toMatch(/^ {12}fix: /m);
+    expect(run.stdout).not.toMatch(/HIGH|MEDIUM|LOW /);
+    expect(run.stdout).toMatch(
+      /^18 failing findings \(4 critical, 6 high, 3 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(28 checks; passing and not-evaluated results are not kept\)\.$/m,
+    );
+  }, 120_000);
+
+  it('gives the exemptions of --config to the auditor and reports them as check does', async () => {
+    const config = join(scratch, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        'severities:',
+        '  IRSA-033: critical',
+        'exemptions:',
+        '  - checkId: IRSA-010',
+        '    scope: { cluster: legacy, serviceAccount: order-sync }',
+        '    reason: order-sync is being retired (CHG-1234)',
+        '    expires: 2099-12-31',
+      ].join('\n'),
+    );
+    const [fromCheck, fromPipeline] = await Promise.all([
+      runCliAsync(['check', FLEET, '-f', 'json', '-q', '--config', config, '--check', 'IRSA-010,IRSA-033']),
+      runCliAsync([
+        'pipeline',
+        FLEET,
+        '-f',
+        'json',
+        '-q',
+        '--config',
+        config,
+        '--check',
+        'IRSA-010,IRSA-033',
+      ]),
+    ]);
+    expect(fromPipeline.status, fromPipeline.stderr).toBe(0);
+    const pick = (stdout: string) =>
+      JSON.parse(stdout).findings.map((f: JsonFinding) => ({
+        id: identityOf(f),
+        status: f.status,
+        severity: f.severity,
+        exemption: f.exemption,
+      }));
+    expect(pick(fromPipeline.stdout)).toEqual(pick(fromCheck.stdout));
+    expect(pick(fromPipeline.stdout)).toContainEqual(
+      expect.objectContaining({
+        status: 'exempted',
+        exemption: { reason: 'order-sync is being retired (CHG-1234)', expires: '2099-12-31' },
+      }),
+    );
+    expect(JSON.parse(fromPipeline.stdout).summary.checks).toEqual(['IRSA-010', 'IRSA-033']);
+  }, 120_000);
+
+  it('exits 2 with a clear message for a missing or unusable fleet directory, or a bad option; is in --help', async () => {
+    const notAFleet = join(scratch, 'not-a-fleet');
+    mkdirSync(notAFleet);
+    const [missing, empty, nights, unknown, help] = await Promise.all([
+      runCliAsync(['pipeline', join(scratch, 'nope')]),
+      runCliAsync(['pipeline', notAFleet]),
+      runCliAsync(['pipeline', FLEET, '--nights', '0']),
+      runCliAsync(['pipeline', FLEET, '--check', 'IRSA-999']),
+      runCliAsync(['--help']),
+    ]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/irsa-audit: fleet directory not found: .*nope/);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/irsa-audit: no account directories .*not-a-fleet/);
+    expect(nights.status).toBe(2);
+    expect(nights.stderr).toMatch(/--nights.*expected a whole number from 1 to 30/);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown check id\(s\): IRSA-999/);
+    expect(help.stdout).toMatch(/irsa-audit pipeline examples\/fleet/);
+  }, 120_000);
+});
