@@ -73,7 +73,7 @@ export const MEMBER_PERMISSIONS: readonly PermissionEntry[] = [
     resource: 'arn:{Partition}:iam::{Account}:role/*',
     access: 'read',
     calledBy: 'shared/collectors/iam.ts collectRolePolicies',
-    why: 'whether a role a ServiceAccount names has any policy (IRSA-018); only those roles',
+    why: 'whether a role a ServiceAccount names has any policy (IRSA-018); only those roles (and, in the pipeline, every role that trusts an EKS OIDC provider, which another account may use)',
     granted: true,
   },
   {
