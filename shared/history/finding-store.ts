@@ -73,6 +73,14 @@ export interface HistoryEvent {
   readonly finding: StoredFinding;
 }
 
+/**
+ * How long a claim to publish an alert or the digest holds. Publishing takes milliseconds; a
+ * re-delivered message comes back after the queue's visibility timeout (hours), so a claim older
+ * than this was left by a delivery that died before publishing, and is taken over. Two deliveries
+ * of one message at the same moment still send one alert.
+ */
+export const ALERT_LEASE_MS = 5 * 60_000;
+
 export interface RunCounters {
   readonly clustersAudited: number;
   readonly clustersPartial: number;
@@ -345,9 +353,46 @@ export class FindingStore {
     }
   }
 
-  /** Claims the right to publish a unit's alert in a run; false when already claimed. */
+  /**
+   * Claims the right to publish a unit's alert in a run: false when it was published, or claimed
+   * less than ALERT_LEASE_MS ago (another delivery is publishing it). A claim older than that
+   * whose alert was never marked published was left by a delivery that died between claiming and
+   * publishing: it is taken over, so the alert is sent at least once.
+   */
   async claimAlert(runId: string, unit: AuditUnit, at: string): Promise<boolean> {
-    return this.claim(keys.unitRun(runId, unit), 'alertClaimedAt', at, 'unit run');
+    return this.claim(keys.unitRun(runId, unit), 'alertClaimedAt', at, 'unit run', 'alertPublishedAt');
+  }
+
+  /** Marks a unit's alert published (right after SNS accepted it), so no later delivery sends it again. */
+  async markAlertPublished(runId: string, unit: AuditUnit, messageId: string, at: string): Promise<void> {
+    await this.markPublished(keys.unitRun(runId, unit), { alertPublishedAt: at, alertMessageId: messageId });
+  }
+
+  /** The message id of a unit's alert published by an earlier delivery, if any. */
+  async publishedAlert(runId: string, unit: AuditUnit): Promise<string | null> {
+    const item = await this.get('unit run', keys.unitRun(runId, unit));
+    return typeof item?.alertMessageId === 'string' ? item.alertMessageId : null;
+  }
+
+  /** Marks the run's digest published. */
+  async markDigestPublished(runId: string, at: string): Promise<void> {
+    await this.markPublished(keys.run(runId), { digestPublishedAt: at });
+  }
+
+  private async markPublished(
+    key: { pk: string; sk: string },
+    values: Record<string, string>,
+  ): Promise<void> {
+    const names = Object.keys(values);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
+        ExpressionAttributeValues: Object.fromEntries(names.map((n) => [`:${n}`, values[n]])),
+      }),
+    );
   }
 
   /** Gives a claim back (the publish failed): the next delivery publishes. */
@@ -370,8 +415,9 @@ export class FindingStore {
     );
   }
 
+  /** Claims the right to publish the run's digest (a lease, as claimAlert). */
   async claimDigest(runId: string, at: string): Promise<boolean> {
-    return this.claim(keys.run(runId), 'digestClaimedAt', at, 'run');
+    return this.claim(keys.run(runId), 'digestClaimedAt', at, 'run', 'digestPublishedAt');
   }
 
   private async claim(
@@ -379,16 +425,23 @@ export class FindingStore {
     attribute: string,
     at: string,
     kind: string,
+    published: string,
   ): Promise<boolean> {
+    const stale = new Date(Date.parse(at) - ALERT_LEASE_MS).toISOString();
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'SET #a = :at, expiresAt = if_not_exists(expiresAt, :ttl)',
-          ConditionExpression: 'attribute_not_exists(#a)',
-          ExpressionAttributeNames: { '#a': attribute },
-          ExpressionAttributeValues: { ':at': at, ':ttl': expiresAt(at, this.retentionDays) },
+          // Free, or claimed long ago by a delivery that never said it published (it died).
+          ConditionExpression: 'attribute_not_exists(#a) OR (#a < :stale AND attribute_not_exists(#p))',
+          ExpressionAttributeNames: { '#a': attribute, '#p': published },
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':stale': stale,
+            ':ttl': expiresAt(at, this.retentionDays),
+          },
         }),
       );
       this.count(kind);

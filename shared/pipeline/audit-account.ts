@@ -12,8 +12,10 @@ import type { AuditConfig } from '../config/audit-config.ts';
 import { runAudit } from '../engine/run-audit.ts';
 import type { FindingStore, RunCounters, RunRecord, UnitRunRecord } from '../history/finding-store.ts';
 import { recordUnit, resultsByUnit } from '../history/record-audit.ts';
-import type { RunDigest, UnitAuditOutcome } from '../history/types.ts';
+import { unitKey } from '../history/table.ts';
+import type { AuditUnit, RunDigest, UnitAuditOutcome } from '../history/types.ts';
 import { digestMessage, regressionAlert } from '../notify/messages.ts';
+import type { SnsMessage } from '../notify/sns-message.ts';
 import { loadFleet } from '../snapshot/load-fleet.ts';
 import { memorySource } from '../snapshot/snapshot-source.ts';
 import { type CrossAccountDeps, withAccountViews } from './cross-account.ts';
@@ -111,14 +113,10 @@ export async function auditAccount(
 
     let alertMessageId: string | null = null;
     const alert = regressionAlert(outcome);
-    if (alert && (await store.claimAlert(message.runId, outcome.unit, now().toISOString()))) {
-      try {
-        alertMessageId = await notifier.publish(alert);
-        alertsPublished++;
-      } catch (error) {
-        await store.releaseAlert(message.runId, outcome.unit);
-        throw error;
-      }
+    if (alert) {
+      const sent = await deliverAlert(message.runId, outcome.unit, alert, deps);
+      alertMessageId = sent.messageId;
+      if (sent.publishedNow) alertsPublished++;
     }
     const maxSeverity = regressions.reduce<Severity | null>(
       (max, c) =>
@@ -187,6 +185,55 @@ function addCounts(
   counters.regressions += regressions;
 }
 
+/** How long a delivery waits for another delivery of the same message to publish a unit's alert. */
+const ALERT_WAIT_MS = 10_000;
+
+/**
+ * Publishes a unit's alert at least once (README, "Delivery"): claim, publish with its dedup key,
+ * mark published; a claim left by a delivery that died is taken over once it is stale. When
+ * another live delivery holds the claim, this one waits for it to be marked published, and fails
+ * the record if it is not (the message comes back later), never completing the unit without it.
+ */
+async function deliverAlert(
+  runId: string,
+  unit: AuditUnit,
+  alert: SnsMessage,
+  deps: AuditAccountDeps,
+): Promise<{ messageId: string | null; publishedNow: boolean }> {
+  const now = deps.now ?? (() => new Date());
+  const { store } = deps;
+  if (await store.claimAlert(runId, unit, now().toISOString())) {
+    let messageId: string;
+    try {
+      messageId = await deps.notifier.publish(withDedupKey(alert, `regression#${runId}#${unitKey(unit)}`));
+    } catch (error) {
+      await store.releaseAlert(runId, unit);
+      throw error;
+    }
+    await store.markAlertPublished(runId, unit, messageId, now().toISOString());
+    return { messageId, publishedNow: true };
+  }
+  const waitUntil = Date.now() + ALERT_WAIT_MS;
+  for (;;) {
+    const published = await store.publishedAlert(runId, unit);
+    if (published !== null) return { messageId: published, publishedNow: false };
+    if (Date.now() >= waitUntil) {
+      throw new Error(
+        `the alert of ${unitKey(unit)} in run ${runId} is claimed by another delivery that has not published it: this record is retried`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The message with its dedup key: the same for every delivery of one alert or digest, so subscribers can drop repeats. */
+export function withDedupKey(message: SnsMessage, key: string): SnsMessage {
+  return {
+    ...message,
+    attributes: { ...message.attributes, dedupKey: { DataType: 'String', StringValue: key } },
+  };
+}
+
 /** Sends the run's digest once, when every planned account is done. */
 export async function publishDigest(run: RunRecord, deps: AuditAccountDeps): Promise<boolean> {
   const now = deps.now ?? (() => new Date());
@@ -195,11 +242,12 @@ export async function publishDigest(run: RunRecord, deps: AuditAccountDeps): Pro
   if (!(await store.claimDigest(run.runId, at))) return false;
   try {
     const digest = await buildDigest(run, store, at);
-    await deps.notifier.publish(digestMessage(digest));
+    await deps.notifier.publish(withDedupKey(digestMessage(digest), `digest#${run.runId}`));
   } catch (error) {
     await store.releaseDigest(run.runId);
     throw error;
   }
+  await store.markDigestPublished(run.runId, now().toISOString());
   await store.completeRun(run.runId, at);
   return true;
 }
