@@ -14,7 +14,8 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SEVERITIES } from '#shared/checks/types.ts';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { auditConfigSchema } from '#shared/config/audit-config.ts';
-import { auditAccount } from '#shared/pipeline/audit-account.ts';
+import { accountGivenUp, auditAccount } from '#shared/pipeline/audit-account.ts';
+import { MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
 import { SnsNotifier } from '#shared/pipeline/notifier.ts';
 import { parseWorkMessage } from '#shared/pipeline/work-message.ts';
 import { accountViewStore, findingStore, snsClient } from '../runtime/clients.ts';
@@ -105,7 +106,22 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
     });
   } catch (error) {
     // The record goes back to the queue (and to the DLQ after maxReceiveCount): say why.
-    logger.error('account audit failed; the message will be retried', error as Error);
+    const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    if (receives >= MAX_RECEIVE_COUNT) {
+      logger.error(
+        'account audit failed on its last delivery; the message goes to the dead-letter queue',
+        error as Error,
+      );
+      // Counted as failed so that the run completes and its digest names the account.
+      await accountGivenUp(message, (error as Error).message ?? String(error), {
+        store: findingStore(env),
+        notifier: new SnsNotifier(snsClient(), requireSetting(env, 'TOPIC_ARN')),
+      }).catch((giveUpError: unknown) =>
+        logger.error('could not count the failed account in its run', giveUpError as Error),
+      );
+    } else {
+      logger.error('account audit failed; the message will be retried', error as Error);
+    }
     throw error;
   } finally {
     logger.removeKeys(['runId', 'accountId']);

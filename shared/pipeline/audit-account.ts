@@ -185,6 +185,39 @@ function addCounts(
   counters.regressions += regressions;
 }
 
+/**
+ * The last delivery of a message failed (it goes to the dead-letter queue): the account is counted
+ * in the run as failed, with the reason, so that the run completes and its digest, naming the
+ * account, is still sent. Nothing of the account is recorded: its findings stay as they were.
+ */
+export async function accountGivenUp(
+  message: WorkMessage,
+  reason: string,
+  deps: Pick<AuditAccountDeps, 'store' | 'notifier' | 'now'>,
+): Promise<{ counted: boolean; digestPublished: boolean }> {
+  const now = deps.now ?? (() => new Date());
+  const zero = {
+    clustersAudited: 0,
+    clustersPartial: 0,
+    clustersBaselined: 0,
+    newFindings: 0,
+    resolvedFindings: 0,
+    regressions: 0,
+  };
+  const { run, counted } = await deps.store.completeAccount(
+    message.runId,
+    message.accountId,
+    now().toISOString(),
+    zero,
+    `its audit failed on every delivery and the message went to the dead-letter queue: ${reason}`,
+  );
+  const digestPublished =
+    run.accountsDone >= run.accountsPlanned
+      ? await publishDigest(run, { ...deps, collect: async () => new Map() })
+      : false;
+  return { counted, digestPublished };
+}
+
 /** How long a delivery waits for another delivery of the same message to publish a unit's alert. */
 const ALERT_WAIT_MS = 10_000;
 
