@@ -73,6 +73,29 @@ export interface HistoryEvent {
   readonly finding: StoredFinding;
 }
 
+/** The key of an item in the table or an index: where a paged Query resumes (ExclusiveStartKey). */
+export type PageKey = Record<string, string>;
+
+/**
+ * One paged access pattern: a Query (table or index) and how its items read. The history queries
+ * page with these (query-history.ts) and put the key where a page ended in their cursor.
+ */
+export interface PageSpec<T> {
+  readonly pattern: string;
+  readonly input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>;
+  /** The attributes of a key of this Query: the table's key, plus the index's when on an index. */
+  readonly keyNames: readonly string[];
+  /** The partition the Query reads: a start key must be in it. */
+  readonly partition: { readonly name: string; readonly value: string };
+  readonly map: (item: Record<string, unknown>) => T;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Where the next page starts, or null when the Query has nothing more. */
+  readonly next: PageKey | null;
+}
+
 export interface RunCounters {
   readonly clustersAudited: number;
   readonly clustersPartial: number;
@@ -557,6 +580,142 @@ export class FindingStore {
   }
 
   // ---- the access patterns people use (irsa-audit history, the query API) -------------------------
+
+  /**
+   * Up to `limit` items of one Query for which `keep` holds, from `start`. The next page starts
+   * after the last item returned (its key, built from its attributes), so a filter or a page cut
+   * short by the limit never skips or repeats an item.
+   */
+  async queryPage<T>(
+    spec: PageSpec<T>,
+    options: { limit: number; start?: PageKey | null; keep?: (value: T) => boolean },
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    const keyOf = (item: Record<string, unknown>): PageKey =>
+      Object.fromEntries(spec.keyNames.map((name) => [name, String(item[name])]));
+    let start: Record<string, unknown> | undefined =
+      options.start && Object.keys(options.start).length > 0 ? options.start : undefined;
+    let last: Record<string, unknown> | undefined;
+    for (;;) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...spec.input,
+          // Read somewhat more than needed: a filter may drop some, and each request costs at least half a unit.
+          Limit: Math.min(1_000, Math.max(100, options.limit - items.length)),
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      this.consumed[spec.pattern] =
+        (this.consumed[spec.pattern] ?? 0) + (page.ConsumedCapacity?.CapacityUnits ?? 0);
+      for (const item of (page.Items ?? []) as Record<string, unknown>[]) {
+        if (items.length >= options.limit) return { items, next: last ? keyOf(last) : null };
+        const value = spec.map(item);
+        if (options.keep && !options.keep(value)) continue;
+        items.push(value);
+        last = item;
+      }
+      if (!page.LastEvaluatedKey) return { items, next: null };
+      if (items.length >= options.limit) return { items, next: page.LastEvaluatedKey as PageKey };
+      start = page.LastEvaluatedKey;
+    }
+  }
+
+  private spec<T>(
+    pattern: string,
+    index: { name: string; partitionKey: string; sortKey: string } | null,
+    partition: string,
+    range: { condition: string; values: Record<string, string> } | null,
+    map: (item: Record<string, unknown>) => T,
+  ): PageSpec<T> {
+    const pkName = index ? index.partitionKey : TABLE.partitionKey;
+    const skName = index ? index.sortKey : TABLE.sortKey;
+    return {
+      pattern,
+      input: {
+        ...(index ? { IndexName: index.name } : {}),
+        KeyConditionExpression: `#pk = :pk${range ? ` AND ${range.condition}` : ''}`,
+        ExpressionAttributeNames: { '#pk': pkName, ...(range ? { '#sk': skName } : {}) },
+        ExpressionAttributeValues: { ':pk': partition, ...(range?.values ?? {}) },
+      },
+      keyNames: [TABLE.partitionKey, TABLE.sortKey, ...(index ? [index.partitionKey, index.sortKey] : [])],
+      partition: { name: pkName, value: partition },
+      map,
+    };
+  }
+
+  /** Paged: open findings of one unit, most severe first (gsi3). */
+  openOfUnitPages(unit: AuditUnit): PageSpec<StoredFinding> {
+    return this.spec(
+      'open findings of a cluster',
+      TABLE.indexes.openByUnit,
+      `OPEN#${unitKey(unit)}`,
+      null,
+      publicFinding,
+    );
+  }
+
+  /** Paged: open findings fleet-wide of one severity, optionally of one check (gsi2). */
+  openPages(severity: Severity, checkId?: string): PageSpec<StoredFinding> {
+    return this.spec(
+      'open findings by severity and check',
+      TABLE.indexes.openBySeverity,
+      `OPEN#${severity}`,
+      checkId ? { condition: 'begins_with(#sk, :check)', values: { ':check': `${checkId}#` } } : null,
+      publicFinding,
+    );
+  }
+
+  /** Paged: every finding (any state) of an account, or of one unit of it. */
+  accountPages(accountId: string, region?: string | null, cluster?: string | null): PageSpec<StoredFinding> {
+    return this.spec(
+      'findings of an account',
+      null,
+      `ACCOUNT#${accountId}`,
+      {
+        condition: 'begins_with(#sk, :prefix)',
+        values: {
+          ':prefix':
+            region === undefined ? keys.findingPrefix() : keys.findingPrefix(region, cluster ?? null),
+        },
+      },
+      publicFinding,
+    );
+  }
+
+  /** Paged: the history of one finding, oldest first (gsi1). */
+  historyPages(findingId: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'history of one finding',
+      TABLE.indexes.findingHistory,
+      `FINDING#${findingId}`,
+      null,
+      toEvent,
+    );
+  }
+
+  /** Paged: the changes of one unit from `since` to `until` (inclusive), oldest first. */
+  unitEventPages(unit: AuditUnit, since: string, until: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'what was open on a cluster at a date',
+      null,
+      keys.event(unit, '', '').pk,
+      { condition: '#sk BETWEEN :from AND :to', values: { ':from': since, ':to': `${until}~` } },
+      toEvent,
+    );
+  }
+
+  /** Paged: the changes fleet-wide on one day (`yyyy-mm-dd`), from `since` to `until` (gsi4). */
+  dayEventPages(day: string, since: string, until: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'changes since a date',
+      TABLE.indexes.eventsByDay,
+      `DAY#${day}`,
+      { condition: '#sk BETWEEN :from AND :to', values: { ':from': since, ':to': `${until}~` } },
+      toEvent,
+    );
+  }
 
   /** Open findings of one cluster (or the account level), most severe first. */
   async openFindingsOfUnit(unit: AuditUnit): Promise<StoredFinding[]> {
