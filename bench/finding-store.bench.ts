@@ -11,14 +11,16 @@
  * Prints, per night, the items written by kind (store.written) and the read units consumed; shows
  * that a quiet night writes O(clusters), not O(findings) (items per cluster and per finding, and
  * the quiet night's writes when the clusters double and when the findings per cluster double);
- * and the read units each access pattern consumes (store.consumed).
+ * and the read units each access pattern consumes (store.consumed); and the digest's open counts
+ * read both ways, before (every open finding counted, gsi2 `Select: COUNT`) and after (the unit
+ * states summed, gsi5), at each size, with the exactness of the second checked against the first.
  */
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pLimit from 'p-limit';
-import type { Severity } from '#shared/checks/types.ts';
+import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { type Finding, findingKey } from '#shared/engine/run-audit.ts';
 import { FindingStore } from '#shared/history/finding-store.ts';
 import { recordUnit } from '#shared/history/record-audit.ts';
@@ -351,10 +353,12 @@ async function recordNight(store: FindingStore, fleet: Fleet, night: number): Pr
           counters.regressions += regressions.length;
         }
         const { run } = await store.completeAccount(runId, account.accountId, runAt, counters, null);
-        // The digest is claimed once and the run completed (its reads, the open counts and the units
-        // of the run, are measured once below with the other access patterns).
-        if (run.accountsDone >= run.accountsPlanned && (await store.claimDigest(runId, runAt)))
+        // The digest is claimed once and its open counts read as buildDigest reads them (the units
+        // of the run, its other read, are measured once below with the other access patterns).
+        if (run.accountsDone >= run.accountsPlanned && (await store.claimDigest(runId, runAt))) {
+          await store.openCountsFromUnits();
           await store.completeRun(runId, runAt);
+        }
       }),
     ),
   );
@@ -368,10 +372,13 @@ interface NightRow {
   readonly written: Record<string, number>;
   readonly total: number;
   readonly reads: number;
+  /** Read units of the digest's open counts (openCountsFromUnits). */
+  readonly digestReads: number;
   readonly ms: number;
   readonly findings: number;
 }
 
+const DIGEST = 'open counts from unit states';
 const sum = (record: Record<string, number>) => Object.values(record).reduce((n, v) => n + v, 0);
 const diff = (after: Record<string, number>, before: Record<string, number>) =>
   Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
@@ -396,6 +403,7 @@ async function run(
     const changed = changeFleet(fleet, changing, random).length;
     const written = { ...store.written };
     const reads = sum(store.consumed);
+    const digestReads = store.consumed[DIGEST] ?? 0;
     const started = performance.now();
     await recordNight(store, fleet, night);
     const row: NightRow = {
@@ -404,6 +412,7 @@ async function run(
       written: diff(store.written, written),
       total: sum(store.written) - sum(written),
       reads: sum(store.consumed) - reads,
+      digestReads: (store.consumed[DIGEST] ?? 0) - digestReads,
       ms: performance.now() - started,
       findings: openCount(fleet),
     };
@@ -429,6 +438,7 @@ function nightLine(row: NightRow, clusters: number): string {
     pad(fmt(row.total / clusters, 2), 11),
     pad(fmt(row.total / row.findings, 3), 11),
     pad(fmt(row.reads, 1), 10),
+    pad(fmt(row.digestReads, 1), 12),
     pad(fmt(row.ms), 7),
   ].join('  ');
 }
@@ -467,7 +477,8 @@ async function main(): Promise<void> {
         `dynalite in a worker thread, through the AWS SDK; ${CONCURRENCY} accounts recorded at once (Node ${process.version}).\n`,
     );
     console.log(
-      'Items written per night, by kind (store.written), and read units consumed by the auditor:\n',
+      'Items written per night, by kind (store.written), read units consumed by the auditor, and of them the\n' +
+        "digest's open counts (the unit states summed, gsi5):\n",
     );
     console.log(
       [
@@ -479,6 +490,7 @@ async function main(): Promise<void> {
         'per cluster',
         'per finding',
         'read units',
+        'digest reads',
         pad('ms', 7),
       ].join('  '),
     );
@@ -533,6 +545,7 @@ async function main(): Promise<void> {
       );
     }
     for (const [label, s, row] of sizes) if (label !== 'main') console.log(quietLine(label, s, row));
+    const tableOf = (label: string) => (label === 'main' ? 'bench-main-table' : `bench-${label}`);
     const [b, x2, d, m] = sizes.map(([, , row]) => row.total) as [number, number, number, number];
     console.log(
       `\nClusters x2 (${fmt(base.clusters)} -> ${fmt(double.clusters)}): quiet-night writes x${(x2 / b).toFixed(2)}; ` +
@@ -540,6 +553,72 @@ async function main(): Promise<void> {
         `(${base.findingsPerCluster} -> ${denser.findingsPerCluster}): x${(d / b).toFixed(2)}. ` +
         'Each unit (cluster or account level) writes its unit-in-run and unit-state items, each account its ' +
         'account-in-run item and one run update, and the run 3 more items (start, digest claim, completion).',
+    );
+
+    // The digest's open counts both ways on each table (after its last night): before, every open
+    // finding counted (gsi2, Select COUNT, what buildDigest read until issue 14); after, the unit
+    // states summed (gsi5). The two must agree.
+    console.log(
+      "\nThe digest's open counts, read units before (every open finding counted, gsi2 Select COUNT) and after\n" +
+        '(every unit state summed, gsi5), each measured once on each table after its last night:\n',
+    );
+    console.log(
+      [
+        'clusters',
+        'units',
+        'open findings',
+        'before',
+        'after',
+        'before/cluster',
+        'after/cluster',
+        'exact',
+      ].join('  '),
+    );
+    const digestRows: { label: string; shape: Shape; before: number; after: number }[] = [];
+    for (const [label, s] of sizes) {
+      const reader = new FindingStore({ tableName: tableOf(label), client: local.client });
+      const old = await reader.countOpenBySeverity();
+      const now = await reader.openCountsFromUnits();
+      const before = reader.consumed['open counts by severity'] ?? 0;
+      const after = reader.consumed[DIGEST] ?? 0;
+      const exact = SEVERITIES.every((severity) => old[severity] === now.openBySeverity[severity]);
+      if (!exact)
+        throw new Error(
+          `${label}: the unit states sum to ${JSON.stringify(now.openBySeverity)}, the findings count ${JSON.stringify(old)}`,
+        );
+      const findings = sum(old);
+      digestRows.push({ label, shape: s, before, after });
+      console.log(
+        [
+          pad(fmt(s.clusters), 8),
+          pad(fmt(now.units), 5),
+          pad(fmt(findings), 13),
+          pad(fmt(before, 1), 6),
+          pad(fmt(after, 1), 5),
+          pad(fmt(before / s.clusters, 3), 14),
+          pad(fmt(after / s.clusters, 3), 13),
+          pad(exact ? 'yes' : 'NO', 5),
+        ].join('  '),
+      );
+    }
+    for (const { label, shape: s, before, after } of digestRows) {
+      // One line a test can parse.
+      const units = s.clusters + Math.ceil(s.clusters / CLUSTERS_PER_ACCOUNT);
+      console.log(
+        `digest open counts ${label}: clusters=${s.clusters} units=${units} before=${before} after=${after} exact=1`,
+      );
+    }
+    const growth = (label: string, key: 'before' | 'after') => {
+      const base = digestRows.find((r) => r.label === 'base')?.[key] ?? 0;
+      const other = digestRows.find((r) => r.label === label)?.[key] ?? 0;
+      return base > 0 ? `x${(other / base).toFixed(2)}` : 'n/a';
+    };
+    const mainRow = digestRows.find((r) => r.label === 'main');
+    console.log(
+      `\nAt ${fmt(shape.clusters)} clusters: ${fmt(mainRow?.before ?? 0, 1)} read units before, ${fmt(mainRow?.after ?? 0, 1)} after. ` +
+        `Clusters x2: before ${growth('double', 'before')}, after ${growth('double', 'after')}; findings per cluster x2: ` +
+        `before ${growth('base-denser', 'before')}, after ${growth('base-denser', 'after')} (the unit states do not grow ` +
+        'with the findings). The digest also reads the units of the run (below), as before.',
     );
 
     // Every access pattern once, at the full size, on a store whose counters start at zero.
@@ -557,6 +636,7 @@ async function main(): Promise<void> {
       ['open findings by severity and check', () => reader.openFindings('high')],
       ['open findings by severity and check', () => reader.openFindings('medium', 'IRSA-016')],
       ['open counts by severity', () => reader.countOpenBySeverity()],
+      [DIGEST, () => reader.openCountsFromUnits().then((r) => r.openBySeverity)],
       ['findings of an account', () => reader.findingsOfAccount(unit.accountId)],
       ['findings of a unit', () => reader.loadFindings(unit)],
       [
@@ -579,7 +659,8 @@ async function main(): Promise<void> {
       'open findings of a cluster (gsi3)',
       "open findings fleet-wide, severity 'high' (gsi2)",
       "open findings fleet-wide, severity 'medium', check IRSA-016 (gsi2)",
-      'open counts by severity, the digest (gsi2, Select COUNT, 4 queries)',
+      'open counts by severity, findings counted (gsi2 COUNT, 4 queries)',
+      'open counts by severity, the digest: unit states summed (gsi5)',
       'findings of an account, any state (table)',
       "findings of a cluster, the auditor's comparison (table)",
       'history of one finding (gsi1)',

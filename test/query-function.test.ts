@@ -337,3 +337,46 @@ describe('errors', () => {
     expect((await call('GET', '/runs', { limit: '1' })).status).toBe(200);
   });
 });
+
+describe('pages', () => {
+  it('answers limit items and a nextCursor to follow, until the last page', async () => {
+    const whole = await call('GET', '/findings', { account: '111122223333' });
+    expect(whole.body.nextCursor).toBeNull();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call('GET', '/findings', {
+        account: '111122223333',
+        limit: '1',
+        ...(cursor ? { cursor } : {}),
+      });
+      expect(page.status).toBe(200);
+      expect(page.body.items).toHaveLength(1);
+      seen.push(...page.body.items.map((f: { findingId: string }) => f.findingId));
+      cursor = page.body.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen.sort()).toEqual(findingIds(whole.body));
+    const open = await call('GET', '/clusters/111122223333/eu-west-1/prod/open', { limit: '2' });
+    expect(open.body.items).toHaveLength(2);
+    expect(open.body.nextCursor).toEqual(expect.any(String));
+  });
+
+  it("answers 400 naming 'cursor' for a malformed or altered cursor, or another query's", async () => {
+    const first = await call('GET', '/findings', { account: '111122223333', limit: '1' });
+    const cursor = String(first.body.nextCursor);
+    const other = await call('GET', '/findings', { severity: 'high', cursor });
+    expect(other).toMatchObject({ status: 400, body: { parameter: 'cursor' } });
+    expect(other.body.error).toMatch(/^'cursor' belongs to another query/);
+    const malformed = await call('GET', '/events', { since: day(1), cursor: '{"pk":"RUNS"}' });
+    expect(malformed).toMatchObject({ status: 400, body: { parameter: 'cursor' } });
+    const altered = `${cursor.slice(0, 10)}${cursor[10] === 'A' ? 'B' : 'A'}${cursor.slice(11)}`;
+    expect(await call('GET', '/findings', { account: '111122223333', cursor: altered })).toMatchObject({
+      status: 400,
+      body: { parameter: 'cursor' },
+    });
+    expect(await call('GET', '/findings', { account: '111122223333', limit: '5000' })).toMatchObject({
+      status: 400,
+      body: { parameter: 'limit', error: "'limit': expected at most 1000" },
+    });
+  });
+});

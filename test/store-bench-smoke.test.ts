@@ -59,6 +59,20 @@ describe('npm run bench:store', () => {
       expect(night.written, label).toBe(2 * units + 2 * accounts + 3);
     }
     expect(double.clusters).toBe(2 * (base.clusters ?? 0));
+    // The digest's open counts: the unit states summed equal the findings counted (the bench throws
+    // otherwise), read fewer units than counting every open finding, and do not grow with the
+    // findings per cluster.
+    const digest = new Map(
+      [
+        ...run.stdout.matchAll(
+          /^digest open counts (\S+): clusters=(\d+) units=(\d+) before=([\d.]+) after=([\d.]+) exact=1$/gm,
+        ),
+      ].map((m) => [m[1] ?? '', { units: Number(m[3]), before: Number(m[4]), after: Number(m[5]) }]),
+    );
+    expect([...digest.keys()].sort()).toEqual(['base', 'base-denser', 'double', 'main']);
+    const main = digest.get('main');
+    expect(main?.after).toBeLessThan((main?.before ?? 0) / 10);
+    expect(digest.get('base-denser')?.after).toBe(digest.get('base')?.after);
     // Every access pattern was measured.
     expect(run.stdout).toMatch(/^open findings of a cluster \(gsi3\) +\d+ +[\d.]+$/m);
     expect(run.stdout).toMatch(/^changes over the last 7 nights .* +\d+ +[\d.]+$/m);

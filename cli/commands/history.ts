@@ -34,6 +34,12 @@ export interface HistoryCommandOptions {
   readonly at?: string;
   readonly finding?: string;
   readonly runs?: string | number;
+  /** Items in a page (default 500, at most 1,000). */
+  readonly limit?: string | number;
+  /** The cursor the previous page printed. */
+  readonly cursor?: string;
+  /** Follow the cursors: every page, one answer. */
+  readonly all?: boolean;
   readonly format?: 'table' | 'json';
   readonly table?: string;
   /** Colour the table (default: no colour). */
@@ -61,7 +67,24 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
   const store = new FindingStore({ tableName, client });
   let result: HistoryResult;
   try {
+    if (options.all && options.cursor !== undefined) {
+      io.stderr('irsa-audit history: --all reads every page from the first: it does not take --cursor\n');
+      return EXIT_ERROR;
+    }
     result = await queryHistory(store, query, { style: 'cli', now: io.now });
+    // --all: the following pages, appended (each page is sorted; the pages follow the store's order).
+    while (options.all && result.nextCursor !== null) {
+      const next = await queryHistory(
+        store,
+        { ...query, cursor: result.nextCursor },
+        { style: 'cli', now: io.now },
+      );
+      result = {
+        ...result,
+        items: [...result.items, ...next.items],
+        nextCursor: next.nextCursor,
+      } as HistoryResult;
+    }
   } catch (error) {
     if (error instanceof HistoryQueryError) {
       io.stderr(`irsa-audit history: ${error.message}\n`);
@@ -75,7 +98,14 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
     if (!io.client) client.destroy();
   }
   if (options.format === 'json') io.stdout(`${JSON.stringify({ table: tableName, ...result }, null, 2)}\n`);
-  else io.stdout(`${renderHistory(result, { color: options.color ?? false, tableName })}\n`);
+  else {
+    io.stdout(`${renderHistory(result, { color: options.color ?? false, tableName })}\n`);
+    if (result.nextCursor !== null)
+      io.stdout(
+        `\nMore: this is one page of ${result.items.length}. The next: the same command with --cursor ${result.nextCursor}` +
+          ' (or --all for every page).\n',
+      );
+  }
   return 0;
 }
 
@@ -365,6 +395,9 @@ export function addHistoryCommand(program: Command): void {
     .option('--at <date>', 'what was open on --cluster at this date (a date alone: at its end)')
     .option('--finding <id>', "one finding's history (its id is listed with every finding)")
     .option('--runs <n>', 'the last N runs, newest first')
+    .option('--limit <n>', 'items in a page (default 500, at most 1,000)')
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed (same query)')
+    .option('--all', 'every page (follows the cursors)')
     .addOption(
       new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
     )
@@ -376,6 +409,9 @@ Region, credentials and endpoint: the usual AWS environment (AWS_REGION, AWS_PRO
 AWS_ENDPOINT_URL_DYNAMODB). Exit codes: 0 answered (even when nothing matches), 2 a bad query or
 a table that cannot be read (missing, no credentials, access denied, throttled).
 
+Answers come in pages (--limit, default 500): a page that is not the last ends with the
+--cursor to give for the next one (in JSON: nextCursor); --all reads them all.
+
 Examples:
   irsa-audit history --cluster 111122223333/eu-west-1/prod            # its open findings
   irsa-audit history --cluster prod --account 111122223333 --region eu-west-1 --state all
@@ -384,7 +420,9 @@ Examples:
   irsa-audit history --since 2026-03-01 --account 111122223333        # what changed since
   irsa-audit history --cluster 111122223333/eu-west-1/prod --at 2026-02-14
   irsa-audit history --finding 3kT9xQ0b2mWc8yZ1aP4vRg
-  irsa-audit history --runs 7`,
+  irsa-audit history --runs 7
+  irsa-audit history --severity high --limit 100 --cursor eyJ2IjoxLC...   # the next page
+  irsa-audit history --account 111122223333 --state all --all`,
     )
     .action(async (opts: HistoryCommandOptions) => {
       process.exitCode = await runHistoryCommand(

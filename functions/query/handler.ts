@@ -2,13 +2,17 @@
  * Query API (API Gateway REST, proxy integration, IAM auth in the stack): the findings' history
  * as JSON, answered by the same queryHistory the CLI calls.
  *
- *   GET /findings?cluster=&account=&region=&check=&severity=&state=&since=&at=&finding=&runs=
- *   GET /findings/{findingId}/history
- *   GET /clusters/{account}/{region}/{cluster}/open[?at=DATE&check=&severity=]
- *   GET /runs[?limit=N]                      (default 10)
- *   GET /events?since=DATE[&cluster=&account=&region=&check=&severity=]
+ *   GET /findings?cluster=&account=&region=&check=&severity=&state=&since=&at=&finding=&runs=&limit=&cursor=
+ *   GET /findings/{findingId}/history[?limit=&cursor=]
+ *   GET /clusters/{account}/{region}/{cluster}/open[?at=DATE&check=&severity=&limit=&cursor=]
+ *   GET /runs[?limit=N]                      (default 10; the number of runs, not paged)
+ *   GET /events?since=DATE[&cluster=&account=&region=&check=&severity=&limit=&cursor=]
  *
- * 200 `{ kind, items, query }`; 400 `{ error, parameter }` naming the parameter; 404 unknown route;
+ * Paged: `limit` items (default 500, at most 1,000), and `nextCursor` while more remain, to give
+ * back as `cursor` with the same query (shared/history/query-history.ts).
+ *
+ * 200 `{ kind, items, query, nextCursor }`; 400 `{ error, parameter }` naming the parameter (a
+ * malformed cursor, or one of another query, too); 404 unknown route;
  * 405 not GET; 500 anything else (a missing table, throttling, ...), without internals: the
  * details are logged, the answer carries the request id to find them.
  */
@@ -26,7 +30,10 @@ import { observability } from '../runtime/observability.ts';
 
 const { logger, metrics, tracer } = observability('irsa-audit-query');
 
-/** Lambda's response limit is 6 MB; stay clear of it and ask for a narrower query instead. */
+/**
+ * Lambda's response limit is 6 MB. A page of the largest limit is far below it (an event is about
+ * 2 KB); should one not be, the answer asks for a smaller limit rather than failing in Lambda.
+ */
 const MAX_BODY_BYTES = 5_500_000;
 const DEFAULT_RUNS = 10;
 
@@ -89,11 +96,11 @@ export function routeQuery(event: APIGatewayProxyEvent): Record<string, string> 
       );
   };
   if (history) {
-    only([], 'GET /findings/{findingId}/history');
-    return { finding: segment(history[1] ?? '', 'findingId') };
+    only(['limit', 'cursor'], 'GET /findings/{findingId}/history');
+    return { ...query, finding: segment(history[1] ?? '', 'findingId') };
   }
   if (open) {
-    only(['at', 'check', 'severity'], 'GET /clusters/{account}/{region}/{cluster}/open');
+    only(['at', 'check', 'severity', 'limit', 'cursor'], 'GET /clusters/{account}/{region}/{cluster}/open');
     const account = segment(open[1] ?? '', 'account');
     const region = segment(open[2] ?? '', 'region');
     const cluster = segment(open[3] ?? '', 'cluster');
@@ -136,10 +143,16 @@ async function answer(event: APIGatewayProxyEvent, context: Context): Promise<AP
         query: result.query,
       });
       return json(400, {
-        error: `${result.items.length} items are too many for one answer: narrow the query (cluster, account, severity, check or a later since)`,
+        error: `${result.items.length} items are too large for one answer: ask for a smaller 'limit' (pages follow with 'cursor')`,
+        parameter: 'limit',
       });
     }
-    logger.info('history query', { kind: result.kind, items: result.items.length, query: result.query });
+    logger.info('history query', {
+      kind: result.kind,
+      items: result.items.length,
+      query: result.query,
+      more: result.nextCursor !== null,
+    });
     return { ...json(200, null), body };
   } catch (error) {
     metrics.addMetric('HistoryQueryErrors', MetricUnit.Count, 1);

@@ -41,7 +41,7 @@ const REGION = '<AWS::Region>';
 export const REASONS = {
   xray: 'X-Ray has no resource-level permissions: xray:PutTraceSegments and xray:PutTelemetryRecords need Resource "*" (Lambda active tracing).',
   tableIndexes:
-    "Query on the finding table's global secondary indexes: the resource is the table's own index/* (four indexes of the one table).",
+    "Query on the finding table's global secondary indexes: the resource is the table's own index/* (the five indexes of the one table).",
   listWithoutResource:
     'iam:ListRoles, iam:ListOpenIDConnectProviders, eks:ListClusters and account:ListRegions support no resource-level permission: Resource "*" with read-only List actions.',
   oidcProviders:

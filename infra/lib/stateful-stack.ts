@@ -119,7 +119,12 @@ export class StatefulStack extends Stack {
         indexName: index.IndexName,
         partitionKey: keyOf(pk.AttributeName),
         sortKey: keyOf(sk.AttributeName),
-        projectionType: dynamodb.ProjectionType.ALL,
+        ...(index.Projection.ProjectionType === 'INCLUDE'
+          ? {
+              projectionType: dynamodb.ProjectionType.INCLUDE,
+              nonKeyAttributes: [...(index.Projection.NonKeyAttributes ?? [])],
+            }
+          : { projectionType: dynamodb.ProjectionType.ALL }),
       });
     }
 

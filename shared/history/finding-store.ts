@@ -81,6 +81,29 @@ export interface HistoryEvent {
  */
 export const ALERT_LEASE_MS = 5 * 60_000;
 
+/** The key of an item in the table or an index: where a paged Query resumes (ExclusiveStartKey). */
+export type PageKey = Record<string, string>;
+
+/**
+ * One paged access pattern: a Query (table or index) and how its items read. The history queries
+ * page with these (query-history.ts) and put the key where a page ended in their cursor.
+ */
+export interface PageSpec<T> {
+  readonly pattern: string;
+  readonly input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>;
+  /** The attributes of a key of this Query: the table's key, plus the index's when on an index. */
+  readonly keyNames: readonly string[];
+  /** The partition the Query reads: a start key must be in it. */
+  readonly partition: { readonly name: string; readonly value: string };
+  readonly map: (item: Record<string, unknown>) => T;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Where the next page starts, or null when the Query has nothing more. */
+  readonly next: PageKey | null;
+}
+
 export interface RunCounters {
   readonly clustersAudited: number;
   readonly clustersPartial: number;
@@ -120,6 +143,8 @@ const BOOKKEEPING = new Set([
   'gsi3sk',
   'gsi4pk',
   'gsi4sk',
+  'gsi5pk',
+  'gsi5sk',
   'unitKey',
 ]);
 
@@ -273,6 +298,11 @@ export class FindingStore {
     runAt: string,
     output: ReconcileOutput,
   ): Promise<{ newEvents: number }> {
+    // Before the first finding write, the unit state says that this run is rewriting the unit's
+    // findings: until completeUnit stores the new counts (and removes the mark), the unit's
+    // openBySeverity may be stale, and the digest counts that unit's open findings instead
+    // (openCountsFromUnits). Only units with a change pay this write: a quiet night does not.
+    if (output.writes.length > 0) await this.markWriting(unit, runId);
     let newEvents = 0;
     for (const change of output.changes) {
       const created = await this.putEvent(unit, runId, runAt, change);
@@ -295,6 +325,25 @@ export class FindingStore {
     }
     this.count('finding state', puts.length);
     return { newEvents };
+  }
+
+  private async markWriting(unit: AuditUnit, runId: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unitState(unit),
+        ...setAll({
+          type: 'unit',
+          unitKey: unitKey(unit),
+          accountId: unit.accountId,
+          region: unit.region,
+          cluster: unit.cluster,
+          ...keys.unitIndex(unit),
+          writingRunId: runId,
+        }),
+      }),
+    );
+    this.count('unit state');
   }
 
   private findingItem(unit: AuditUnit, record: StoredFindingRecord): Record<string, unknown> {
@@ -490,13 +539,19 @@ export class FindingStore {
       lastAuditAt: record.auditedAt,
       lastCompleteRunId: record.runId,
       openBySeverity: record.openBySeverity,
+      ...keys.unitIndex(unit),
     });
+    // The counts now agree with the unit's finding states: the mark of writeChanges goes.
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.unitState(unit),
-        UpdateExpression: `${state.UpdateExpression}, #firstAuditAt = if_not_exists(#firstAuditAt, :lastAuditAt)`,
-        ExpressionAttributeNames: { ...state.ExpressionAttributeNames, '#firstAuditAt': 'firstAuditAt' },
+        UpdateExpression: `${state.UpdateExpression}, #firstAuditAt = if_not_exists(#firstAuditAt, :lastAuditAt) REMOVE #writingRunId`,
+        ExpressionAttributeNames: {
+          ...state.ExpressionAttributeNames,
+          '#firstAuditAt': 'firstAuditAt',
+          '#writingRunId': 'writingRunId',
+        },
         ExpressionAttributeValues: state.ExpressionAttributeValues,
       }),
     );
@@ -579,6 +634,142 @@ export class FindingStore {
 
   // ---- the access patterns people use (irsa-audit history, the query API) -------------------------
 
+  /**
+   * Up to `limit` items of one Query for which `keep` holds, from `start`. The next page starts
+   * after the last item returned (its key, built from its attributes), so a filter or a page cut
+   * short by the limit never skips or repeats an item.
+   */
+  async queryPage<T>(
+    spec: PageSpec<T>,
+    options: { limit: number; start?: PageKey | null; keep?: (value: T) => boolean },
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    const keyOf = (item: Record<string, unknown>): PageKey =>
+      Object.fromEntries(spec.keyNames.map((name) => [name, String(item[name])]));
+    let start: Record<string, unknown> | undefined =
+      options.start && Object.keys(options.start).length > 0 ? options.start : undefined;
+    let last: Record<string, unknown> | undefined;
+    for (;;) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...spec.input,
+          // Read somewhat more than needed: a filter may drop some, and each request costs at least half a unit.
+          Limit: Math.min(1_000, Math.max(100, options.limit - items.length)),
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      this.consumed[spec.pattern] =
+        (this.consumed[spec.pattern] ?? 0) + (page.ConsumedCapacity?.CapacityUnits ?? 0);
+      for (const item of (page.Items ?? []) as Record<string, unknown>[]) {
+        if (items.length >= options.limit) return { items, next: last ? keyOf(last) : null };
+        const value = spec.map(item);
+        if (options.keep && !options.keep(value)) continue;
+        items.push(value);
+        last = item;
+      }
+      if (!page.LastEvaluatedKey) return { items, next: null };
+      if (items.length >= options.limit) return { items, next: page.LastEvaluatedKey as PageKey };
+      start = page.LastEvaluatedKey;
+    }
+  }
+
+  private spec<T>(
+    pattern: string,
+    index: { name: string; partitionKey: string; sortKey: string } | null,
+    partition: string,
+    range: { condition: string; values: Record<string, string> } | null,
+    map: (item: Record<string, unknown>) => T,
+  ): PageSpec<T> {
+    const pkName = index ? index.partitionKey : TABLE.partitionKey;
+    const skName = index ? index.sortKey : TABLE.sortKey;
+    return {
+      pattern,
+      input: {
+        ...(index ? { IndexName: index.name } : {}),
+        KeyConditionExpression: `#pk = :pk${range ? ` AND ${range.condition}` : ''}`,
+        ExpressionAttributeNames: { '#pk': pkName, ...(range ? { '#sk': skName } : {}) },
+        ExpressionAttributeValues: { ':pk': partition, ...(range?.values ?? {}) },
+      },
+      keyNames: [TABLE.partitionKey, TABLE.sortKey, ...(index ? [index.partitionKey, index.sortKey] : [])],
+      partition: { name: pkName, value: partition },
+      map,
+    };
+  }
+
+  /** Paged: open findings of one unit, most severe first (gsi3). */
+  openOfUnitPages(unit: AuditUnit): PageSpec<StoredFinding> {
+    return this.spec(
+      'open findings of a cluster',
+      TABLE.indexes.openByUnit,
+      `OPEN#${unitKey(unit)}`,
+      null,
+      publicFinding,
+    );
+  }
+
+  /** Paged: open findings fleet-wide of one severity, optionally of one check (gsi2). */
+  openPages(severity: Severity, checkId?: string): PageSpec<StoredFinding> {
+    return this.spec(
+      'open findings by severity and check',
+      TABLE.indexes.openBySeverity,
+      `OPEN#${severity}`,
+      checkId ? { condition: 'begins_with(#sk, :check)', values: { ':check': `${checkId}#` } } : null,
+      publicFinding,
+    );
+  }
+
+  /** Paged: every finding (any state) of an account, or of one unit of it. */
+  accountPages(accountId: string, region?: string | null, cluster?: string | null): PageSpec<StoredFinding> {
+    return this.spec(
+      'findings of an account',
+      null,
+      `ACCOUNT#${accountId}`,
+      {
+        condition: 'begins_with(#sk, :prefix)',
+        values: {
+          ':prefix':
+            region === undefined ? keys.findingPrefix() : keys.findingPrefix(region, cluster ?? null),
+        },
+      },
+      publicFinding,
+    );
+  }
+
+  /** Paged: the history of one finding, oldest first (gsi1). */
+  historyPages(findingId: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'history of one finding',
+      TABLE.indexes.findingHistory,
+      `FINDING#${findingId}`,
+      null,
+      toEvent,
+    );
+  }
+
+  /** Paged: the changes of one unit from `since` to `until` (inclusive), oldest first. */
+  unitEventPages(unit: AuditUnit, since: string, until: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'what was open on a cluster at a date',
+      null,
+      keys.event(unit, '', '').pk,
+      { condition: '#sk BETWEEN :from AND :to', values: { ':from': since, ':to': `${until}~` } },
+      toEvent,
+    );
+  }
+
+  /** Paged: the changes fleet-wide on one day (`yyyy-mm-dd`), from `since` to `until` (gsi4). */
+  dayEventPages(day: string, since: string, until: string): PageSpec<HistoryEvent> {
+    return this.spec(
+      'changes since a date',
+      TABLE.indexes.eventsByDay,
+      `DAY#${day}`,
+      { condition: '#sk BETWEEN :from AND :to', values: { ':from': since, ':to': `${until}~` } },
+      toEvent,
+    );
+  }
+
   /** Open findings of one cluster (or the account level), most severe first. */
   async openFindingsOfUnit(unit: AuditUnit): Promise<StoredFinding[]> {
     const index = TABLE.indexes.openByUnit;
@@ -606,7 +797,54 @@ export class FindingStore {
     return items.map((item) => publicFinding(item));
   }
 
-  /** Counts open findings fleet-wide by severity (for the digest). */
+  /**
+   * Open findings fleet-wide by severity, for the digest: the sum of every unit state's
+   * `openBySeverity` (one Query of gsi5, O(units)). A unit state carries the counts of the unit's
+   * last complete audit, which are its open findings until the unit is audited again, whether or
+   * not it was audited this run (a failed account, a message on the DLQ, a deleted cluster). A unit
+   * marked `writingRunId` (its findings were rewritten and the audit did not complete) is counted
+   * from its open findings instead (gsi3, O(that unit's findings)). Equal to
+   * {@link countOpenBySeverity}, for a fraction of the reads.
+   */
+  async openCountsFromUnits(): Promise<{
+    openBySeverity: Record<Severity, number>;
+    units: number;
+    recounted: AuditUnit[];
+  }> {
+    const index = TABLE.indexes.units;
+    const items = await this.query('open counts from unit states', {
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': 'UNITS' },
+    });
+    const counts = emptyBySeverity();
+    const recounted: AuditUnit[] = [];
+    for (const item of items) {
+      if (item.writingRunId === undefined) {
+        const unitCounts = (item.openBySeverity as Partial<Record<Severity, number>> | undefined) ?? {};
+        for (const severity of SEVERITIES) counts[severity] += Number(unitCounts[severity] ?? 0);
+        continue;
+      }
+      const unit = parseUnitKey(String(item[index.sortKey]));
+      recounted.push(unit);
+      const open = await this.query('open counts from unit states', {
+        IndexName: TABLE.indexes.openByUnit.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': TABLE.indexes.openByUnit.partitionKey, '#s': 'severity' },
+        ExpressionAttributeValues: { ':pk': `OPEN#${unitKey(unit)}` },
+        ProjectionExpression: '#s',
+      });
+      for (const finding of open) counts[finding.severity as Severity]++;
+    }
+    return { openBySeverity: counts, units: items.length, recounted };
+  }
+
+  /**
+   * Counts open findings fleet-wide by severity from the findings themselves (gsi2, `Select:
+   * COUNT`, reading every open finding): the reference {@link openCountsFromUnits} is tested
+   * against, and what the digest used to read.
+   */
   async countOpenBySeverity(): Promise<Record<Severity, number>> {
     const index = TABLE.indexes.openBySeverity;
     const counts = emptyBySeverity();

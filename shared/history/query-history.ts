@@ -13,15 +13,29 @@
  * | cluster [+ state all]                   | findings of the cluster                      | gsi3 (open), or the account partition (all) |
  * | account [+ region, state all]           | findings of the account                      | the account partition |
  * | severity and/or check (fleet-wide)      | open findings fleet-wide                     | gsi2, one Query per severity |
+ *
+ * Answers come in pages of `limit` items (default {@link DEFAULT_LIMIT}, at most
+ * {@link MAX_LIMIT}) with a `nextCursor` while more remain: give it back as `cursor` with the same
+ * query for the next page. The cursor is opaque: base64url of the DynamoDB key where the page
+ * ended (or, for `at`, the position in the replayed answer), which Query of the plan it belongs to,
+ * the query's identity and a checksum; a cursor of another query, or altered, is refused. Pages
+ * follow the store's key order (each page sorted as the whole answer used to be); the runs are
+ * not paged (`runs` is their number already).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SEVERITIES, type Severity, severityRank } from '../checks/types.ts';
-import type { FindingStore, HistoryEvent, RunRecord } from './finding-store.ts';
+import type { FindingStore, HistoryEvent, PageKey, PageSpec, RunRecord } from './finding-store.ts';
 import { unitKey } from './table.ts';
 import type { AuditUnit, StoredFinding } from './types.ts';
 
 /** The most runs one query returns. */
 export const MAX_RUNS = 400;
+/** Items in a page unless `limit` says otherwise, and the most it may say. */
+export const DEFAULT_LIMIT = 500;
+export const MAX_LIMIT = 1_000;
+/** A cursor longer than this was not issued here (a key of the table is under 1 KB). */
+const MAX_CURSOR_LENGTH = 4_096;
 
 /** The parameters of a history query, as the CLI options and the API's query string name them. */
 export const PARAMETERS = [
@@ -35,6 +49,8 @@ export const PARAMETERS = [
   'at',
   'finding',
   'runs',
+  'limit',
+  'cursor',
 ] as const;
 type Parameter = (typeof PARAMETERS)[number];
 
@@ -94,6 +110,20 @@ export const historyQuerySchema = z.strictObject({
     .min(1, 'expected at least 1')
     .max(MAX_RUNS, `expected at most ${MAX_RUNS}`)
     .optional(),
+  /** Items in a page. */
+  limit: z.coerce
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(1, 'expected at least 1')
+    .max(MAX_LIMIT, `expected at most ${MAX_LIMIT}`)
+    .optional(),
+  /** The nextCursor of the previous page of the same query. */
+  cursor: z
+    .string()
+    .trim()
+    .min(1, 'expected the nextCursor of a previous answer')
+    .max(MAX_CURSOR_LENGTH, 'not a cursor of this API (too long)')
+    .optional(),
 });
 
 /** The query as callers give it (strings from a command line or a query string are fine). */
@@ -113,11 +143,17 @@ export interface NormalisedQuery {
   readonly runs?: number;
 }
 
+interface Paged {
+  readonly query: NormalisedQuery;
+  /** Give it back as `cursor` (same query) for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
 export type HistoryResult =
-  | { readonly kind: 'findings'; readonly items: StoredFinding[]; readonly query: NormalisedQuery }
-  | { readonly kind: 'events'; readonly items: HistoryEvent[]; readonly query: NormalisedQuery }
-  | { readonly kind: 'history'; readonly items: HistoryEvent[]; readonly query: NormalisedQuery }
-  | { readonly kind: 'runs'; readonly items: RunRecord[]; readonly query: NormalisedQuery };
+  | ({ readonly kind: 'findings'; readonly items: StoredFinding[] } & Paged)
+  | ({ readonly kind: 'events'; readonly items: HistoryEvent[] } & Paged)
+  | ({ readonly kind: 'history'; readonly items: HistoryEvent[] } & Paged)
+  | ({ readonly kind: 'runs'; readonly items: RunRecord[] } & Paged);
 
 export interface QueryHistoryOptions {
   /** How errors name parameters: `--at` (cli) or `'at'` (api, the default). */
@@ -149,6 +185,8 @@ type Plan =
 interface Parsed {
   readonly plan: Plan;
   readonly query: NormalisedQuery;
+  readonly limit: number;
+  readonly cursor: string | null;
   readonly filters: {
     readonly account?: string;
     readonly region?: string;
@@ -180,7 +218,9 @@ export function parseHistoryQuery(input: unknown, options: QueryHistoryOptions =
     );
   }
   const q = parsed.data;
-  const given = PARAMETERS.filter((p) => q[p] !== undefined);
+  // The page parameters combine with every paged query: only the runs refuse them.
+  const given = PARAMETERS.filter((p) => q[p] !== undefined && p !== 'limit' && p !== 'cursor');
+  const page = { limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor ?? null };
 
   // The cluster, as a unit.
   let unit: AuditUnit | null = null;
@@ -246,11 +286,21 @@ export function parseHistoryQuery(input: unknown, options: QueryHistoryOptions =
 
   if (q.finding !== undefined) {
     only('finding', "shows one finding's whole history");
-    return { plan: { kind: 'history', finding: q.finding }, query: { finding: q.finding }, filters: {} };
+    return {
+      plan: { kind: 'history', finding: q.finding },
+      query: { finding: q.finding },
+      filters: {},
+      ...page,
+    };
   }
   if (q.runs !== undefined) {
     only('runs', 'lists the last runs of the whole fleet');
-    return { plan: { kind: 'runs', runs: q.runs }, query: { runs: q.runs }, filters: {} };
+    if (q.limit !== undefined || q.cursor !== undefined)
+      fail(
+        q.limit !== undefined ? 'limit' : 'cursor',
+        `${name('runs')} is not paged: it is the number of runs already (at most ${MAX_RUNS})`,
+      );
+    return { plan: { kind: 'runs', runs: q.runs }, query: { runs: q.runs }, filters: {}, ...page };
   }
   if (q.since !== undefined && q.at !== undefined)
     fail(
@@ -273,6 +323,7 @@ export function parseHistoryQuery(input: unknown, options: QueryHistoryOptions =
       plan: { kind: 'open-at', unit: unit as AuditUnit, at },
       query: { ...query, state: 'open', at },
       filters,
+      ...page,
     };
   }
   if (q.since !== undefined) {
@@ -282,12 +333,17 @@ export function parseHistoryQuery(input: unknown, options: QueryHistoryOptions =
         `${name('state')} does not apply to ${name('since')}, which lists changes (opened, resolved, ...), not findings`,
       );
     const since = instant(q.since, 'start');
-    return { plan: { kind: 'events', since, unit }, query: { ...query, since }, filters };
+    return { plan: { kind: 'events', since, unit }, query: { ...query, since }, filters, ...page };
   }
   const state = q.state ?? 'open';
-  if (unit) return { plan: { kind: 'unit', unit, state }, query: { ...query, state }, filters };
+  if (unit) return { plan: { kind: 'unit', unit, state }, query: { ...query, state }, filters, ...page };
   if (q.account !== undefined)
-    return { plan: { kind: 'account', account: q.account, state }, query: { ...query, state }, filters };
+    return {
+      plan: { kind: 'account', account: q.account, state },
+      query: { ...query, state },
+      filters,
+      ...page,
+    };
   if (state === 'all')
     fail(
       'state',
@@ -299,7 +355,7 @@ export function parseHistoryQuery(input: unknown, options: QueryHistoryOptions =
       `say what to show: ${name('cluster')}, ${name('account')}, ${name('severity')} or ${name('check')} for findings, ` +
         `${name('since')} for changes, ${name('at')} with ${name('cluster')} for a past date, ${name('finding')} for one finding's history, or ${name('runs')} for the last runs`,
     );
-  return { plan: { kind: 'fleet' }, query: { ...query, state: 'open' }, filters };
+  return { plan: { kind: 'fleet' }, query: { ...query, state: 'open' }, filters, ...page };
 }
 
 /** A date alone is the start (since) or the end (at) of that UTC day; a time is taken as given. */
@@ -314,65 +370,216 @@ export async function queryHistory(
   input: unknown,
   options: QueryHistoryOptions = {},
 ): Promise<HistoryResult> {
-  const { plan, query, filters } = parseHistoryQuery(input, options);
+  const { plan, query, filters, limit, cursor } = parseHistoryQuery(input, options);
   const now = (options.now ?? (() => new Date()))();
+  const name = (p: Parameter) => (options.style === 'cli' ? `--${p}` : `'${p}'`);
+  const start = cursor === null ? null : readCursor(cursor, query, name('cursor'));
   // The account is the partition (account plan) or part of the unit: no finding filter needed for it.
   const keep = (f: StoredFinding) =>
     (filters.region === undefined || f.region === filters.region) &&
     (filters.check === undefined || f.checkId === filters.check) &&
     (filters.severity === undefined || f.severity === filters.severity);
+  const paged = async <T>(segments: readonly Segment<T>[], keepItem?: (value: T) => boolean) => {
+    const page = await pageThrough(store, segments, limit, start, keepItem, name('cursor'));
+    return { items: page.items, nextCursor: page.next ? writeCursor(query, page.next) : null };
+  };
 
   switch (plan.kind) {
-    case 'history':
-      return { kind: 'history', items: await store.findingHistory(plan.finding), query };
+    case 'history': {
+      const page = await paged([{ id: 'history', spec: store.historyPages(plan.finding) }]);
+      return { kind: 'history', ...page, query };
+    }
     case 'runs':
-      return { kind: 'runs', items: await store.recentRuns(plan.runs), query };
+      return { kind: 'runs', items: await store.recentRuns(plan.runs), query, nextCursor: null };
     case 'open-at': {
-      const items = (await store.openAt(plan.unit, plan.at)).filter(keep);
-      return { kind: 'findings', items: sortFindings(items), query };
+      // Replayed from the cluster's events: the answer is built whole, the cursor is a position in it.
+      const items = sortFindings((await store.openAt(plan.unit, plan.at)).filter(keep));
+      if (start && start.segment !== 'open-at')
+        throw new HistoryQueryError(`${name('cursor')}: not a cursor of this query`, 'cursor');
+      const offset = start ? Number(start.key.offset ?? Number.NaN) : 0;
+      if (!Number.isInteger(offset) || offset < 0)
+        throw new HistoryQueryError(`${name('cursor')}: not a cursor of this API`, 'cursor');
+      const end = offset + limit;
+      return {
+        kind: 'findings',
+        items: items.slice(offset, end),
+        query,
+        nextCursor:
+          end < items.length
+            ? writeCursor(query, { segment: 'open-at', key: { offset: String(end) } })
+            : null,
+      };
     }
     case 'events': {
       const until = now.toISOString();
-      if (plan.since > until) {
-        const name = options.style === 'cli' ? '--since' : "'since'";
-        throw new HistoryQueryError(`${name} ${plan.since} is in the future`, 'since');
-      }
-      let events: HistoryEvent[];
+      if (plan.since > until)
+        throw new HistoryQueryError(`${name('since')} ${plan.since} is in the future`, 'since');
+      const keepEvent = (e: HistoryEvent) =>
+        (filters.account === undefined || e.unit.accountId === filters.account) &&
+        (filters.region === undefined || e.unit.region === filters.region) &&
+        (filters.check === undefined || e.finding.checkId === filters.check) &&
+        (filters.severity === undefined || e.finding.severity === filters.severity);
+      let segments: Segment<HistoryEvent>[];
       if (plan.unit) {
-        events = (await store.unitEvents(plan.unit, until)).filter((e) => e.at >= plan.since);
+        segments = [{ id: 'events', spec: store.unitEventPages(plan.unit, plan.since, until) }];
       } else {
         // Nothing older than the retention remains (TTL deletes it within about two days).
         const oldest = new Date(now.getTime() - (store.retentionDays + 2) * 86_400_000).toISOString();
-        events = await store.eventsBetween(plan.since < oldest ? oldest : plan.since, until);
+        const since = plan.since < oldest ? oldest : plan.since;
+        segments = daysBetween(since, until).map((day) => ({
+          id: day,
+          spec: store.dayEventPages(day, since, until),
+        }));
       }
-      const items = events.filter(
-        (e) =>
-          (filters.account === undefined || e.unit.accountId === filters.account) &&
-          (filters.region === undefined || e.unit.region === filters.region) &&
-          (filters.check === undefined || e.finding.checkId === filters.check) &&
-          (filters.severity === undefined || e.finding.severity === filters.severity),
-      );
-      return { kind: 'events', items: sortEvents(items), query };
+      const page = await paged(segments, keepEvent);
+      return { kind: 'events', items: sortEvents(page.items), nextCursor: page.nextCursor, query };
     }
     case 'unit': {
-      const found =
+      const spec =
         plan.state === 'open'
-          ? await store.openFindingsOfUnit(plan.unit)
-          : await store.findingsOfAccount(plan.unit.accountId, plan.unit.region, plan.unit.cluster);
-      return { kind: 'findings', items: sortFindings(found.filter(keep)), query };
+          ? store.openOfUnitPages(plan.unit)
+          : store.accountPages(plan.unit.accountId, plan.unit.region, plan.unit.cluster);
+      const page = await paged([{ id: plan.state, spec }], keep);
+      return { kind: 'findings', items: sortFindings(page.items), nextCursor: page.nextCursor, query };
     }
     case 'account': {
-      const found = await store.findingsOfAccount(plan.account);
-      const items = found.filter((f) => (plan.state === 'all' || f.state === 'open') && keep(f));
-      return { kind: 'findings', items: sortFindings(items), query };
+      const page = await paged(
+        [{ id: 'account', spec: store.accountPages(plan.account) }],
+        (f) => (plan.state === 'all' || f.state === 'open') && keep(f),
+      );
+      return { kind: 'findings', items: sortFindings(page.items), nextCursor: page.nextCursor, query };
     }
     case 'fleet': {
       const severities = filters.severity ? [filters.severity] : SEVERITIES;
-      const found: StoredFinding[] = [];
-      for (const severity of severities) found.push(...(await store.openFindings(severity, filters.check)));
-      return { kind: 'findings', items: sortFindings(found.filter(keep)), query };
+      const segments = severities.map((severity) => ({
+        id: severity,
+        spec: store.openPages(severity, filters.check),
+      }));
+      const page = await paged(segments, keep);
+      return { kind: 'findings', items: sortFindings(page.items), nextCursor: page.nextCursor, query };
     }
   }
+}
+
+/** The days (`yyyy-mm-dd`, UTC) from `since` to `until`, both included. */
+function daysBetween(since: string, until: string): string[] {
+  const days: string[] = [];
+  const day = new Date(`${since.slice(0, 10)}T00:00:00Z`);
+  const last = until.slice(0, 10);
+  for (let guard = 0; day.toISOString().slice(0, 10) <= last && guard < 3_660; guard++) {
+    days.push(day.toISOString().slice(0, 10));
+    day.setUTCDate(day.getUTCDate() + 1);
+  }
+  return days;
+}
+
+// ---- pages and cursors ------------------------------------------------------------------------------
+
+/** One Query of a plan; a plan of several (a severity each, a day each) reads them in order. */
+interface Segment<T> {
+  readonly id: string;
+  readonly spec: PageSpec<T>;
+}
+
+/** Where a page ended: the Query (segment) and the key to resume from (empty: its start). */
+interface Position {
+  readonly segment: string;
+  readonly key: PageKey;
+}
+
+async function pageThrough<T>(
+  store: FindingStore,
+  segments: readonly Segment<T>[],
+  limit: number,
+  start: Position | null,
+  keep: ((value: T) => boolean) | undefined,
+  cursorName: string,
+): Promise<{ items: T[]; next: Position | null }> {
+  let index = start ? segments.findIndex((s) => s.id === start.segment) : 0;
+  if (index < 0)
+    throw new HistoryQueryError(
+      `${cursorName}: its page is no longer part of this query's answer (older than the retention); start again without it`,
+      'cursor',
+    );
+  let key: PageKey | null = start?.key ?? null;
+  const items: T[] = [];
+  for (; index < segments.length; index++) {
+    const segment = segments[index] as Segment<T>;
+    if (key && Object.keys(key).length > 0) checkStartKey(segment.spec, key, cursorName);
+    const page = await store.queryPage(segment.spec, { limit: limit - items.length, start: key, keep });
+    items.push(...page.items);
+    if (page.next) return { items, next: { segment: segment.id, key: page.next } };
+    key = null;
+    const following = segments[index + 1];
+    if (items.length >= limit) return { items, next: following ? { segment: following.id, key: {} } : null };
+  }
+  return { items, next: null };
+}
+
+/** A start key must be a key of the Query's own partition (DynamoDB would answer 400 or read elsewhere). */
+function checkStartKey(spec: PageSpec<unknown>, key: PageKey, cursorName: string): void {
+  const names = Object.keys(key).sort();
+  const expected = [...spec.keyNames].sort();
+  if (
+    names.length !== expected.length ||
+    names.some((n, i) => n !== expected[i]) ||
+    key[spec.partition.name] !== spec.partition.value
+  )
+    throw new HistoryQueryError(`${cursorName}: not a cursor of this query`, 'cursor');
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+
+/** The query's identity: what the answer depends on (not the page size). */
+function queryId(query: NormalisedQuery): string {
+  return digest(JSON.stringify(Object.entries(query).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+const cursorSchema = z.strictObject({
+  v: z.literal(1),
+  q: z.string().length(22),
+  s: z.string().max(40),
+  k: z.record(z.string().max(100), z.string().max(1_024)),
+  c: z.string().length(22),
+});
+
+function writeCursor(query: NormalisedQuery, position: Position): string {
+  const q = queryId(query);
+  const body = { v: 1, q, s: position.segment, k: position.key };
+  return Buffer.from(JSON.stringify({ ...body, c: digest(JSON.stringify(body)) })).toString('base64url');
+}
+
+/**
+ * Reads a cursor given back: untrusted input. Not base64url JSON of the expected shape: not a
+ * cursor of this API. Another query's identity: refused, never answered with another query's
+ * page. A checksum that does not match: altered. (The checksum catches accidents and edits, not a
+ * forger with the source: a forged cursor can only start the same query elsewhere in its own
+ * partition, which the caller may read anyway.)
+ */
+function readCursor(cursor: string, query: NormalisedQuery, cursorName: string): Position {
+  const invalid = (why: string) =>
+    new HistoryQueryError(
+      `${cursorName}: ${why} (give back the nextCursor of the previous page as it was)`,
+      'cursor',
+    );
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid('not a cursor of this API (not base64url)');
+  let parsed: z.infer<typeof cursorSchema>;
+  try {
+    const result = cursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (!result.success) throw invalid('not a cursor of this API');
+    parsed = result.data;
+  } catch (error) {
+    if (error instanceof HistoryQueryError) throw error;
+    throw invalid('not a cursor of this API');
+  }
+  const { c, ...body } = parsed;
+  if (digest(JSON.stringify(body)) !== c) throw invalid('the cursor was altered');
+  if (parsed.q !== queryId(query))
+    throw new HistoryQueryError(
+      `${cursorName} belongs to another query: repeat the query that returned it, with the same parameters (only the limit may change)`,
+      'cursor',
+    );
+  return { segment: parsed.s, key: parsed.k };
 }
 
 function sortFindings(items: StoredFinding[]): StoredFinding[] {

@@ -5,7 +5,7 @@
  *
  * | item            | pk                      | sk                                      | indexes |
  * |-----------------|-------------------------|-----------------------------------------|---------|
- * | unit state      | ACCOUNT#<acct>          | UNIT#<region>#<cluster>                 |         |
+ * | unit state      | ACCOUNT#<acct>          | UNIT#<region>#<cluster>                 | gsi5 (every unit's open counts) |
  * | finding state   | ACCOUNT#<acct>          | FINDING#<region>#<cluster>#<findingId>  | open: gsi2 (by severity), gsi3 (by unit) |
  * | event (change)  | EVENTS#<unitKey>        | <at>#<findingId>                        | gsi1 (a finding's history), gsi4 (by day) |
  * | run             | RUNS                    | RUN#<runId>                             |         |
@@ -32,6 +32,16 @@ export const TABLE = {
     openByUnit: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
     /** Changes fleet-wide by day: gsi4pk = DAY#<yyyy-mm-dd>, gsi4sk = <at>#<unitKey>#<findingId>. */
     eventsByDay: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk' },
+    /**
+     * Every unit state, with only what the digest sums: gsi5pk = UNITS, gsi5sk = <unitKey>. The
+     * digest's fleet-wide open counts are one Query of this index, O(units), not O(findings).
+     */
+    units: {
+      name: 'gsi5',
+      partitionKey: 'gsi5pk',
+      sortKey: 'gsi5sk',
+      include: ['openBySeverity', 'writingRunId'],
+    },
   },
 } as const;
 
@@ -86,6 +96,7 @@ export const keys = {
     gsi3sk: `${severityRank(severity)}#${checkId}#${findingId}`,
   }),
   findingHistory: (findingId: string, at: string) => ({ gsi1pk: `FINDING#${findingId}`, gsi1sk: at }),
+  unitIndex: (unit: AuditUnit) => ({ gsi5pk: 'UNITS', gsi5sk: unitKey(unit) }),
   eventsByDay: (at: string, unit: AuditUnit, findingId: string) => ({
     gsi4pk: `DAY#${at.slice(0, 10)}`,
     gsi4sk: `${at}#${unitKey(unit)}#${findingId}`,
@@ -99,13 +110,20 @@ export function expiresAt(iso: string, days: number): number {
 
 /** The CreateTable input (tests against dynalite; the CDK stack declares the same shape). */
 export function createTableInput(tableName: string) {
-  const index = (i: { name: string; partitionKey: string; sortKey: string }) => ({
+  const index = (i: {
+    name: string;
+    partitionKey: string;
+    sortKey: string;
+    include?: readonly string[];
+  }) => ({
     IndexName: i.name,
     KeySchema: [
       { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
       { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
     ],
-    Projection: { ProjectionType: 'ALL' as const },
+    Projection: i.include
+      ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.include] }
+      : { ProjectionType: 'ALL' as const },
   });
   const indexes = Object.values(TABLE.indexes);
   return {

@@ -323,7 +323,7 @@ export async function buildDigest(run: RunRecord, store: FindingStore, at: strin
     newFindings: run.newFindings,
     resolvedFindings: run.resolvedFindings,
     regressions: run.regressions,
-    openBySeverity: await store.countOpenBySeverity(),
+    openBySeverity: (await store.openCountsFromUnits()).openBySeverity,
     unreadInputs: countUnread(units),
     regressedUnits: regressed,
   };
