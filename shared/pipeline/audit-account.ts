@@ -60,7 +60,7 @@ export async function auditAccount(
 ): Promise<AccountAuditResult> {
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silent;
-  const { store, notifier } = deps;
+  const { store } = deps;
   const collected = await deps.collect(message);
   let files: ReadonlyMap<string, string> = collected;
   if (deps.views) {
