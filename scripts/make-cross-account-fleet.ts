@@ -445,6 +445,30 @@ function analyticsProdCluster(): ClusterSnapshot {
     attached: [customerManaged(SHARED.id, 'notebooks-lake-read')],
   });
 
+  // One role, both prod clusters, no `:sub` condition in either statement: two IRSA-015 results, one per
+  // cluster, whose identities are the same (a role-scope finding carries the role's account, not the
+  // cluster's). check reports both; the pipeline must keep both, each in its own cluster's unit.
+  addRole(SHARED, {
+    name: 'prod-readonly-any',
+    createdAt: '2025-05-20T15:00:00Z',
+    trust: trustPolicy(
+      webIdentityStatement(SHARED.id, appsHost, {
+        StringEquals: { [`${appsHost}:aud`]: 'sts.amazonaws.com' },
+      }),
+      webIdentityStatement(SHARED.id, host, { StringEquals: { [`${host}:aud`]: 'sts.amazonaws.com' } }),
+    ),
+    encoding: 'url',
+    attached: [awsManaged('ReadOnlyAccess')],
+    description: 'Temporary: read-only access for the prod migration',
+  });
+  for (const trusted of [appsProd, c]) {
+    expectOn(
+      rowKey(trusted),
+      'IRSA-015',
+      onSharedRole(trusted, 'prod-readonly-any'),
+      `shared role prod-readonly-any: its statement for ${trusted === c ? 'analytics' : 'apps'}' prod has only ":aud"; the same role's other statement trusts the other prod (same name, same region) the same way, so two findings share this identity`,
+    );
+  }
   expectOn(
     row,
     'IRSA-013',
@@ -473,7 +497,7 @@ function analyticsProdCluster(): ClusterSnapshot {
   return {
     cluster: c,
     story:
-      'same name and region as apps/prod; shared roles with a wrong ":aud", no policy, a ":sub" wildcard, and a ":sub" typo in the statement for this cluster only',
+      'same name and region as apps/prod; shared roles with a wrong ":aud", no policy, a ":sub" wildcard, a ":sub" typo in the statement for this cluster only, and one trusting every SA of both prod clusters',
     kubernetes: [
       ...kubeSystem(c),
       ...webhookConfigurations(c, c.caPem),
