@@ -10,12 +10,15 @@
  * - 345678901234 / us-east-1: `ml-platform` (seed 002: the IRSA-with-S3 walkthrough and its mistakes),
  *   plus cross-account IRSA, an EKS Pod Identity overlap, stale IAM leftovers and an unparseable trust.
  *
+ * Its helpers (AWS and Kubernetes objects as the APIs print them, expected findings) are exported for
+ * scripts/make-cross-account-fleet.ts, the second fleet.
+ *
  * Deterministic: no clock, no randomness. Every id, suffix and address derives from a SHA-256 of a fixed
  * seed string, and every timestamp is written out. Run: `npx tsx scripts/make-sample-fleet.ts`.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CLUSTER_CA_A_PEM,
@@ -25,8 +28,8 @@ import {
   CLUSTER_CA_E_PEM,
 } from '#shared/testing/test-certificates.ts';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'fleet');
 
@@ -62,7 +65,7 @@ function fakeIp(seed: string): string {
   return `10.${b.readUInt8(0) % 64}.${b.readUInt8(1)}.${1 + (b.readUInt8(2) % 253)}`;
 }
 
-function fakeHex(seed: string, length: number): string {
+export function fakeHex(seed: string, length: number): string {
   return digest(`hex/${seed}`).toString('hex').slice(0, length);
 }
 
@@ -83,7 +86,7 @@ function cliDate(iso: string): string {
 // ---------------------------------------------------------------------------------------------------------
 // AWS side: clusters, OIDC providers, roles.
 
-interface Cluster {
+export interface Cluster {
   readonly accountId: string;
   readonly region: string;
   readonly name: string;
@@ -98,15 +101,15 @@ interface Cluster {
   readonly nodeIps: readonly string[];
 }
 
-function issuerHost(cluster: Cluster): string {
+export function issuerHost(cluster: Cluster): string {
   return `oidc.eks.${cluster.region}.amazonaws.com/id/${cluster.oidcId}`;
 }
 
-function providerArn(accountId: string, host: string): string {
+export function providerArn(accountId: string, host: string): string {
   return `arn:aws:iam::${accountId}:oidc-provider/${host}`;
 }
 
-function roleArn(accountId: string, roleName: string): string {
+export function roleArn(accountId: string, roleName: string): string {
   return `arn:aws:iam::${accountId}:role/${roleName}`;
 }
 
@@ -117,7 +120,7 @@ function nodeName(cluster: Cluster, ip: string): string {
     : `${host}.${cluster.region}.compute.internal`;
 }
 
-function ecrImage(accountId: string, region: string, repository: string): string {
+export function ecrImage(accountId: string, region: string, repository: string): string {
   return `${accountId}.dkr.ecr.${region}.amazonaws.com/${repository}`;
 }
 
@@ -131,7 +134,7 @@ function base64(text: string): string {
 }
 
 /** `aws eks describe-cluster --name NAME` */
-function describeCluster(cluster: Cluster): JsonObject {
+export function describeCluster(cluster: Cluster): JsonObject {
   const seed = `${cluster.accountId}/${cluster.name}`;
   return {
     cluster: {
@@ -174,19 +177,24 @@ function describeCluster(cluster: Cluster): JsonObject {
 }
 
 /** What goes into one account's `iam.json`, in the order the stories add it. */
-interface Account {
+export interface Account {
   readonly id: string;
   readonly roles: JsonObject[];
   readonly providers: JsonObject[];
   readonly rolePolicies: Record<string, JsonObject>;
 }
 
-function newAccount(id: string): Account {
+export function newAccount(id: string): Account {
   return { id, roles: [], providers: [], rolePolicies: {} };
 }
 
 /** `aws iam get-open-id-connect-provider` output plus its `Arn`, as `eksctl` creates it. */
-function addOidcProvider(account: Account, host: string, clusterName: string, createdAt: string): void {
+export function addOidcProvider(
+  account: Account,
+  host: string,
+  clusterName: string,
+  createdAt: string,
+): void {
   account.providers.push({
     Url: host,
     ClientIDList: ['sts.amazonaws.com'],
@@ -200,16 +208,16 @@ function addOidcProvider(account: Account, host: string, clusterName: string, cr
   });
 }
 
-interface AttachedPolicy {
+export interface AttachedPolicy {
   readonly PolicyName: string;
   readonly PolicyArn: string;
 }
 
-function awsManaged(name: string): AttachedPolicy {
+export function awsManaged(name: string): AttachedPolicy {
   return { PolicyName: name, PolicyArn: `arn:aws:iam::aws:policy/${name}` };
 }
 
-function customerManaged(accountId: string, name: string): AttachedPolicy {
+export function customerManaged(accountId: string, name: string): AttachedPolicy {
   return { PolicyName: name, PolicyArn: `arn:aws:iam::${accountId}:policy/${name}` };
 }
 
@@ -247,7 +255,7 @@ function encodeTrust(trust: JsonObject | string, encoding: TrustEncoding): Json 
 }
 
 /** An item of `aws iam list-roles` "Roles", and its policies in `RolePolicies`. */
-function addRole(account: Account, role: RoleInput): void {
+export function addRole(account: Account, role: RoleInput): void {
   account.roles.push({
     Path: '/',
     RoleName: role.name,
@@ -264,7 +272,7 @@ function addRole(account: Account, role: RoleInput): void {
   };
 }
 
-function trustPolicy(...statements: JsonObject[]): JsonObject {
+export function trustPolicy(...statements: JsonObject[]): JsonObject {
   return { Version: '2012-10-17', Statement: statements };
 }
 
@@ -273,7 +281,11 @@ function serviceTrustStatement(service: string, actions: string | string[] = 'st
 }
 
 /** The statement every IRSA guide shows, trusting `host`'s provider in account `providerAccountId`. */
-function webIdentityStatement(providerAccountId: string, host: string, condition: JsonObject): JsonObject {
+export function webIdentityStatement(
+  providerAccountId: string,
+  host: string,
+  condition: JsonObject,
+): JsonObject {
   return {
     Effect: 'Allow',
     Principal: { Federated: providerArn(providerAccountId, host) },
@@ -282,12 +294,12 @@ function webIdentityStatement(providerAccountId: string, host: string, condition
   };
 }
 
-function subject(namespace: string, serviceAccount: string): string {
+export function subject(namespace: string, serviceAccount: string): string {
   return `system:serviceaccount:${namespace}:${serviceAccount}`;
 }
 
 /** The correct trust: exactly one service account, audience `sts.amazonaws.com`. */
-function irsaTrust(
+export function irsaTrust(
   cluster: Cluster,
   namespace: string,
   serviceAccount: string,
@@ -305,7 +317,7 @@ function irsaTrust(
 }
 
 /** The control-plane and node roles every cluster has; they trust AWS services, not an OIDC provider. */
-function addClusterRoles(account: Account, cluster: Cluster): void {
+export function addClusterRoles(account: Account, cluster: Cluster): void {
   addRole(account, {
     name: `${cluster.name}-cluster-role`,
     createdAt: cluster.createdAt,
@@ -329,9 +341,9 @@ function addClusterRoles(account: Account, cluster: Cluster): void {
 // ---------------------------------------------------------------------------------------------------------
 // Kubernetes side: service accounts, pods as the webhook leaves them, webhook configurations.
 
-const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
-function serviceAccount(
+export function serviceAccount(
   cluster: Cluster,
   namespace: string,
   name: string,
@@ -372,7 +384,7 @@ type Credentials =
     }
   | { readonly via: 'pod-identity' };
 
-function irsa(
+export function irsa(
   accountId: string,
   roleName: string,
   options: Omit<Extract<Credentials, { via: 'irsa' }>, 'via' | 'roleArn' | 'stsRegional'> & {
@@ -600,7 +612,10 @@ function appLabels(w: WorkloadInput): Record<string, string> {
 }
 
 /** A Deployment's pods, owned by its current ReplicaSet `<name>-<pod-template-hash>`. */
-function deploymentPods(cluster: Cluster, w: WorkloadInput & { readonly replicas: number }): JsonObject[] {
+export function deploymentPods(
+  cluster: Cluster,
+  w: WorkloadInput & { readonly replicas: number },
+): JsonObject[] {
   const hash = kubeSuffix(`${cluster.name}/rs/${w.namespace}/${w.name}/${w.createdAt}`, 10);
   const replicaSet = `${w.name}-${hash}`;
   return Array.from({ length: w.replicas }, (_, i) =>
@@ -616,7 +631,7 @@ function deploymentPods(cluster: Cluster, w: WorkloadInput & { readonly replicas
 }
 
 /** A DaemonSet's pods: one on each node. */
-function daemonSetPods(cluster: Cluster, w: WorkloadInput): JsonObject[] {
+export function daemonSetPods(cluster: Cluster, w: WorkloadInput): JsonObject[] {
   const revision = kubeSuffix(`${cluster.name}/ds/${w.namespace}/${w.name}`, 9);
   return cluster.nodeIps.map((_, i) =>
     pod(cluster, {
@@ -631,7 +646,10 @@ function daemonSetPods(cluster: Cluster, w: WorkloadInput): JsonObject[] {
 }
 
 /** A StatefulSet's pods `<name>-0`, `<name>-1`, ... */
-function statefulSetPods(cluster: Cluster, w: WorkloadInput & { readonly replicas: number }): JsonObject[] {
+export function statefulSetPods(
+  cluster: Cluster,
+  w: WorkloadInput & { readonly replicas: number },
+): JsonObject[] {
   const revision = `${w.name}-${kubeSuffix(`${cluster.name}/sts/${w.namespace}/${w.name}`, 10)}`;
   return Array.from({ length: w.replicas }, (_, i) =>
     pod(cluster, {
@@ -651,7 +669,7 @@ function statefulSetPods(cluster: Cluster, w: WorkloadInput & { readonly replica
 }
 
 /** The pod of a Job (`name` is the Job's; a CronJob's Job is `<cronjob>-<scheduled minute since epoch>`). */
-function jobPod(cluster: Cluster, w: WorkloadInput): JsonObject {
+export function jobPod(cluster: Cluster, w: WorkloadInput): JsonObject {
   const controllerUid = fakeUid(`${cluster.name}/Job/${w.namespace}/${w.name}`);
   return pod(cluster, {
     ...w,
@@ -671,7 +689,7 @@ function jobPod(cluster: Cluster, w: WorkloadInput): JsonObject {
 }
 
 /** A Pod created directly (`kubectl apply -f pod.yaml`), with no owner. */
-function barePod(cluster: Cluster, w: WorkloadInput): JsonObject {
+export function barePod(cluster: Cluster, w: WorkloadInput): JsonObject {
   return pod(cluster, { ...w, labels: w.labels ?? { app: w.name }, nodeIndex: 1 });
 }
 
@@ -685,7 +703,10 @@ function minutesAfter(iso: string, minutes: number): string {
  * kube-proxy. `awsNode` annotates `aws-node` with an IRSA role and restarts its pods, as the EKS user guide
  * does in its own example (seed 003).
  */
-function kubeSystem(cluster: Cluster, awsNode?: { roleName: string; restartedAt: string }): JsonObject[] {
+export function kubeSystem(
+  cluster: Cluster,
+  awsNode?: { roleName: string; restartedAt: string },
+): JsonObject[] {
   const at = minutesAfter(cluster.createdAt, 25);
   const awsNodeRole = awsNode?.roleName;
   const awsNodeCredentials = awsNodeRole === undefined ? undefined : irsa(cluster.accountId, awsNodeRole);
@@ -749,7 +770,11 @@ function kubeSystem(cluster: Cluster, awsNode?: { roleName: string; restartedAt:
  * The two MutatingWebhookConfigurations of an EKS cluster. `podIdentityCaPem` is the caBundle of the pod
  * identity webhook: the cluster's own CA unless a story replaced it.
  */
-function webhookConfigurations(cluster: Cluster, podIdentityCaPem: string, patched = false): JsonObject[] {
+export function webhookConfigurations(
+  cluster: Cluster,
+  podIdentityCaPem: string,
+  patched = false,
+): JsonObject[] {
   const created = cluster.createdAt;
   const webhook = (name: string, caPem: string, url: string, extra: JsonObject): JsonObject => ({
     admissionReviewVersions: name === 'iam-for-pods.amazonaws.com' ? ['v1beta1'] : ['v1'],
@@ -802,7 +827,7 @@ function webhookConfigurations(cluster: Cluster, podIdentityCaPem: string, patch
 }
 
 /** `kubectl get serviceaccounts,pods,mutatingwebhookconfigurations -A -o json`, in kubectl's order. */
-function kubernetesList(items: readonly JsonObject[]): JsonObject {
+export function kubernetesList(items: readonly JsonObject[]): JsonObject {
   const kindOrder = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'];
   const key = (item: JsonObject): string => {
     const metadata = item.metadata as JsonObject;
@@ -815,7 +840,7 @@ function kubernetesList(items: readonly JsonObject[]): JsonObject {
 // ---------------------------------------------------------------------------------------------------------
 // Expected findings (format: shared fleets README): identity fields plus informational region and why.
 
-interface ExpectedFinding {
+export interface ExpectedFinding {
   readonly checkId: string;
   readonly accountId: string;
   readonly region: string | null;
@@ -826,9 +851,9 @@ interface ExpectedFinding {
   readonly why: string;
 }
 
-const expectedFindings: ExpectedFinding[] = [];
+export const expectedFindings: ExpectedFinding[] = [];
 
-function expectFinding(
+export function expectFinding(
   checkId: string,
   where: Partial<Omit<ExpectedFinding, 'checkId' | 'why'>> & { readonly accountId: string },
   why: string,
@@ -845,7 +870,7 @@ function expectFinding(
   });
 }
 
-function onCluster(cluster: Cluster): { accountId: string; region: string; cluster: string } {
+export function onCluster(cluster: Cluster): { accountId: string; region: string; cluster: string } {
   return { accountId: cluster.accountId, region: cluster.region, cluster: cluster.name };
 }
 
@@ -855,14 +880,14 @@ function onCluster(cluster: Cluster): { accountId: string; region: string; clust
 const ACCOUNT_A = newAccount('210987654321');
 const ACCOUNT_B = newAccount('345678901234');
 
-interface ClusterSnapshot {
+export interface ClusterSnapshot {
   readonly cluster: Cluster;
   readonly story: string;
   readonly kubernetes: readonly JsonObject[];
   readonly podIdentityAssociations?: readonly JsonObject[];
 }
 
-function twoNodes(seed: string): string[] {
+export function twoNodes(seed: string): string[] {
   return [fakeIp(`${seed}/node/0`), fakeIp(`${seed}/node/1`)];
 }
 
@@ -1561,7 +1586,7 @@ function mlPlatformCluster(): ClusterSnapshot {
 // ---------------------------------------------------------------------------------------------------------
 // Output.
 
-function iamJson(account: Account): JsonObject {
+export function iamJson(account: Account): JsonObject {
   return {
     Roles: account.roles,
     OpenIDConnectProviders: account.providers,
@@ -1610,7 +1635,7 @@ function readme(snapshots: readonly ClusterSnapshot[]): string {
   ].join('\n');
 }
 
-function writeJson(path: string, data: Json): void {
+export function writeJson(path: string, data: Json): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
 }
@@ -1646,4 +1671,5 @@ function main(): void {
   );
 }
 
-main();
+// Run as a script, not when scripts/make-cross-account-fleet.ts imports the helpers above.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

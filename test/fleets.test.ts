@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ExpectedFinding, identity, REPO_ROOT, runCli } from './support/run-cli.ts';
 
-const FLEETS = ['test/fixtures/fleets/seed-stories', 'examples/fleet'];
+const FLEETS = ['test/fixtures/fleets/seed-stories', 'examples/fleet', 'examples/cross-account-fleet'];
 
 describe.each(FLEETS)('irsa-audit check %s --format json', (fleet) => {
   const run = runCli(['check', fleet, '--format', 'json']);
