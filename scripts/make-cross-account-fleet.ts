@@ -466,7 +466,7 @@ function analyticsProdCluster(): ClusterSnapshot {
       rowKey(trusted),
       'IRSA-015',
       onSharedRole(trusted, 'prod-readonly-any'),
-      `shared role prod-readonly-any: its statement for ${trusted === c ? 'analytics' : 'apps'}' prod has only ":aud"; the same role's other statement trusts the other prod (same name, same region) the same way, so two findings share this identity`,
+      `shared role prod-readonly-any: its statement for ${trusted === c ? 'analytics' : 'apps'}' prod has only ":aud"; the same role's other statement trusts the other prod (same name, same region) the same way, so there are two findings, told apart by their resource (the cluster's account/region/name)`,
     );
   }
   expectOn(

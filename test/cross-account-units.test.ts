@@ -77,21 +77,8 @@ function expectedPlacements(): string[] {
     .sort();
 }
 
-/**
- * Known misplacements, as "unit: identity" (each fails the test when fixed, so it is taken out then).
- * shared/history/record-audit.ts resultsByUnit gives a role finding about another account's cluster to
- * the owner of `<region>/<cluster>`, a map in which the last account with a cluster of that name wins:
- * 777788889999 for eu-west-1/prod, in every unit's audit. So notebooks-data's IRSA-016, about
- * analytics' prod, is kept in apps' prod; and prod-readonly-any's two IRSA-015 results (one per prod,
- * the same identity) both go to apps' prod, where the second overwrites the first.
- */
-const KNOWN_MISPLACED = {
-  missing: [
-    `${ANALYTICS}/eu-west-1/prod: IRSA-015 ${SHARED} prod - - prod-readonly-any`,
-    `${ANALYTICS}/eu-west-1/prod: IRSA-016 ${SHARED} prod - - notebooks-data`,
-  ],
-  extra: [`${APPS}/eu-west-1/prod: IRSA-016 ${SHARED} prod - - notebooks-data`],
-};
+/** Known misplacements, as "unit: identity": none (each cross-account role finding names its cluster). */
+const KNOWN_MISPLACED: { missing: string[]; extra: string[] } = { missing: [], extra: [] };
 
 let dynamo: LocalDynamo;
 let actual: string[];

@@ -88,23 +88,12 @@ async function pooled<T>(tasks: readonly (() => Promise<T>)[], limit: number): P
 const CROSS_ACCOUNT_FLEET = 'examples/cross-account-fleet';
 
 /**
- * What the pipeline is known not to report that check does, by fleet, each as a verdict string (a
- * multiset: one entry per missing copy). A new difference fails the test, and so does a fixed gap.
- *
- * The cross-account fleet's shared role prod-readonly-any trusts both `prod` clusters of eu-west-1
- * (accounts 777788889999 and 246802468024) without a `:sub` condition. check reports IRSA-015 twice,
- * once per cluster, and the two have the same identity (a role finding carries the role's account, not
- * the cluster's). The pipeline keeps one: shared/history/record-audit.ts resultsByUnit gives a role
- * finding about another account's cluster to the owner of `<region>/<cluster>`, a map in which the
- * last account with a cluster of that name wins (777788889999), so both results go to the same unit,
- * where the store keys them by unit and identity: one overwrites the other. (The misplaced unit of
- * notebooks-data's IRSA-016 below is the same cause.)
+ * What the pipeline is known not to report that check does: nothing. (A shared-account role trusting
+ * the same-named `prod` clusters of two accounts gives two IRSA-015 findings, one per cluster: a role
+ * finding about another account's cluster names it in its resource, `account/region/cluster`, and
+ * goes to that cluster's unit.)
  */
-const KNOWN_PIPELINE_GAPS: Readonly<Record<string, readonly string[]>> = {
-  [CROSS_ACCOUNT_FLEET]: [
-    '["IRSA-015","444455556666","eu-west-1","prod",null,null,"prod-readonly-any",null,null] fail critical',
-  ],
-};
+const KNOWN_PIPELINE_GAPS: Readonly<Record<string, readonly string[]>> = {};
 
 const runs = new Map<string, { check: CliRun; pipeline: CliRun }>();
 let crossAccountTwoNights: CliRun;

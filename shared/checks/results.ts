@@ -36,7 +36,12 @@ export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
   };
 }
 
-/** A role-scope subject: the role's account, and the cluster whose provider the trust names (if any). */
+/**
+ * A role-scope subject: the role's account, and the cluster whose provider the trust names (if
+ * any). When that cluster is in another account, its qualified name (`account/region/cluster`) is
+ * the subject's resource: two accounts may each have a cluster of that name in that region, and
+ * the finding belongs to that cluster's unit (history/record-audit.ts).
+ */
 export function roleSubject(accountId: string, roleName: string, cluster: Cluster | null): Subject {
   return {
     ...EMPTY,
@@ -44,6 +49,9 @@ export function roleSubject(accountId: string, roleName: string, cluster: Cluste
     region: cluster?.region ?? null,
     cluster: cluster?.name ?? null,
     roleName,
+    ...(cluster && cluster.accountId !== accountId
+      ? { resource: `${cluster.accountId}/${cluster.region}/${cluster.name}` }
+      : {}),
   };
 }
 

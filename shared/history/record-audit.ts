@@ -56,13 +56,17 @@ export function resultsByUnit(fleet: Fleet, results: readonly Finding[]): UnitRe
   for (const result of results) {
     // The cluster's own account: the result's account when it has a cluster of that name there;
     // else (a role of another account trusting the cluster) the account that owns the cluster.
+    // A role-scope finding about another account's cluster names that cluster in its resource.
+    const named = result.cluster && result.region ? `${result.region}/${result.cluster}` : null;
+    const qualified = result.resource && clusterOwners.has(result.resource) ? result.resource : null;
     const clusterAccount =
-      result.cluster && result.region
-        ? result.accountId !== null &&
-          clusterOwners.has(`${result.accountId}/${result.region}/${result.cluster}`)
-          ? result.accountId
-          : owner.get(`${result.region}/${result.cluster}`)
-        : undefined;
+      named === null
+        ? undefined
+        : qualified !== null
+          ? qualified.split('/')[0]
+          : result.accountId !== null && clusterOwners.has(`${result.accountId}/${named}`)
+            ? result.accountId
+            : owner.get(named);
     const unit: AuditUnit = clusterAccount
       ? { accountId: clusterAccount, region: result.region, cluster: result.cluster }
       : { accountId: result.accountId ?? 'unknown', region: null, cluster: null };
