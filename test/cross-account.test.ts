@@ -16,6 +16,7 @@ import { ACCOUNT_VIEW_API, viewOf, withAccountViews } from '#shared/pipeline/cro
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
 import { directorySource, memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { faultyDynamo } from '#shared/testing/dynamo-faults.ts';
 import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import { type ExpectedFinding, identity, REPO_ROOT } from './support/run-cli.ts';
 
@@ -77,6 +78,36 @@ describe('cross-account roles in the pipeline', () => {
       await pipeline.stop();
     }
   });
+});
+
+describe('a unit whose view never comes', () => {
+  it("resolves nothing by absence: another account's role findings about its clusters stay open", async () => {
+    const fleet = join(REPO_ROOT, 'examples/cross-account-fleet');
+    const SHARED = '444455556666';
+    dynamo = await startDynalite();
+    const proxy = await faultyDynamo(dynamo);
+    const store = new FindingStore({ tableName: dynamo.tableName, client: dynamo.client });
+    const pipeline = await startLocalPipeline({ fleetDir: fleet, dynamo: proxy, viewWaitSeconds: 2 });
+    try {
+      await pipeline.runNight(at(1));
+      const apps = { accountId: '777788889999', region: 'eu-west-1', cluster: 'prod' };
+      const sharedRoleFindings = async () =>
+        (await store.openFindingsOfUnit(apps)).filter((f) => f.accountId === SHARED).map((f) => f.findingId);
+      const before = await sharedRoleFindings();
+      expect(before.length).toBeGreaterThan(0);
+      // Night 2: the shared account's unit cannot share its view (its write fails on every delivery).
+      proxy.setRule(({ operation, body }) =>
+        operation === 'PutItem' && body.includes(`"VIEW#${SHARED}"`) ? 'internal-error' : undefined,
+      );
+      const night = await pipeline.runNight(at(2));
+      expect(night.deadLetters).toBe(1);
+      expect((await sharedRoleFindings()).sort()).toEqual([...before].sort());
+      expect((await store.eventsBetween(at(2), at(2))).filter((e) => e.type === 'resolved')).toEqual([]);
+    } finally {
+      await pipeline.stop();
+      await proxy.stop();
+    }
+  }, 180_000);
 });
 
 describe('the ordering rule (withAccountViews)', () => {

@@ -18,7 +18,7 @@ import { digestMessage, regressionAlert } from '../notify/messages.ts';
 import type { SnsMessage } from '../notify/sns-message.ts';
 import { loadFleet } from '../snapshot/load-fleet.ts';
 import { memorySource } from '../snapshot/snapshot-source.ts';
-import { type CrossAccountDeps, withAccountViews } from './cross-account.ts';
+import { ACCOUNT_VIEW_API, type CrossAccountDeps, withAccountViews } from './cross-account.ts';
 import type { Notifier } from './notifier.ts';
 import type { WorkMessage } from './work-message.ts';
 
@@ -63,9 +63,11 @@ export async function auditAccount(
   const { store } = deps;
   const collected = await deps.collect(message);
   let files: ReadonlyMap<string, string> = collected;
+  let missingViews: readonly string[] = [];
   if (deps.views) {
     const shared = await withAccountViews(message, collected, deps.views);
     files = shared.files;
+    missingViews = shared.missing;
     if (shared.missing.length > 0)
       logger.warn('other accounts did not share their views in time', {
         missing: shared.missing,
@@ -76,6 +78,14 @@ export async function auditAccount(
   const fleet = await loadFleet(memorySource(files, `account ${message.accountId}`));
   const report = runAudit(fleet, { now: now(), config: deps.config });
   const units = resultsByUnit(fleet, report.findings).filter((u) => u.unit.accountId === message.accountId);
+  if (missingViews.length > 0) {
+    // Another account's roles may trust these clusters (their findings belong to these units): with
+    // its view missing, such a finding's absence proves nothing, so no unit resolves by absence.
+    for (const unit of units) {
+      unit.partial = true;
+      unit.errors.push(`${ACCOUNT_VIEW_API}: the views of ${missingViews.join(', ')} were not available`);
+    }
+  }
 
   const counters = {
     clustersAudited: 0,
