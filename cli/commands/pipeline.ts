@@ -15,10 +15,10 @@ import { SEVERITIES, type Severity, severityRank } from '#shared/checks/types.ts
 import { type AuditConfig, EMPTY_CONFIG } from '#shared/config/audit-config.ts';
 import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
 import {
+  compareFindings,
   exemptionActive,
   exemptionMatches,
   type FindingStatus,
-  findingKey,
   selectChecks,
 } from '#shared/engine/run-audit.ts';
 import { FindingStore } from '#shared/history/finding-store.ts';
@@ -198,23 +198,8 @@ function toReported(f: StoredFinding, config: AuditConfig, now: Date): ReportedF
     : finding;
 }
 
-const STATUS_ORDER: Record<FindingStatus, number> = { fail: 0, exempted: 1, 'not-evaluated': 2, pass: 3 };
-
-/**
- * `check`'s order (shared/engine/run-audit.ts compareFindings, not exported): by place, failing
- * first, most severe first, then check and key. test/pipeline-cli.test.ts compares the two orders.
- */
-function compareReported(a: ReportedFinding, b: ReportedFinding): number {
-  return (
-    (a.accountId ?? '').localeCompare(b.accountId ?? '') ||
-    (a.region ?? '').localeCompare(b.region ?? '') ||
-    (a.cluster ?? '').localeCompare(b.cluster ?? '') ||
-    STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
-    severityRank(a.severity) - severityRank(b.severity) ||
-    a.checkId.localeCompare(b.checkId) ||
-    findingKey(a).localeCompare(findingKey(b))
-  );
-}
+/** `check`'s order (the engine's compareFindings); test/pipeline-cli.test.ts compares the two. */
+const compareReported = (a: ReportedFinding, b: ReportedFinding): number => compareFindings(a, b);
 
 /** `check`'s filter (visibleFindings) without --include-passed: the store has no passing results. */
 function visible(findings: readonly ReportedFinding[], minSeverity: Severity | undefined): ReportedFinding[] {

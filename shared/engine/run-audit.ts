@@ -135,7 +135,13 @@ export function findingKey(
 
 const STATUS_ORDER: Record<FindingStatus, number> = { fail: 0, exempted: 1, 'not-evaluated': 2, pass: 3 };
 
-function compareFindings(a: Finding, b: Finding): number {
+/** The report's order: by place, failing first, most severe first, then check and identity. */
+export function compareFindings(
+  a: Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
+    Parameters<typeof findingKey>[0],
+  b: Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
+    Parameters<typeof findingKey>[0],
+): number {
   return (
     (a.accountId ?? '').localeCompare(b.accountId ?? '') ||
     (a.region ?? '').localeCompare(b.region ?? '') ||

@@ -54,6 +54,18 @@ export interface AccountAuditResult {
 
 const silent: PipelineLogger = { info() {}, warn() {} };
 
+/** An account's counts in its run before any unit is counted. */
+function noCounts(): { -readonly [K in keyof RunCounters]: number } {
+  return {
+    clustersAudited: 0,
+    clustersPartial: 0,
+    clustersBaselined: 0,
+    newFindings: 0,
+    resolvedFindings: 0,
+    regressions: 0,
+  };
+}
+
 export async function auditAccount(
   message: WorkMessage,
   deps: AuditAccountDeps,
@@ -87,14 +99,7 @@ export async function auditAccount(
     }
   }
 
-  const counters = {
-    clustersAudited: 0,
-    clustersPartial: 0,
-    clustersBaselined: 0,
-    newFindings: 0,
-    resolvedFindings: 0,
-    regressions: 0,
-  };
+  const counters = noCounts();
   const outcomes: UnitAuditOutcome[] = [];
   let alertsPublished = 0;
   for (const entry of units) {
@@ -206,19 +211,11 @@ export async function accountGivenUp(
   deps: Pick<AuditAccountDeps, 'store' | 'notifier' | 'now'>,
 ): Promise<{ counted: boolean; digestPublished: boolean }> {
   const now = deps.now ?? (() => new Date());
-  const zero = {
-    clustersAudited: 0,
-    clustersPartial: 0,
-    clustersBaselined: 0,
-    newFindings: 0,
-    resolvedFindings: 0,
-    regressions: 0,
-  };
   const { run, counted } = await deps.store.completeAccount(
     message.runId,
     message.accountId,
     now().toISOString(),
-    zero,
+    noCounts(),
     `its audit failed on every delivery and the message went to the dead-letter queue: ${reason}`,
   );
   const digestPublished =
