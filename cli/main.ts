@@ -3,6 +3,7 @@
  * `irsa-audit`: audits IAM Roles for Service Accounts across EKS clusters.
  * The CLI only parses arguments and builds I/O; the work is done by the shared use-cases.
  */
+import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { DEFAULT_CLUSTER_DEADLINE_MS } from '#shared/collectors/kubernetes.ts';
@@ -75,6 +76,11 @@ function addLiveOptions(command: Command): void {
     .option(
       '--private-endpoints-reachable',
       "dial clusters whose public endpoint is off (only where their private endpoint is reachable, e.g. inside the cluster's VPC)",
+    )
+    .option(
+      '--egress-ip <addresses>',
+      "the public IP address(es) this machine's traffic leaves from (comma-separated): clusters whose public access CIDRs exclude them are reported, not dialled",
+      parseAddresses,
     );
 }
 
@@ -90,6 +96,19 @@ function parseSeconds(value: string): number {
   if (!Number.isFinite(n) || n <= 0 || n > 3600)
     throw new InvalidArgumentError('expected a number of seconds above 0, at most 3600');
   return n;
+}
+
+function parseAddresses(value: string): string[] {
+  const addresses = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const bad = addresses.find((a) => isIP(a) === 0);
+  if (addresses.length === 0 || bad !== undefined)
+    throw new InvalidArgumentError(
+      `expected IP addresses separated by commas${bad ? `; not an IP address: ${JSON.stringify(bad)}` : ''}`,
+    );
+  return addresses;
 }
 
 function parseConcurrency(value: string): number {
@@ -118,6 +137,7 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
     probe: Boolean(opts.probe),
     ...(opts.clusterDeadline === undefined ? {} : { clusterDeadlineSeconds: opts.clusterDeadline as number }),
     privateEndpointsReachable: Boolean(opts.privateEndpointsReachable),
+    ...(opts.egressIp === undefined ? {} : { egressAddresses: opts.egressIp as string[] }),
   };
 }
 

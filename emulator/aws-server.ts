@@ -651,6 +651,8 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
         ...vpc,
         endpointPublicAccess: !isPrivate,
         endpointPrivateAccess: isPrivate || vpc?.endpointPrivateAccess === true,
+        // With the public endpoint on, EKS reports its CIDRs (0.0.0.0/0 unless restricted).
+        publicAccessCidrs: isPrivate ? [] : (context.faults.publicAccessCidrs(cluster) ?? ['0.0.0.0/0']),
       },
       endpoint: access.endpoint,
       certificateAuthority: { data: Buffer.from(access.caPem, 'utf8').toString('base64') },

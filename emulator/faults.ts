@@ -39,6 +39,8 @@ export interface FaultOptions {
    * on: every emulated API is reachable on loopback, whatever the snapshot's cluster.json says.
    */
   privateClusters?: string[];
+  /** Cluster name -> the publicAccessCidrs its DescribeCluster reports (default: 0.0.0.0/0). */
+  publicAccessCidrs?: Record<string, string[]>;
   /** Account ids for which sts:AssumeRole returns AccessDenied. */
   deniedAccounts?: string[];
   /** Cluster names whose RBAC denies the auditor create on serviceaccounts/token (403), as without the probe ClusterRole. */
@@ -184,6 +186,12 @@ export class FaultState {
 
   isStalled(cluster: ClusterRef): boolean {
     return matchesCluster(this.faults.stalledClusters, cluster);
+  }
+
+  /** The public access CIDRs configured for the cluster, if any. */
+  publicAccessCidrs(cluster: ClusterRef): string[] | undefined {
+    const table = this.faults.publicAccessCidrs ?? {};
+    return table[cluster.name] ?? table[`${cluster.accountId}/${cluster.region}/${cluster.name}`];
   }
 
   isPrivate(cluster: ClusterRef): boolean {

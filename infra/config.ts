@@ -102,6 +102,11 @@ export const hubConfigSchema = z.strictObject({
     .default(90),
   /** The auditor's memory (MB); CPU grows with it, and parsing large clusters is CPU-bound. */
   auditorMemoryMb: z.number().int().min(512).max(10240).default(2048),
+  /**
+   * The auditor's public egress addresses (its NAT gateways' Elastic IPs): a cluster whose public
+   * access CIDRs exclude all of them is reported as unreachable (AUDIT-002) instead of dialled.
+   */
+  egressIps: z.array(z.union([z.ipv4(), z.ipv6()])).default([]),
   /** Auditor invocations at once (the SQS event source's maximum concurrency, 2-1000). */
   auditorMaxConcurrency: z.number().int().min(2).max(1000).default(10),
   /** Severity overrides and exemptions (the CLI's config file, as an object), passed as AUDIT_CONFIG. */

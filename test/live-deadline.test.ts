@@ -112,6 +112,28 @@ describe("the collection's own deadline (the auditor function's time)", () => {
   });
 });
 
+describe("public access CIDRs and the collector's egress", () => {
+  it('does not dial a cluster whose public access CIDRs exclude the egress address, and says why', async () => {
+    emulator.setFaults({ publicAccessCidrs: { checkout: ['10.0.0.0/8', '192.0.2.0/24'] } });
+    const { files } = await timedCollect({ ...ACCOUNT_ONLY, egressAddresses: ['203.0.113.7'] });
+    const [error] = clusterErrors(files, 'checkout') ?? [];
+    expect(error).toMatchObject({ api: 'k8s', code: 'PublicCidrs', class: 'unreachable' });
+    expect(error?.message).toContain('10.0.0.0/8, 192.0.2.0/24');
+    expect(error?.message).toContain('203.0.113.7');
+    expect(k8sRequests('checkout')).toBe(0);
+    expectOthersCollected(files);
+  });
+
+  it('dials it when an egress address is inside the CIDRs, or when the egress is not known', async () => {
+    emulator.setFaults({ publicAccessCidrs: { checkout: ['10.0.0.0/8', '203.0.113.0/24'] } });
+    const inside = await timedCollect({ ...ACCOUNT_ONLY, egressAddresses: ['198.51.100.1', '203.0.113.7'] });
+    expect(clusterErrors(inside.files, 'checkout')).toBeUndefined();
+    emulator.setFaults({ publicAccessCidrs: { checkout: ['10.0.0.0/8'] } });
+    const unknown = await timedCollect(ACCOUNT_ONLY);
+    expect(clusterErrors(unknown.files, 'checkout')).toBeUndefined();
+  });
+});
+
 describe('a deadline per cluster', () => {
   it('ends a silent cluster (no TLS handshake) at its deadline, as one k8s Timeout error', async () => {
     emulator.setFaults({ silentClusters: ['checkout'] });

@@ -22,6 +22,8 @@ export interface LiveOptions {
   clusterDeadlineSeconds?: number;
   /** The collector runs where private-only endpoints are reachable (inside the clusters' VPC): dial them. */
   privateEndpointsReachable?: boolean;
+  /** Where this machine's traffic leaves from: clusters whose public access CIDRs exclude it are not dialled. */
+  egressAddresses?: string[];
 }
 
 export class LiveOptionsError extends Error {
@@ -76,6 +78,7 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
       ? {}
       : { kubernetes: { deadlineMs: Math.round(live.clusterDeadlineSeconds * 1000) } }),
     ...(live.privateEndpointsReachable ? { privateEndpoints: 'dial' as const } : {}),
+    ...(live.egressAddresses?.length ? { egressAddresses: live.egressAddresses } : {}),
     onProgress: (p) => {
       if (!io.progress) return;
       const where = [p.accountId, p.region, p.cluster].filter(Boolean).join('/');

@@ -63,6 +63,7 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
               ? {}
               : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
             privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
+            ...(env.AUDIT_EGRESS_IPS ? { egressAddresses: env.AUDIT_EGRESS_IPS } : {}),
             // Another account's unit may need the policies of this account's IRSA roles.
             rolePolicies: 'web-identity',
             ...(stopAt === undefined ? {} : { stopAt }),

@@ -32,6 +32,18 @@ export const environmentSchema = z.object({
   AUDIT_CLUSTER_DEADLINE_SECONDS: z.coerce.number().positive().max(900).optional(),
   /** `dial` when the auditor runs where the clusters' private endpoints are reachable (in their VPC). */
   AUDIT_PRIVATE_ENDPOINTS: z.enum(['skip', 'dial']).default('skip'),
+  /** The auditor's public egress addresses (its NAT gateways' Elastic IPs), comma-separated. */
+  AUDIT_EGRESS_IPS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      value
+        ? value
+            .split(',')
+            .map((a) => a.trim())
+            .filter(Boolean)
+        : undefined,
+    ),
   /**
    * How long an account's unit waits for the other accounts of the run to share their IAM and
    * clusters (cross-account IRSA), in seconds (default 300; never past the collection's end).

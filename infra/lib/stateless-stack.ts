@@ -145,6 +145,7 @@ export class StatelessStack extends Stack {
       logRetention,
       environment: {
         AUDIT_ROLE_NAME: config.auditRoleName,
+        ...(config.egressIps.length > 0 ? { AUDIT_EGRESS_IPS: config.egressIps.join(',') } : {}),
         AUDIT_EXTERNAL_ID: config.externalId,
         RETENTION_DAYS: String(config.retentionDays),
         ...(config.auditConfig ? { AUDIT_CONFIG: JSON.stringify(config.auditConfig) } : {}),

@@ -188,6 +188,13 @@ export function kubernetesApiAdvice(
           "the cluster's public endpoint is off and the auditor does not run where its private endpoint is reachable",
         fix: `${endpointCheck}\n# run the auditor inside the cluster's VPC and say so: --private-endpoints-reachable (CLI), AUDIT_PRIVATE_ENDPOINTS=dial (auditor function); docs/deploy.md`,
       };
+    case 'PublicCidrs':
+      return {
+        summary,
+        cause:
+          "the cluster's public endpoint admits only its public access CIDRs, and the auditor's traffic leaves from an address outside them",
+        fix: `${endpointCheck}\n# add the auditor's egress address to them (keeping the others):\naws eks update-cluster-config --name ${place.cluster} --region ${place.region} --resources-vpc-config publicAccessCidrs="EXISTING_CIDRS,EGRESS_IP/32"\n# or run the auditor inside the cluster's VPC (--private-endpoints-reachable, AUDIT_PRIVATE_ENDPOINTS=dial)`,
+      };
     case 'NoEndpoint':
       return {
         summary,

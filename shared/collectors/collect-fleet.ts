@@ -5,6 +5,7 @@
  * checks them directly (`check --live`). Every failure becomes a collection error next to the
  * data it concerns; nothing is thrown for one account or cluster.
  */
+import { BlockList, isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { EksTokenCache } from '../aws/eks-token.ts';
 import { ROLE_ARN_PATTERN } from '../engine/audit-context.ts';
@@ -71,6 +72,12 @@ export interface CollectOptions {
    */
   readonly stopAt?: number;
   /**
+   * The public addresses the collector's traffic leaves from (a NAT gateway's Elastic IPs, an
+   * office's address): a cluster whose public endpoint admits none of them (its publicAccessCidrs)
+   * is not dialled over it, and gets an error saying so at once. Unknown (default): dialled.
+   */
+  readonly egressAddresses?: readonly string[];
+  /**
    * Whose attached and inline policies to list (IRSA-018): the roles this collection's
    * ServiceAccounts name (default), or also every role that trusts an EKS OIDC provider: the
    * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter.
@@ -102,6 +109,36 @@ function trustsEksProvider(document: unknown): boolean {
     // not URL-encoded: look at it as it is
   }
   return /:oidc-provider\/oidc\.eks\./i.test(text);
+}
+
+/**
+ * Why the cluster's public endpoint cannot be reached from the collector's egress addresses, or
+ * null when it can (or nothing says it cannot). EKS applies publicAccessCidrs to the public
+ * endpoint only: a collector inside the VPC (privateEndpoints 'dial') uses the private one.
+ */
+function excludedEgress(
+  cluster: Record<string, unknown>,
+  options: Pick<CollectOptions, 'egressAddresses' | 'privateEndpoints'>,
+): string | null {
+  const egress = options.egressAddresses ?? [];
+  const vpc = cluster.resourcesVpcConfig as
+    | { endpointPublicAccess?: boolean; endpointPrivateAccess?: boolean; publicAccessCidrs?: string[] }
+    | undefined;
+  if (egress.length === 0 || vpc?.endpointPublicAccess === false) return null;
+  if (vpc?.endpointPrivateAccess && options.privateEndpoints === 'dial') return null;
+  const cidrs = vpc?.publicAccessCidrs ?? [];
+  if (cidrs.length === 0) return null; // EKS's default: 0.0.0.0/0
+  const admitted = new BlockList();
+  for (const cidr of cidrs) {
+    const [network = '', prefix = ''] = cidr.split('/');
+    const family = isIP(network) === 6 ? 'ipv6' : 'ipv4';
+    if (isIP(network) && /^\d+$/.test(prefix)) admitted.addSubnet(network, Number(prefix), family);
+  }
+  const reaches = egress.some(
+    (address) => isIP(address) !== 0 && admitted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+  );
+  if (reaches) return null;
+  return `the public endpoint admits only ${cidrs.join(', ')} (publicAccessCidrs), which exclude the auditor's egress address(es) ${egress.join(', ')}: not dialled`;
 }
 
 /** A cluster reached with less time than this left before `stopAt` is not dialled. */
@@ -353,6 +390,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
           "the cluster's API has a private endpoint only: the public endpoint is off; not dialled from where the " +
           "auditor runs (set --private-endpoints-reachable/AUDIT_PRIVATE_ENDPOINTS=dial when it runs inside the cluster's VPC)",
       });
+      return { finished: finish() };
+    }
+    const excluded = excludedEgress(described.cluster, options);
+    if (excluded) {
+      clusterErrors.push({ api: 'k8s', code: 'PublicCidrs', class: 'unreachable', message: excluded });
       return { finished: finish() };
     }
     const left = options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now();

@@ -78,6 +78,22 @@ describeCheck(check, {
       absent: ['create-access-entry'],
     },
     {
+      name: "public access CIDRs that exclude the auditor's egress",
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s',
+          code: 'PublicCidrs',
+          class: 'unreachable',
+          message:
+            'the public endpoint admits only 10.0.0.0/8 (publicAccessCidrs), which exclude 203.0.113.7',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['public access CIDRs', 'update-cluster-config --name demo', 'publicAccessCidrs='],
+      absent: ['create-access-entry'],
+    },
+    {
       name: 'a private endpoint that was not dialled',
       fleet: healthyWith((h) => {
         h.cluster.cluster.kubernetes = null;
