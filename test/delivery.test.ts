@@ -14,6 +14,7 @@ import type { SnsMessage } from '#shared/notify/sns-message.ts';
 import { auditAccount } from '#shared/pipeline/audit-account.ts';
 import type { WorkMessage } from '#shared/pipeline/work-message.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { faultyDynamo } from '#shared/testing/dynamo-faults.ts';
 import { writeNight2Fleet } from '../demo/seed-001-story.ts';
 import { REPO_ROOT } from './support/run-cli.ts';
 
@@ -97,6 +98,53 @@ async function afterBaseline() {
 
 const regressions = (published: readonly SnsMessage[]) =>
   published.filter((m) => m.attributes.eventType?.StringValue === 'regression');
+
+describe("a delivery that dies while completing a unit's first audit", () => {
+  it('leaves the next night a normal one: its regressions are alerted, not taken for a baseline', async () => {
+    const target = await startDynalite();
+    const proxy = await faultyDynamo(target);
+    dynamo = target;
+    store = new FindingStore({ tableName: target.tableName, client: proxy.client });
+    const night1 = message('n1', '2026-11-01T02:00:00.000Z');
+    await store.startRun('n1', night1.runAt, 1);
+    // The first delivery of night 1 dies completing the payments unit, between its two completion
+    // writes (the unit state, and the run's record of the unit): the second of them fails.
+    let completionWrites = 0;
+    proxy.setRule(({ operation, body }) => {
+      const completion =
+        operation === 'UpdateItem' &&
+        body.includes('payments') &&
+        (body.includes('lastCompleteRunId') || body.includes('"S":"complete"'));
+      // The second, and its retries by the SDK.
+      return completion && ++completionWrites >= 2 ? 'internal-error' : undefined;
+    });
+    const quiet = recordingNotifier();
+    const at1 = () => new Date('2026-11-01T02:01:00.000Z');
+    await expect(
+      auditAccount(night1, { store, notifier: quiet.notifier, collect: () => accountFiles(FLEET), now: at1 }),
+    ).rejects.toThrow();
+    // Its re-delivery completes night 1: still the unit's baseline, so no alert.
+    proxy.setRule(undefined);
+    await auditAccount(night1, {
+      store,
+      notifier: quiet.notifier,
+      collect: () => accountFiles(FLEET),
+      now: at1,
+    });
+    expect(regressions(quiet.published)).toEqual([]);
+    // Night 2: seed 001's regression on payments is alerted.
+    await store.startRun('n2', '2026-11-02T02:00:00.000Z', 1);
+    const loud = recordingNotifier();
+    await auditAccount(message('n2', '2026-11-02T02:00:00.000Z'), {
+      store,
+      notifier: loud.notifier,
+      collect: () => accountFiles(night2),
+      now: () => new Date('2026-11-02T02:01:00.000Z'),
+    });
+    expect(regressions(loud.published).map((a) => a.attributes.cluster?.StringValue)).toEqual(['payments']);
+    await proxy.stop();
+  }, 120_000);
+});
 
 describe('delivery of alerts and the digest', () => {
   it('a delivery killed between claiming and publishing: the next one publishes the alert, with the same dedup key', async () => {

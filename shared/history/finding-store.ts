@@ -24,6 +24,8 @@ export interface UnitStateRecord {
   readonly firstAuditAt: string | null;
   readonly lastAuditAt: string | null;
   readonly lastCompleteRunId: string | null;
+  /** The run whose audit of the unit was its baseline (its first complete audit). */
+  readonly baselineRunId: string | null;
   readonly openBySeverity: Record<Severity, number>;
 }
 
@@ -261,6 +263,7 @@ export class FindingStore {
       firstAuditAt: (item.firstAuditAt as string | undefined) ?? null,
       lastAuditAt: (item.lastAuditAt as string | undefined) ?? null,
       lastCompleteRunId: (item.lastCompleteRunId as string | undefined) ?? null,
+      baselineRunId: (item.baselineRunId as string | undefined) ?? null,
       openBySeverity: {
         ...emptyBySeverity(),
         ...(item.openBySeverity as Record<Severity, number> | undefined),
@@ -504,6 +507,36 @@ export class FindingStore {
   /** Records a unit's audit as complete in the run, and as the unit's last complete audit. */
   async completeUnit(record: UnitRunRecord): Promise<void> {
     const { unit } = record;
+    const state = setAll({
+      type: 'unit',
+      unitKey: unitKey(unit),
+      accountId: unit.accountId,
+      region: unit.region,
+      cluster: unit.cluster,
+      lastAuditAt: record.auditedAt,
+      lastCompleteRunId: record.runId,
+      // A re-delivery that finds this run's state but not its record must decide the baseline the same.
+      ...(record.baseline ? { baselineRunId: record.runId } : {}),
+      openBySeverity: record.openBySeverity,
+      ...keys.unitIndex(unit),
+    });
+    // The counts now agree with the unit's finding states: the mark of writeChanges goes.
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.unitState(unit),
+        UpdateExpression: `${state.UpdateExpression}, #firstAuditAt = if_not_exists(#firstAuditAt, :lastAuditAt) REMOVE #writingRunId`,
+        ExpressionAttributeNames: {
+          ...state.ExpressionAttributeNames,
+          '#firstAuditAt': 'firstAuditAt',
+          '#writingRunId': 'writingRunId',
+        },
+        ExpressionAttributeValues: state.ExpressionAttributeValues,
+      }),
+    );
+    this.count('unit state');
+    // The run's record last: once it says complete, no delivery touches the unit again, so
+    // everything it stands for (the unit state above) must be written before it.
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -530,32 +563,6 @@ export class FindingStore {
       }),
     );
     this.count('unit run');
-    const state = setAll({
-      type: 'unit',
-      unitKey: unitKey(unit),
-      accountId: unit.accountId,
-      region: unit.region,
-      cluster: unit.cluster,
-      lastAuditAt: record.auditedAt,
-      lastCompleteRunId: record.runId,
-      openBySeverity: record.openBySeverity,
-      ...keys.unitIndex(unit),
-    });
-    // The counts now agree with the unit's finding states: the mark of writeChanges goes.
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.unitState(unit),
-        UpdateExpression: `${state.UpdateExpression}, #firstAuditAt = if_not_exists(#firstAuditAt, :lastAuditAt) REMOVE #writingRunId`,
-        ExpressionAttributeNames: {
-          ...state.ExpressionAttributeNames,
-          '#firstAuditAt': 'firstAuditAt',
-          '#writingRunId': 'writingRunId',
-        },
-        ExpressionAttributeValues: state.ExpressionAttributeValues,
-      }),
-    );
-    this.count('unit state');
   }
 
   /**

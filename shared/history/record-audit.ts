@@ -139,9 +139,11 @@ export async function recordUnit(options: RecordAuditOptions, entry: UnitResults
     };
   }
   const state = await store.getUnitState(entry.unit);
-  // First complete audit of the unit: a baseline. (A run that crashed before completing the unit
-  // left lastCompleteRunId as it was, so a re-delivery decides the same.)
-  const baseline = !state?.lastCompleteRunId;
+  // First complete audit of the unit: a baseline. A delivery that died before completing the unit
+  // left lastCompleteRunId as it was, or (between the unit state and the run's record of the unit)
+  // set to this run with baselineRunId saying what it decided: a re-delivery decides the same.
+  const baseline =
+    !state?.lastCompleteRunId || (state.lastCompleteRunId === runId && state.baselineRunId === runId);
   const stored = await store.loadFindings(entry.unit);
   const output = reconcile({
     runId,
