@@ -57,11 +57,11 @@ function addLiveOptions(command: Command): void {
       "regions to audit (comma-separated; default: each account's enabled regions)",
       parseIds,
     )
-    .option('--concurrency <n>', 'accounts and clusters collected at once', parseConcurrency, 4)
+    .option('--concurrency <n>', 'accounts and clusters collected at once', wholeNumber(1, 64), 4)
     .option(
       '--threads <n>',
       `worker threads that parse Kubernetes list pages (0: on the main thread; default: the cores, at most 4, here ${defaultDecodeThreads()})`,
-      parseThreads,
+      wholeNumber(0, 32),
     )
     .option(
       '--probe',
@@ -84,11 +84,14 @@ function addLiveOptions(command: Command): void {
     );
 }
 
-function parseNights(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 30)
-    throw new InvalidArgumentError('expected a whole number from 1 to 30');
-  return n;
+/** A commander parser of a whole number from `min` to `max`. */
+function wholeNumber(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
 }
 
 function parseSeconds(value: string): number {
@@ -109,20 +112,6 @@ function parseAddresses(value: string): string[] {
       `expected IP addresses separated by commas${bad ? `; not an IP address: ${JSON.stringify(bad)}` : ''}`,
     );
   return addresses;
-}
-
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new InvalidArgumentError('expected a whole number from 1 to 64');
-  return n;
-}
-
-function parseThreads(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 32)
-    throw new InvalidArgumentError('expected a whole number from 0 to 32');
-  return n;
 }
 
 function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
@@ -360,7 +349,12 @@ Examples:
         "DynamoDB, the emulator as AWS and Kubernetes; no AWS account) and print the findings it leaves open, in check's formats.",
     )
     .argument('<fleet-dir>', 'snapshot directory, as for check (served by the emulator)')
-    .option('--nights <n>', 'nights to run over the same fleet, a day apart (default 1)', parseNights, 1)
+    .option(
+      '--nights <n>',
+      'nights to run over the same fleet, a day apart (default 1)',
+      wholeNumber(1, 30),
+      1,
+    )
     .addOption(
       new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
     )

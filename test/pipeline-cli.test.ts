@@ -7,37 +7,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, runCliAsync } from './support/run-cli.ts';
+import { type CliRun, type JsonFinding, jsonIdentity, runCliAsync } from './support/run-cli.ts';
 
 const FLEET = 'examples/fleet';
 const scratch = mkdtempSync(join(tmpdir(), 'irsa-audit-pipeline-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The fields that name a finding (shared/engine/run-audit.ts findingKey), in that order. */
-const IDENTITY = [
-  'checkId',
-  'accountId',
-  'region',
-  'cluster',
-  'namespace',
-  'serviceAccount',
-  'roleName',
-  'workload',
-  'resource',
-] as const;
-
-interface JsonFinding {
-  readonly checkId: string;
-  readonly status: string;
-  readonly severity: string;
-  readonly [field: string]: unknown;
-}
-
-const identityOf = (f: JsonFinding): string => JSON.stringify(IDENTITY.map((k) => f[k] ?? null));
-
 /** identity -> "status severity", for a diff that names what differs. */
 function verdicts(findings: readonly JsonFinding[]): Map<string, string> {
-  return new Map(findings.map((f) => [identityOf(f), `${f.status} ${f.severity}`]));
+  return new Map(findings.map((f) => [jsonIdentity(f), `${f.status} ${f.severity}`]));
 }
 
 /**
@@ -81,8 +59,8 @@ describe('irsa-audit pipeline vs irsa-audit check on the sample fleet', () => {
   it("prints check's JSON: the same fields (but evidence, which the store does not keep) in the same order", () => {
     const checkFindings: JsonFinding[] = JSON.parse(check.stdout).findings;
     const pipelineReport = JSON.parse(pipeline.stdout);
-    const shared = checkFindings.filter((f) => !KNOWN_PIPELINE_GAPS.includes(identityOf(f)));
-    expect(pipelineReport.findings.map(identityOf)).toEqual(shared.map(identityOf));
+    const shared = checkFindings.filter((f) => !KNOWN_PIPELINE_GAPS.includes(jsonIdentity(f)));
+    expect(pipelineReport.findings.map(jsonIdentity)).toEqual(shared.map(jsonIdentity));
     for (const [i, f] of pipelineReport.findings.entries()) {
       const { evidence: _evidence, ...rest } = shared[i] as JsonFinding;
       expect(Object.keys(f)).toEqual(Object.keys(rest));
@@ -172,7 +150,7 @@ describe('irsa-audit pipeline options', () => {
     expect(fromPipeline.status, fromPipeline.stderr).toBe(0);
     const pick = (stdout: string) =>
       JSON.parse(stdout).findings.map((f: JsonFinding) => ({
-        id: identityOf(f),
+        id: jsonIdentity(f),
         status: f.status,
         severity: f.severity,
         exemption: f.exemption,

@@ -10,7 +10,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
+import { type CliRun, type JsonFinding, jsonIdentity, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
 
 /** Every directory under examples/ and test/fixtures/ holding an expected-findings.json: the shipped fleets. */
 function shippedFleets(): string[] {
@@ -29,34 +29,13 @@ function shippedFleets(): string[] {
 
 const FLEETS = shippedFleets();
 
-/** The fields that name a finding (shared/engine/run-audit.ts findingKey), in that order. */
-const IDENTITY = [
-  'checkId',
-  'accountId',
-  'region',
-  'cluster',
-  'namespace',
-  'serviceAccount',
-  'roleName',
-  'workload',
-  'resource',
-] as const;
-
-interface JsonFinding {
-  readonly status: string;
-  readonly severity: string;
-  readonly [field: string]: unknown;
-}
-
 /**
  * Each finding as "identity status severity", sorted: a multiset, so that two findings with the same
  * identity (a same-named cluster in two accounts must never collapse into one) are both counted.
  */
 function verdicts(run: CliRun): string[] {
   const findings: JsonFinding[] = JSON.parse(run.stdout).findings;
-  return findings
-    .map((f) => `${JSON.stringify(IDENTITY.map((k) => f[k] ?? null))} ${f.status} ${f.severity}`)
-    .sort();
+  return findings.map((f) => `${jsonIdentity(f)} ${f.status} ${f.severity}`).sort();
 }
 
 /**

@@ -10,7 +10,7 @@
  * severity. Those are left out (or null in the summary), never made up; see cli/render/report.ts.
  */
 import { stat } from 'node:fs/promises';
-import { CATALOGUE } from '#shared/checks/catalogue.ts';
+import { CATALOGUE, findCheck } from '#shared/checks/catalogue.ts';
 import { SEVERITIES, type Severity, severityRank } from '#shared/checks/types.ts';
 import { type AuditConfig, EMPTY_CONFIG } from '#shared/config/audit-config.ts';
 import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
@@ -174,7 +174,7 @@ function toReported(f: StoredFinding, config: AuditConfig, now: Date): ReportedF
   const status: FindingStatus = f.state === 'exempted' ? 'exempted' : 'fail';
   const finding: ReportedFinding = {
     checkId: f.checkId,
-    name: CATALOGUE.find((c) => c.metadata.id === f.checkId)?.metadata.name ?? f.checkId,
+    name: findCheck(f.checkId)?.metadata.name ?? f.checkId,
     title: f.title,
     severity: f.severity,
     status,

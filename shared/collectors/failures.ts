@@ -26,12 +26,23 @@ const NETWORK_CODES =
   /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED|TimeoutError|RequestTimeout|Timeout|PrivateEndpoint|NoEndpoint)$/;
 const TLS_PATTERN = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
 
-/** The first line of an error message, without anything that looks like a bearer token or a key. */
-export function safeMessage(message: string): string {
-  return (message.split('\n')[0] ?? '')
+const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
+
+/**
+ * A text without anything that looks like a credential: the EKS bearer token, a service account
+ * token (a JWT), a presigned URL's signature or session token. The one redaction of the collectors
+ * (error messages of AWS and Kubernetes calls, the live probe's STS messages).
+ */
+export function redactSecrets(text: string): string {
+  return text
     .replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>')
-    .replace(/(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s"']+/gi, '$1<redacted>')
-    .slice(0, 500);
+    .replace(JWT, '<redacted-jwt>')
+    .replace(/(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s"']+/gi, '$1<redacted>');
+}
+
+/** The first line of an error message, redacted and cut to 500 characters. */
+export function safeMessage(message: string): string {
+  return redactSecrets(message.split('\n')[0] ?? '').slice(0, 500);
 }
 
 /** The class of a failure with an answer, from its HTTP status and (AWS) error code. */

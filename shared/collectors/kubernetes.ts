@@ -28,7 +28,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CollectionError, FailureClass, KubernetesKind } from '../model/fleet.ts';
-import { classOf } from './failures.ts';
+import { classOf, redactSecrets } from './failures.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
@@ -717,6 +717,4 @@ function failureOf(reason: unknown, code: string): { class: FailureClass; status
 }
 
 /** Error texts never carry the bearer token, even if a library put it there. */
-function redact(message: string): string {
-  return message.replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>');
-}
+const redact = redactSecrets;

@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import { AUDIENCE_ANNOTATION, ROLE_ARN_ANNOTATION } from '../engine/audit-context.ts';
 import type { CollectionError, ProbeResult } from '../model/fleet.ts';
 import { DEFAULT_AUDIENCE } from '../policy/irsa-trust.ts';
+import { redactSecrets } from './failures.ts';
 import { kubeConfig } from './kubernetes.ts';
 
 export const PROBE_SESSION_NAME = 'irsa-audit-probe';
@@ -106,14 +107,9 @@ export function probeCandidates(items: readonly unknown[]): ProbeCandidate[] {
   return out;
 }
 
-const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
-
 /** Texts kept from the probe never carry a bearer token or a service account token. */
 export function redactTokens(text: string): string {
-  return text
-    .replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>')
-    .replace(JWT, '<redacted-jwt>')
-    .slice(0, 1000);
+  return redactSecrets(text).slice(0, 1000);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

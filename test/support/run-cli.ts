@@ -36,6 +36,30 @@ export function identity(f: ExpectedFinding): string {
     .join(' ');
 }
 
+/** A finding of `irsa-audit check|pipeline --format json`. */
+export interface JsonFinding {
+  readonly checkId: string;
+  readonly status: string;
+  readonly severity: string;
+  readonly [field: string]: unknown;
+}
+
+/** The fields that name a finding (shared/engine/run-audit.ts findingKey), in that order. */
+const IDENTITY = [
+  'checkId',
+  'accountId',
+  'region',
+  'cluster',
+  'namespace',
+  'serviceAccount',
+  'roleName',
+  'workload',
+  'resource',
+] as const;
+
+/** A JSON finding's identity, as a JSON array of its identity fields. */
+export const jsonIdentity = (f: JsonFinding): string => JSON.stringify(IDENTITY.map((k) => f[k] ?? null));
+
 /** Like {@link runCli}, without blocking the event loop (for servers running in the test process). */
 export function runCliAsync(
   args: string[],

@@ -176,6 +176,23 @@ export const check: Check = {
   },
 };
 
+/** A failed read inside the account (one role's policies, or an older snapshot's cluster read). */
+function accountItem(accountId: string, error: CollectionError): Item {
+  const advice = awsFailureAdvice(error, { accountId, region: error.region ?? null });
+  const role = error.role ?? /\(([^()]+)\)$/.exec(error.api)?.[1];
+  return {
+    error,
+    checks: checksFor(error, 'account'),
+    advice: role
+      ? {
+          ...advice,
+          summary: `${advice.summary} for role ${role}`,
+          fix: advice.fix.replaceAll('ROLE_NAME', role),
+        }
+      : advice,
+  };
+}
+
 function evaluateAccount(account: Account): CheckResult[] {
   const out: CheckResult[] = [];
   const inner = account.collectionErrors.filter((e) => !isAccountListing(e));
@@ -193,24 +210,7 @@ function evaluateAccount(account: Account): CheckResult[] {
     if (accountLevel.length === 0) {
       out.push(results.pass(subject, `every read inside account ${account.accountId} succeeded`));
     } else {
-      const items = accountLevel.map((error) => ({
-        error,
-        checks: checksFor(error, 'account'),
-        advice: (() => {
-          const advice = awsFailureAdvice(error, {
-            accountId: account.accountId,
-            region: error.region ?? null,
-          });
-          const role = error.role ?? /\(([^()]+)\)$/.exec(error.api)?.[1];
-          return role
-            ? {
-                ...advice,
-                summary: `${advice.summary} for role ${role}`,
-                fix: advice.fix.replaceAll('ROLE_NAME', role),
-              }
-            : advice;
-        })(),
-      }));
+      const items = accountLevel.map((error) => accountItem(account.accountId, error));
       out.push(fail(subject, `Account ${account.accountId}`, items));
     }
   }
