@@ -1,8 +1,4 @@
 #!/usr/bin/env node
-/**
- * `irsa-audit`: audits IAM Roles for Service Accounts across EKS clusters.
- * The CLI only parses arguments and builds I/O; the work is done by the shared use-cases.
- */
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
@@ -10,6 +6,11 @@ import { DEFAULT_CLUSTER_DEADLINE_MS } from '#shared/collectors/kubernetes.ts';
 import { defaultDecodeThreads } from '#shared/collectors/page-decoder-pool.ts';
 import { ConfigError } from '#shared/config/load-config.ts';
 import { UnknownCheckError } from '#shared/engine/run-audit.ts';
+/**
+ * `irsa-audit`: audits IAM Roles for Service Accounts across EKS clusters.
+ * The CLI only parses arguments and builds I/O; the work is done by the shared use-cases.
+ */
+import { DEFAULT_CLUSTERS_PER_UNIT } from '#shared/pipeline/routing.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
 import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
@@ -37,6 +38,20 @@ function parseIds(value: string, previous: string[] = []): string[] {
       .map((id) => id.trim())
       .filter(Boolean),
   ];
+}
+
+/** `name=vpc-1,vpc-2`, repeatable: a network auditor of the local pipeline and the VPCs it reaches. */
+function parseNetwork(
+  value: string,
+  previous: { name: string; vpcIds: string[] }[] = [],
+): { name: string; vpcIds: string[] }[] {
+  const match = /^([a-z][a-z0-9-]{0,19})=(vpc-[0-9a-f]{8,17}(?:,vpc-[0-9a-f]{8,17})*)$/.exec(value.trim());
+  if (!match)
+    throw new InvalidArgumentError('expected name=vpc-id[,vpc-id...], e.g. core=vpc-0abc12345def67890');
+  const [, name = '', vpcs = ''] = match;
+  if (previous.some((n) => n.name === name))
+    throw new InvalidArgumentError(`network "${name}" is given twice`);
+  return [...previous, { name, vpcIds: vpcs.split(',') }];
 }
 
 function parseDate(value: string): Date {
@@ -373,6 +388,17 @@ Examples:
       '-c, --config <file>',
       'severity overrides and exemptions, given to the auditor as AUDIT_CONFIG (default ./irsa-audit.config.yaml if present)',
     )
+    .option(
+      '--clusters-per-unit <n>',
+      `clusters one auditor unit carries; an account with more is fanned out per (account, region) parts (the hub's clustersPerUnit, default ${DEFAULT_CLUSTERS_PER_UNIT})`,
+      wholeNumber(1, 500),
+    )
+    .option(
+      '--network <name=vpc-id,...>',
+      "a network auditor and the VPCs it reaches (repeatable; the hub's networks); default: one reaching the VPC of every cluster whose public endpoint is off",
+      parseNetwork,
+    )
+    .option('--no-networks', 'no network auditor: clusters whose public endpoint is off are AUDIT-002')
     .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
     .option('-q, --quiet', 'no progress output on stderr')
     .addHelpText(
@@ -401,6 +427,8 @@ Examples:
           check: opts.check,
           failOn: opts.failOn,
           config: opts.config,
+          ...(opts.clustersPerUnit ? { clustersPerUnit: opts.clustersPerUnit } : {}),
+          ...(opts.networks === false ? { networks: [] } : opts.network ? { networks: opts.network } : {}),
           color: opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
           progress: !opts.quiet,
         },

@@ -21,6 +21,7 @@ import {
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BATCH_SIZE, MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { readFleetFiles } from '../emulator/fleet-files.ts';
 import {
   type Emulator,
   type FaultOptions,
@@ -47,6 +48,22 @@ export interface LocalPipelineOptions {
   readonly logLevel?: string;
   /** AUDIT_VIEW_WAIT_SECONDS: how long a unit waits for the other accounts' views (default 20). */
   readonly viewWaitSeconds?: number;
+  /**
+   * The network auditors deployed (the hub config's `networks`, shared/pipeline/routing.ts), each
+   * with its queue, run as the default auditor is, told it runs where private endpoints answer.
+   * Default: one network, `private`, that reaches the VPC of every cluster whose snapshot says its
+   * public endpoint is off (as a deployment configured for them would); `[]`: none, so those
+   * clusters are AUDIT-002. The emulator reports every such cluster as private either way.
+   */
+  readonly networks?: readonly LocalNetwork[];
+  /** AUDIT_CLUSTERS_PER_UNIT: clusters one unit carries before its account is fanned out. */
+  readonly clustersPerUnit?: number;
+}
+
+export interface LocalNetwork {
+  readonly name: string;
+  /** The VPCs whose clusters' private endpoints it reaches. */
+  readonly vpcIds: readonly string[];
 }
 
 export interface NightResult {
@@ -67,6 +84,8 @@ export interface LocalPipeline {
   readonly dynamo: LocalDynamo;
   readonly topicArn: string;
   readonly queueUrl: string;
+  /** The network auditors, as configured (see LocalPipelineOptions.networks). */
+  readonly networks: readonly LocalNetwork[];
   /** Runs one night: the planner at `time`, then the queue drained through the auditor. */
   runNight(time: string, options?: { redeliver?: boolean }): Promise<NightResult>;
   /** Every message published to the topic so far. */
@@ -100,32 +119,73 @@ export function lambdaContext(
   };
 }
 
+/** The VPCs of the snapshot's clusters whose public endpoint is off (cluster.json's resourcesVpcConfig). */
+export async function privateClusterVpcs(fleetDir: string): Promise<string[]> {
+  const fleet = await readFleetFiles(fleetDir);
+  const vpcs = new Set<string>();
+  for (const cluster of fleet.clusters) {
+    const vpc = cluster.cluster.resourcesVpcConfig as
+      | { vpcId?: unknown; endpointPublicAccess?: unknown }
+      | undefined;
+    if (vpc?.endpointPublicAccess === false && typeof vpc.vpcId === 'string') vpcs.add(vpc.vpcId);
+  }
+  return [...vpcs].sort();
+}
+
+interface LocalQueue {
+  readonly url: string;
+  readonly arn: string;
+  readonly dlqName: string;
+}
+
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const dynamo = options.dynamo ?? (await startDynalite());
-  const emulator = await startEmulator({ fleetDir: options.fleetDir, faults: options.faults });
+  const emulator = await startEmulator({
+    fleetDir: options.fleetDir,
+    faults: options.faults,
+    privateAsInSnapshot: true,
+  });
+  const networks: readonly LocalNetwork[] =
+    options.networks ??
+    (await privateClusterVpcs(options.fleetDir).then((vpcIds) =>
+      vpcIds.length > 0 ? [{ name: 'private', vpcIds }] : [],
+    ));
   const region = emulator.env.AWS_REGION ?? 'us-east-1';
   const sns = new SNSClient({ region });
   const sqs = new SQSClient({ region });
   Object.assign(process.env, emulator.env);
   const topic = await sns.send(new CreateTopicCommand({ Name: TOPIC_NAME }));
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: DLQ_NAME }));
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: QUEUE_NAME,
-      Attributes: {
-        VisibilityTimeout: '960',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
-      },
-    }),
+  /** A work queue and its dead-letter queue, as the stateless stack makes them. */
+  async function workQueue(name: string, dlqName: string): Promise<LocalQueue> {
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: dlqName }));
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
+    const queue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: '960',
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+        },
+      }),
+    );
+    const arn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
+    return { url: queue.QueueUrl ?? '', arn: arn ?? '', dlqName };
+  }
+  const main = await workQueue(QUEUE_NAME, DLQ_NAME);
+  const networkQueues = await Promise.all(
+    networks.map(async (network) => ({
+      network,
+      queue: await workQueue(`${QUEUE_NAME}-${network.name}`, `${QUEUE_NAME}-${network.name}-dlq`),
+    })),
   );
-  const queueArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
   const topicArn = topic.TopicArn ?? '';
-  const queueUrl = queue.QueueUrl ?? '';
+  const queueUrl = main.url;
   // What email subscribers would get (recorded by the emulator, not sent).
   await sns.send(
     new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 'security@example.com' }),
@@ -139,6 +199,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AUDIT_ROLE_NAME: 'irsa-auditor',
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'SILENT',
     AUDIT_VIEW_WAIT_SECONDS: String(options.viewWaitSeconds ?? 20),
+    AUDIT_NETWORKS: JSON.stringify(
+      networkQueues.map(({ network, queue: q }) => ({
+        name: network.name,
+        queueUrl: q.url,
+        vpcIds: network.vpcIds,
+      })),
+    ),
+    ...(options.clustersPerUnit ? { AUDIT_CLUSTERS_PER_UNIT: String(options.clustersPerUnit) } : {}),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_NAMESPACE: 'IrsaAuditor',
@@ -149,14 +217,29 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     { time: string },
     { runId: string; accounts: number }
   >;
-  const auditor = (await import('../functions/auditor/handler.ts')).handler as unknown as Handler<
-    SQSEvent,
-    { batchItemFailures: { itemIdentifier: string }[] }
-  >;
+  type Auditor = Handler<SQSEvent, { batchItemFailures: { itemIdentifier: string }[] }>;
+  const { auditorHandler } = await import('../functions/auditor/handler.ts');
+  /** Each queue and the function its event source mapping invokes: the default auditor, then each network's. */
+  const consumers: Consumer[] = [
+    { queue: main, auditor: auditorHandler() as unknown as Auditor, name: 'irsa-audit-auditor' },
+    ...networkQueues.map(({ network, queue: q }) => ({
+      queue: q,
+      auditor: auditorHandler({
+        AUDIT_NETWORK: network.name,
+        AUDIT_PRIVATE_ENDPOINTS: 'dial',
+      }) as unknown as Auditor,
+      name: `irsa-audit-auditor-${network.name}`,
+    })),
+  ];
+  interface Consumer {
+    readonly queue: LocalQueue;
+    readonly auditor: Auditor;
+    readonly name: string;
+  }
 
   /** One auditor invocation over a batch, then as the event source mapping does with its answer. */
-  async function invoke(records: SQSRecord[]): Promise<number> {
-    const response = await auditor({ Records: records }, lambdaContext('irsa-audit-auditor'));
+  async function invoke(consumer: Consumer, records: SQSRecord[]): Promise<number> {
+    const response = await consumer.auditor({ Records: records }, lambdaContext(consumer.name));
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     for (const record of records) {
       // Delete what succeeded; a failure becomes visible again (here at once, instead of after the
@@ -164,56 +247,62 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       if (failed.has(record.messageId)) {
         await sqs.send(
           new ChangeMessageVisibilityCommand({
-            QueueUrl: queueUrl,
+            QueueUrl: consumer.queue.url,
             ReceiptHandle: record.receiptHandle,
             VisibilityTimeout: 0,
           }),
         );
       } else {
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }));
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: consumer.queue.url, ReceiptHandle: record.receiptHandle }),
+        );
       }
     }
     return failed.size;
   }
 
   /**
-   * Drains the queue as Lambda scales out on it: every batch visible at once is handed to its own
-   * invocation, all running side by side (the account units of a run share their views while they
-   * run, see shared/pipeline/cross-account.ts); then the failed records, visible again, likewise.
+   * Drains the queues as Lambda scales out on them: every batch visible at once, on any queue, is
+   * handed to its own invocation of that queue's function, all running side by side (the account
+   * units of a run share their views while they run, see shared/pipeline/cross-account.ts; a lead's
+   * parts arrive on the queues while it runs); then what came back or arrived, likewise.
    */
   async function drain(): Promise<{ invocations: number; failedRecords: number }> {
     let invocations = 0;
     let failedRecords = 0;
     for (;;) {
-      const batches: SQSRecord[][] = [];
-      for (;;) {
-        const received = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: BATCH_SIZE,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        const messages = received.Messages ?? [];
-        if (messages.length === 0) break;
-        batches.push(
-          messages.map((m) => ({
-            messageId: m.MessageId ?? '',
-            receiptHandle: m.ReceiptHandle ?? '',
-            body: m.Body ?? '',
-            attributes: m.Attributes as unknown as SQSRecord['attributes'],
-            messageAttributes: {},
-            md5OfBody: m.MD5OfBody ?? '',
-            eventSource: 'aws:sqs',
-            eventSourceARN: queueArn ?? '',
-            awsRegion: region,
-          })),
-        );
+      const batches: { consumer: Consumer; records: SQSRecord[] }[] = [];
+      for (const consumer of consumers) {
+        for (;;) {
+          const received = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: consumer.queue.url,
+              MaxNumberOfMessages: BATCH_SIZE,
+              MessageSystemAttributeNames: ['All'],
+              MessageAttributeNames: ['All'],
+            }),
+          );
+          const messages = received.Messages ?? [];
+          if (messages.length === 0) break;
+          batches.push({
+            consumer,
+            records: messages.map((m) => ({
+              messageId: m.MessageId ?? '',
+              receiptHandle: m.ReceiptHandle ?? '',
+              body: m.Body ?? '',
+              attributes: m.Attributes as unknown as SQSRecord['attributes'],
+              messageAttributes: {},
+              md5OfBody: m.MD5OfBody ?? '',
+              eventSource: 'aws:sqs',
+              eventSourceARN: consumer.queue.arn,
+              awsRegion: region,
+            })),
+          });
+        }
       }
       if (batches.length === 0) return { invocations, failedRecords };
       invocations += batches.length;
-      const failed = await Promise.all(batches.map(invoke));
+      const failed = await Promise.all(batches.map((b) => invoke(b.consumer, b.records)));
       failedRecords += failed.reduce((sum, n) => sum + n, 0);
     }
   }
@@ -223,12 +312,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     dynamo,
     topicArn,
     queueUrl,
+    networks,
     async runNight(time, nightOptions = {}) {
       const before = emulator.sns.published(topicArn).length;
       const planned = await planner({ time }, lambdaContext('irsa-audit-planner'));
       if (nightOptions.redeliver) await planner({ time }, lambdaContext('irsa-audit-planner'));
       const { invocations, failedRecords } = await drain();
-      const deadLetters = emulator.sqs.messages(DLQ_NAME).length;
+      const deadLetters = consumers.reduce((n, c) => n + emulator.sqs.messages(c.queue.dlqName).length, 0);
       return {
         runId: planned.runId,
         accountsPlanned: planned.accounts,

@@ -642,8 +642,10 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
     const connector = cluster.cluster.connectorConfig as JsonObject | undefined;
     // Every emulated API server listens on loopback, reachable from wherever the collector runs: so
     // the public endpoint is on (whatever the snapshot says), unless the faults make it private.
-    const isPrivate = context.faults.isPrivate(cluster);
     const vpc = cluster.cluster.resourcesVpcConfig as JsonObject | undefined;
+    const isPrivate =
+      context.faults.isPrivate(cluster) ||
+      (context.faults.followsSnapshotEndpoints() && vpc?.endpointPublicAccess === false);
     return {
       ...cluster.cluster,
       createdAt: epochSeconds(cluster.cluster.createdAt),

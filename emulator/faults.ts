@@ -85,7 +85,16 @@ export class FaultState {
   private counts = new Map<string, number>();
   private handshakes = new Map<string, number>();
 
-  constructor(faults: FaultOptions = {}) {
+  /**
+   * @param privateAsInSnapshot not a fault, and kept across set(): clusters whose snapshot says
+   * `endpointPublicAccess: false` are private as EKS would report them (default: every emulated
+   * endpoint is public, since all listen on loopback). The local pipeline sets it, so that its
+   * network auditors (shared/pipeline/routing.ts) have the private clusters to audit.
+   */
+  constructor(
+    faults: FaultOptions = {},
+    private readonly privateAsInSnapshot = false,
+  ) {
     this.set(faults);
   }
 
@@ -192,6 +201,11 @@ export class FaultState {
   publicAccessCidrs(cluster: ClusterRef): string[] | undefined {
     const table = this.faults.publicAccessCidrs ?? {};
     return table[cluster.name] ?? table[`${cluster.accountId}/${cluster.region}/${cluster.name}`];
+  }
+
+  /** Whether the snapshot's endpoint access is honoured (privateAsInSnapshot). */
+  followsSnapshotEndpoints(): boolean {
+    return this.privateAsInSnapshot;
   }
 
   isPrivate(cluster: ClusterRef): boolean {

@@ -88,6 +88,11 @@ export interface StartEmulatorOptions {
   managementAccountId?: string;
   /** Port of the AWS endpoint (default: any free port). */
   port?: number;
+  /**
+   * Clusters whose snapshot says `endpointPublicAccess: false` are private, as EKS would say
+   * (default: every emulated endpoint is public). Only a collector told it runs in their VPC reads them.
+   */
+  privateAsInSnapshot?: boolean;
 }
 
 const EMULATOR_USER = 'irsa-auditor';
@@ -112,7 +117,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       `managementAccountId must be a 12-digit account id, got ${JSON.stringify(managementAccountId)}`,
     );
   }
-  const faults = new FaultState(options.faults ?? {});
+  const faults = new FaultState(options.faults ?? {}, options.privateAsInSnapshot === true);
   const credentials = new CredentialStore();
   const management = credentials.issueStatic(managementAccountId, EMULATOR_USER);
   const secretAccessKeyFor = (accessKeyId: string) => credentials.get(accessKeyId)?.secretAccessKey;

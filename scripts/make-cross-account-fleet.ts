@@ -26,6 +26,7 @@ import {
   CLUSTER_CA_B_PEM,
   CLUSTER_CA_C_PEM,
   CLUSTER_CA_D_PEM,
+  CLUSTER_CA_E_PEM,
 } from '#shared/testing/test-certificates.ts';
 import {
   type Account,
@@ -84,8 +85,10 @@ function cluster(
   caPem: string,
   createdAt: string,
   tags: Record<string, string>,
+  endpointAccess?: Cluster['endpointAccess'],
 ): Cluster {
   return {
+    ...(endpointAccess ? { endpointAccess } : {}),
     accountId: account.id,
     region,
     name,
@@ -107,14 +110,37 @@ const analyticsProd = cluster(ANALYTICS, 'eu-west-1', 'prod', CLUSTER_CA_B_PEM, 
   team: 'analytics',
   env: 'prod',
 });
-const analyticsMl = cluster(ANALYTICS, 'us-east-1', 'ml', CLUSTER_CA_D_PEM, '2025-06-23T08:02:51Z', {
-  team: 'analytics',
-  env: 'prod',
-});
-const sharedPlatform = cluster(SHARED, 'eu-west-1', 'platform', CLUSTER_CA_C_PEM, '2025-01-20T10:44:18Z', {
-  team: 'platform',
-  env: 'prod',
-});
+// The endpoints: both `prod` clusters are private only (the pipeline audits them from a network
+// auditor in their VPC, shared/pipeline/routing.ts); `platform` is public and private, the two `ml`
+// clusters public only (the hub's default auditor reads them over the internet).
+const analyticsMl = cluster(
+  ANALYTICS,
+  'us-east-1',
+  'ml',
+  CLUSTER_CA_D_PEM,
+  '2025-06-23T08:02:51Z',
+  { team: 'analytics', env: 'prod' },
+  { public: true, private: false },
+);
+/** analytics' second cluster in us-east-1, healthy, its roles in its own account: a part reads them from its lead's view. */
+const analyticsMlBatch = cluster(
+  ANALYTICS,
+  'us-east-1',
+  'ml-batch',
+  CLUSTER_CA_E_PEM,
+  '2025-09-02T16:21:07Z',
+  { team: 'analytics', env: 'prod' },
+  { public: true, private: false },
+);
+const sharedPlatform = cluster(
+  SHARED,
+  'eu-west-1',
+  'platform',
+  CLUSTER_CA_C_PEM,
+  '2025-01-20T10:44:18Z',
+  { team: 'platform', env: 'prod' },
+  { public: true, private: true, cidrs: ['0.0.0.0/0'] },
+);
 /** apps' `staging`, deleted in October: the shared account still has its provider and a role trusting it. */
 const DELETED_STAGING_HOST = `oidc.eks.eu-west-1.amazonaws.com/id/${oidcId(APPS.id, 'eu-west-1', 'staging')}`;
 
@@ -548,6 +574,39 @@ function analyticsProdCluster(): ClusterSnapshot {
 }
 
 /** analytics/ml (us-east-1): the shared account's role for it was made, its OIDC provider was not. */
+/** analytics' batch cluster: healthy, with a role of its own account (and so nothing expected). */
+function analyticsMlBatchCluster(): ClusterSnapshot {
+  const c = analyticsMlBatch;
+  addClusterRoles(ANALYTICS, c);
+  addOidcProvider(ANALYTICS, issuerHost(c), c.name, '2025-09-02T16:40:12Z');
+  addRole(ANALYTICS, {
+    name: 'ml-batch-scheduler',
+    createdAt: '2025-09-03T10:00:00Z',
+    trust: irsaTrust(c, 'batch', 'scheduler'),
+    encoding: 'url',
+    attached: [customerManaged(ANALYTICS.id, 'batch-queue-write')],
+  });
+  return {
+    cluster: c,
+    story:
+      "healthy, public endpoint, a role of its own account: with --clusters-per-unit 1 it is a part that reads that role from its lead's view",
+    kubernetes: [
+      ...kubeSystem(c),
+      ...webhookConfigurations(c, c.caPem),
+      ...namespaceDefaults(c, ['batch'], '2025-09-03T09:50:00Z'),
+      ...annotatedWorkload(
+        c,
+        'batch',
+        'scheduler',
+        ANALYTICS.id,
+        'ml-batch-scheduler',
+        '2025-09-03T10:05:00Z',
+        '2025-11-20T03:10:00Z',
+      ),
+    ],
+  };
+}
+
 function analyticsMlCluster(): ClusterSnapshot {
   const c = analyticsMl;
   const row = rowKey(c);
@@ -688,6 +747,7 @@ function main(): void {
     appsProdCluster(),
     analyticsProdCluster(),
     analyticsMlCluster(),
+    analyticsMlBatchCluster(),
   ];
   sharedLeftovers();
   // The directory is wholly generated: start clean so that nothing stale survives.

@@ -99,6 +99,15 @@ export interface Cluster {
   readonly tags: Readonly<Record<string, string>>;
   /** Private IPs of the worker nodes; DaemonSets run one pod on each. */
   readonly nodeIps: readonly string[];
+  /**
+   * The API endpoint's access (DescribeCluster resourcesVpcConfig); default: private only. A public
+   * endpoint lists the CIDRs it admits (EKS's default: 0.0.0.0/0).
+   */
+  readonly endpointAccess?: {
+    readonly public: boolean;
+    readonly private: boolean;
+    readonly cidrs?: readonly string[];
+  };
 }
 
 export function issuerHost(cluster: Cluster): string {
@@ -149,9 +158,11 @@ export function describeCluster(cluster: Cluster): JsonObject {
         securityGroupIds: [],
         clusterSecurityGroupId: `sg-0${fakeHex(`${seed}/sg`, 16)}`,
         vpcId: `vpc-0${fakeHex(`${seed}/vpc`, 16)}`,
-        endpointPublicAccess: false,
-        endpointPrivateAccess: true,
-        publicAccessCidrs: [],
+        endpointPublicAccess: cluster.endpointAccess?.public ?? false,
+        endpointPrivateAccess: cluster.endpointAccess?.private ?? true,
+        publicAccessCidrs: cluster.endpointAccess?.public
+          ? [...(cluster.endpointAccess.cidrs ?? ['0.0.0.0/0'])]
+          : [],
       },
       kubernetesNetworkConfig: {
         serviceIpv4Cidr: '172.20.0.0/16',

@@ -40,6 +40,10 @@ export interface PipelineOptions {
   color: boolean;
   /** One line per night on stderr. */
   progress: boolean;
+  /** Clusters one unit carries before its account is fanned out (AUDIT_CLUSTERS_PER_UNIT). */
+  clustersPerUnit?: number;
+  /** The network auditors; default: one reaching every private cluster's VPC (demo/local-pipeline.ts). */
+  networks?: readonly { name: string; vpcIds: readonly string[] }[];
 }
 
 const DAY_MS = 86_400_000;
@@ -86,6 +90,8 @@ export async function runPipelineCommand(
         fleetDir,
         dynamo,
         ...(configPath ? { auditConfig: config } : {}),
+        ...(options.clustersPerUnit ? { clustersPerUnit: options.clustersPerUnit } : {}),
+        ...(options.networks ? { networks: options.networks } : {}),
       });
     } catch (error) {
       if (error instanceof EmulatorFleetError) throw new FleetDirectoryError(error.message);
@@ -101,13 +107,18 @@ export async function runPipelineCommand(
         lastRunId = night.runId;
         const run = await store.getRun(night.runId);
         const failed = Object.keys(run?.accountsFailed ?? {}).length;
+        const partsFailed = Object.keys(run?.partsFailed ?? {}).length;
         const sent = (type: string) =>
           night.published.filter((m) => m.attributes.eventType?.StringValue === type).length;
         if (options.progress) {
           io.stderr(
             `night ${i + 1}/${times.length} (run ${night.runId}): ${night.accountsPlanned} account(s) planned, ` +
               `${(run?.accountsDone ?? 0) - failed} audited${failed ? `, ${failed} could not be (AUDIT-001)` : ''}, ` +
-              `${run?.clustersAudited ?? 0} cluster(s); ${sent('regression')} alert(s) and ${sent('digest')} digest sent; ` +
+              `${run?.clustersAudited ?? 0} cluster(s)` +
+              (run?.partsPlanned
+                ? ` (${run.partsPlanned} part(s) fanned out${partsFailed ? `, ${partsFailed} failed` : ''})`
+                : '') +
+              `; ${sent('regression')} alert(s) and ${sent('digest')} digest sent; ` +
               `${Math.round(performance.now() - nightStarted)} ms\n`,
           );
         }

@@ -1,6 +1,7 @@
 /**
- * Auditor (SQS, one account per message): collects the account, runs the checks, records the
- * findings' history, alerts on regressions, and sends the digest after the run's last account.
+ * Auditor (SQS, one account per message, or one part of an account that its lead forwarded:
+ * shared/pipeline/routing.ts): collects, runs the checks, records the findings' history, alerts on
+ * regressions, and sends the digest after the run's last account and part.
  * Partial batch failures: a failed message alone goes back to the queue (and to the DLQ after
  * the queue's maxReceiveCount); the others of the batch are done.
  */
@@ -12,14 +13,16 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SEVERITIES } from '#shared/checks/types.ts';
-import { collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { collectFleet, type RoutableCluster } from '#shared/collectors/collect-fleet.ts';
 import { auditConfigSchema } from '#shared/config/audit-config.ts';
 import { accountGivenUp, auditAccount } from '#shared/pipeline/audit-account.ts';
 import { MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
 import { SnsNotifier } from '#shared/pipeline/notifier.ts';
-import { parseWorkMessage } from '#shared/pipeline/work-message.ts';
-import { accountViewStore, findingStore, snsClient } from '../runtime/clients.ts';
-import { readEnvironment, requireSetting } from '../runtime/environment.ts';
+import { sendWorkMessages } from '#shared/pipeline/queue.ts';
+import { DEFAULT_CLUSTERS_PER_UNIT, type PartPlan, routeClusters } from '#shared/pipeline/routing.ts';
+import { parseWorkMessage, type WorkMessage } from '#shared/pipeline/work-message.ts';
+import { accountViewStore, findingStore, snsClient, sqsClient } from '../runtime/clients.ts';
+import { type Environment, readEnvironment, requireSetting } from '../runtime/environment.ts';
 import { observability } from '../runtime/observability.ts';
 
 const { logger, metrics, tracer } = observability('irsa-audit-auditor');
@@ -31,12 +34,24 @@ const { logger, metrics, tracer } = observability('irsa-audit-auditor');
  */
 const RECORD_MARGIN_MS = 120_000;
 
-async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
-  const env = readEnvironment();
+async function auditRecord(
+  record: SQSRecord,
+  stopAt: number | undefined,
+  overrides: Readonly<Record<string, string>>,
+): Promise<void> {
+  const env = readEnvironment({ ...process.env, ...overrides });
   const message = parseWorkMessage(record.body);
   const config = env.AUDIT_CONFIG ? auditConfigSchema.parse(JSON.parse(env.AUDIT_CONFIG)) : undefined;
   const started = Date.now();
-  logger.appendKeys({ runId: message.runId, accountId: message.accountId });
+  // A child per record: the records of a batch are audited side by side, and each log line must
+  // name its own account (keys appended to the shared logger would be the last record's).
+  const log = logger.createChild({
+    persistentKeys: {
+      runId: message.runId,
+      accountId: message.accountId,
+      ...(message.part ? { part: message.part.id } : {}),
+    },
+  });
   try {
     const result = await auditAccount(message, {
       store: findingStore(env),
@@ -48,30 +63,46 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
       notifier: new SnsNotifier(snsClient(), requireSetting(env, 'TOPIC_ARN')),
       config,
       logger: {
-        info: (text, extra) => logger.info(text, extra ?? {}),
-        warn: (text, extra) => logger.warn(text, extra ?? {}),
+        info: (text, extra) => log.info(text, extra ?? {}),
+        warn: (text, extra) => log.warn(text, extra ?? {}),
       },
-      collect: async (m) =>
-        (
-          await collectFleet({
-            accounts: { kind: 'list', accountIds: [m.accountId] },
-            ...(env.AUDIT_ROLE_NAME
-              ? { auditRole: { roleName: env.AUDIT_ROLE_NAME, externalId: env.AUDIT_EXTERNAL_ID } }
-              : {}),
-            ...(m.regions ? { regions: m.regions } : {}),
-            ...(env.AUDIT_CLUSTER_DEADLINE_SECONDS === undefined
-              ? {}
-              : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
-            privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
-            ...(env.AUDIT_EGRESS_IPS ? { egressAddresses: env.AUDIT_EGRESS_IPS } : {}),
-            // Another account's unit may need the policies of this account's IRSA roles.
-            rolePolicies: 'web-identity',
-            ...(stopAt === undefined ? {} : { stopAt }),
-            onProgress: (p) => {
-              if (p.phase === 'cluster' || p.phase === 'account') logger.debug(p.message, { ...p });
-            },
-          })
-        ).files,
+      forward: (messages) => forwardParts(env, messages),
+      collect: async (m) => {
+        let parts: readonly PartPlan[] = [];
+        const { files } = await collectFleet({
+          accounts: { kind: 'list', accountIds: [m.accountId] },
+          ...(env.AUDIT_ROLE_NAME
+            ? { auditRole: { roleName: env.AUDIT_ROLE_NAME, externalId: env.AUDIT_EXTERNAL_ID } }
+            : {}),
+          ...(m.regions ? { regions: m.regions } : {}),
+          ...(env.AUDIT_CLUSTER_DEADLINE_SECONDS === undefined
+            ? {}
+            : { kubernetes: { deadlineMs: Math.round(env.AUDIT_CLUSTER_DEADLINE_SECONDS * 1000) } }),
+          privateEndpoints: env.AUDIT_PRIVATE_ENDPOINTS,
+          ...(env.AUDIT_EGRESS_IPS ? { egressAddresses: env.AUDIT_EGRESS_IPS } : {}),
+          // Another account's unit may need the policies of this account's IRSA roles.
+          rolePolicies: 'web-identity',
+          // A part reads its clusters with the IAM its lead shared; a lead routes the account's clusters.
+          ...(m.part
+            ? { only: { region: m.part.region, clusters: m.part.clusters }, iam: 'skip' as const }
+            : {
+                route: (_accountId: string, clusters: readonly RoutableCluster[]) => {
+                  const decision = routeClusters(clusters, {
+                    networks: env.AUDIT_NETWORKS,
+                    clustersPerUnit: env.AUDIT_CLUSTERS_PER_UNIT ?? DEFAULT_CLUSTERS_PER_UNIT,
+                    ...(env.AUDIT_EGRESS_IPS ? { egressAddresses: env.AUDIT_EGRESS_IPS } : {}),
+                  });
+                  parts = decision.parts;
+                  return decision.here;
+                },
+              }),
+          ...(stopAt === undefined ? {} : { stopAt }),
+          onProgress: (p) => {
+            if (p.phase === 'cluster' || p.phase === 'account') log.debug(p.message, { ...p });
+          },
+        });
+        return { files, parts };
+      },
     });
     const clusters = result.outcomes.filter((o) => o.unit.cluster !== null);
     metrics.addMetric('ClustersAudited', MetricUnit.Count, clusters.length);
@@ -98,8 +129,9 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
       single.addMetric('OpenFindings', MetricUnit.Count, open);
     }
     if (result.digestPublished) metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
-    logger.info('account audited', {
+    log.info(message.part ? 'part of an account audited' : 'account audited', {
       clusters: clusters.length,
+      partsForwarded: result.partsForwarded,
       alerts: result.alertsPublished,
       digest: result.digestPublished,
       failure: result.failure,
@@ -109,7 +141,7 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
     // The record goes back to the queue (and to the DLQ after maxReceiveCount): say why.
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
     if (receives >= MAX_RECEIVE_COUNT) {
-      logger.error(
+      log.error(
         'account audit failed on its last delivery; the message goes to the dead-letter queue',
         error as Error,
       );
@@ -118,29 +150,58 @@ async function auditRecord(record: SQSRecord, stopAt?: number): Promise<void> {
         store: findingStore(env),
         notifier: new SnsNotifier(snsClient(), requireSetting(env, 'TOPIC_ARN')),
       }).catch((giveUpError: unknown) =>
-        logger.error('could not count the failed account in its run', giveUpError as Error),
+        log.error('could not count the failed account in its run', giveUpError as Error),
       );
     } else {
-      logger.error('account audit failed; the message will be retried', error as Error);
+      log.error('account audit failed; the message will be retried', error as Error);
     }
     throw error;
-  } finally {
-    logger.removeKeys(['runId', 'accountId']);
   }
 }
 
-const processor = new BatchProcessor(EventType.SQS);
-
-async function audit(event: SQSEvent, context: Context) {
-  // The accounts of a batch are audited side by side: each may collect until the invocation's end less the margin.
-  const stopAt = Date.now() + context.getRemainingTimeInMillis() - RECORD_MARGIN_MS;
-  return processPartialResponse(event, (record: SQSRecord) => auditRecord(record, stopAt), processor, {
-    context,
-    throwOnFullBatchFailure: false,
-  });
+/**
+ * Sends a lead's parts: a network's to that network auditor's queue (AUDIT_NETWORKS), the others
+ * to this function's own queue (QUEUE_URL).
+ */
+async function forwardParts(env: Environment, messages: readonly WorkMessage[]): Promise<void> {
+  const byQueue = new Map<string, WorkMessage[]>();
+  for (const message of messages) {
+    const network = message.part?.network;
+    const queueUrl = network
+      ? env.AUDIT_NETWORKS.find((n) => n.name === network)?.queueUrl
+      : requireSetting(env, 'QUEUE_URL');
+    if (!queueUrl) throw new Error(`no queue for network "${network}" in AUDIT_NETWORKS`);
+    byQueue.set(queueUrl, [...(byQueue.get(queueUrl) ?? []), message]);
+  }
+  const sqs = sqsClient();
+  try {
+    for (const [queueUrl, batch] of byQueue) await sendWorkMessages(sqs, queueUrl, batch);
+  } finally {
+    sqs.destroy();
+  }
 }
 
-export const handler = middy(audit)
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+/**
+ * The handler, with environment variables over the process's: the local pipeline
+ * (demo/local-pipeline.ts) runs a network auditor beside the default one in one process.
+ */
+export function auditorHandler(overrides: Readonly<Record<string, string>> = {}) {
+  async function audit(event: SQSEvent, context: Context) {
+    // The accounts of a batch are audited side by side: each may collect until the invocation's end less the margin.
+    const stopAt = Date.now() + context.getRemainingTimeInMillis() - RECORD_MARGIN_MS;
+    // A processor per invocation: it holds the batch's state, and invocations may overlap in one process.
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) => auditRecord(record, stopAt, overrides),
+      processor,
+      { context, throwOnFullBatchFailure: false },
+    );
+  }
+  return middy(audit)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+}
+
+export const handler = auditorHandler();

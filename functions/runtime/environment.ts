@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { AccountSelection } from '#shared/collectors/accounts.ts';
 import { DEFAULT_RETENTION_DAYS } from '#shared/history/table.ts';
+import { networkRoutesSchema } from '#shared/pipeline/routing.ts';
 
 const list = z
   .string()
@@ -49,6 +50,39 @@ export const environmentSchema = z.object({
    * clusters (cross-account IRSA), in seconds (default 300; never past the collection's end).
    */
   AUDIT_VIEW_WAIT_SECONDS: z.coerce.number().min(0).max(840).optional(),
+  /**
+   * The auditor functions deployed inside VPCs (the hub config's `networks`), as JSON:
+   * `[{"name":"core","queueUrl":"https://sqs...","vpcIds":["vpc-0abc..."]}]`. A cluster whose API
+   * only a network reaches (private endpoint, or public CIDRs that exclude the hub's egress) is
+   * forwarded to that network's queue (shared/pipeline/routing.ts).
+   */
+  AUDIT_NETWORKS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (!value) return [];
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+      const result = networkRoutesSchema.safeParse(parsed);
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        ctx.addIssue({ code: 'custom', message: `${issue?.path.join('.') || '(root)'}: ${issue?.message}` });
+        return z.NEVER;
+      }
+      return result.data;
+    }),
+  /** The network this auditor function runs in (a network auditor); absent: the hub's default auditor. */
+  AUDIT_NETWORK: z.string().min(1).optional(),
+  /**
+   * Clusters one auditor unit carries: an account with more is fanned out per (account, region)
+   * parts of at most this many clusters, IAM still read once (shared/pipeline/routing.ts).
+   */
+  AUDIT_CLUSTERS_PER_UNIT: z.coerce.number().int().min(1).max(500).optional(),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

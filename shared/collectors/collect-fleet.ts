@@ -88,8 +88,28 @@ export interface CollectOptions {
    * sts:AssumeRoleWithWebIdentity; writes `probes.json`. Off by default (no token is requested).
    */
   readonly probe?: boolean | Omit<ProbeOptions, 'token' | 'sts'>;
+  /**
+   * The pipeline's lead unit (shared/pipeline/routing.ts): every cluster of the account is listed
+   * and described first, then only those whose `region/name` this returns are read (Kubernetes,
+   * Pod Identity); the others get their cluster.json and a note that another unit reads them.
+   */
+  readonly route?: (accountId: string, clusters: readonly RoutableCluster[]) => ReadonlySet<string>;
+  /** A part of an account (routing.ts): only these clusters of one region, not listed again. */
+  readonly only?: { readonly region: string; readonly clusters: readonly string[] };
+  /** `skip`: IAM is not listed (a part, which reads it from its lead's view). Default `collect`. */
+  readonly iam?: 'collect' | 'skip';
   readonly onProgress?: (progress: CollectProgress) => void;
 }
+
+/** A listed and described cluster, as the lead's routing sees it. */
+export interface RoutableCluster {
+  readonly region: string;
+  readonly name: string;
+  readonly cluster: Record<string, unknown>;
+}
+
+/** The code of the note on a cluster that another unit of the run reads (routing.ts). */
+export const OTHER_UNIT_CODE = 'OtherUnit';
 
 export interface CollectResult {
   readonly files: SnapshotFiles;
@@ -122,7 +142,12 @@ function excludedEgress(
 ): string | null {
   const egress = options.egressAddresses ?? [];
   const vpc = cluster.resourcesVpcConfig as
-    | { endpointPublicAccess?: boolean; endpointPrivateAccess?: boolean; publicAccessCidrs?: string[] }
+    | {
+        vpcId?: string;
+        endpointPublicAccess?: boolean;
+        endpointPrivateAccess?: boolean;
+        publicAccessCidrs?: string[];
+      }
     | undefined;
   if (egress.length === 0 || vpc?.endpointPublicAccess === false) return null;
   if (vpc?.endpointPrivateAccess && options.privateEndpoints === 'dial') return null;
@@ -138,7 +163,23 @@ function excludedEgress(
     (address) => isIP(address) !== 0 && admitted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
   );
   if (reaches) return null;
-  return `the public endpoint admits only ${cidrs.join(', ')} (publicAccessCidrs), which exclude the auditor's egress address(es) ${egress.join(', ')}: not dialled`;
+  const inVpc =
+    vpc?.vpcId && vpc.endpointPrivateAccess
+      ? ` (or audit it from a network that reaches ${vpc.vpcId}: the hub configuration's networks[].reachesVpcIds)`
+      : '';
+  return `the public endpoint admits only ${cidrs.join(', ')} (publicAccessCidrs), which exclude the auditor's egress address(es) ${egress.join(', ')}: not dialled${inVpc}`;
+}
+
+/** Why a private-only cluster is not dialled, and the settings that would reach it. */
+function privateEndpointMessage(cluster: Record<string, unknown>): string {
+  const vpcId = (cluster.resourcesVpcConfig as { vpcId?: unknown } | undefined)?.vpcId;
+  const vpc = typeof vpcId === 'string' && /^vpc-[0-9a-f]{1,17}$/.test(vpcId) ? vpcId : null;
+  return (
+    `the cluster's API has a private endpoint only (the public endpoint is off)${vpc ? `, in ${vpc}` : ''}, ` +
+    'and no auditor that runs where it is reachable was given it: not dialled. Pipeline: add a network to the hub ' +
+    `configuration whose reachesVpcIds holds ${vpc ?? "the cluster's VPC"} (networks, docs/deploy.md "Private clusters"); ` +
+    'CLI: --private-endpoints-reachable when it runs inside that VPC'
+  );
 }
 
 /** A cluster reached with less time than this left before `stopAt` is not dialled. */
@@ -209,10 +250,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       return;
     }
     const clients = state.clients;
-    try {
-      state.iam = await collectIam(clients.iam);
-    } catch (error) {
-      fail('iam:ListRoles', error);
+    if (options.iam !== 'skip') {
+      try {
+        state.iam = await collectIam(clients.iam);
+      } catch (error) {
+        fail('iam:ListRoles', error);
+      }
+    }
+    if (options.only) {
+      await collectPart(state, clients, options.only);
+      return;
     }
     let regions = options.regions ? [...options.regions] : [];
     if (!options.regions) {
@@ -225,6 +272,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     }
     const clusterLimit = pLimit(options.clusterConcurrency ?? 4);
     const finishing: Promise<void>[] = [];
+    if (options.route) {
+      await collectRouted(state, clients, regions, options.route, clusterLimit, finishing);
+      await lookUpPolicies(state);
+      tails.push(
+        Promise.all(finishing).then(() =>
+          progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` }),
+        ),
+      );
+      return;
+    }
     await Promise.all(
       regions.map(async (region) => {
         let names: string[];
@@ -254,6 +311,103 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       Promise.all(finishing).then(() =>
         progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` }),
       ),
+    );
+  }
+
+  /** A part: the given clusters of one region, in the account's cluster slots. */
+  async function collectPart(
+    state: AccountState,
+    clients: AwsClients,
+    only: NonNullable<CollectOptions['only']>,
+  ): Promise<void> {
+    const clusterLimit = pLimit(options.clusterConcurrency ?? 4);
+    const finishing: Promise<void>[] = [];
+    await Promise.all(
+      only.clusters.map(async (name) => {
+        const cluster = await clusterLimit(() =>
+          totalClusterLimit(() => collectCluster(state, clients, only.region, name)),
+        );
+        finishing.push(cluster.finished);
+      }),
+    );
+    tails.push(
+      Promise.all(finishing).then(() =>
+        progress({
+          phase: 'account',
+          accountId: state.accountId,
+          message: `collected ${only.clusters.length} cluster(s) of ${only.region}`,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * The lead: lists and describes every cluster of the account, asks `route` which to read here,
+   * reads those, and leaves the others their cluster.json and a note that another unit reads them.
+   */
+  async function collectRouted(
+    state: AccountState,
+    clients: AwsClients,
+    regions: readonly string[],
+    route: NonNullable<CollectOptions['route']>,
+    clusterLimit: ReturnType<typeof pLimit>,
+    finishing: Promise<void>[],
+  ): Promise<void> {
+    const { accountId } = state;
+    const listed = await Promise.all(
+      regions.map(async (region) => {
+        try {
+          const names = await listClusters(clients.eks(region));
+          files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
+          return names.map((name) => ({ region, name }));
+        } catch (error) {
+          state.errors.push({ api: 'eks:ListClusters', ...describeAwsError(error), region });
+          return [];
+        }
+      }),
+    );
+    const described: RoutableCluster[] = [];
+    await Promise.all(
+      listed.flat().map(({ region, name }) =>
+        clusterLimit(async () => {
+          try {
+            const result = await describeCluster(clients.eks(region), name);
+            described.push({ region, name, cluster: result.cluster as Record<string, unknown> });
+          } catch (error) {
+            files.set(
+              `${accountId}/${region}/${name}/collection-errors.json`,
+              json({ errors: [{ api: 'eks:DescribeCluster', ...describeAwsError(error) }] }),
+            );
+          }
+        }),
+      ),
+    );
+    const here = route(accountId, described);
+    await Promise.all(
+      described.map(async ({ region, name, cluster: description }) => {
+        const base = `${accountId}/${region}/${name}`;
+        if (!here.has(`${region}/${name}`)) {
+          files.set(`${base}/cluster.json`, json({ cluster: description }));
+          files.set(
+            `${base}/collection-errors.json`,
+            json({
+              errors: [
+                {
+                  api: 'k8s',
+                  code: OTHER_UNIT_CODE,
+                  class: 'error',
+                  message: `cluster ${name} is read by another unit of this run (routing.ts)`,
+                },
+              ],
+            }),
+          );
+          return;
+        }
+        const cluster = await clusterLimit(() =>
+          totalClusterLimit(() => collectCluster(state, clients, region, name, { cluster: description })),
+        );
+        finishing.push(cluster.finished);
+      }),
     );
   }
 
@@ -318,11 +472,12 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     clients: AwsClients,
     region: string,
     name: string,
+    alreadyDescribed?: { cluster: Record<string, unknown> },
   ): Promise<{ finished: Promise<void> }> {
     const base = `${state.accountId}/${region}/${name}`;
     let described: { cluster: Record<string, unknown> };
     try {
-      described = await describeCluster(clients.eks(region), name);
+      described = alreadyDescribed ?? (await describeCluster(clients.eks(region), name));
     } catch (error) {
       // A failed read inside a reachable account: recorded on the cluster (AUDIT-003), whose folder
       // then holds only this file; its checks are not evaluated, the rest of the account goes on.
@@ -386,9 +541,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         api: 'k8s',
         code: 'PrivateEndpoint',
         class: 'unreachable',
-        message:
-          "the cluster's API has a private endpoint only: the public endpoint is off; not dialled from where the " +
-          "auditor runs (set --private-endpoints-reachable/AUDIT_PRIVATE_ENDPOINTS=dial when it runs inside the cluster's VPC)",
+        message: privateEndpointMessage(described.cluster),
       });
       return { finished: finish() };
     }
@@ -464,7 +617,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     if (state.errors.length > 0)
       files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
     // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.
-    if (!state.iam && state.errors.length === 0) {
+    if (!state.iam && state.errors.length === 0 && options.iam !== 'skip') {
       state.errors.push({ api: 'iam:ListRoles', code: 'NotCollected', message: 'no IAM data' });
       files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
     }

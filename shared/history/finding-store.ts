@@ -41,6 +41,11 @@ export interface RunRecord {
   readonly resolvedFindings: number;
   readonly regressions: number;
   readonly accountsFailed: Record<string, string>;
+  /** Parts of accounts the leads forwarded (shared/pipeline/routing.ts), and how many are done. */
+  readonly partsPlanned: number;
+  readonly partsDone: number;
+  /** `<account> <part id>` -> why the part could not be audited. */
+  readonly partsFailed: Record<string, string>;
   readonly completedAt: string | null;
   readonly digestClaimedAt: string | null;
 }
@@ -236,6 +241,7 @@ export class FindingStore {
             resolvedFindings: 0,
             regressions: 0,
             accountsFailed: {},
+            partsFailed: {},
             expiresAt: expiresAt(startedAt, this.retentionDays),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -567,7 +573,8 @@ export class FindingStore {
 
   /**
    * Counts an account as done in a run, once: the marker is a conditional put, the run's counters
-   * move only when it is new. Returns the run after the update and whether this call counted it.
+   * move only when it is new. `partsPlanned`: the parts its lead forwarded (routing.ts), which the
+   * run then also waits for. Returns the run after the update and whether this call counted it.
    */
   async completeAccount(
     runId: string,
@@ -575,16 +582,42 @@ export class FindingStore {
     at: string,
     counters: RunCounters,
     failure: string | null,
+    partsPlanned = 0,
   ): Promise<{ run: RunRecord; counted: boolean }> {
+    return this.completeWork(runId, { accountId, partId: null }, at, counters, failure, partsPlanned);
+  }
+
+  /** Counts a part of an account (routing.ts) as done in a run, once, as completeAccount does. */
+  async completePart(
+    runId: string,
+    accountId: string,
+    partId: string,
+    at: string,
+    counters: RunCounters,
+    failure: string | null,
+  ): Promise<{ run: RunRecord; counted: boolean }> {
+    return this.completeWork(runId, { accountId, partId }, at, counters, failure, 0);
+  }
+
+  private async completeWork(
+    runId: string,
+    work: { accountId: string; partId: string | null },
+    at: string,
+    counters: RunCounters,
+    failure: string | null,
+    partsPlanned: number,
+  ): Promise<{ run: RunRecord; counted: boolean }> {
+    const { accountId, partId } = work;
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...keys.accountRun(runId, accountId),
-            type: 'account-run',
+            ...(partId === null ? keys.accountRun(runId, accountId) : keys.partRun(runId, accountId, partId)),
+            type: partId === null ? 'account-run' : 'part-run',
             runId,
             accountId,
+            ...(partId === null ? { partsPlanned } : { partId }),
             completedAt: at,
             failure,
             ...counters,
@@ -593,24 +626,28 @@ export class FindingStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      this.count('account run');
+      this.count(partId === null ? 'account run' : 'part run');
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const run = await this.getRun(runId);
       if (!run) throw new Error(`run ${runId} not found in table ${this.tableName}`);
       return { run, counted: false };
     }
+    const failedMap = partId === null ? 'accountsFailed' : 'partsFailed';
+    const failedKey = partId === null ? accountId : `${accountId} ${partId}`;
     const result = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.run(runId),
         UpdateExpression:
-          'ADD accountsDone :one, clustersAudited :audited, clustersPartial :partial, clustersBaselined :baselined, ' +
+          `ADD ${partId === null ? 'accountsDone' : 'partsDone'} :one, partsPlanned :parts, ` +
+          'clustersAudited :audited, clustersPartial :partial, clustersBaselined :baselined, ' +
           'newFindings :new, resolvedFindings :resolved, regressions :regressions' +
-          (failure === null ? '' : ' SET accountsFailed.#account = :failure'),
-        ExpressionAttributeNames: failure === null ? undefined : { '#account': accountId },
+          (failure === null ? '' : ` SET ${failedMap}.#work = :failure`),
+        ExpressionAttributeNames: failure === null ? undefined : { '#work': failedKey },
         ExpressionAttributeValues: {
           ':one': 1,
+          ':parts': partsPlanned,
           ':audited': counters.clustersAudited,
           ':partial': counters.clustersPartial,
           ':baselined': counters.clustersBaselined,
@@ -1020,6 +1057,9 @@ function toRun(item: Record<string, unknown>): RunRecord {
     resolvedFindings: n('resolvedFindings'),
     regressions: n('regressions'),
     accountsFailed: (item.accountsFailed as Record<string, string> | undefined) ?? {},
+    partsPlanned: n('partsPlanned'),
+    partsDone: n('partsDone'),
+    partsFailed: (item.partsFailed as Record<string, string> | undefined) ?? {},
     completedAt: (item.completedAt as string | undefined) ?? null,
     digestClaimedAt: (item.digestClaimedAt as string | undefined) ?? null,
   };

@@ -87,6 +87,11 @@ export const keys = {
   run: (runId: string) => ({ pk: 'RUNS', sk: `RUN#${runId}` }),
   unitRun: (runId: string, unit: AuditUnit) => ({ pk: `RUN#${runId}`, sk: `UNIT#${unitKey(unit)}` }),
   accountRun: (runId: string, accountId: string) => ({ pk: `RUN#${runId}`, sk: `ACCOUNT#${accountId}` }),
+  /** A part of an account's audit (shared/pipeline/routing.ts), done in the run. */
+  partRun: (runId: string, accountId: string, partId: string) => ({
+    pk: `RUN#${runId}`,
+    sk: `PART#${accountId}#${partId}`,
+  }),
   openBySeverity: (severity: Severity, checkId: string, unit: AuditUnit, findingId: string) => ({
     gsi2pk: `OPEN#${severity}`,
     gsi2sk: `${checkId}#${unitKey(unit)}#${findingId}`,

@@ -20,6 +20,7 @@ import { loadFleet } from '../snapshot/load-fleet.ts';
 import { memorySource } from '../snapshot/snapshot-source.ts';
 import { ACCOUNT_VIEW_API, type CrossAccountDeps, withAccountViews } from './cross-account.ts';
 import type { Notifier } from './notifier.ts';
+import { type PartPlan, partMessage } from './routing.ts';
 import type { WorkMessage } from './work-message.ts';
 
 export interface PipelineLogger {
@@ -30,8 +31,13 @@ export interface PipelineLogger {
 export interface AuditAccountDeps {
   readonly store: FindingStore;
   readonly notifier: Notifier;
-  /** Collects the account of the message into snapshot files (collectFleet, in production). */
-  readonly collect: (message: WorkMessage) => Promise<ReadonlyMap<string, string>>;
+  /**
+   * Collects the account of the message into snapshot files (collectFleet, in production); a lead
+   * also says which parts of the account it left to other units (routing.ts).
+   */
+  readonly collect: (message: WorkMessage) => Promise<ReadonlyMap<string, string> | CollectedAccount>;
+  /** Sends a lead's part messages (to its own queue, or a network's): required when it forwards parts. */
+  readonly forward?: (messages: readonly WorkMessage[]) => Promise<void>;
   readonly config?: AuditConfig;
   readonly now?: () => Date;
   readonly logger?: PipelineLogger;
@@ -42,6 +48,12 @@ export interface AuditAccountDeps {
   readonly views?: CrossAccountDeps;
 }
 
+/** What a lead collected, and the parts of its account it leaves to other units. */
+export interface CollectedAccount {
+  readonly files: ReadonlyMap<string, string>;
+  readonly parts: readonly PartPlan[];
+}
+
 export interface AccountAuditResult {
   readonly accountId: string;
   readonly outcomes: readonly UnitAuditOutcome[];
@@ -50,6 +62,8 @@ export interface AccountAuditResult {
   readonly counted: boolean;
   readonly digestPublished: boolean;
   readonly failure: string | null;
+  /** The parts this lead forwarded (none for a part, or an account one unit carries). */
+  readonly partsForwarded: number;
 }
 
 const silent: PipelineLogger = { info() {}, warn() {} };
@@ -73,11 +87,25 @@ export async function auditAccount(
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? silent;
   const { store } = deps;
-  const collected = await deps.collect(message);
+  const gathered = await deps.collect(message);
+  const collected = gathered instanceof Map ? gathered : (gathered as CollectedAccount).files;
+  const parts = gathered instanceof Map || message.part ? [] : (gathered as CollectedAccount).parts;
+  if (parts.length > 0 && (!deps.views || !deps.forward))
+    throw new Error(
+      `account ${message.accountId} has clusters for other units (${parts.length} part(s)), but this auditor has no account views or queue to forward them with`,
+    );
+  const forward = async () => {
+    if (parts.length === 0 || !deps.forward) return;
+    await deps.forward(parts.map((part) => partMessage(message, part)));
+    logger.info('account fanned out', {
+      parts: parts.map((p) => ({ id: p.id, clusters: p.clusters.length, network: p.network })),
+    });
+  };
   let files: ReadonlyMap<string, string> = collected;
   let missingViews: readonly string[] = [];
   if (deps.views) {
-    const shared = await withAccountViews(message, collected, deps.views);
+    // The parts go once the account's view is shared (they read its IAM from it).
+    const shared = await withAccountViews(message, collected, deps.views, { afterShare: forward });
     files = shared.files;
     missingViews = shared.missing;
     if (shared.missing.length > 0)
@@ -89,7 +117,7 @@ export async function auditAccount(
   }
   const fleet = await loadFleet(memorySource(files, `account ${message.accountId}`));
   const report = runAudit(fleet, { now: now(), config: deps.config });
-  const units = resultsByUnit(fleet, report.findings).filter((u) => u.unit.accountId === message.accountId);
+  const units = resultsByUnit(fleet, report.findings).filter((u) => isThisUnits(message, parts, u.unit));
   if (missingViews.length > 0) {
     // Another account's roles may trust these clusters (their findings belong to these units): with
     // its view missing, such a finding's absence proves nothing, so no unit resolves by absence.
@@ -170,15 +198,63 @@ export async function auditAccount(
   );
   const failure = unreachable ? unreachable.message : null;
   if (failure) logger.warn('account not audited', { accountId: message.accountId, reason: failure });
-  const { run, counted } = await store.completeAccount(
-    message.runId,
-    message.accountId,
-    now().toISOString(),
-    counters,
+  const { run, counted } = message.part
+    ? await store.completePart(
+        message.runId,
+        message.accountId,
+        message.part.id,
+        now().toISOString(),
+        counters,
+        failure ?? partFailure(message, units),
+      )
+    : await store.completeAccount(
+        message.runId,
+        message.accountId,
+        now().toISOString(),
+        counters,
+        failure,
+        parts.length,
+      );
+  const digestPublished = runDone(run) ? await publishDigest(run, deps) : false;
+  return {
+    accountId: message.accountId,
+    outcomes,
+    alertsPublished,
+    counted,
+    digestPublished,
     failure,
+    partsForwarded: parts.length,
+  };
+}
+
+/** Every planned account and every part their leads forwarded is done: the digest can go. */
+export function runDone(run: RunRecord): boolean {
+  return run.accountsDone >= run.accountsPlanned && run.partsDone >= run.partsPlanned;
+}
+
+const placeOf = (region: string | null, cluster: string | null) => `${region}/${cluster}`;
+
+/**
+ * Whether a unit's results are this message's to record: a lead records its account's unit and the
+ * clusters it read itself; a part, only its own clusters. Other accounts' units are theirs.
+ */
+function isThisUnits(message: WorkMessage, parts: readonly PartPlan[], unit: AuditUnit): boolean {
+  if (unit.accountId !== message.accountId) return false;
+  const place = placeOf(unit.region, unit.cluster);
+  if (message.part) {
+    const { region, clusters } = message.part;
+    return unit.cluster !== null && clusters.some((name) => placeOf(region, name) === place);
+  }
+  return (
+    unit.cluster === null || !parts.some((p) => p.clusters.some((name) => placeOf(p.region, name) === place))
   );
-  const digestPublished = run.accountsDone >= run.accountsPlanned ? await publishDigest(run, deps) : false;
-  return { accountId: message.accountId, outcomes, alertsPublished, counted, digestPublished, failure };
+}
+
+/** A part whose clusters left no unit (its account could not be assumed, say) counts as failed, named. */
+function partFailure(message: WorkMessage, units: readonly { unit: AuditUnit }[]): string | null {
+  const part = message.part;
+  if (!part || units.length > 0) return null;
+  return `clusters ${part.clusters.join(', ')} of ${part.region} (part ${part.id}) were not audited: nothing of them could be read`;
 }
 
 function addCounts(
@@ -211,17 +287,26 @@ export async function accountGivenUp(
   deps: Pick<AuditAccountDeps, 'store' | 'notifier' | 'now'>,
 ): Promise<{ counted: boolean; digestPublished: boolean }> {
   const now = deps.now ?? (() => new Date());
-  const { run, counted } = await deps.store.completeAccount(
-    message.runId,
-    message.accountId,
-    now().toISOString(),
-    noCounts(),
-    `its audit failed on every delivery and the message went to the dead-letter queue: ${reason}`,
-  );
-  const digestPublished =
-    run.accountsDone >= run.accountsPlanned
-      ? await publishDigest(run, { ...deps, collect: async () => new Map() })
-      : false;
+  const why = `its audit failed on every delivery and the message went to the dead-letter queue: ${reason}`;
+  const { run, counted } = message.part
+    ? await deps.store.completePart(
+        message.runId,
+        message.accountId,
+        message.part.id,
+        now().toISOString(),
+        noCounts(),
+        `clusters ${message.part.clusters.join(', ')} of ${message.part.region} (part ${message.part.id}): ${why}`,
+      )
+    : await deps.store.completeAccount(
+        message.runId,
+        message.accountId,
+        now().toISOString(),
+        noCounts(),
+        why,
+      );
+  const digestPublished = runDone(run)
+    ? await publishDigest(run, { ...deps, collect: async () => new Map() })
+    : false;
   return { counted, digestPublished };
 }
 
@@ -323,7 +408,14 @@ export async function buildDigest(run: RunRecord, store: FindingStore, at: strin
     completedAt: at,
     accountsPlanned: run.accountsPlanned,
     accountsAudited: run.accountsDone - Object.keys(run.accountsFailed).length,
-    accountsFailed: Object.entries(run.accountsFailed).map(([accountId, reason]) => ({ accountId, reason })),
+    accountsFailed: [
+      ...Object.entries(run.accountsFailed).map(([accountId, reason]) => ({ accountId, reason })),
+      // A part that failed: its account was audited, but not these clusters.
+      ...Object.entries(run.partsFailed).map(([key, reason]) => ({
+        accountId: key.split(' ')[0] ?? key,
+        reason,
+      })),
+    ],
     clustersAudited: run.clustersAudited,
     clustersPartial: run.clustersPartial,
     clustersBaselined: run.clustersBaselined,

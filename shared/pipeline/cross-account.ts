@@ -44,6 +44,11 @@ export interface CrossAccountDeps {
   readonly now?: () => Date;
 }
 
+export interface ShareHooks {
+  /** Runs once the unit's view is shared, before it waits for the others' (the lead forwards its parts then). */
+  readonly afterShare?: () => Promise<void>;
+}
+
 export interface CrossAccountResult {
   /** The unit's snapshot files, with what it read of the other accounts. */
   readonly files: Map<string, string>;
@@ -129,15 +134,19 @@ export async function withAccountViews(
   message: WorkMessage,
   own: ReadonlyMap<string, string>,
   deps: CrossAccountDeps,
+  hooks: ShareHooks = {},
 ): Promise<CrossAccountResult> {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const { views } = deps;
   const view = viewOf(message.accountId, own);
-  await views.putView(message.runId, view, now().toISOString());
+  // A part shares nothing: its account's view is its lead's, which it reads like another account's.
+  const isPart = message.part !== undefined;
+  if (!isPart) await views.putView(message.runId, view, now().toISOString());
+  await hooks.afterShare?.();
 
   const plan = (await views.getPlan(message.runId)) ?? [];
-  const others = plan.filter((id) => id !== message.accountId);
+  const others = [...(isPart ? [message.accountId] : []), ...plan.filter((id) => id !== message.accountId)];
   const started = now().getTime();
   const waitUntil = Math.min(
     started + (deps.waitMs ?? DEFAULT_VIEW_WAIT_MS),
@@ -159,6 +168,7 @@ export async function withAccountViews(
   const missing: string[] = [];
   for (const accountId of others) {
     const header = headers.get(accountId);
+    const ownAccount = accountId === message.accountId;
     if (!header) {
       missing.push(accountId);
       files.set(
@@ -169,7 +179,9 @@ export async function withAccountViews(
               api: ACCOUNT_VIEW_API,
               code: 'NotAvailable',
               class: 'error',
-              message: `the audit of account ${accountId} had not shared its IAM and clusters when this unit had to go on (it failed, or runs late): what depends on them is not evaluated`,
+              message: ownAccount
+                ? `the lead unit of account ${accountId} had not shared its IAM when this part had to go on: what depends on it is not evaluated`
+                : `the audit of account ${accountId} had not shared its IAM and clusters when this unit had to go on (it failed, or runs late): what depends on them is not evaluated`,
             },
           ],
         }),
@@ -177,6 +189,7 @@ export async function withAccountViews(
       continue;
     }
     const needsIam =
+      ownAccount ||
       referenced.has(accountId) ||
       header.trustedIssuers.some((issuer) => ownIssuers.has(issuer.toLowerCase()));
     if (needsIam) {
@@ -204,6 +217,9 @@ export async function withAccountViews(
     // is that account's unit's to read and record.
     for (const cluster of header.clusters) {
       const base = `${accountId}/${cluster.region}/${cluster.name}`;
+      // A part's own clusters are in its files; the account's others are its lead's or other parts'.
+      if (ownAccount && (files.has(`${base}/cluster.json`) || files.has(`${base}/collection-errors.json`)))
+        continue;
       files.set(
         `${base}/cluster.json`,
         json({
@@ -221,7 +237,9 @@ export async function withAccountViews(
               api: 'k8s',
               code: 'OtherUnit',
               class: 'error',
-              message: `cluster ${cluster.name} is audited by the unit of account ${accountId}`,
+              message: ownAccount
+                ? `cluster ${cluster.name} is audited by another unit of account ${accountId}`
+                : `cluster ${cluster.name} is audited by the unit of account ${accountId}`,
             },
           ],
         }),
