@@ -74,20 +74,27 @@ const CROSS_ACCOUNT_FLEET = 'examples/cross-account-fleet';
  */
 const KNOWN_PIPELINE_GAPS: Readonly<Record<string, readonly string[]>> = {};
 
-const runs = new Map<string, { check: CliRun; pipeline: CliRun }>();
+const runs = new Map<string, { check: CliRun; pipeline: CliRun; fannedOut: CliRun }>();
 let crossAccountTwoNights: CliRun;
 
 beforeAll(async () => {
   // Independent processes, three at a time: all at once doubled each one's time on a loaded machine.
+  // Each fleet also with every cluster in a unit of its own: every account fanned out by its lead
+  // (shared/pipeline/routing.ts), the private clusters on the network auditor's queue.
   const tasks = FLEETS.flatMap((fleet) => [
     () => irsaAudit(['check', fleet, '--format', 'json', '-q']),
     () => irsaAudit(['pipeline', fleet, '--format', 'json', '-q']),
+    () => irsaAudit(['pipeline', fleet, '--format', 'json', '-q', '--clusters-per-unit', '1']),
   ]);
   const twoNights = () =>
     irsaAudit(['pipeline', CROSS_ACCOUNT_FLEET, '--nights', '2', '--format', 'json', '-q']);
   const results = await pooled([...tasks, twoNights], 3);
   FLEETS.forEach((fleet, i) => {
-    runs.set(fleet, { check: results[2 * i] as CliRun, pipeline: results[2 * i + 1] as CliRun });
+    runs.set(fleet, {
+      check: results[3 * i] as CliRun,
+      pipeline: results[3 * i + 1] as CliRun,
+      fannedOut: results[3 * i + 2] as CliRun,
+    });
   });
   crossAccountTwoNights = results[tasks.length] as CliRun;
 }, 600_000);
@@ -124,6 +131,13 @@ describe.each(FLEETS)('irsa-audit pipeline %s vs irsa-audit check', (fleet) => {
     }).toEqual({ onlyCheck: [...gaps].sort(), onlyPipeline: [] });
     // With the known gaps taken out, the two are equal: same findings, same status and severity.
     expect(fromPipeline).toEqual(without(fromCheck, gaps));
+  });
+
+  it('report the same with every cluster in a unit of its own (--clusters-per-unit 1)', () => {
+    const { check, fannedOut } = runs.get(fleet) ?? expect.unreachable();
+    expect(fannedOut.status, fannedOut.stderr).toBe(0);
+    const gaps = KNOWN_PIPELINE_GAPS[fleet] ?? [];
+    expect(verdicts(fannedOut)).toEqual(without(verdicts(check), gaps));
   });
 });
 
