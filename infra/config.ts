@@ -34,6 +34,94 @@ const externalId = z
 /** An SNS filter policy on message attributes: attribute name -> accepted string values. */
 const filterPolicy = z.record(z.string().min(1), z.array(z.string().min(1)).min(1));
 
+const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'expected a VPC id such as vpc-0123456789abcdef0');
+const subnetId = z
+  .string()
+  .regex(/^subnet-[0-9a-f]{8,17}$/, 'expected a subnet id such as subnet-0123456789abcdef0');
+const securityGroupId = z
+  .string()
+  .regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id such as sg-0123456789abcdef0');
+
+/** Lambda's VpcConfig limits: at most 16 subnets and 5 security groups per function. */
+export const MAX_FUNCTION_SUBNETS = 16;
+export const MAX_FUNCTION_SECURITY_GROUPS = 5;
+
+/**
+ * A network: an auditor function attached to a VPC of the hub's region, fed by its own work queue,
+ * for the clusters whose Kubernetes API only that VPC reaches (a private endpoint, or public access
+ * CIDRs that exclude the hub's egress).
+ */
+const network = z
+  .strictObject({
+    /** The network's name: the function `<prefix>-auditor-<name>` and the queue `<prefix>-work-<name>`. */
+    name: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,19}$/,
+        'a lower-case letter, then lower-case letters, digits and -, at most 20',
+      ),
+    /** The VPC the function attaches to, in the hub's region. */
+    vpcId,
+    /**
+     * Private subnets of that VPC with a route to the AWS APIs (a NAT gateway, or the VPC endpoints
+     * docs/deploy.md lists); the function gets a network interface in each.
+     */
+    subnetIds: z
+      .array(subnetId)
+      .min(1, 'at least one private subnet of the VPC')
+      .max(MAX_FUNCTION_SUBNETS, `a Lambda function attaches to at most ${MAX_FUNCTION_SUBNETS} subnets`),
+    /**
+     * The function's security groups; absent: the stack creates one in the VPC with no inbound rule
+     * and outbound TCP 443 only.
+     */
+    securityGroupIds: z
+      .array(securityGroupId)
+      .min(1, 'omit the key to have the stack create a security group')
+      .max(
+        MAX_FUNCTION_SECURITY_GROUPS,
+        `a Lambda function has at most ${MAX_FUNCTION_SECURITY_GROUPS} security groups`,
+      )
+      .optional(),
+    /**
+     * The VPCs whose clusters' private endpoints this network reaches: its own, peered or transit
+     * gateway-attached VPCs (clusters in other regions through inter-region peering or a transit
+     * gateway, with DNS). Default: the network's own VPC.
+     */
+    reachesVpcIds: z
+      .array(vpcId)
+      .min(1, "at least one VPC; omit the key for the network's own VPC")
+      .optional(),
+  })
+  .transform(({ reachesVpcIds, ...rest }) => ({ ...rest, reachesVpcIds: reachesVpcIds ?? [rest.vpcId] }));
+
+/** Networks with unique names, each VPC reached by one network only (a cluster has one route). */
+const networks = z.array(network).superRefine((list, ctx) => {
+  const names = new Map<string, number>();
+  const reachedBy = new Map<string, string>();
+  for (const [i, net] of list.entries()) {
+    // An entry that failed its own checks is reported there; zod still runs this refinement.
+    if (!Array.isArray(net?.reachesVpcIds)) continue;
+    const first = names.get(net.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'name'],
+        message: `"${net.name}" is also networks.${first}.name: network names are unique`,
+      });
+    } else names.set(net.name, i);
+    for (const [j, vpc] of net.reachesVpcIds.entries()) {
+      const other = reachedBy.get(vpc);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'reachesVpcIds', j],
+          message: `${vpc} is already reached by network "${other}": each VPC's clusters are audited by one network`,
+        });
+      } else reachedBy.set(vpc, net.name);
+    }
+  }
+});
+
 const emailSubscription = z.strictObject({
   address: z.email(),
   /** Which messages this address gets; default: the nightly digest only. */
@@ -109,6 +197,18 @@ export const hubConfigSchema = z.strictObject({
   egressIps: z.array(z.union([z.ipv4(), z.ipv6()])).default([]),
   /** Auditor invocations at once (the SQS event source's maximum concurrency, 2-1000). */
   auditorMaxConcurrency: z.number().int().min(2).max(1000).default(10),
+  /**
+   * Auditor functions inside VPCs, for clusters whose API the hub's default auditor cannot reach (a
+   * private endpoint, or public access CIDRs that exclude its egress). Each network is in the hub's
+   * region; the default auditor forwards each such cluster to the network whose `reachesVpcIds`
+   * holds the cluster's VPC (docs/deploy.md, "Private clusters: auditors inside your VPCs").
+   */
+  networks: networks.default([]),
+  /**
+   * Clusters one auditor invocation audits: an account with more is fanned out in (account, region)
+   * parts of at most this many clusters (README, "Fan-out arithmetic").
+   */
+  clustersPerUnit: z.number().int().min(1).max(500).default(40),
   /** Severity overrides and exemptions (the CLI's config file, as an object), passed as AUDIT_CONFIG. */
   auditConfig: auditConfigSchema.optional(),
   subscriptions: z
@@ -153,6 +253,14 @@ export function parseHubConfig(input: unknown, source = `context "${CONTEXT_KEY}
       `invalid irsa-audit configuration in ${source}: auditConfig is over 3,000 characters as JSON; Lambda environment variables are limited to 4 KB in all`,
     );
   }
+  const variables =
+    (parsed.data.auditConfig ? JSON.stringify(parsed.data.auditConfig).length : 0) +
+    estimatedNetworksLength(parsed.data);
+  if (variables > 3000) {
+    throw new ConfigError(
+      `invalid irsa-audit configuration in ${source}: networks (as AUDIT_NETWORKS, about ${estimatedNetworksLength(parsed.data)} characters) and auditConfig together are over 3,000 characters; Lambda environment variables are limited to 4 KB in all`,
+    );
+  }
   return parsed.data;
 }
 
@@ -181,4 +289,19 @@ export function configFromContext(tryGetContext: (key: string) => unknown): HubC
 /** The accounts selection as the planner's AUDIT_ACCOUNTS reads it. */
 export function auditAccountsSetting(config: HubConfig): string {
   return Array.isArray(config.accounts) ? config.accounts.join(',') : config.accounts;
+}
+
+/** The longest SQS queue URL's fixed part: `https://sqs.<region>.amazonaws.com.cn/<account>/` (about 60). */
+const QUEUE_URL_BASE_LENGTH = 64;
+
+/** About how long the auditor's AUDIT_NETWORKS variable is (the queue URLs are tokens at synth). */
+export function estimatedNetworksLength(config: Pick<HubConfig, 'networks' | 'prefix'>): number {
+  if (config.networks.length === 0) return 0;
+  return JSON.stringify(
+    config.networks.map((net) => ({
+      name: net.name,
+      queueUrl: `${'x'.repeat(QUEUE_URL_BASE_LENGTH)}${config.prefix}-work-${net.name}`,
+      vpcIds: net.reachesVpcIds,
+    })),
+  ).length;
 }

@@ -4,6 +4,7 @@
  *   bundling, no Docker, cdk-nag AwsSolutions on every stack);
  * - a full configuration (Slack, emails, organization id, the hub's own member stack) and an
  *   account-list configuration, built in-process without bundling;
+ * - a configuration with two networks (auditor functions inside VPCs for private clusters);
  * - the member app (the StackSet template).
  * Then: the table, topic, queue, schedule, alarms and functions are what the issue asks for; every
  * IAM statement of every stack is read-only outside the hub's own table, topic and queue; the
@@ -80,11 +81,29 @@ const LISTED: HubConfigInput = {
   regions: ['eu-west-1'],
 };
 
+/** Two networks: one with the security group the stack creates and a peered VPC, one with its own groups. */
+const NETWORKS = [
+  {
+    name: 'core',
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+    reachesVpcIds: ['vpc-0a1b2c3d4e5f60718', 'vpc-0feedfacecafe0001'],
+  },
+  {
+    name: 'edge-2',
+    vpcId: 'vpc-0bbbbbbbbbbbbbbb2',
+    subnetIds: ['subnet-0bbbbbbbbbbbbbbb3'],
+    securityGroupIds: ['sg-0bbbbbbbbbbbbbbb4', 'sg-0bbbbbbbbbbbbbbb5'],
+  },
+] satisfies HubConfigInput['networks'];
+const NETWORKED: HubConfigInput = { externalId: 'a1b2c3d4e5f60718', clustersPerUnit: 25, networks: NETWORKS };
+
 /** Templates by stack name. */
 type Synth = Record<string, TemplateJson>;
 const cli: Synth = {};
 const full: Synth = {};
 const listed: Synth = {};
+const networked: Synth = {};
 const member: Synth = {};
 let cliOut = '';
 let cdkJsonContext: Record<string, unknown> = {};
@@ -116,6 +135,7 @@ beforeAll(async () => {
   for (const [config, into, name] of [
     [FULL, full, 'full'],
     [LISTED, listed, 'listed'],
+    [NETWORKED, networked, 'networked'],
   ] as const) {
     const outdir = join(scratch, name);
     buildHubApp({ outdir, config, context: NO_BUNDLING }).app.synth();
@@ -344,6 +364,8 @@ describe('stateless stack', () => {
       AUDIT_EXTERNAL_ID: 'a1b2c3d4e5f60718',
       RETENTION_DAYS: '400',
       AUDIT_CONFIG: JSON.stringify(parseHubConfig(FULL).auditConfig),
+      AUDIT_CLUSTERS_PER_UNIT: '40',
+      QUEUE_URL: { Ref: expect.stringMatching(/^WorkQueue/) },
     });
     expect(auditor.TOPIC_ARN).toBeDefined();
     expect(Object.keys(vars('irsa-audit-query'))).toContain('TABLE_NAME');
@@ -516,9 +538,23 @@ const HUB_OWNED = [
   /^\{\w+:AWS::(SQS::Queue|Logs::LogGroup|KMS::Key)\.Arn\}$/,
 ];
 
+/** What the network interface actions may touch: the configured subnets and groups, the stack's group, interfaces. */
+const NETWORK_OWNED = [
+  /^arn:aws:ec2:REGION:ACCOUNT:network-interface\/\*$/,
+  ...NETWORKS.flatMap((n) => n.subnetIds).map(
+    (id) => new RegExp(`^arn:aws:ec2:REGION:ACCOUNT:subnet/${id}$`),
+  ),
+  ...NETWORKS.flatMap((n) => ('securityGroupIds' in n ? n.securityGroupIds : [])).map(
+    (id) => new RegExp(`^arn:aws:ec2:REGION:ACCOUNT:security-group/${id}$`),
+  ),
+  /^arn:aws:ec2:REGION:ACCOUNT:security-group\/\{\w+:AWS::EC2::SecurityGroup\.GroupId\}$/,
+];
+
 describe('IAM: least privilege in every stack', () => {
   const all = () =>
-    [cli, full, listed, member].flatMap((synth) => statementsOf(synth).map((f) => ({ ...f, synth })));
+    [cli, full, listed, networked, member].flatMap((synth) =>
+      statementsOf(synth).map((f) => ({ ...f, synth })),
+    );
 
   it('has no Allow statement with a wildcard action, and no IAM or EKS write anywhere', () => {
     const found = all();
@@ -559,9 +595,10 @@ describe('IAM: least privilege in every stack', () => {
           expect(resources, `${where}: ${action}`).toEqual(['*']);
           continue;
         }
+        const owned = action.startsWith('ec2:') ? NETWORK_OWNED : HUB_OWNED;
         for (const resource of resources) {
           expect(
-            HUB_OWNED.some((re) => re.test(resource)),
+            owned.some((re) => re.test(resource)),
             `${where}: ${action} on ${resource}`,
           ).toBe(true);
         }
@@ -600,7 +637,7 @@ describe('IAM: least privilege in every stack', () => {
   });
 
   it('attaches no managed policy but the API Gateway logging role, and denies all to the Slack channel', () => {
-    for (const synth of [cli, full, listed, member]) {
+    for (const synth of [cli, full, listed, networked, member]) {
       for (const t of Object.values(synth)) {
         for (const [, role] of resourcesOf(t, 'AWS::IAM::Role')) {
           const managed = JSON.stringify(role.Properties?.ManagedPolicyArns ?? []);
@@ -615,6 +652,262 @@ describe('IAM: least privilege in every stack', () => {
       ],
       UserRoleRequired: false,
     });
+  });
+});
+
+describe('networks: auditor functions inside VPCs for private clusters', () => {
+  const t = () => networked[STACK_NAMES.stateless] as TemplateJson;
+  const functionNamed = (tj: TemplateJson, name: string) =>
+    resourcesOf(tj, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.FunctionName === name);
+  const vars = (name: string) =>
+    (
+      functionNamed(t(), name)?.[1].Properties?.Environment as
+        | { Variables: Record<string, unknown> }
+        | undefined
+    )?.Variables ?? {};
+  const queueId = (tj: TemplateJson, name: string) =>
+    resourcesOf(tj, 'AWS::SQS::Queue').find(([, r]) => r.Properties?.QueueName === name)?.[0];
+  const auditorRoleId = (tj: TemplateJson) =>
+    resourcesOf(tj, 'AWS::IAM::Role').find(
+      ([, r]) => r.Properties?.RoleName === 'irsa-audit-hub-auditor',
+    )?.[0];
+  const roleStatements = (synth: Synth) =>
+    statementsOf(synth)
+      .filter(
+        (f) =>
+          f.kind === 'identity' && f.role === auditorRoleId(synth[STACK_NAMES.stateless] as TemplateJson),
+      )
+      .map((f) => f.statement);
+
+  it('gives each network a work queue and a dead-letter queue configured like the main ones, feeding its function', () => {
+    const main = resourcesOf(t(), 'AWS::SQS::Queue').find(
+      ([, r]) => r.Properties?.QueueName === 'irsa-audit-work',
+    )?.[1];
+    for (const { name } of NETWORKS) {
+      const workId = queueId(t(), `irsa-audit-work-${name}`);
+      const dlqId = queueId(t(), `irsa-audit-work-${name}-dlq`);
+      expect(workId && dlqId, name).toBeTruthy();
+      const work = t().Resources[String(workId)]?.Properties;
+      expect(work).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: main?.Properties?.VisibilityTimeout,
+        MessageRetentionPeriod: main?.Properties?.MessageRetentionPeriod,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          maxReceiveCount: MAX_RECEIVE_COUNT,
+        },
+      });
+      expect(t().Resources[String(dlqId)]?.Properties?.SqsManagedSseEnabled).toBe(true);
+      const [fnId] = functionNamed(t(), `irsa-audit-auditor-${name}`) ?? [];
+      const mappings = resourcesOf(t(), 'AWS::Lambda::EventSourceMapping').filter(
+        ([, r]) => (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref === fnId,
+      );
+      expect(mappings.map(([, r]) => r.Properties)).toEqual([
+        expect.objectContaining({
+          EventSourceArn: { 'Fn::GetAtt': [workId, 'Arn'] },
+          BatchSize: BATCH_SIZE,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 10 },
+        }),
+      ]);
+    }
+    // Every queue TLS-only: the two main ones and two per network.
+    const policies = Object.values(Template.fromJSON(t() as never).findResources('AWS::SQS::QueuePolicy'));
+    expect(policies.length).toBe(2 + 2 * NETWORKS.length);
+    for (const policy of policies) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it("attaches each network's function to its subnets with its security groups, sharing the auditor's role", () => {
+    const roleId = auditorRoleId(t());
+    expect(roleId).toMatch(/^AuditorRole/);
+    // One role for every auditor: no new role (network functions get none of their own).
+    expect(resourcesOf(t(), 'AWS::IAM::Role').length).toBe(
+      resourcesOf(cli[STACK_NAMES.stateless] as TemplateJson, 'AWS::IAM::Role').length,
+    );
+    const [defaultId, defaultFn] = functionNamed(t(), 'irsa-audit-auditor') ?? [];
+    expect(defaultFn?.Properties?.VpcConfig).toBeUndefined();
+    expect(defaultFn?.Properties?.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    const created = resourcesOf(t(), 'AWS::EC2::SecurityGroup');
+    expect(created.length).toBe(1);
+    for (const network of NETWORKS) {
+      const [id, fn] = functionNamed(t(), `irsa-audit-auditor-${network.name}`) ?? [];
+      expect(id).not.toBe(defaultId);
+      const p = fn?.Properties as Record<string, unknown>;
+      expect(p.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+      expect(p.Timeout).toBe(AUDITOR_TIMEOUT.toSeconds());
+      expect(p.Runtime).toBe(FUNCTION_RUNTIME.name);
+      expect(p.Handler).toBe('index.handler');
+      const vpc = p.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
+      expect(vpc.SubnetIds).toEqual(network.subnetIds);
+      expect(vpc.SecurityGroupIds).toEqual(
+        'securityGroupIds' in network
+          ? network.securityGroupIds
+          : [{ 'Fn::GetAtt': [created[0]?.[0], 'GroupId'] }],
+      );
+      // Its log group is its own; the grant to write it is on the shared role.
+      const logGroup = (p.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(t().Resources[logGroup]?.Properties?.LogGroupName).toBe(
+        `/aws/lambda/irsa-audit-auditor-${network.name}`,
+      );
+      expect(
+        roleStatements(networked).some(
+          (st) =>
+            list(st.Action).includes('logs:PutLogEvents') &&
+            JSON.stringify(st.Resource).includes(`"${logGroup}"`),
+        ),
+      ).toBe(true);
+    }
+    // And the created group's VPC is the network's.
+    expect(created[0]?.[1].Properties?.VpcId).toBe(NETWORKS[0]?.vpcId);
+  });
+
+  it('gives the created security group no inbound rule and outbound TCP 443 only', () => {
+    const [, group] = resourcesOf(t(), 'AWS::EC2::SecurityGroup')[0] ?? [];
+    const p = group?.Properties as Record<string, unknown>;
+    expect(p.SecurityGroupIngress).toBeUndefined();
+    expect(p.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+    expect(resourcesOf(t(), 'AWS::EC2::SecurityGroupIngress')).toEqual([]);
+    expect(resourcesOf(t(), 'AWS::EC2::SecurityGroupEgress')).toEqual([]);
+  });
+
+  it('sets the network variables: AUDIT_NETWORKS on the default auditor, AUDIT_NETWORK and dial on each network', () => {
+    const networks = (name: string) =>
+      JSON.parse(render(vars(name).AUDIT_NETWORKS, networked, STACK_NAMES.stateless));
+    const expected = NETWORKS.map((n) => ({
+      name: n.name,
+      queueUrl: `{${queueId(t(), `irsa-audit-work-${n.name}`)}:AWS::SQS::Queue}`,
+      vpcIds: 'reachesVpcIds' in n ? n.reachesVpcIds : [n.vpcId],
+    }));
+    expect(networks('irsa-audit-auditor')).toEqual(expected);
+    const defaults = vars('irsa-audit-auditor');
+    expect(defaults.AUDIT_CLUSTERS_PER_UNIT).toBe('25');
+    expect(defaults.QUEUE_URL).toEqual({ Ref: queueId(t(), 'irsa-audit-work') });
+    expect(defaults.AUDIT_NETWORK).toBeUndefined();
+    expect(defaults.AUDIT_PRIVATE_ENDPOINTS).toBeUndefined();
+    for (const { name } of NETWORKS) {
+      const own = vars(`irsa-audit-auditor-${name}`);
+      expect(own).toMatchObject({
+        AUDIT_NETWORK: name,
+        AUDIT_PRIVATE_ENDPOINTS: 'dial',
+        AUDIT_CLUSTERS_PER_UNIT: '25',
+        QUEUE_URL: { Ref: queueId(t(), `irsa-audit-work-${name}`) },
+      });
+      expect(networks(`irsa-audit-auditor-${name}`)).toEqual(expected);
+      // Everything else as the default auditor's (its table, topic and audit settings).
+      const rest = (v: Record<string, unknown>) => {
+        const { AUDIT_NETWORK, AUDIT_PRIVATE_ENDPOINTS, QUEUE_URL, ...others } = v;
+        return others;
+      };
+      expect(rest(own)).toEqual(rest(defaults));
+    }
+  });
+
+  it("lets the auditor role send to its own work queue and every network's, and consume every auditor queue", () => {
+    const sent = roleStatements(networked)
+      .filter((st) => list(st.Action).includes('sqs:SendMessage'))
+      .flatMap((st) => list(st.Resource).map((r) => render(r, networked, STACK_NAMES.stateless)));
+    const arn = (name: string) => `{${queueId(t(), name)}:AWS::SQS::Queue.Arn}`;
+    const queues = ['irsa-audit-work', ...NETWORKS.map((n) => `irsa-audit-work-${n.name}`)].map(arn);
+    expect(sent.sort()).toEqual([...queues].sort());
+    const consumed = roleStatements(networked)
+      .filter((st) => list(st.Action).includes('sqs:ReceiveMessage'))
+      .flatMap((st) => list(st.Resource).map((r) => render(r, networked, STACK_NAMES.stateless)));
+    expect(consumed.sort()).toEqual([...queues].sort());
+    // Sids are unique in the role's policy.
+    const sids = roleStatements(networked).flatMap((st) => list((st as { Sid?: string }).Sid));
+    expect(sids.length).toBe(new Set(sids).size);
+  });
+
+  it('grants the network interface actions, scoped to the networks, only when networks exist', () => {
+    const ec2 = (synth: Synth) =>
+      statementsOf(synth).filter((f) => list(f.statement.Action).some((a) => a.startsWith('ec2:')));
+    for (const synth of [cli, full, listed]) {
+      expect(ec2(synth)).toEqual([]);
+      for (const t of Object.values(synth)) {
+        for (const [, fn] of resourcesOf(t, 'AWS::Lambda::Function'))
+          expect(fn.Properties?.VpcConfig).toBeUndefined();
+        expect(resourcesOf(t, 'AWS::EC2::SecurityGroup')).toEqual([]);
+      }
+    }
+    const found = ec2(networked);
+    expect(new Set(found.map((f) => f.role))).toEqual(new Set([auditorRoleId(t())]));
+    const by = (action: string) => found.filter((f) => list(f.statement.Action).includes(action));
+    const resources = (f: Found | undefined) =>
+      list(f?.statement.Resource)
+        .map((r) => render(r, networked, STACK_NAMES.stateless))
+        .sort();
+    for (const action of ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets']) {
+      expect(by(action).length, action).toBe(1);
+      expect(resources(by(action)[0])).toEqual(['*']);
+    }
+    const create = by('ec2:CreateNetworkInterface');
+    expect(create.length).toBe(1);
+    expect(create[0]?.statement.Condition).toBeUndefined();
+    const group = resourcesOf(t(), 'AWS::EC2::SecurityGroup')[0]?.[0];
+    expect(resources(create[0])).toEqual(
+      [
+        'arn:aws:ec2:REGION:ACCOUNT:network-interface/*',
+        ...NETWORKS.flatMap((n) => n.subnetIds).map((id) => `arn:aws:ec2:REGION:ACCOUNT:subnet/${id}`),
+        'arn:aws:ec2:REGION:ACCOUNT:security-group/sg-0bbbbbbbbbbbbbbb4',
+        'arn:aws:ec2:REGION:ACCOUNT:security-group/sg-0bbbbbbbbbbbbbbb5',
+        `arn:aws:ec2:REGION:ACCOUNT:security-group/{${group}:AWS::EC2::SecurityGroup.GroupId}`,
+      ].sort(),
+    );
+    for (const action of [
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ]) {
+      const [manage, ...more] = by(action);
+      expect(more, action).toEqual([]);
+      expect(resources(manage)).toEqual(['arn:aws:ec2:REGION:ACCOUNT:network-interface/*']);
+      const vpcs = list(
+        manage?.statement.Condition?.ArnEqualsIfExists?.['ec2:Vpc'] as unknown[] | undefined,
+      ).map((r) => render(r, networked, STACK_NAMES.stateless));
+      expect(vpcs.sort()).toEqual(NETWORKS.map((n) => `arn:aws:ec2:REGION:ACCOUNT:vpc/${n.vpcId}`).sort());
+    }
+  });
+
+  it('alarms on each network dead-letter queue and each network function error', () => {
+    const alarms = resourcesOf(t(), 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties as Record<string, unknown>,
+    );
+    for (const { name } of NETWORKS) {
+      const dlqId = queueId(t(), `irsa-audit-work-${name}-dlq`);
+      const dlqAlarm = alarms.find((a) => a.AlarmName === `irsa-audit-dead-letters-${name}`);
+      expect(dlqAlarm).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 1,
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      });
+      const [fnId] = functionNamed(t(), `irsa-audit-auditor-${name}`) ?? [];
+      expect(
+        alarms.some((a) => a.MetricName === 'Errors' && JSON.stringify(a.Dimensions).includes(`"${fnId}"`)),
+        name,
+      ).toBe(true);
+    }
+    expect(alarms.filter((a) => a.MetricName === 'Errors').length).toBe(3 + NETWORKS.length);
+  });
+
+  it('without networks: three functions, two queues, no network variable but the cluster threshold', () => {
+    const plain = cli[STACK_NAMES.stateless] as TemplateJson;
+    expect(resourcesOf(plain, 'AWS::Lambda::Function').length).toBe(3);
+    expect(resourcesOf(plain, 'AWS::SQS::Queue').length).toBe(2);
+    const auditor = functionNamed(plain, 'irsa-audit-auditor')?.[1].Properties?.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    expect(auditor.Variables.AUDIT_NETWORKS).toBeUndefined();
+    expect(auditor.Variables.AUDIT_NETWORK).toBeUndefined();
+    expect(auditor.Variables.AUDIT_CLUSTERS_PER_UNIT).toBe('40');
+    // The default auditor may send only to its own queue.
+    const sent = roleStatements(cli)
+      .filter((st) => list(st.Action).includes('sqs:SendMessage'))
+      .flatMap((st) => list(st.Resource).map((r) => render(r, cli, STACK_NAMES.stateless)));
+    expect(sent).toEqual([`{${queueId(plain, 'irsa-audit-work')}:AWS::SQS::Queue.Arn}`]);
   });
 });
 
@@ -707,6 +1000,7 @@ describe('cdk-nag', () => {
     for (const [config, name] of [
       [FULL, 'full-unacknowledged'],
       [LISTED, 'listed-unacknowledged'],
+      [NETWORKED, 'networked-unacknowledged'],
     ] as const) {
       const found = violations(
         (outdir) => buildHubApp({ outdir, config, context: NO_BUNDLING, acknowledge: false }).app.synth(),
@@ -758,6 +1052,48 @@ describe('configuration', () => {
       parseHubConfig({ externalId: 'abcd', subscriptions: { email: [{ address: 'nope' }] } }),
     ).toThrow(/subscriptions\.email\.0\.address/);
     expect(() => parseHubConfig({ externalId: 'abcd', schedule: '0 2 * * *' })).toThrow(/schedule/);
+  });
+
+  it('validates networks and clustersPerUnit, naming the key', () => {
+    const net = (over: Record<string, unknown> = {}) => ({
+      name: 'core',
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0'],
+      ...over,
+    });
+    const parse = (networks: unknown[], extra: Record<string, unknown> = {}) =>
+      parseHubConfig({ externalId: 'abcd', networks, ...extra });
+    // Defaults: no network, 40 clusters a unit, a network reaches its own VPC.
+    expect(parseHubConfig({ externalId: 'abcd' })).toMatchObject({ networks: [], clustersPerUnit: 40 });
+    expect(parse([net()]).networks).toEqual([{ ...net(), reachesVpcIds: ['vpc-0123456789abcdef0'] }]);
+    expect(() => parse([net({ vpcId: 'vpc-123' })])).toThrow(/networks\.0\.vpcId: expected a VPC id/);
+    expect(() => parse([net({ subnetIds: ['subnet-XYZ'] })])).toThrow(/networks\.0\.subnetIds\.0/);
+    expect(() => parse([net({ subnetIds: [] })])).toThrow(/networks\.0\.subnetIds/);
+    expect(() => parse([net({ securityGroupIds: ['sg-1'] })])).toThrow(/networks\.0\.securityGroupIds\.0/);
+    expect(() => parse([net({ name: 'Core' })])).toThrow(/networks\.0\.name/);
+    expect(() => parse([net({ reachesVpcIds: ['vpc-nope'] })])).toThrow(/networks\.0\.reachesVpcIds\.0/);
+    expect(() => parse([net({ extra: true })])).toThrow(/networks\.0/);
+    expect(() => parse([net(), net({ vpcId: 'vpc-0123456789abcdef1' })])).toThrow(
+      /networks\.1\.name: "core" is also networks\.0\.name/,
+    );
+    // A VPC reached by two networks: by default (both in the same VPC) and through reachesVpcIds.
+    expect(() => parse([net(), net({ name: 'edge' })])).toThrow(
+      /networks\.1\.reachesVpcIds\.0: vpc-0123456789abcdef0 is already reached by network "core"/,
+    );
+    expect(() =>
+      parse([
+        net({ reachesVpcIds: ['vpc-0123456789abcdef0', 'vpc-0feedfacecafe0001'] }),
+        net({
+          name: 'edge',
+          vpcId: 'vpc-0123456789abcdef1',
+          reachesVpcIds: ['vpc-0123456789abcdef1', 'vpc-0feedfacecafe0001'],
+        }),
+      ]),
+    ).toThrow(/networks\.1\.reachesVpcIds\.1: vpc-0feedfacecafe0001 is already reached by network "core"/);
+    expect(() => parse([], { clustersPerUnit: 0 })).toThrow(/clustersPerUnit/);
+    expect(() => parse([], { clustersPerUnit: 501 })).toThrow(/clustersPerUnit/);
+    expect(() => parse([], { clustersPerUnit: 2.5 })).toThrow(/clustersPerUnit/);
+    expect(parse([], { clustersPerUnit: 500 }).clustersPerUnit).toBe(500);
   });
 });
 

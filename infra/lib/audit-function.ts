@@ -2,11 +2,15 @@
  * The one function construct: every hub function gets the same runtime, bundling, logging, tracing
  * and Powertools settings, its own role with nothing but its own log group, and then exactly the
  * grants {@link AuditFunction.bind} gives it on the table, the topic and the queue, with the
- * environment variables the handlers read (functions/runtime/environment.ts), in one call.
+ * environment variables the handlers read (functions/runtime/environment.ts), in one call. The
+ * network auditors are the exception: they run in a VPC with the default auditor's role (the one
+ * principal member roles trust), so that role's grants are theirs, and {@link bindingVariables}
+ * gives them the same variables without granting anything twice.
  */
 import { resolve } from 'node:path';
 import { type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -48,6 +52,18 @@ export interface AuditFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** A fixed role name (the auditor's, which member roles trust); default: generated. */
   readonly roleName?: string;
+  /**
+   * Run with this existing role instead of a role of its own (the network auditors share the
+   * default auditor's role, the one principal member roles trust); the function's log group grant
+   * goes on it.
+   */
+  readonly role?: iam.Role;
+  /** Attach the function to a VPC: these subnets, with these security groups. */
+  readonly vpc?: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: readonly ec2.ISubnet[];
+    readonly securityGroups: readonly ec2.ISecurityGroup[];
+  };
   readonly environment?: Readonly<Record<string, string>>;
 }
 
@@ -59,6 +75,17 @@ export interface FunctionBindings {
   readonly topic?: { readonly topic: sns.ITopic; readonly key: kms.IKey };
   /** QUEUE_URL; sqs:SendMessage (SendMessageBatch). */
   readonly queue?: sqs.IQueue;
+  /** sqs:SendMessage on other work queues the function forwards to (the networks' queues); no variable. */
+  readonly forwardQueues?: readonly sqs.IQueue[];
+}
+
+/** The variables {@link AuditFunction.bind} sets for these bindings, without any grant. */
+export function bindingVariables(bindings: Omit<FunctionBindings, 'forwardQueues'>): Record<string, string> {
+  return {
+    ...(bindings.table ? { TABLE_NAME: bindings.table.table.tableName } : {}),
+    ...(bindings.topic ? { TOPIC_ARN: bindings.topic.topic.topicArn } : {}),
+    ...(bindings.queue ? { QUEUE_URL: bindings.queue.queueUrl } : {}),
+  };
 }
 
 export class AuditFunction extends Construct {
@@ -73,11 +100,16 @@ export class AuditFunction extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.functionName}: its own log group, then only what bind() grants`,
-      ...(props.roleName ? { roleName: props.roleName } : {}),
-    });
+    if (props.role && props.roleName) {
+      throw new Error(`${props.functionName}: give either an existing role or a role name, not both`);
+    }
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${props.functionName}: its own log group, then only what bind() grants`,
+        ...(props.roleName ? { roleName: props.roleName } : {}),
+      });
     this.logGroup.grantWrite(this.role);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -92,6 +124,13 @@ export class AuditFunction extends Construct {
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: this.role,
+      ...(props.vpc
+        ? {
+            vpc: props.vpc.vpc,
+            vpcSubnets: { subnets: [...props.vpc.subnets] },
+            securityGroups: [...props.vpc.securityGroups],
+          }
+        : {}),
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
@@ -139,7 +178,6 @@ export class AuditFunction extends Construct {
           }),
         );
       }
-      fn.addEnvironment('TABLE_NAME', table.tableName);
     }
     if (bindings.topic) {
       const { topic, key } = bindings.topic;
@@ -158,7 +196,6 @@ export class AuditFunction extends Construct {
           conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
         }),
       );
-      fn.addEnvironment('TOPIC_ARN', topic.topicArn);
     }
     if (bindings.queue) {
       this.role.addToPolicy(
@@ -168,8 +205,17 @@ export class AuditFunction extends Construct {
           resources: [bindings.queue.queueArn],
         }),
       );
-      fn.addEnvironment('QUEUE_URL', bindings.queue.queueUrl);
     }
+    if (bindings.forwardQueues && bindings.forwardQueues.length > 0) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ForwardQueuesSend',
+          actions: [...HUB_QUEUE_SEND_ACTIONS],
+          resources: bindings.forwardQueues.map((queue) => queue.queueArn),
+        }),
+      );
+    }
+    for (const [name, value] of Object.entries(bindingVariables(bindings))) fn.addEnvironment(name, value);
     return this;
   }
 

@@ -59,6 +59,10 @@ export const REASONS = {
     'Callers are AWS principals (security engineers, tooling) signing with SigV4: IAM authorization, not a Cognito user pool.',
   apiGatewayLogsRole:
     'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-documented policy of the account-wide API Gateway CloudWatch Logs role that access and execution logging require (config apiGatewayCloudWatchRole: false to bring your own).',
+  networkInterfacesDescribe:
+    "The network auditors run in VPCs: Lambda describes network interfaces and subnets with the auditor's role (ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets), EC2 Describe actions that support no resource-level permission.",
+  networkInterfaces:
+    "Lambda creates the network auditors' network interfaces (only in the configured subnets, with the configured security groups) and later deletes them or changes their addresses, by ids that do not exist before: this account's and region's network-interface/*, the delete and address actions only in the networks' VPCs (ec2:Vpc).",
   alertsSubscriptions:
     "The chat filter sets the filter policy of AWS Chatbot's subscription to the alerts topic: subscription ARNs are the topic's ARN and an id, so the resource is the alerts topic's own subscriptions.",
 } as const;
@@ -70,10 +74,15 @@ export function acknowledgeHub(stateless: StatelessStack, config: HubConfig): vo
   for (const fn of functions) {
     if (!fn) continue;
     const listAccounts = fn === stateless.planner && config.accounts === 'organization';
+    const describesNetworks = fn === stateless.auditor && stateless.networks.length > 0;
     acknowledge(
       fn.role,
       'AwsSolutions-IAM5[Resource::*]',
-      listAccounts ? `${REASONS.xray} ${REASONS.listAccounts}` : REASONS.xray,
+      [
+        REASONS.xray,
+        ...(listAccounts ? [REASONS.listAccounts] : []),
+        ...(describesNetworks ? [REASONS.networkInterfacesDescribe] : []),
+      ].join(' '),
     );
     if (fn !== stateless.chatFilter)
       acknowledge(fn.role, `AwsSolutions-IAM5[Resource::${tableIndexes}]`, REASONS.tableIndexes);
@@ -83,6 +92,14 @@ export function acknowledgeHub(stateless: StatelessStack, config: HubConfig): vo
       stateless.auditor.role,
       `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::*:role/${config.auditRoleName}]`,
       REASONS.assumeMemberRoles,
+    );
+  }
+  if (stateless.networks.length > 0) {
+    // The network auditors share the auditor's role: their findings are the role's.
+    acknowledge(
+      stateless.auditor.role,
+      `AwsSolutions-IAM5[Resource::arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:network-interface/*]`,
+      REASONS.networkInterfaces,
     );
   }
   if (stateless.chatFilter) {

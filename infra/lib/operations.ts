@@ -45,6 +45,12 @@ export interface OperationsProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly workQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The networks' work queues and dead-letter queues (config `networks`), each alarmed like the main one. */
+  readonly networkQueues?: readonly {
+    readonly name: string;
+    readonly workQueue: sqs.IQueue;
+    readonly deadLetterQueue: sqs.IQueue;
+  }[];
   /** The auditor's Powertools service name (the metrics' `service` dimension). */
   readonly auditorService: string;
 }
@@ -54,6 +60,8 @@ export class Operations extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly missedRunAlarm: cloudwatch.Alarm;
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** One per network, by network name. */
+  readonly networkDeadLetterAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
@@ -89,6 +97,25 @@ export class Operations extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    const networkQueues = props.networkQueues ?? [];
+    this.networkDeadLetterAlarms = Object.fromEntries(
+      networkQueues.map(({ name, deadLetterQueue }) => [
+        name,
+        this.alarm(`DeadLetters-${name}`, {
+          alarmName: `${prefix}-dead-letters-${name}`,
+          alarmDescription: `Work messages reached network ${name}'s dead-letter queue: its auditor failed every delivery (check its VPC routes to the AWS APIs and the clusters). Inspect the messages, fix the cause, then redrive them to ${prefix}-work-${name}.`,
+          metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(5),
+            statistic: 'Maximum',
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      ]),
+    );
 
     for (const [name, fn] of Object.entries(props.functions)) {
       this.alarm(`${name}Errors`, {
@@ -144,6 +171,14 @@ export class Operations extends Construct {
               props.deadLetterQueue
                 .metricApproximateNumberOfMessagesVisible({ period: Duration.hours(1), statistic: 'Maximum' })
                 .with({ label: 'dead letters' }),
+              ...networkQueues.map(({ name, deadLetterQueue }) =>
+                deadLetterQueue
+                  .metricApproximateNumberOfMessagesVisible({
+                    period: Duration.hours(1),
+                    statistic: 'Maximum',
+                  })
+                  .with({ label: `dead letters (${name})` }),
+              ),
               ...Object.entries(props.functions).map(([name, fn]) =>
                 fn
                   .metricErrors({ period: Duration.hours(1), statistic: 'Sum' })
@@ -175,10 +210,15 @@ export class Operations extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Work queue',
+            title: networkQueues.length > 0 ? 'Work queues' : 'Work queue',
             left: [
               props.workQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
               props.workQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
+              ...networkQueues.map(({ name, workQueue }) =>
+                workQueue
+                  .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) })
+                  .with({ label: `messages visible (${name})` }),
+              ),
             ],
             width: 12,
           }),

@@ -1,7 +1,9 @@
 /**
  * The hub's stateless stack: the three functions (planner, auditor, query), the nightly schedule,
  * the work queue and its dead-letter queue, the IAM-authorized query API, the AWS Chatbot Slack
- * channel (with its filter policy) and the operations alarms and dashboard. Everything here can be destroyed and redeployed without losing history.
+ * channel (with its filter policy) and the operations alarms and dashboard; and, per configured
+ * network, a work queue and an auditor function inside that VPC with the default auditor's role.
+ * Everything here can be destroyed and redeployed without losing history.
  */
 import {
   ArnFormat,
@@ -23,11 +25,17 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { BATCH_SIZE, MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
+import {
+  NETWORK_INTERFACE_CREATE_ACTIONS,
+  NETWORK_INTERFACE_DESCRIBE_ACTIONS,
+  NETWORK_INTERFACE_MANAGE_ACTIONS,
+} from '#shared/aws/audit-permissions.ts';
+import { BATCH_SIZE } from '#shared/pipeline/limits.ts';
 import { auditAccountsSetting, type HubConfig } from '../config.ts';
-import { AuditFunction } from './audit-function.ts';
+import { AuditFunction, bindingVariables } from './audit-function.ts';
+import { AuditNetwork, workQueues } from './audit-network.ts';
 import { Operations } from './operations.ts';
 import { alertsTopicName } from './stateful-stack.ts';
 
@@ -73,6 +81,8 @@ export class StatelessStack extends Stack {
   readonly api: apigateway.RestApi;
   readonly operations: Operations;
   readonly chatFilter?: AuditFunction;
+  /** The configured networks: their queues and auditor functions (empty without `networks`). */
+  readonly networks: readonly AuditNetwork[];
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -94,20 +104,23 @@ export class StatelessStack extends Stack {
 
     // Work queue: one message per account; a message that fails MAX_RECEIVE_COUNT deliveries
     // goes to the dead-letter queue (the local pipeline, demo/local-pipeline.ts, uses the same).
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: `${prefix}-work-dlq`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.workQueue = new sqs.Queue(this, 'WorkQueue', {
-      queueName: `${prefix}-work`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: visibilityTimeoutFor(AUDITOR_TIMEOUT),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
-    });
+    const main = workQueues(
+      this,
+      { queue: 'WorkQueue', deadLetterQueue: 'DeadLetterQueue' },
+      `${prefix}-work`,
+      visibilityTimeoutFor(AUDITOR_TIMEOUT),
+    );
+    this.workQueue = main.queue;
+    this.deadLetterQueue = main.deadLetterQueue;
+    // The networks' queues first: the default auditor's AUDIT_NETWORKS names them.
+    this.networks = config.networks.map(
+      (network) =>
+        new AuditNetwork(this, `Network-${network.name}`, {
+          prefix,
+          network,
+          visibilityTimeout: visibilityTimeoutFor(AUDITOR_TIMEOUT),
+        }),
+    );
 
     this.planner = new AuditFunction(this, 'Planner', {
       entry: 'functions/planner/handler.ts',
@@ -134,6 +147,30 @@ export class StatelessStack extends Stack {
       );
     }
 
+    // What every auditor function reads, the default one and each network's.
+    const auditorEnvironment: Record<string, string> = {
+      AUDIT_ROLE_NAME: config.auditRoleName,
+      ...(config.egressIps.length > 0 ? { AUDIT_EGRESS_IPS: config.egressIps.join(',') } : {}),
+      AUDIT_EXTERNAL_ID: config.externalId,
+      RETENTION_DAYS: String(config.retentionDays),
+      ...(config.auditConfig ? { AUDIT_CONFIG: JSON.stringify(config.auditConfig) } : {}),
+      AUDIT_CLUSTERS_PER_UNIT: String(config.clustersPerUnit),
+      ...(this.networks.length > 0
+        ? {
+            AUDIT_NETWORKS: this.toJsonString(
+              this.networks.map((network, i) => ({
+                name: network.name,
+                queueUrl: network.workQueue.queueUrl,
+                vpcIds: config.networks[i]?.reachesVpcIds ?? [],
+              })),
+            ),
+          }
+        : {}),
+    };
+    const auditorBindings = {
+      table: { table, access: 'readWrite' },
+      topic: { topic: alertsTopic, key },
+    } as const;
     this.auditor = new AuditFunction(this, 'Auditor', {
       entry: 'functions/auditor/handler.ts',
       functionName: `${prefix}-auditor`,
@@ -143,14 +180,14 @@ export class StatelessStack extends Stack {
       timeout: AUDITOR_TIMEOUT,
       memorySize: config.auditorMemoryMb,
       logRetention,
-      environment: {
-        AUDIT_ROLE_NAME: config.auditRoleName,
-        ...(config.egressIps.length > 0 ? { AUDIT_EGRESS_IPS: config.egressIps.join(',') } : {}),
-        AUDIT_EXTERNAL_ID: config.externalId,
-        RETENTION_DAYS: String(config.retentionDays),
-        ...(config.auditConfig ? { AUDIT_CONFIG: JSON.stringify(config.auditConfig) } : {}),
-      },
-    }).bind({ table: { table, access: 'readWrite' }, topic: { topic: alertsTopic, key } });
+      environment: auditorEnvironment,
+    }).bind({
+      ...auditorBindings,
+      // Its own queue (an over-large account's parts) and every network's (the clusters only a
+      // network reaches). The role is shared: the network auditors may send to the same queues.
+      queue: this.workQueue,
+      forwardQueues: this.networks.map((network) => network.workQueue),
+    });
     this.auditor.allow(
       new iam.PolicyStatement({
         sid: 'AssumeMemberAuditRole',
@@ -172,6 +209,20 @@ export class StatelessStack extends Stack {
         maxConcurrency: config.auditorMaxConcurrency,
       }),
     );
+    for (const network of this.networks) {
+      network.addAuditor({
+        prefix,
+        role: this.auditor.role,
+        description: `irsa-audit: audits the clusters only network ${network.name} reaches (inside its VPC)`,
+        serviceName: SERVICE_NAMES.auditor,
+        timeout: AUDITOR_TIMEOUT,
+        memorySize: config.auditorMemoryMb,
+        logRetention,
+        maxConcurrency: config.auditorMaxConcurrency,
+        environment: { ...auditorEnvironment, ...bindingVariables(auditorBindings) },
+      });
+    }
+    if (this.networks.length > 0) this.allowNetworkInterfaces(this.auditor);
 
     this.query = new AuditFunction(this, 'Query', {
       entry: 'functions/query/handler.ts',
@@ -206,9 +257,17 @@ export class StatelessStack extends Stack {
         planner: this.planner.function,
         auditor: this.auditor.function,
         query: this.query.function,
+        ...Object.fromEntries(
+          this.networks.map((network) => [`auditor-${network.name}`, network.auditor.function]),
+        ),
       },
       workQueue: this.workQueue,
       deadLetterQueue: this.deadLetterQueue,
+      networkQueues: this.networks.map((network) => ({
+        name: network.name,
+        workQueue: network.workQueue,
+        deadLetterQueue: network.deadLetterQueue,
+      })),
       auditorService: SERVICE_NAMES.auditor,
     });
 
@@ -269,6 +328,61 @@ export class StatelessStack extends Stack {
       });
       filter.node.addDependency(channel);
     }
+  }
+
+  /**
+   * What Lambda does with the auditor's role to attach the network auditors to their VPCs (the ENI
+   * actions of AWSLambdaVPCAccessExecutionRole), scoped as far as EC2 allows:
+   * - the Describe actions support no resource-level permission (Resource "*");
+   * - CreateNetworkInterface is authorized on the subnet, the security groups and the new interface:
+   *   only the configured subnets and groups, any new interface (its id does not exist yet), so
+   *   interfaces are created only in those subnets with those groups;
+   * - Delete, Assign and Unassign act on Lambda's existing interfaces, whose ids are not known:
+   *   any interface of this account and region, in the networks' VPCs only (ec2:Vpc). The condition
+   *   is IfExists because Lambda checks the role before it creates an interface, when there is no
+   *   VPC to compare; EC2's own requests on an interface always carry ec2:Vpc.
+   */
+  private allowNetworkInterfaces(auditor: AuditFunction): void {
+    const ec2Arn = (resource: string, resourceName: string) =>
+      this.formatArn({ service: 'ec2', resource, resourceName });
+    auditor
+      .allow(
+        new iam.PolicyStatement({
+          sid: 'NetworkInterfacesDescribe',
+          actions: [...NETWORK_INTERFACE_DESCRIBE_ACTIONS],
+          // EC2's Describe actions support no resource-level permission.
+          resources: ['*'],
+        }),
+      )
+      .allow(
+        new iam.PolicyStatement({
+          sid: 'NetworkInterfacesCreate',
+          actions: [...NETWORK_INTERFACE_CREATE_ACTIONS],
+          resources: [
+            ...this.networks.flatMap((network) =>
+              network.subnets.map((subnet) => ec2Arn('subnet', subnet.subnetId)),
+            ),
+            ...this.networks.flatMap((network) =>
+              network.securityGroups.map((group) => ec2Arn('security-group', group.securityGroupId)),
+            ),
+            ec2Arn('network-interface', '*'),
+          ],
+        }),
+      )
+      .allow(
+        new iam.PolicyStatement({
+          sid: 'NetworkInterfacesManage',
+          actions: [...NETWORK_INTERFACE_MANAGE_ACTIONS],
+          resources: [ec2Arn('network-interface', '*')],
+          conditions: {
+            ArnEqualsIfExists: {
+              'ec2:Vpc': [...new Set(this.networks.map((network) => network.vpc.vpcId))].map((vpcId) =>
+                ec2Arn('vpc', vpcId),
+              ),
+            },
+          },
+        }),
+      );
   }
 
   /** The query API: REST, AWS_IAM (SigV4) on every method, access and execution logs, throttled. */

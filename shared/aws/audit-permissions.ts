@@ -230,11 +230,12 @@ export const HUB_RESOURCE_PERMISSIONS: readonly PermissionEntry[] = [
   },
   {
     action: 'sqs:SendMessage',
-    holders: ['hub planner function'],
-    resource: 'the work queue',
+    holders: ['hub planner function', 'hub auditor function'],
+    resource: "the work queue (the auditor: also each network's work queue)",
     access: 'write',
-    calledBy: 'shared/pipeline/queue.ts sendWorkMessages (SendMessageBatch)',
-    why: 'one work message per account',
+    calledBy:
+      'shared/pipeline/queue.ts sendWorkMessages (SendMessageBatch); the auditor, forwarding parts and private clusters (shared/pipeline/routing.ts)',
+    why: "one work message per account; the auditor sends an over-large account's (account, region) parts to its own queue and the clusters only a network reaches to that network's queue",
     granted: true,
   },
   {
@@ -338,11 +339,74 @@ export const HUB_RESOURCE_PERMISSIONS: readonly PermissionEntry[] = [
   },
 ];
 
+/**
+ * What Lambda does with the auditor's role to attach the network auditors (config `networks`) to
+ * their VPCs: the network interface actions of AWSLambdaVPCAccessExecutionRole. Granted only when
+ * networks are configured.
+ */
+export const NETWORK_PERMISSIONS: readonly PermissionEntry[] = [
+  {
+    action: 'ec2:CreateNetworkInterface',
+    holders: ['hub auditor function'],
+    resource: "the networks' subnets and security groups, and a new network interface",
+    access: 'write',
+    calledBy: 'AWS Lambda, attaching a network auditor function to its VPC',
+    why: "the function's network interfaces in the configured subnets",
+    granted: true,
+  },
+  {
+    action: 'ec2:DescribeNetworkInterfaces',
+    holders: ['hub auditor function'],
+    resource: '* (EC2 Describe actions have no resource-level permissions)',
+    access: 'read',
+    calledBy: 'AWS Lambda, attaching a network auditor function to its VPC',
+    why: "finds the function's network interfaces",
+    granted: true,
+  },
+  {
+    action: 'ec2:DescribeSubnets',
+    holders: ['hub auditor function'],
+    resource: '* (EC2 Describe actions have no resource-level permissions)',
+    access: 'read',
+    calledBy: 'AWS Lambda, attaching a network auditor function to its VPC',
+    why: 'reads the configured subnets',
+    granted: true,
+  },
+  {
+    action: 'ec2:DeleteNetworkInterface',
+    holders: ['hub auditor function'],
+    resource: "network interfaces of the hub account and region, in the networks' VPCs (ec2:Vpc)",
+    access: 'write',
+    calledBy: 'AWS Lambda, when a network auditor function is updated or deleted',
+    why: 'removes the network interfaces it no longer uses',
+    granted: true,
+  },
+  {
+    action: 'ec2:AssignPrivateIpAddresses',
+    holders: ['hub auditor function'],
+    resource: "network interfaces of the hub account and region, in the networks' VPCs (ec2:Vpc)",
+    access: 'write',
+    calledBy: "AWS Lambda, managing a network auditor function's network interfaces",
+    why: 'addresses on its network interfaces',
+    granted: true,
+  },
+  {
+    action: 'ec2:UnassignPrivateIpAddresses',
+    holders: ['hub auditor function'],
+    resource: "network interfaces of the hub account and region, in the networks' VPCs (ec2:Vpc)",
+    access: 'write',
+    calledBy: "AWS Lambda, managing a network auditor function's network interfaces",
+    why: 'releases addresses on its network interfaces',
+    granted: true,
+  },
+];
+
 /** Every entry. */
 export const ALL_PERMISSIONS: readonly PermissionEntry[] = [
   ...MEMBER_PERMISSIONS,
   ...HUB_PERMISSIONS,
   ...HUB_RESOURCE_PERMISSIONS,
+  ...NETWORK_PERMISSIONS,
 ];
 
 /** The actions the member audit role's policy grants (the member stack reads this). */
@@ -383,6 +447,17 @@ export const HUB_TOPIC_PUBLISH_ACTIONS = ['sns:Publish'] as const;
 export const HUB_TOPIC_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
 /** Sending work messages (SendMessageBatch is authorized as sqs:SendMessage). */
 export const HUB_QUEUE_SEND_ACTIONS = ['sqs:SendMessage'] as const;
+/** The network interface actions of a VPC-attached function's role (see {@link NETWORK_PERMISSIONS}). */
+export const NETWORK_INTERFACE_DESCRIBE_ACTIONS = [
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+] as const;
+export const NETWORK_INTERFACE_CREATE_ACTIONS = ['ec2:CreateNetworkInterface'] as const;
+export const NETWORK_INTERFACE_MANAGE_ACTIONS = [
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
 
 /**
  * The IAM action an API operation is authorized as: the batch forms of SQS and SNS operations are
