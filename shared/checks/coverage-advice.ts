@@ -186,7 +186,7 @@ export function kubernetesApiAdvice(
         summary,
         cause:
           "the cluster's public endpoint is off and the auditor does not run where its private endpoint is reachable",
-        fix: `${endpointCheck}\n# pipeline: add a network auditor in a VPC that reaches the cluster's (hub configuration: networks[].reachesVpcIds, docs/deploy.md "Private clusters");\n# CLI: run it inside the cluster's VPC with --private-endpoints-reachable`,
+        fix: `${endpointCheck}\n# pipeline: add a network auditor in a VPC that reaches the cluster's (hub configuration: networks[].reachesVpcIds, docs/deploy.md "Private clusters");\n# CLI: run it inside the cluster's VPC with --private-endpoints-reachable (a function of your own there: AUDIT_PRIVATE_ENDPOINTS=dial)`,
       };
     case 'PublicCidrs':
       return {

@@ -1,5 +1,6 @@
 /** Remediation commands shared by the service-account checks. */
 import type { Cluster, ServiceAccount } from '../model/fleet.ts';
+import { sh } from '../sinks/shell.ts';
 
 export function annotateCommand(
   cluster: Cluster,
@@ -7,7 +8,7 @@ export function annotateCommand(
   annotation: string,
   value: string,
 ): string {
-  return `kubectl --context ${cluster.name} annotate serviceaccount -n ${sa.namespace} ${sa.name} --overwrite ${annotation}=${value}`;
+  return sh`kubectl --context ${cluster.name} annotate serviceaccount -n ${sa.namespace} ${sa.name} --overwrite ${annotation}=${value}`;
 }
 
 /** A trust statement that admits exactly this service account's token. */

@@ -5,6 +5,7 @@
 
 import { reads } from '../engine/coverage.ts';
 import { oidcProviderArn, parseArn } from '../policy/irsa-trust.ts';
+import { sh } from '../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from './results.ts';
 import { trustStatementFor } from './service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from './types.ts';
@@ -51,7 +52,7 @@ export function trustAttributionCheck(metadata: CheckMetadata & { id: TrustCheck
                 subject,
                 `The trust policy of role ${roleName} does not admit service account ${sa.namespace}/${sa.name} of cluster ${cluster.name}: ${trust.reason}.`,
                 { ...evidence, reason: trust.reason },
-                `# the trust policy of ${roleName} needs a statement like:\n# ${statement}\naws iam get-role --role-name ${roleName} --query Role.AssumeRolePolicyDocument > trust-${roleName}.json   # edit it, then:\naws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust-${roleName}.json`,
+                `${sh`# the trust policy of ${roleName} needs a statement like:`}\n# ${statement}\n${sh`aws iam get-role --role-name ${roleName} --query Role.AssumeRolePolicyDocument > trust-${roleName}.json   # edit it, then:\naws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust-${roleName}.json`}`,
               ),
             );
           }

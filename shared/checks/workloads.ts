@@ -1,6 +1,7 @@
 /** Shared by the workload checks: how a workload is restarted and which containers IRSA must reach. */
 import { SKIP_CONTAINERS_ANNOTATION, type Workload } from '../engine/audit-context.ts';
 import type { Cluster, Container, Pod } from '../model/fleet.ts';
+import { sh, shellWord } from '../sinks/shell.ts';
 
 const RESTARTABLE: Record<string, string> = {
   Deployment: 'deployment',
@@ -11,10 +12,10 @@ const RESTARTABLE: Record<string, string> = {
 /** The command that recreates the workload's pods (the webhook only mutates pods at creation). */
 export function restartCommand(cluster: Cluster, workload: Workload): string {
   const resource = RESTARTABLE[workload.kind];
-  const ctx = `kubectl --context ${cluster.name}`;
+  const ctx = sh`kubectl --context ${cluster.name}`;
   if (resource) return `${ctx} rollout restart ${resource}/${workload.name} -n ${workload.namespace}`;
   if (workload.kind === 'CronJob')
-    return `# the next run of cronjob/${workload.name} gets new pods; to replace running ones:\n${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}`;
+    return `${sh`# the next run of cronjob/${workload.name} gets new pods; to replace running ones:`}\n${ctx} ${sh`delete pod -n ${workload.namespace}`} ${workload.pods.map((p) => shellWord(p.name)).join(' ')}`;
   return `${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}   # then recreate them from their manifest`;
 }
 

@@ -1,5 +1,6 @@
 import { type InputName, inputsLeftUnread, operationOf } from '../../engine/coverage.ts';
 import type { Account, Cluster, CollectionError, KubernetesData } from '../../model/fleet.ts';
+import { sh } from '../../sinks/shell.ts';
 import { isAccountListing } from '../audit-001-account-unreachable/check.ts';
 import {
   awsFailureAdvice,
@@ -65,7 +66,7 @@ interface Item {
 /** A Kubernetes list of a reachable API that failed (denied, or failed after the retries). */
 function kindItem(cluster: Cluster, kind: (typeof KINDS)[number], error: CollectionError | undefined): Item {
   const checks = CHECKS_READING[kind.kind as InputName];
-  const canI = `kubectl --context ${cluster.name} auth can-i list ${kind.resource} --as-group=irsa-auditor --as=irsa-auditor`;
+  const canI = sh`kubectl --context ${cluster.name} auth can-i list ${kind.resource} --as-group=irsa-auditor --as=irsa-auditor`;
   if (!error || failureClassOf(error) === 'denied') {
     return {
       kind: kind.kind,
@@ -130,7 +131,7 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
         advice: {
           summary: `k8s:serviceaccounts/token denied (${token.code}: ${token.message})`,
           cause: 'the live probe needs create on serviceaccounts/token (the probe ClusterRole)',
-          fix: `kubectl --context ${cluster.name} auth can-i create serviceaccounts/token --as-group=irsa-auditor --as=irsa-auditor\nkubectl --context ${cluster.name} apply -f deploy/kubernetes/irsa-auditor-rbac-probe.yaml`,
+          fix: sh`kubectl --context ${cluster.name} auth can-i create serviceaccounts/token --as-group=irsa-auditor --as=irsa-auditor\nkubectl --context ${cluster.name} apply -f deploy/kubernetes/irsa-auditor-rbac-probe.yaml`,
         },
       });
     }

@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { DEFAULT_AUDIENCE } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -59,7 +60,7 @@ export const check: Check = {
               missing
                 .map(
                   (audience) =>
-                    `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn} --client-id ${audience}`,
+                    sh`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn} --client-id ${audience}`,
                 )
                 .join('\n'),
             ),

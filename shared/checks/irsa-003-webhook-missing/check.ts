@@ -1,5 +1,6 @@
 import { podIdentityWebhooks, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_NAME } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -42,7 +43,7 @@ export const check: Check = {
               subject,
               `Cluster ${cluster.name} has no MutatingWebhookConfiguration "${WEBHOOK_CONFIGURATION_NAME}" nor a webhook "${WEBHOOK_NAME}".`,
               evidence,
-              `kubectl --context ${cluster.name} get mutatingwebhookconfigurations   # EKS recreates ${WEBHOOK_CONFIGURATION_NAME}; if it stays absent, open an AWS Support case (self-managed: kubectl apply -f https://github.com/aws/amazon-eks-pod-identity-webhook/tree/master/deploy)`,
+              sh`kubectl --context ${cluster.name} get mutatingwebhookconfigurations   # EKS recreates ${WEBHOOK_CONFIGURATION_NAME}; if it stays absent, open an AWS Support case (self-managed: kubectl apply -f https://github.com/aws/amazon-eks-pod-identity-webhook/tree/master/deploy)`,
             ),
       );
     }

@@ -1,6 +1,7 @@
 import { podIdentityWebhooks } from '../../engine/audit-context.ts';
 import { decodeCertificateBundle, isExpired, sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -91,8 +92,8 @@ export const check: Check = {
               subject,
               `The pod identity webhook's caBundle on cluster ${cluster.name} is wrong: ${problems.join('; ')}.`,
               { ...evidence, problems },
-              `CA=$(aws eks describe-cluster --name ${cluster.name} --region ${cluster.region} --query cluster.certificateAuthority.data --output text)\n` +
-                `kubectl --context ${cluster.name} patch mutatingwebhookconfiguration pod-identity-webhook --type=json -p "[{\\"op\\":\\"replace\\",\\"path\\":\\"/webhooks/0/clientConfig/caBundle\\",\\"value\\":\\"$CA\\"}]"\n` +
+              sh`CA=$(aws eks describe-cluster --name ${cluster.name} --region ${cluster.region} --query cluster.certificateAuthority.data --output text)\n` +
+                sh`kubectl --context ${cluster.name} patch mutatingwebhookconfiguration pod-identity-webhook --type=json -p "[{\\"op\\":\\"replace\\",\\"path\\":\\"/webhooks/0/clientConfig/caBundle\\",\\"value\\":\\"$CA\\"}]"\n` +
                 '# then restart the workloads created since the change (see IRSA-030)',
             ),
       );

@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { foreignIssuerConditions, subjectRestriction } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -53,7 +54,7 @@ export const check: Check = {
                 subject,
                 `Role ${role.name} lets any service account of cluster ${cluster.name} assume it: no strict :sub condition in ${open.map((g) => `Statement[${g.statement.index}]`).join(', ')}.`,
                 evidence,
-                `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# add "StringEquals": {"${open[0]?.issuer}:sub": "system:serviceaccount:NAMESPACE:NAME"} to the statement, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
+                sh`aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# add "StringEquals": {"${open[0]?.issuer ?? 'ISSUER'}:sub": "system:serviceaccount:NAMESPACE:NAME"} to the statement, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
               ),
         );
       }

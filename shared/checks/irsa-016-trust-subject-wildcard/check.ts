@@ -5,6 +5,7 @@ import {
   serviceAccountSubject,
   subjectRestriction,
 } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -62,7 +63,7 @@ export const check: Check = {
               admittedCount: admitted.length,
               serviceAccountsCollected: cluster.kubernetes?.serviceAccounts != null,
             },
-            `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# replace the StringLike :sub pattern by StringEquals on: ${
+            sh`aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# replace the StringLike :sub pattern by StringEquals on: ${
               admitted
                 .slice(0, 5)
                 .map((a) => `system:serviceaccount:${a.replace('/', ':')}`)

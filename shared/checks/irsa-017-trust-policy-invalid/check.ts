@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { foreignIssuerConditions } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -32,7 +33,7 @@ export const check: Check = {
             roleSubject(role.accountId, role.name, null),
             `The trust policy of role ${role.name} in account ${role.accountId} cannot be used: ${role.trust.error}.`,
             { role: role.arn, error: role.trust.error },
-            `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://fixed-trust.json`,
+            sh`aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://fixed-trust.json`,
           ),
         );
         continue;
@@ -53,7 +54,7 @@ export const check: Check = {
                 subject,
                 `Role ${role.name} trusts the provider of cluster ${cluster.name} but conditions on another issuer's key(s) ${foreign.map((f) => f.key).join(', ')}, which can never match.`,
                 { role: role.arn, conditions: foreign },
-                `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# rename the keys to ${context.issuerOf(cluster)}:sub / :aud, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
+                sh`aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# rename the keys to ${context.issuerOf(cluster) ?? 'ISSUER'}:sub / :aud, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json`,
               ),
         );
       }

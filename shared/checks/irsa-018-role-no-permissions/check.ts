@@ -1,4 +1,5 @@
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -59,7 +60,7 @@ export const check: Check = {
                 subject,
                 `Role ${role.role.name}, used by ${sa.namespace}/${sa.name} in ${cluster.name}, has no attached and no inline policy.`,
                 evidence,
-                `aws iam attach-role-policy --role-name ${role.role.name} --policy-arn POLICY_ARN`,
+                sh`aws iam attach-role-policy --role-name ${role.role.name} --policy-arn POLICY_ARN`,
               ),
         );
       }

@@ -1,5 +1,6 @@
 import { isActivePod, ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -63,7 +64,7 @@ export const check: Check = {
               podsUsingPodIdentity: podIdentityPods,
               podsUsingIrsa: irsaPods,
             },
-            `# keep one mechanism:\naws eks delete-pod-identity-association --cluster-name ${cluster.name} --region ${cluster.region} --association-id ${association.associationArn?.split('/').pop() ?? 'ASSOCIATION_ID'}\n# or\nkubectl --context ${cluster.name} annotate serviceaccount -n ${sa.namespace} ${sa.name} ${ROLE_ARN_ANNOTATION}-`,
+            sh`# keep one mechanism:\naws eks delete-pod-identity-association --cluster-name ${cluster.name} --region ${cluster.region} --association-id ${association.associationArn?.split('/').pop() ?? 'ASSOCIATION_ID'}\n# or\nkubectl --context ${cluster.name} annotate serviceaccount -n ${sa.namespace} ${sa.name} ${ROLE_ARN_ANNOTATION}-`,
           ),
         );
       }

@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { parseArn } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -60,7 +61,7 @@ export const check: Check = {
                 subject,
                 `Service account ${sa.namespace}/${sa.name} in ${cluster.name} uses role ${link.roleArn} in account ${roleAccountId}, which has no IAM OIDC provider for the cluster's issuer.`,
                 evidence,
-                `# in account ${roleAccountId}:\naws iam create-open-id-connect-provider --url https://${issuer} --client-id-list sts.amazonaws.com`,
+                sh`# in account ${roleAccountId}:\naws iam create-open-id-connect-provider --url https://${issuer} --client-id-list sts.amazonaws.com`,
               ),
         );
       }

@@ -1,4 +1,5 @@
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import { podNames } from '../workloads.ts';
@@ -38,7 +39,7 @@ export const check: Check = {
               subject,
               `${workload.kind} ${workload.namespace}/${workload.name} runs ${workload.pods.length} pod(s) as service account ${workload.serviceAccountName}, which does not exist in ${cluster.name}.`,
               { pods: podNames(workload.pods), serviceAccount: workload.serviceAccountName },
-              `kubectl --context ${cluster.name} create serviceaccount -n ${workload.namespace} ${workload.serviceAccountName}\nkubectl --context ${cluster.name} annotate serviceaccount -n ${workload.namespace} ${workload.serviceAccountName} eks.amazonaws.com/role-arn=ROLE_ARN   # if it used IRSA`,
+              sh`kubectl --context ${cluster.name} create serviceaccount -n ${workload.namespace} ${workload.serviceAccountName}\nkubectl --context ${cluster.name} annotate serviceaccount -n ${workload.namespace} ${workload.serviceAccountName} eks.amazonaws.com/role-arn=ROLE_ARN   # if it used IRSA`,
             ),
           );
         }

@@ -2,6 +2,7 @@ import type { ServiceAccountLink } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import type { Cluster, ProbeResult } from '../../model/fleet.ts';
 import { oidcProviderArn, parseArn, serviceAccountSubject as subjectOf } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { qualified, resultsFor, serviceAccountSubject } from '../results.ts';
 import { annotateCommand, trustStatementFor } from '../service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -38,18 +39,18 @@ function remediationFor(
   const providerArn = oidcProviderArn(arn?.partition || 'aws', roleAccount, hostPath);
   const message = probe.message ?? '';
   const reproduce =
-    `# reproduce: aws sts assume-role-with-web-identity --role-arn ${probe.roleArn.trim()} --role-session-name probe ` +
-    `--web-identity-token "$(kubectl --context ${cluster.name} create token ${probe.serviceAccount} -n ${probe.namespace} --audience ${probe.audience})"`;
+    sh`# reproduce: aws sts assume-role-with-web-identity --role-arn ${probe.roleArn.trim()} --role-session-name probe ` +
+    sh`--web-identity-token "$(kubectl --context ${cluster.name} create token ${probe.serviceAccount} -n ${probe.namespace} --audience ${probe.audience})"`;
   let fix: string;
   switch (probe.errorCode) {
     case 'InvalidIdentityToken':
     case 'IDPRejectedClaim':
       if (/audience/i.test(message)) {
-        fix = `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArn} --client-id ${probe.audience}`;
+        fix = sh`aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArn} --client-id ${probe.audience}`;
       } else if (roleAccount !== cluster.accountId) {
-        fix = `# in account ${roleAccount}, which holds the role:\naws iam create-open-id-connect-provider --url https://${hostPath} --client-id-list ${probe.audience}`;
+        fix = sh`# in account ${roleAccount}, which holds the role:\naws iam create-open-id-connect-provider --url https://${hostPath} --client-id-list ${probe.audience}`;
       } else {
-        fix = `eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --region ${cluster.region} --approve`;
+        fix = sh`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --region ${cluster.region} --approve`;
       }
       break;
     case 'AccessDenied': {
@@ -60,25 +61,25 @@ function remediationFor(
         probe.audience,
       );
       fix =
-        `# the trust policy of ${roleName} needs a statement like:\n# ${statement}\n` +
-        `aws iam get-role --role-name ${roleName} --query Role.AssumeRolePolicyDocument > trust-${roleName}.json   # edit it, then:\n` +
-        `aws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust-${roleName}.json`;
+        `${sh`# the trust policy of ${roleName} needs a statement like:`}\n# ${statement}\n` +
+        sh`aws iam get-role --role-name ${roleName} --query Role.AssumeRolePolicyDocument > trust-${roleName}.json   # edit it, then:\n` +
+        sh`aws iam update-assume-role-policy --role-name ${roleName} --policy-document file://trust-${roleName}.json`;
       break;
     }
     case 'ValidationError':
       fix = link
         ? annotateCommand(cluster, link.serviceAccount, 'eks.amazonaws.com/role-arn', 'ROLE_ARN')
-        : `kubectl --context ${cluster.name} annotate serviceaccount -n ${probe.namespace} ${probe.serviceAccount} --overwrite eks.amazonaws.com/role-arn=ROLE_ARN`;
+        : sh`kubectl --context ${cluster.name} annotate serviceaccount -n ${probe.namespace} ${probe.serviceAccount} --overwrite eks.amazonaws.com/role-arn=ROLE_ARN`;
       break;
     case 'ExpiredTokenException':
       fix =
         '# the fresh token was already expired for STS: compare the cluster and auditor clocks, then probe again';
       break;
     case 'RegionDisabledException':
-      fix = `# activate the STS endpoint of ${cluster.region} in account ${roleAccount} (IAM > Account settings)`;
+      fix = sh`# activate the STS endpoint of ${cluster.region} in account ${roleAccount} (IAM > Account settings)`;
       break;
     default:
-      fix = `# STS said ${probe.errorCode ?? 'no code'}: see its message`;
+      fix = sh`# STS said ${probe.errorCode ?? 'no code'}: see its message`;
   }
   return `${fix}\n${reproduce}`;
 }

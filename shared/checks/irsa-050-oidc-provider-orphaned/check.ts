@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { eksIssuerRegion, issuerHostPath } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { accountSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -48,7 +49,7 @@ export const check: Check = {
               subject,
               `IAM OIDC provider ${provider.url} in account ${account.accountId} matches no EKS cluster of the audited fleet.`,
               { provider: provider.arn, region },
-              `aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}   # after checking that no role trusts it (IRSA-051)`,
+              sh`aws iam delete-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn}   # after checking that no role trusts it (IRSA-051)`,
             ),
           );
         }

@@ -1,5 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { eksIssuerRegion, providerGrants } from '../../policy/irsa-trust.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -55,7 +56,7 @@ export const check: Check = {
               subject,
               `Role ${role.name} in account ${role.accountId} trusts the OIDC provider(s) of no existing cluster: ${stale.join(', ')}.`,
               { role: role.arn, staleProviders: stale },
-              `aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# remove the statements for ${stale.join(', ')}, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json\n# or, if nothing uses the role any more: aws iam delete-role --role-name ${role.name} (detach its policies first)`,
+              sh`aws iam get-role --role-name ${role.name} --query Role.AssumeRolePolicyDocument > trust-${role.name}.json\n# remove the statements for ${stale.join(', ')}, then:\naws iam update-assume-role-policy --role-name ${role.name} --policy-document file://trust-${role.name}.json\n# or, if nothing uses the role any more: aws iam delete-role --role-name ${role.name} (detach its policies first)`,
             ),
       );
     }
