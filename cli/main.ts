@@ -11,6 +11,7 @@ import { UnknownCheckError } from '#shared/engine/run-audit.ts';
  * The CLI only parses arguments and builds I/O; the work is done by the shared use-cases.
  */
 import { DEFAULT_CLUSTERS_PER_UNIT } from '#shared/pipeline/routing.ts';
+import { forTerminal } from '#shared/sinks/terminal.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
 import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
@@ -335,7 +336,7 @@ Examples:
         );
       } catch (error) {
         if (!(error instanceof TokenCommandError)) throw error;
-        process.stderr.write(`irsa-audit: ${error.message}\n`);
+        process.stderr.write(`irsa-audit: ${forTerminal(error.message)}\n`);
         process.exitCode = EXIT_BAD_INPUT;
       }
     });
@@ -463,7 +464,7 @@ export async function main(argv: string[]): Promise<void> {
       error instanceof LiveOptionsError ||
       error instanceof EnrollError
     ) {
-      process.stderr.write(`irsa-audit: ${error.message}\n`);
+      process.stderr.write(`irsa-audit: ${forTerminal(error.message)}\n`);
       process.exitCode = EXIT_BAD_INPUT;
       return;
     }

@@ -1,8 +1,10 @@
 /** `irsa-audit check <fleet-dir>`: load a snapshot, run the checks, report, and set the exit code. */
+
 import { SEVERITIES, type Severity, severityRank } from '#shared/checks/types.ts';
 import { EMPTY_CONFIG } from '#shared/config/audit-config.ts';
 import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
 import { type AuditReport, type Finding, runAudit } from '#shared/engine/run-audit.ts';
+import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
 import type { SnapshotSource } from '#shared/snapshot/snapshot-source.ts';
 import { renderJson } from '../render/json.ts';
@@ -55,7 +57,10 @@ export async function runCheckCommand(
   const started = performance.now();
   const loaded = await loadFleet(fleet, {
     onCluster: options.progress
-      ? (p) => io.stderr(`\r\x1b[Kloading ${p.loaded}: ${p.accountId}/${p.region}/${p.cluster}`)
+      ? (p) =>
+          io.stderr(
+            `\r\x1b[Kloading ${p.loaded}: ${forTerminalLine(`${p.accountId}/${p.region}/${p.cluster}`)}`,
+          )
       : undefined,
   });
   if (options.progress) io.stderr('\r\x1b[K');

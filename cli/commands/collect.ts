@@ -2,10 +2,12 @@
  * `irsa-audit collect --out DIR` and the live half of `irsa-audit check --live`: builds the
  * collection options from the command line and runs the collector with progress on stderr.
  */
+
 import type { AccountSelection } from '#shared/collectors/accounts.ts';
 import { type CollectOptions, type CollectResult, collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { writeSnapshot } from '#shared/collectors/write-snapshot.ts';
+import { forTerminalLine } from '#shared/sinks/terminal.ts';
 
 export interface LiveOptions {
   organization?: boolean;
@@ -82,7 +84,8 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
     onProgress: (p) => {
       if (!io.progress) return;
       const where = [p.accountId, p.region, p.cluster].filter(Boolean).join('/');
-      io.stderr(`${where ? `${where}: ` : ''}${p.message}\n`);
+      // Names and error texts come from the accounts and clusters: through the terminal sink.
+      io.stderr(`${forTerminalLine(`${where ? `${where}: ` : ''}${p.message}`)}\n`);
     },
   };
 }

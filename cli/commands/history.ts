@@ -7,6 +7,7 @@
  * Region, credentials and endpoint come from the usual AWS environment (AWS_REGION, AWS_PROFILE,
  * AWS_ENDPOINT_URL_DYNAMODB, ...).
  */
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { createColors } from 'picocolors';
@@ -19,6 +20,7 @@ import {
   queryHistory,
 } from '#shared/history/query-history.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
+import { terminalSafe } from '#shared/sinks/terminal.ts';
 
 export const DEFAULT_TABLE = 'irsa-audit-findings';
 const EXIT_ERROR = 2;
@@ -177,7 +179,10 @@ function plural(n: number, word: string): string {
 }
 
 /** The human-readable form of a history result: grouped, one line per finding, event or run. */
-export function renderHistory(result: HistoryResult, options: RenderOptions): string {
+export function renderHistory(stored: HistoryResult, options: RenderOptions): string {
+  // What the store holds was read from clusters and accounts: every string of it goes through the
+  // terminal sink before any is printed (shared/sinks/terminal.ts).
+  const result = terminalSafe(stored);
   const c = createColors(options.color);
   const severityColor: Record<Severity, (s: string) => string> = {
     critical: (s) => c.bold(c.red(s)),

@@ -1,6 +1,7 @@
 /** The human-readable report: findings grouped by cluster, most severe first; colour only when asked. */
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
+import { forTerminal, forTerminalLine } from '#shared/sinks/terminal.ts';
 import type { ReportedFinding as Finding, RenderedReport } from './report.ts';
 
 export interface TableOptions {
@@ -8,17 +9,22 @@ export interface TableOptions {
   readonly width: number;
 }
 
+// Every value of a finding was read from a cluster or an account: it reaches the terminal through
+// the terminal sink (control and bidirectional characters shown escaped, long runs cut).
+const v = (value: string | null | undefined) => forTerminalLine(value ?? '');
+
 function groupName(f: Finding): string {
-  if (f.cluster) return `${f.accountId} / ${f.region} / ${f.cluster}`;
-  if (f.accountId) return `${f.accountId} (account)`;
+  if (f.cluster) return `${v(f.accountId)} / ${v(f.region)} / ${v(f.cluster)}`;
+  if (f.accountId) return `${v(f.accountId)} (account)`;
   return 'fleet';
 }
 
 function resourceOf(f: Finding): string {
-  if (f.workload) return `${f.namespace}/${f.serviceAccount}  ${f.workload.kind}/${f.workload.name}`;
-  if (f.serviceAccount) return `${f.namespace}/${f.serviceAccount}`;
-  if (f.roleName) return `role ${f.roleName}`;
-  if (f.resource) return f.resource;
+  if (f.workload)
+    return `${v(f.namespace)}/${v(f.serviceAccount)}  ${v(f.workload.kind)}/${v(f.workload.name)}`;
+  if (f.serviceAccount) return `${v(f.namespace)}/${v(f.serviceAccount)}`;
+  if (f.roleName) return `role ${v(f.roleName)}`;
+  if (f.resource) return v(f.resource);
   return f.cluster ? 'cluster' : 'account';
 }
 
@@ -64,16 +70,16 @@ export function renderTable(
   for (const [name, items] of groups) {
     out.push(c.bold(`${name}`) + c.dim(`  (${items.length})`));
     for (const f of items) {
-      out.push(`  ${label(f)}  ${c.bold(f.checkId)}  ${f.name}  ${c.dim('·')}  ${resourceOf(f)}`);
-      for (const line of wrap(f.message, textWidth)) out.push(`            ${line}`);
+      out.push(`  ${label(f)}  ${c.bold(v(f.checkId))}  ${v(f.name)}  ${c.dim('·')}  ${resourceOf(f)}`);
+      for (const line of wrap(forTerminal(f.message), textWidth)) out.push(`            ${line}`);
       if (f.status === 'exempted' && f.exemption) {
         out.push(
           c.dim(
-            `            exempted: ${f.exemption.reason}${f.exemption.expires ? ` (until ${f.exemption.expires})` : ''}`,
+            `            exempted: ${v(f.exemption.reason)}${f.exemption.expires ? ` (until ${v(f.exemption.expires)})` : ''}`,
           ),
         );
       } else if (f.remediation && f.status === 'fail') {
-        const [first, ...rest] = f.remediation.split('\n');
+        const [first, ...rest] = forTerminal(f.remediation).split('\n');
         out.push(c.dim(`            fix: ${first}`));
         for (const line of rest) out.push(c.dim(`                 ${line}`));
       }
@@ -99,7 +105,9 @@ export function renderTable(
   }
   for (const e of s.expiredExemptions) {
     out.push(
-      c.yellow(`exemption for ${e.checkId} expired on ${e.expires} and no longer applies: ${e.reason}`),
+      c.yellow(
+        `exemption for ${v(e.checkId)} expired on ${v(e.expires)} and no longer applies: ${v(e.reason)}`,
+      ),
     );
   }
   return out.join('\n');

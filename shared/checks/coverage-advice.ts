@@ -7,6 +7,7 @@
 import { classOf } from '../collectors/failures.ts';
 import { operationOf } from '../engine/coverage.ts';
 import type { CollectionError, FailureClass } from '../model/fleet.ts';
+import { sh, shellWord } from '../sinks/shell.ts';
 
 /** Where the failed read was, for the fix commands. */
 export interface FailurePlace {
@@ -59,7 +60,7 @@ export function awsFailureAdvice(error: CollectionError, place: FailurePlace): F
   const failureClass = failureClassOf(error);
   const summary = `${api} ${CLASS_WORDS[failureClass]} (${error.code}${error.status ? `, HTTP ${error.status}` : ''}: ${error.message})`;
   const action = iamAction(api);
-  const region = place.region ? ` --region ${place.region}` : '';
+  const region = place.region ? sh` --region ${place.region}` : '';
   const regionsFix =
     api === 'account:ListRegions'
       ? '\n# or name the regions, which needs no account:ListRegions:\nirsa-audit check --live --regions us-east-1,eu-west-1   # AUDIT_REGIONS for the pipeline'
@@ -71,13 +72,13 @@ export function awsFailureAdvice(error: CollectionError, place: FailurePlace): F
           summary,
           cause:
             'the audit role could not be assumed: it is missing, or its trust does not admit the auditor (principal, ExternalId)',
-          fix: `aws sts assume-role --role-arn ${roleArnPlaceholder(place.accountId)} --role-session-name irsa-audit-check --external-id EXTERNAL_ID   # deploy the member stack in ${place.accountId} if the role is missing (docs/deploy.md)`,
+          fix: sh`aws sts assume-role --role-arn ${roleArnPlaceholder(place.accountId)} --role-session-name irsa-audit-check --external-id EXTERNAL_ID   # deploy the member stack in ${place.accountId} if the role is missing (docs/deploy.md)`,
         };
       }
       return {
         summary,
         cause: `the audit role is not allowed ${action ?? api}`,
-        fix: `aws iam simulate-principal-policy --policy-source-arn ${roleArnPlaceholder(place.accountId)} --action-names ${action ?? api}   # then grant it: redeploy the member stack, whose policy lists it (docs/permissions.md)${regionsFix}`,
+        fix: `${sh`aws iam simulate-principal-policy --policy-source-arn ${roleArnPlaceholder(place.accountId)} --action-names ${action ?? api}`}   # then grant it: redeploy the member stack, whose policy lists it (docs/permissions.md)${regionsFix}`,
       };
     case 'not-found':
       return {
@@ -155,9 +156,9 @@ export function kubernetesApiAdvice(
 ): FailureAdvice {
   const failureClass = failureClassOf(error);
   const summary = `${error.code}${error.status ? `, HTTP ${error.status}` : ''}: ${error.message}`;
-  const accessEntry = `aws eks create-access-entry --cluster-name ${place.cluster} --region ${place.region} --principal-arn ${roleArnPlaceholder(place.accountId)} --kubernetes-groups irsa-auditor\nirsa-audit enroll --cluster ${place.cluster} --region ${place.region} --dry-run   # shows every step`;
-  const endpointCheck = `aws eks describe-cluster --name ${place.cluster} --region ${place.region} --query 'cluster.{endpoint:endpoint,public:resourcesVpcConfig.endpointPublicAccess,private:resourcesVpcConfig.endpointPrivateAccess,cidrs:resourcesVpcConfig.publicAccessCidrs}'`;
-  const host = place.host ?? 'ENDPOINT_HOST';
+  const accessEntry = sh`aws eks create-access-entry --cluster-name ${place.cluster} --region ${place.region} --principal-arn ${roleArnPlaceholder(place.accountId)} --kubernetes-groups irsa-auditor\nirsa-audit enroll --cluster ${place.cluster} --region ${place.region} --dry-run   # shows every step`;
+  const endpointCheck = `${sh`aws eks describe-cluster --name ${place.cluster} --region ${place.region}`} --query 'cluster.{endpoint:endpoint,public:resourcesVpcConfig.endpointPublicAccess,private:resourcesVpcConfig.endpointPrivateAccess,cidrs:resourcesVpcConfig.publicAccessCidrs}'`;
+  const host = shellWord(place.host ?? 'ENDPOINT_HOST');
   switch (error.code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -193,13 +194,13 @@ export function kubernetesApiAdvice(
         summary,
         cause:
           "the cluster's public endpoint admits only its public access CIDRs, and the auditor's traffic leaves from an address outside them",
-        fix: `${endpointCheck}\n# add the auditor's egress address to them (keeping the others):\naws eks update-cluster-config --name ${place.cluster} --region ${place.region} --resources-vpc-config publicAccessCidrs="EXISTING_CIDRS,EGRESS_IP/32"\n# or run the auditor inside the cluster's VPC (--private-endpoints-reachable, AUDIT_PRIVATE_ENDPOINTS=dial)`,
+        fix: `${endpointCheck}\n# add the auditor's egress address to them (keeping the others):\n${sh`aws eks update-cluster-config --name ${place.cluster} --region ${place.region}`} --resources-vpc-config publicAccessCidrs="EXISTING_CIDRS,EGRESS_IP/32"\n# or run the auditor inside the cluster's VPC (--private-endpoints-reachable, AUDIT_PRIVATE_ENDPOINTS=dial)`,
       };
     case 'NoEndpoint':
       return {
         summary,
         cause: 'DescribeCluster gave no endpoint or CA yet (a cluster still being created or failed)',
-        fix: `aws eks describe-cluster --name ${place.cluster} --region ${place.region} --query cluster.status`,
+        fix: sh`aws eks describe-cluster --name ${place.cluster} --region ${place.region} --query cluster.status`,
       };
     case 'TLS':
       return {
@@ -217,7 +218,7 @@ export function kubernetesApiAdvice(
         ? {
             summary,
             cause: 'the audit role is authenticated but not bound to the auditor ClusterRole',
-            fix: `kubectl --context ${place.cluster} apply -f deploy/kubernetes/irsa-auditor-rbac.yaml\n${accessEntry}`,
+            fix: `${sh`kubectl --context ${place.cluster} apply -f deploy/kubernetes/irsa-auditor-rbac.yaml`}\n${accessEntry}`,
           }
         : {
             summary,
@@ -235,13 +236,13 @@ export function kubernetesApiAdvice(
       return {
         summary,
         cause: `the API server kept answering ${failureClass === 'throttled' ? '429' : 'with server errors'} after every retry`,
-        fix: `kubectl --context ${place.cluster} get --raw /readyz?verbose   # the next run looks again`,
+        fix: `${sh`kubectl --context ${place.cluster} get --raw`} '/readyz?verbose'   # the next run looks again`,
       };
     case 'malformed':
       return {
         summary,
         cause: 'the API server sent something that is not a Kubernetes answer (a proxy in the way?)',
-        fix: `kubectl --context ${place.cluster} get --raw '/api/v1/serviceaccounts?limit=1'`,
+        fix: `${sh`kubectl --context ${place.cluster}`} get --raw '/api/v1/serviceaccounts?limit=1'`,
       };
     default:
       return {

@@ -15,7 +15,8 @@
  * They are counted here in UTF-16 code units, which is never less than the characters however
  * they are counted. Commands are never cut: a step or command that does not fit is left out.
  */
-import { clip, composeText, oneLine, type TextPart } from './text.ts';
+import { escapeSlack, slackCode } from '../sinks/slack.ts';
+import { cleanText, clip, composeText, oneLine, type TextPart } from './text.ts';
 
 export const CHATBOT_TITLE_MAX_CHARS = 250;
 export const CHATBOT_DESCRIPTION_MAX_CHARS = 8000;
@@ -94,15 +95,16 @@ export function chatbotNotification(input: ChatbotInput): ChatbotCustomNotificat
   };
 }
 
-/** Text shown as inline code: backticks would end the span early, so they become quotes. */
+/** Text shown as inline code, where Slack makes no link, mention nor formatting (shared/sinks/slack.ts). */
 export function code(text: string): string {
-  return `\`${oneLine(text).replace(/`/g, "'")}\``;
+  return slackCode(oneLine(text));
 }
 
-/** A multi-line command as a code block, or null when it is too long or would break the block. */
+/** A multi-line command as a code block (Slack's escapes applied), or null when it is too long or would break the block. */
 export function codeBlock(command: string, maxChars: number): string | null {
-  if (command.includes('```') || command.length + 6 > maxChars) return null;
-  return `\`\`\`${command}\`\`\``;
+  const body = escapeSlack(cleanText(command));
+  if (body.includes('```') || body.length + 6 > maxChars) return null;
+  return `\`\`\`${body}\`\`\``;
 }
 
 /** A Slack-style link `<url|text>`, or the bare URL when it holds characters the syntax reserves. */

@@ -2,8 +2,10 @@
  * The plain text of the notifications (the `default` and `email` keys): what an email reader
  * needs to act without opening anything else. Lines are not wrapped, so commands stay copyable.
  */
+
 import type { Severity } from '../checks/types.ts';
 import type { FindingChange, RunDigest, UnitAuditOutcome } from '../history/types.ts';
+import { defangUrls } from '../sinks/email.ts';
 import {
   changeLabel,
   countBySeverity,
@@ -59,9 +61,9 @@ function regressionBlock(change: FindingChange, view: AlertView): string {
   const f = change.finding;
   const lines = [
     `${severityLabel(f.severity)}  ${name(f.checkId)}  ${clip(oneLine(f.title), EMAIL_TITLE_MAX_CHARS)}`,
-    `${INDENT}resource: ${resourceLabel(f, view.outcome.unit)}`,
+    `${INDENT}resource: ${defangUrls(resourceLabel(f, view.outcome.unit))}`,
     `${INDENT}change:   ${changeLabel(change)}`,
-    `${INDENT}${clip(oneLine(f.message), EMAIL_MESSAGE_MAX_CHARS)}`,
+    `${INDENT}${defangUrls(clip(oneLine(f.message), EMAIL_MESSAGE_MAX_CHARS))}`,
   ];
   const command = f.remediation === null ? '' : cleanText(f.remediation).trim();
   if (command === '') {
@@ -80,7 +82,7 @@ function regressionBlock(change: FindingChange, view: AlertView): string {
 
 function minorLine(change: FindingChange, view: AlertView, withChange: boolean): string {
   const f = change.finding;
-  const what = `  - ${severityLabel(f.severity)}  ${name(f.checkId)}  ${resourceLabel(f, view.outcome.unit)}`;
+  const what = `  - ${severityLabel(f.severity)}  ${name(f.checkId)}  ${defangUrls(resourceLabel(f, view.outcome.unit))}`;
   return withChange ? `${what}: ${changeLabel(change)}` : what;
 }
 
@@ -171,7 +173,7 @@ export function digestText(digest: RunDigest, consoleUrl: string | null): TextPa
   if (failed.length > 0) {
     parts.push(
       listPart(failed, {
-        render: (f) => `  - ${name(f.accountId)}: ${clip(oneLine(f.reason), 300)}`,
+        render: (f) => `  - ${name(f.accountId)}: ${defangUrls(clip(oneLine(f.reason), 300))}`,
         max: DIGEST_MAX_FAILED_ACCOUNTS,
         priority: 0,
         share: 0.5,

@@ -19,8 +19,10 @@
  * check ("... and 412 more: 300 high IRSA-030, ..."). The JSON is built with JSON.stringify from
  * well-formed strings and measured in UTF-8 bytes, never cut.
  */
+
 import type { Severity } from '../checks/types.ts';
 import type { AuditUnit, FindingChange, RunDigest, UnitAuditOutcome } from '../history/types.ts';
+import { escapeSlack, forSlack } from '../sinks/slack.ts';
 import {
   CHATBOT_DESCRIPTION_MAX_CHARS,
   type ChatbotInput,
@@ -240,8 +242,9 @@ function chatRegression(change: FindingChange, unit: AuditUnit): string {
   const f = change.finding;
   const lines = [
     `${SEVERITY_EMOJI[f.severity]} *${severityLabel(f.severity)}* ${code(name(f.checkId))} ${clip(oneLine(f.title), CHAT_TITLE_MAX_CHARS)}: *${changeLabel(change)}*`,
-    clip(resourceLabel(f, unit), CHAT_TEXT_MAX_CHARS),
-    clip(oneLine(f.message), CHAT_TEXT_MAX_CHARS),
+    // What a cluster wrote (names, values in the message) reaches the channel as text, never mrkdwn.
+    forSlack(clip(resourceLabel(f, unit), CHAT_TEXT_MAX_CHARS)),
+    forSlack(clip(oneLine(f.message), CHAT_TEXT_MAX_CHARS)),
   ];
   const command = f.remediation === null ? '' : f.remediation.trim();
   const block = command === '' ? null : codeBlock(command, CHAT_COMMAND_MAX_CHARS);
@@ -272,7 +275,7 @@ function alertChat(view: AlertView, budget: number): ChatbotInput {
       `:white_check_mark: ${plural(view.resolved.length, 'finding')} resolved: ${clip(checks, 300)}`,
     );
   }
-  const target = unit.cluster === null ? `account ${name(unit.accountId)}` : name(unit.cluster);
+  const target = escapeSlack(unit.cluster === null ? `account ${name(unit.accountId)}` : name(unit.cluster));
   return {
     id: `${outcome.runId}/${threadOf(unit)}`,
     title: `${SEVERITY_EMOJI[view.maxSeverity]} IRSA: ${plural(count, 'regression')} on ${target}`,
@@ -313,7 +316,7 @@ function digestChat(
   if (failed.length > 0) {
     description.push(
       listPart(failed, {
-        render: (f) => `:x: ${code(name(f.accountId))}: ${clip(oneLine(f.reason), 200)}`,
+        render: (f) => `:x: ${code(name(f.accountId))}: ${forSlack(clip(oneLine(f.reason), 200))}`,
         max: CHAT_MAX_FAILED_ACCOUNTS,
         priority: 0,
         share: 0.4,

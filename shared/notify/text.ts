@@ -4,23 +4,25 @@
  * measure them as SNS does (UTF-8 bytes of the JSON text), and fit ordered lists into a budget
  * without ever cutting an entry in half.
  */
+import { visible } from '../sinks/untrusted.ts';
 
-/** Lone surrogates would become invalid UTF-8 once SNS unescapes the JSON: replace them. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-/** Control characters other than newline and tab (C0, DEL, C1). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_OR_BREAK = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]+/g;
-
-/** The text with lone surrogates replaced by U+FFFD and control characters (but `\n`, `\t`) by spaces. */
+/**
+ * The text as the sinks show it (shared/sinks/untrusted.ts): control, bidirectional and invisible
+ * characters and lone surrogates (invalid UTF-8 once SNS unescapes the JSON) shown escaped
+ * (`\x1b`), newlines and tabs kept.
+ */
 export function cleanText(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD').replace(/\r\n?/g, '\n').replace(CONTROL, ' ');
+  // Commands go through here: never cut (a cut command would run something else); the callers
+  // leave out one too long to show.
+  return visible(text.replace(/\r\n?/g, '\n'), { max: Number.POSITIVE_INFINITY });
 }
 
-/** One line: line breaks and control characters become single spaces, ends trimmed. */
+/** One line: line breaks become single spaces, other dangerous characters are shown escaped, ends trimmed. */
 export function oneLine(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD').replace(CONTROL_OR_BREAK, ' ').trim();
+  return visible(text.replace(/[\r\n\u2028\u2029]+/g, ' '), { oneLine: true })
+    .replace(/\\x09/g, ' ')
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }
 
 /**
@@ -74,11 +76,8 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** A shell word: as is when it holds only safe characters, else single-quoted. */
-export function shellWord(word: string): string {
-  if (/^[A-Za-z0-9._\-/:=@+]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+/** A shell word (shared/sinks/shell.ts, the one quoting of the project). */
+export { shellWord } from '../sinks/shell.ts';
 
 export interface FitListOptions<T> {
   /** The entry's text (one or more lines, no trailing newline). */

@@ -15,3 +15,22 @@ export function forTerminal(text: string): string {
 export function forTerminalLine(text: string): string {
   return visible(text, { oneLine: true });
 }
+
+/** The fields whose text keeps its lines (a finding's message and fix); every other is one line. */
+const MULTILINE_FIELDS: ReadonlySet<string> = new Set(['message', 'remediation', 'fix']);
+
+/**
+ * A copy of a record for a renderer that prints its fields: every string in it, at any depth, made
+ * safe for the terminal (one line, but for `message`/`remediation`). Keys are the record's own.
+ */
+export function terminalSafe<T>(value: T, key = ''): T {
+  if (typeof value === 'string')
+    return (MULTILINE_FIELDS.has(key) ? forTerminal(value) : forTerminalLine(value)) as T;
+  if (Array.isArray(value)) return value.map((item) => terminalSafe(item, key)) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of Object.entries(value)) out[k] = terminalSafe(item, k);
+    return out as T;
+  }
+  return value;
+}

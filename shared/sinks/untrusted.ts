@@ -53,7 +53,7 @@ export function cutNote(length: number): string {
  * inside a surrogate pair), followed by a note saying how long it was.
  */
 export function cutLongRuns(text: string, max = MAX_SHOWN_RUN): string {
-  if (text.length <= max) return text;
+  if (text.length <= max || !Number.isFinite(max)) return text;
   return text.replace(new RegExp(`[^\\s]{${max + 1},}`, 'g'), (run) => {
     let end = max;
     const last = run.charCodeAt(end - 1);
