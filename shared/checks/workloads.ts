@@ -13,10 +13,10 @@ const RESTARTABLE: Record<string, string> = {
 export function restartCommand(cluster: Cluster, workload: Workload): string {
   const resource = RESTARTABLE[workload.kind];
   const ctx = sh`kubectl --context ${cluster.name}`;
-  if (resource) return `${ctx} rollout restart ${resource}/${workload.name} -n ${workload.namespace}`;
+  if (resource) return `${ctx} rollout restart ${sh`${resource}/${workload.name} -n ${workload.namespace}`}`;
   if (workload.kind === 'CronJob')
     return `${sh`# the next run of cronjob/${workload.name} gets new pods; to replace running ones:`}\n${ctx} ${sh`delete pod -n ${workload.namespace}`} ${workload.pods.map((p) => shellWord(p.name)).join(' ')}`;
-  return `${ctx} delete pod -n ${workload.namespace} ${workload.pods.map((p) => p.name).join(' ')}   # then recreate them from their manifest`;
+  return `${ctx} ${sh`delete pod -n ${workload.namespace}`} ${workload.pods.map((p) => shellWord(p.name)).join(' ')}   # then recreate them from their manifest`;
 }
 
 /** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */

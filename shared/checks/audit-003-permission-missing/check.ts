@@ -75,7 +75,7 @@ function kindItem(cluster: Cluster, kind: (typeof KINDS)[number], error: Collect
       advice: {
         summary: `${kind.kind} list (k8s:${kind.resource}) ${error ? `denied (${error.code}: ${error.message})` : 'not collected'}`,
         cause: 'the auditor ClusterRole does not grant list on it',
-        fix: `${canI}\nkubectl --context ${cluster.name} apply -f deploy/kubernetes/irsa-auditor-rbac.yaml`,
+        fix: `${canI}\n${sh`kubectl --context ${cluster.name} apply -f deploy/kubernetes/irsa-auditor-rbac.yaml`}`,
       },
     };
   }

@@ -1,4 +1,5 @@
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -52,7 +53,7 @@ export const check: Check = {
                 subject,
                 `Account ${cluster.accountId} has no IAM OIDC provider for the issuer of cluster ${cluster.name} (https://${issuer}).`,
                 evidence,
-                `eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --region ${cluster.region} --approve`,
+                sh`eksctl utils associate-iam-oidc-provider --cluster ${cluster.name} --region ${cluster.region} --approve`,
               ),
         );
       }

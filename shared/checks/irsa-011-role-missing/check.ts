@@ -1,4 +1,5 @@
 import { reads } from '../../engine/coverage.ts';
+import { sh } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -39,7 +40,7 @@ export const check: Check = {
               subject,
               `Service account ${sa.namespace}/${sa.name} in ${cluster.name} is annotated with role ${role.roleName}, which does not exist in account ${role.accountId}.`,
               { roleArn: link.roleArn, account: role.accountId },
-              `eksctl create iamserviceaccount --cluster ${cluster.name} --region ${cluster.region} --namespace ${sa.namespace} --name ${sa.name} --role-name ${role.roleName} --attach-policy-arn POLICY_ARN --override-existing-serviceaccounts --approve`,
+              sh`eksctl create iamserviceaccount --cluster ${cluster.name} --region ${cluster.region} --namespace ${sa.namespace} --name ${sa.name} --role-name ${role.roleName} --attach-policy-arn POLICY_ARN --override-existing-serviceaccounts --approve`,
             ),
           );
         }

@@ -1,0 +1,252 @@
+/**
+ * Issue 18, item 1: what a cluster or an account says can never act on the people who read the
+ * findings. A fleet of hostile values (escape sequences that clear the screen and set the window
+ * title, bidirectional overrides, Slack link and mention syntax, shell command substitutions in
+ * names, a 70,000-character role name) goes through every renderer the product has: `check`'s
+ * table and JSON, the pipeline's email text and Chatbot notification (a real night with the
+ * handlers, dynalite and the emulator), and `history`'s table. Nothing raw gets through:
+ * - no control character (but newline and tab) and no bidirectional or invisible formatting
+ *   character in any text a person reads, and valid JSON where JSON is written;
+ * - in Slack, no link or mention syntax outside a code span;
+ * - every fix command, run in bash with kubectl, aws and eksctl stubbed, runs nothing else;
+ * - a long value is cut, and the text says so.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
+import { runHistoryCommand } from '../cli/commands/history.ts';
+import { startLocalPipeline } from '../demo/local-pipeline.ts';
+import type { PublishedSnsMessage } from '../emulator/index.ts';
+import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
+
+const ACCOUNT = '210987654321';
+const CLUSTER_DIR = `${ACCOUNT}/eu-west-1/checkout`;
+
+/** Each payload, if it ran, would leave a file named PWNED<n> in the command's directory. */
+const SHELL_NAME = 'app$(touch PWNED1)`touch PWNED2`;touch PWNED3';
+const ESCAPES = '\u001b[2J\u001b]0;pwned\u0007';
+const HOSTILE_ARN = `${ESCAPES}arn:aws:iam::${ACCOUNT}:role/x\u001b[31mRED`;
+const SLACK = '<https://evil.example/x|click here> <!channel> *bold* `code`';
+const BIDI = 'cart\u202Eipa-dlo\u2066';
+const LONG_ROLE = `arn:aws:iam::${ACCOUNT}:role/${'a'.repeat(70_000)}`;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+const RAW_FORMAT = /[\u061C\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/;
+
+function serviceAccount(namespace: string, name: string, roleArn: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-${name.length}-${namespace.length}-${roleArn.length}`,
+      creationTimestamp: '2025-10-01T00:00:00Z',
+      annotations: { 'eks.amazonaws.com/role-arn': roleArn },
+    },
+  };
+}
+
+function pod(namespace: string, name: string, serviceAccountName: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-pod-${name.length}`,
+      creationTimestamp: '2025-11-01T00:00:00Z',
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${serviceAccountName}-rs`, controller: true },
+      ],
+    },
+    spec: { serviceAccountName, containers: [{ name: 'app', image: 'busybox' }] },
+    status: { phase: 'Running' },
+  };
+}
+
+/** examples/fleet with hostile values in checkout's Kubernetes objects and in its account's IAM. */
+function writeHostileFleet(dir: string): void {
+  cpSync(join(REPO_ROOT, 'examples/fleet'), dir, { recursive: true });
+  const kubePath = join(dir, CLUSTER_DIR, 'kubernetes.json');
+  const kube = JSON.parse(readFileSync(kubePath, 'utf8'));
+  kube.items.push(
+    serviceAccount('checkout', 'escapes', HOSTILE_ARN),
+    pod('checkout', 'esc\u001b[2Jpod', 'escapes'),
+    serviceAccount('checkout', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/no-such-role`),
+    pod('checkout', `${SHELL_NAME}-pod$(touch PWNED4)`, SHELL_NAME),
+    serviceAccount('checkout', 'slack', `arn:aws:iam::${ACCOUNT}:role/${SLACK}`),
+    serviceAccount('checkout', BIDI, `arn:aws:iam::${ACCOUNT}:role/${BIDI}`),
+    serviceAccount('checkout', 'long', LONG_ROLE),
+  );
+  writeFileSync(kubePath, JSON.stringify(kube));
+  const iamPath = join(dir, ACCOUNT, 'iam.json');
+  const iam = JSON.parse(readFileSync(iamPath, 'utf8'));
+  const template = iam.Roles.find((r: { RoleName: string }) => r.RoleName === 'checkout-cart-api');
+  // A role whose name is a command, trusting every ServiceAccount of checkout (IRSA-015 names it in its fix).
+  const trust = structuredClone(template.AssumeRolePolicyDocument);
+  for (const statement of trust.Statement ?? []) {
+    for (const operator of Object.keys(statement.Condition ?? {}))
+      for (const key of Object.keys(statement.Condition[operator]))
+        if (key.endsWith(':sub')) delete statement.Condition[operator][key];
+  }
+  iam.Roles.push({
+    ...template,
+    RoleName: 'evil`touch PWNED5`',
+    Arn: `${template.Arn}-evil`,
+    AssumeRolePolicyDocument: trust,
+  });
+  writeFileSync(iamPath, JSON.stringify(iam));
+}
+
+function assertNothingRaw(text: string, where: string): void {
+  const control = RAW_CONTROL.exec(text);
+  expect(
+    control,
+    `${where}: raw control character U+${control?.[0].charCodeAt(0).toString(16)} near ${JSON.stringify(text.slice(Math.max(0, (control?.index ?? 0) - 40), (control?.index ?? 0) + 40))}`,
+  ).toBeNull();
+  const format = RAW_FORMAT.exec(text);
+  expect(
+    format,
+    `${where}: raw formatting character near ${JSON.stringify(text.slice(Math.max(0, (format?.index ?? 0) - 40), (format?.index ?? 0) + 40))}`,
+  ).toBeNull();
+}
+
+/** Slack mrkdwn outside code spans and blocks (what Slack would act on). */
+function slackOutsideCode(text: string): string {
+  return text
+    .split('```')
+    .filter((_, i) => i % 2 === 0)
+    .join(' ')
+    .split('`')
+    .filter((_, i) => i % 2 === 0)
+    .join(' ');
+}
+
+let work: string;
+let hostileDir: string;
+let dynamo: LocalDynamo;
+let check: CliRun;
+let checkJson: CliRun;
+let published: PublishedSnsMessage[] = [];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'irsa-hostile-'));
+  hostileDir = join(work, 'fleet');
+  writeHostileFleet(hostileDir);
+  const cli = (args: string[]) =>
+    runNodeAsync([`${REPO_ROOT}/bin/irsa-audit.mjs`, ...args], {
+      cwd: work,
+      env: { NO_COLOR: '1' },
+      timeoutMs: 120_000,
+    });
+  [check, checkJson] = await Promise.all([
+    cli(['check', hostileDir, '--no-color', '-q']),
+    cli(['check', hostileDir, '--format', 'json', '-q']),
+  ]);
+  // Two nights: the clean fleet, then the hostile one, so the hostile findings are regressions.
+  dynamo = await startDynalite();
+  for (const [time, fleetDir] of [
+    ['2026-11-01T02:00:00.000Z', join(REPO_ROOT, 'examples/fleet')],
+    ['2026-11-02T02:00:00.000Z', hostileDir],
+  ] as const) {
+    const pipeline = await startLocalPipeline({ fleetDir, dynamo });
+    try {
+      published = (await pipeline.runNight(time)).published.slice();
+    } finally {
+      await pipeline.stop();
+    }
+  }
+}, 300_000);
+
+afterAll(async () => {
+  await dynamo?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('a fleet of hostile values', () => {
+  it('reaches the findings (the test has something to prove)', () => {
+    expect(check.stdout).toContain('escapes');
+    expect(check.stdout).toContain('PWNED');
+    const json = JSON.parse(checkJson.stdout);
+    const texts = JSON.stringify(json);
+    expect(texts).toContain('\\u001b[2J');
+    const regressions = published.filter((m) => m.attributes.eventType?.StringValue === 'regression');
+    expect(regressions.length).toBeGreaterThan(0);
+  });
+
+  it("check's table: no raw control or formatting character; the escapes shown as \\x1b; the long role cut, saying so", () => {
+    expect(check.status, check.stderr).toBe(0);
+    assertNothingRaw(check.stdout, 'check table');
+    assertNothingRaw(check.stderr, 'check stderr');
+    // In a message, as the message quotes it (JSON escapes); in a name, as the terminal sink shows it.
+    expect(check.stdout).toContain('\\u001b[2J\\u001b]0;pwned\\u0007arn:aws:iam::');
+    expect(check.stdout).toContain('cart\\u202eipa-dlo\\u2066');
+    expect(check.stdout).toContain("$'esc\\x1b[2Jpod'");
+    expect(check.stdout).not.toContain('a'.repeat(1025));
+    expect(check.stdout).toMatch(/…\[cut: 70,0\d\d characters in all\]/);
+  });
+
+  it("check's JSON is valid JSON, every value exact and escaped as JSON escapes it", () => {
+    expect(RAW_CONTROL.test(checkJson.stdout)).toBe(false);
+    const findings: { checkId: string; evidence: { value?: unknown } | null }[] = JSON.parse(
+      checkJson.stdout,
+    ).findings;
+    // The evidence keeps the exact value (JSON escapes it); a terminal never sees it raw.
+    expect(findings.some((f) => f.checkId === 'IRSA-010' && f.evidence?.value === HOSTILE_ARN)).toBe(true);
+  });
+
+  it('every fix command, run in bash, runs nothing but the command it names', () => {
+    const findings: { remediation: string | null }[] = JSON.parse(checkJson.stdout).findings;
+    const commands = findings.map((f) => f.remediation).filter((r): r is string => r !== null && r !== '');
+    expect(commands.some((c) => c.includes('PWNED'))).toBe(true);
+    const sandbox = join(work, 'bash');
+    rmSync(sandbox, { recursive: true, force: true });
+    cpSync(hostileDir, join(sandbox, 'unused'), { recursive: true });
+    const stubs = ['kubectl', 'aws', 'eksctl', 'irsa-audit', 'nslookup', 'curl', 'dig']
+      .map((name) => `${name}() { :; }`)
+      .join('\n');
+    for (const [i, command] of commands.entries()) {
+      writeFileSync(join(sandbox, `fix-${i}.sh`), `${stubs}\n${command}\n`);
+      // It parses (so that it runs at all), then it runs; its own exit status is not the point.
+      const syntax = spawnSync('bash', ['-n', `fix-${i}.sh`], { cwd: sandbox, encoding: 'utf8' });
+      expect(syntax.status, `${command}\n${syntax.stderr}`).toBe(0);
+      spawnSync('bash', [`fix-${i}.sh`], { cwd: sandbox, stdio: 'ignore', timeout: 10_000 });
+    }
+    expect(readdirSync(sandbox).filter((f) => f.startsWith('PWNED'))).toEqual([]);
+  });
+
+  it('the email text and the Chatbot notification: nothing raw, and no link or mention from a value', () => {
+    expect(published.length).toBeGreaterThan(0);
+    for (const message of published) {
+      const structure = JSON.parse(message.message) as { default: string; email: string; https: string };
+      assertNothingRaw(structure.email, `email of ${message.subject}`);
+      assertNothingRaw(message.subject ?? '', 'subject');
+      expect(structure.email).not.toMatch(/https:\/\/evil/);
+      const chat = JSON.parse(structure.https) as { content: { title: string; description: string } };
+      for (const text of [chat.content.title, chat.content.description]) {
+        assertNothingRaw(text, `chat of ${message.subject}`);
+        const live = slackOutsideCode(text);
+        expect(live).not.toMatch(/<https?:|<!channel>|<!here>|<@/);
+        expect(live).not.toContain('*bold*');
+      }
+    }
+  });
+
+  it("history's table of the hostile cluster: nothing raw", async () => {
+    let out = '';
+    let err = '';
+    const code = await runHistoryCommand(
+      { cluster: `${ACCOUNT}/eu-west-1/checkout`, state: 'all', table: dynamo.tableName },
+      { stdout: (t) => (out += t), stderr: (t) => (err += t), client: dynamo.client, env: {} },
+    );
+    expect(code, err).toBe(0);
+    expect(out).toContain('escapes');
+    assertNothingRaw(out, 'history');
+    assertNothingRaw(err, 'history stderr');
+  });
+});
