@@ -17,27 +17,15 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
-import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
-import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
+import { type SyntheticFleetShape, writeSyntheticFleet } from '#shared/testing/synthetic-fleet.ts';
 import { startEmulator } from '../emulator/index.ts';
 
-interface Shape {
-  accounts: number;
-  regions: string[];
-  clustersPerRegion: number;
-  serviceAccounts: number;
-  pods: number;
-  /** Service accounts sharing one role. */
-  serviceAccountsPerRole: number;
-}
-
-const FULL: Shape = {
+const FULL: SyntheticFleetShape = {
   accounts: 20,
   regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'],
   clustersPerRegion: 5,
@@ -45,139 +33,13 @@ const FULL: Shape = {
   pods: 2_000,
   serviceAccountsPerRole: 20,
 };
-const SMALL: Shape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
+const SMALL: SyntheticFleetShape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const CONCURRENCY = 4;
 const PAGE = 500;
 const IAM_PAGE = 1_000;
 const PROVIDER_CONCURRENCY = 8;
 const POLICY_CONCURRENCY = 8;
-
-const accountId = (a: number) => String(100000000000 + a * 1111);
-
-async function writeFleet(dir: string, shape: Shape): Promise<void> {
-  for (let a = 0; a < shape.accounts; a++) {
-    const account = accountId(a);
-    const roles: unknown[] = [];
-    const providers: unknown[] = [];
-    const rolePolicies: Record<string, unknown> = {};
-    for (const region of shape.regions) {
-      for (let c = 0; c < shape.clustersPerRegion; c++) {
-        const name = `cluster-${region}-${c}`;
-        const issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${account}/${region}/${name}`)}`;
-        const provider = `arn:aws:iam::${account}:oidc-provider/${issuer}`;
-        providers.push({
-          Arn: provider,
-          Url: issuer,
-          ClientIDList: ['sts.amazonaws.com'],
-          ThumbprintList: [],
-        });
-        const sas = Array.from({ length: shape.serviceAccounts }, (_, i) => ({
-          ns: `ns-${i % 20}`,
-          name: `sa-${i}`,
-        }));
-        const roleCount = Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
-        for (let r = 0; r < roleCount; r++) {
-          const subjects = sas
-            .filter((_, i) => i % roleCount === r)
-            .map((sa) => `system:serviceaccount:${sa.ns}:${sa.name}`);
-          const roleName = `${name}-role-${r}`;
-          roles.push({
-            RoleName: roleName,
-            Arn: `arn:aws:iam::${account}:role/${roleName}`,
-            AssumeRolePolicyDocument: irsaTrustPolicy(provider, issuer, subjects),
-          });
-          rolePolicies[roleName] = {
-            AttachedPolicies: [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
-            PolicyNames: [],
-          };
-        }
-        const items: unknown[] = sas.map((sa, i) => ({
-          apiVersion: 'v1',
-          kind: 'ServiceAccount',
-          metadata: {
-            namespace: sa.ns,
-            name: sa.name,
-            annotations: {
-              'eks.amazonaws.com/role-arn': `arn:aws:iam::${account}:role/${name}-role-${i % roleCount}`,
-            },
-          },
-        }));
-        for (let p = 0; p < shape.pods; p++) {
-          const i = p % shape.serviceAccounts;
-          const sa = sas[i];
-          if (!sa) continue;
-          items.push({
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: {
-              namespace: sa.ns,
-              name: `${sa.name}-7d9f8b6c5d-p${p}`,
-              labels: { 'pod-template-hash': '7d9f8b6c5d' },
-              ownerReferences: [{ kind: 'ReplicaSet', name: `${sa.name}-7d9f8b6c5d`, controller: true }],
-            },
-            spec: {
-              serviceAccountName: sa.name,
-              containers: [
-                {
-                  name: 'app',
-                  env: [
-                    {
-                      name: 'AWS_ROLE_ARN',
-                      value: `arn:aws:iam::${account}:role/${name}-role-${i % roleCount}`,
-                    },
-                    {
-                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
-                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
-                    },
-                  ],
-                },
-              ],
-              volumes: [
-                {
-                  name: 'aws-iam-token',
-                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
-                },
-              ],
-            },
-            status: { phase: 'Running' },
-          });
-        }
-        items.push({
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'MutatingWebhookConfiguration',
-          metadata: { name: 'pod-identity-webhook' },
-          webhooks: [
-            { name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } },
-          ],
-        });
-        const clusterDir = join(dir, account, region, name);
-        await mkdir(clusterDir, { recursive: true });
-        await writeFile(
-          join(clusterDir, 'cluster.json'),
-          JSON.stringify({
-            cluster: {
-              name,
-              arn: `arn:aws:eks:${region}:${account}:cluster/${name}`,
-              endpoint: 'https://example.invalid',
-              identity: { oidc: { issuer: `https://${issuer}` } },
-              certificateAuthority: { data: base64(CLUSTER_CA_A_PEM) },
-              status: 'ACTIVE',
-            },
-          }),
-        );
-        await writeFile(
-          join(clusterDir, 'kubernetes.json'),
-          JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-        );
-      }
-    }
-    await writeFile(
-      join(dir, account, 'iam.json'),
-      JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
-    );
-  }
-}
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
@@ -268,7 +130,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-'));
   try {
     let t = performance.now();
-    await writeFleet(dir, shape);
+    await writeSyntheticFleet(dir, shape);
     console.log(`generated the fleet in ${Math.round(performance.now() - t)} ms`);
     t = performance.now();
     const emulator = await startEmulator({ fleetDir: dir, faults: { latencyMs: LATENCY_MS } });

@@ -77,6 +77,14 @@ export interface NightResult {
   readonly deadLetters: number;
   /** Messages published to the topic during this night. */
   readonly published: readonly PublishedSnsMessage[];
+  /**
+   * The wall time of the night's longest auditor invocation (from the handler's call to its
+   * answer; not the queue's bookkeeping around it), and the bodies of the work messages of its
+   * batch (bench/fan-out.bench.ts divides by the clusters they carried). 0 and [] without one.
+   * Invocations that run side by side here share this process's CPU, which Lambda's would not.
+   */
+  readonly longestInvocationMs: number;
+  readonly longestInvocationBodies: readonly string[];
 }
 
 export interface LocalPipeline {
@@ -237,9 +245,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     readonly name: string;
   }
 
+  /** The night's longest invocation so far (NightResult.longestInvocationMs); runNight resets it. */
+  let longest: { ms: number; bodies: string[] } = { ms: 0, bodies: [] };
+
   /** One auditor invocation over a batch, then as the event source mapping does with its answer. */
   async function invoke(consumer: Consumer, records: SQSRecord[]): Promise<number> {
+    const started = performance.now();
     const response = await consumer.auditor({ Records: records }, lambdaContext(consumer.name));
+    const ms = performance.now() - started;
+    if (ms > longest.ms) longest = { ms, bodies: records.map((r) => r.body) };
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     for (const record of records) {
       // Delete what succeeded; a failure becomes visible again (here at once, instead of after the
@@ -315,6 +329,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     networks,
     async runNight(time, nightOptions = {}) {
       const before = emulator.sns.published(topicArn).length;
+      longest = { ms: 0, bodies: [] };
       const planned = await planner({ time }, lambdaContext('irsa-audit-planner'));
       if (nightOptions.redeliver) await planner({ time }, lambdaContext('irsa-audit-planner'));
       const { invocations, failedRecords } = await drain();
@@ -326,6 +341,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         failedRecords,
         deadLetters,
         published: emulator.sns.published(topicArn).slice(before),
+        longestInvocationMs: longest.ms,
+        longestInvocationBodies: longest.bodies,
       };
     },
     published: () => emulator.sns.published(topicArn),

@@ -1,0 +1,161 @@
+/**
+ * Writes a synthetic fleet snapshot (the directory layout `check` and the emulator read,
+ * docs/snapshot-format.md) for the benchmarks: every account with the same shape, every cluster
+ * healthy by default (an OIDC provider, the pod identity webhook, ServiceAccounts annotated with roles that
+ * trust exactly them, pods mutated by the webhook), public endpoints. Used by
+ * bench/collection.bench.ts and bench/fan-out.bench.ts.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { base64, irsaTrustPolicy, oidcIdFor } from './fleet-builder.ts';
+import { CLUSTER_CA_A_PEM } from './test-certificates.ts';
+
+export interface SyntheticFleetShape {
+  readonly accounts: number;
+  readonly regions: readonly string[];
+  readonly clustersPerRegion: number;
+  /** ServiceAccounts per cluster, each annotated with a role. */
+  readonly serviceAccounts: number;
+  /** Pods per cluster, spread over the ServiceAccounts, each mutated by the webhook. */
+  readonly pods: number;
+  /** Service accounts sharing one role. */
+  readonly serviceAccountsPerRole: number;
+  /**
+   * The first this many ServiceAccounts of each cluster (and their pods) name a role that does not
+   * exist (IRSA-011 each): findings that depend on the account's IAM. Default 0: a healthy fleet.
+   */
+  readonly missingRoles?: number;
+}
+
+/** The id of the synthetic fleet's account number `a` (from 0). */
+export const syntheticAccountId = (a: number) => String(100000000000 + a * 1111);
+
+/** Writes the fleet under `dir`: `<account>/iam.json`, `<account>/<region>/<cluster>/{cluster,kubernetes}.json`. */
+export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShape): Promise<void> {
+  for (let a = 0; a < shape.accounts; a++) {
+    const account = syntheticAccountId(a);
+    const roles: unknown[] = [];
+    const providers: unknown[] = [];
+    const rolePolicies: Record<string, unknown> = {};
+    for (const region of shape.regions) {
+      for (let c = 0; c < shape.clustersPerRegion; c++) {
+        const name = `cluster-${region}-${c}`;
+        const issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${account}/${region}/${name}`)}`;
+        const provider = `arn:aws:iam::${account}:oidc-provider/${issuer}`;
+        providers.push({
+          Arn: provider,
+          Url: issuer,
+          ClientIDList: ['sts.amazonaws.com'],
+          ThumbprintList: [],
+        });
+        const sas = Array.from({ length: shape.serviceAccounts }, (_, i) => ({
+          ns: `ns-${i % 20}`,
+          name: `sa-${i}`,
+        }));
+        const roleCount = Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
+        for (let r = 0; r < roleCount; r++) {
+          const subjects = sas
+            .filter((_, i) => i % roleCount === r)
+            .map((sa) => `system:serviceaccount:${sa.ns}:${sa.name}`);
+          const roleName = `${name}-role-${r}`;
+          roles.push({
+            RoleName: roleName,
+            Arn: `arn:aws:iam::${account}:role/${roleName}`,
+            AssumeRolePolicyDocument: irsaTrustPolicy(provider, issuer, subjects),
+          });
+          rolePolicies[roleName] = {
+            AttachedPolicies: [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
+            PolicyNames: [],
+          };
+        }
+        /** The role ServiceAccount i and its pods name. */
+        const roleArn = (i: number) =>
+          i < (shape.missingRoles ?? 0)
+            ? `arn:aws:iam::${account}:role/${name}-missing-role-${i}`
+            : `arn:aws:iam::${account}:role/${name}-role-${i % roleCount}`;
+        const items: unknown[] = sas.map((sa, i) => ({
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: {
+            namespace: sa.ns,
+            name: sa.name,
+            annotations: {
+              'eks.amazonaws.com/role-arn': roleArn(i),
+            },
+          },
+        }));
+        for (let p = 0; p < shape.pods; p++) {
+          const i = p % shape.serviceAccounts;
+          const sa = sas[i];
+          if (!sa) continue;
+          items.push({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              namespace: sa.ns,
+              name: `${sa.name}-7d9f8b6c5d-p${p}`,
+              labels: { 'pod-template-hash': '7d9f8b6c5d' },
+              ownerReferences: [{ kind: 'ReplicaSet', name: `${sa.name}-7d9f8b6c5d`, controller: true }],
+            },
+            spec: {
+              serviceAccountName: sa.name,
+              containers: [
+                {
+                  name: 'app',
+                  env: [
+                    {
+                      name: 'AWS_ROLE_ARN',
+                      value: roleArn(i),
+                    },
+                    {
+                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+                    },
+                  ],
+                },
+              ],
+              volumes: [
+                {
+                  name: 'aws-iam-token',
+                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                },
+              ],
+            },
+            status: { phase: 'Running' },
+          });
+        }
+        items.push({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'MutatingWebhookConfiguration',
+          metadata: { name: 'pod-identity-webhook' },
+          webhooks: [
+            { name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } },
+          ],
+        });
+        const clusterDir = join(dir, account, region, name);
+        await mkdir(clusterDir, { recursive: true });
+        await writeFile(
+          join(clusterDir, 'cluster.json'),
+          JSON.stringify({
+            cluster: {
+              name,
+              arn: `arn:aws:eks:${region}:${account}:cluster/${name}`,
+              endpoint: 'https://example.invalid',
+              identity: { oidc: { issuer: `https://${issuer}` } },
+              certificateAuthority: { data: base64(CLUSTER_CA_A_PEM) },
+              status: 'ACTIVE',
+            },
+          }),
+        );
+        await writeFile(
+          join(clusterDir, 'kubernetes.json'),
+          JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+        );
+      }
+    }
+    await writeFile(
+      join(dir, account, 'iam.json'),
+      JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
+    );
+  }
+}
