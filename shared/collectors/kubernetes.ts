@@ -351,7 +351,7 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
     const settle = () => {
       clearTimeout(connectTimer);
       clearTimeout(headersTimer);
-      clearInterval(rateTimer);
+      clearTimeout(rateTimer);
       watch.signal.removeEventListener('abort', onAbort);
       watch.waiting(req, undefined);
     };
@@ -373,6 +373,7 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       );
     const req = request(url, { ...options, method: 'GET', timeout: watch.timeoutMs }, (res) => {
       clearTimeout(headersTimer);
+      res.on('error', rejected);
       const chunks: Buffer[] = [];
       let length = 0;
       const declared = Number(res.headers['content-length']);
@@ -382,24 +383,33 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       }
       // The body's rate, window by window: bytes that come, but too slowly, are a trickle.
       const started = performance.now();
+      let windowStart = started;
       let windowBytes = 0;
-      rateTimer = setInterval(() => {
-        const floor = (watch.minBytesPerSecond * watch.rateWindowMs) / 1000;
-        if (windowBytes < floor) {
-          const elapsed = performance.now() - started;
+      const judge = () => {
+        if (failure) return;
+        const now = performance.now();
+        const window = now - windowStart;
+        if (windowBytes < (watch.minBytesPerSecond * window) / 1000) {
           fail(
             new BoundExceededError(
-              `the ${watch.resource} answer trickled: ${windowBytes} bytes in the last ${seconds(watch.rateWindowMs)} ` +
-                `(${length} bytes in ${seconds(elapsed)} in all), below ${bytes(watch.minBytesPerSecond)}/s ` +
+              `the ${watch.resource} answer trickled: ${windowBytes} bytes in the last ${seconds(window)} ` +
+                `(${length} bytes in ${seconds(now - started)} in all), below ${bytes(watch.minBytesPerSecond)}/s ` +
                 `(minBytesPerSecond ${watch.minBytesPerSecond}, rateWindowMs ${watch.rateWindowMs})`,
               'Trickle',
               'unreachable',
               api,
             ),
           );
+          return;
         }
+        windowStart = now;
         windowBytes = 0;
-      }, watch.rateWindowMs);
+        rateTimer = setTimeout(endOfWindow, watch.rateWindowMs);
+      };
+      // Judged after the event loop has read what already arrived: a thread busy for a while (a
+      // page decoded here) does not make a healthy answer look slow.
+      const endOfWindow = () => setImmediate(judge);
+      rateTimer = setTimeout(endOfWindow, watch.rateWindowMs);
       received = 0;
       res.on('data', (chunk: Buffer) => {
         if (failure) return;
@@ -413,7 +423,6 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
         chunks.push(chunk);
         length += chunk.length;
       });
-      res.on('error', rejected);
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
