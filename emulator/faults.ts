@@ -18,6 +18,32 @@ export interface FaultOptions {
    * through their JSON, with status 200: as from a proxy that lost the end of the response.
    */
   malformedLists?: string[];
+  /**
+   * Hostile list pages (the bounds of shared/collectors/kubernetes.ts): Kubernetes API key -> the
+   * size in bytes of each list page, as a server that never ends its answer. The page's items are
+   * followed by copies of them, written as the client reads them (never built in memory), so a
+   * page of gigabytes costs the emulator nothing; a client that reads it all gets a valid list.
+   */
+  hugePages?: Record<string, number>;
+  /**
+   * Kubernetes API key -> how many items each list page has, whatever `limit` asked for (the
+   * items repeated): a server that does not page as asked.
+   */
+  oversizedPages?: Record<string, number>;
+  /**
+   * Kubernetes API keys whose every list page has a continue token, a new one each time (the items
+   * go round): a list that never ends.
+   */
+  endlessContinue?: string[];
+  /** Kubernetes API keys whose every list page has the same continue token: following it loops. */
+  loopingContinue?: string[];
+  /**
+   * Cluster names whose API server sends each list page's body a few bytes at a time, with a pause
+   * between (`trickle`): the bytes keep coming, too slowly, so no idle timeout ever fires.
+   */
+  tricklingClusters?: string[];
+  /** How a trickling cluster sends: `bytes` at a time, every `everyMs` (default 64 bytes every 50 ms). */
+  trickle?: { bytes?: number; everyMs?: number };
   /** Cluster names whose Kubernetes API refuses connections (`name` or `account/region/name`). */
   unreachableClusters?: string[];
   /** Cluster names whose Kubernetes API answers 401 to every request (no access entry). */
@@ -168,6 +194,38 @@ export class FaultState {
   /** Whether this list page is sent cut off (malformedLists). */
   isMalformedList(keys: readonly string[]): boolean {
     return keys.some((key) => this.faults.malformedLists?.includes(key));
+  }
+
+  /** The size of each list page of this operation, when it is one of the hugePages. */
+  hugePageBytes(keys: readonly string[]): number | undefined {
+    return this.firstOf(this.faults.hugePages, keys);
+  }
+
+  /** How many items each list page of this operation has, when it is one of the oversizedPages. */
+  oversizedPageItems(keys: readonly string[]): number | undefined {
+    return this.firstOf(this.faults.oversizedPages, keys);
+  }
+
+  isEndlessContinue(keys: readonly string[]): boolean {
+    return keys.some((key) => this.faults.endlessContinue?.includes(key));
+  }
+
+  isLoopingContinue(keys: readonly string[]): boolean {
+    return keys.some((key) => this.faults.loopingContinue?.includes(key));
+  }
+
+  /** How the cluster trickles its list pages, or undefined when it does not (tricklingClusters). */
+  trickleOf(cluster: ClusterRef): { bytes: number; everyMs: number } | undefined {
+    if (!matchesCluster(this.faults.tricklingClusters, cluster)) return undefined;
+    return {
+      bytes: Math.max(1, this.faults.trickle?.bytes ?? 64),
+      everyMs: Math.max(0, this.faults.trickle?.everyMs ?? 50),
+    };
+  }
+
+  private firstOf(table: Record<string, number> | undefined, keys: readonly string[]): number | undefined {
+    const key = this.configured(table, keys);
+    return key === undefined ? undefined : table?.[key];
   }
 
   /** The failure mode configured for the first of `keys` (an operation's key and its narrowed forms). */

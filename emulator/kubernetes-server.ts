@@ -164,6 +164,74 @@ class RawJson {
   ) {}
 }
 
+/**
+ * A response body written as the client reads it (a hostile list page: huge, or trickled). The
+ * writer stops when the connection closes.
+ */
+class StreamedJson {
+  constructor(readonly write: (res: ServerResponse, closed: () => boolean) => Promise<void>) {}
+}
+
+/** Writes `chunk`, then waits until the client has read enough for the next (or the connection closed). */
+async function written(res: ServerResponse, chunk: Buffer, closed: () => boolean): Promise<void> {
+  if (res.write(chunk) || closed()) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** A page of `size` bytes: `prefix` (the head and the page's items), then copies of `items`, then the end. */
+function hugePage(prefix: Buffer, items: readonly Buffer[], size: number): StreamedJson {
+  const filler = items.length > 0 ? items : [Buffer.from('{"metadata":{"name":"filler"}}')];
+  return new StreamedJson(async (res, closed) => {
+    let sent = 0;
+    let first = items.length === 0;
+    await written(res, prefix, closed);
+    sent += prefix.length;
+    let next = 0;
+    while (sent < size && !closed()) {
+      // About 64 KiB at a time, the copies of the items one after the other.
+      const parts: Buffer[] = [];
+      let length = 0;
+      while (length < 64 * 1024 && sent + length < size) {
+        const item = filler[next++ % filler.length] as Buffer;
+        if (!first) parts.push(COMMA);
+        first = false;
+        parts.push(item);
+        length += item.length + 1;
+      }
+      const chunk = Buffer.concat(parts);
+      await written(res, chunk, closed);
+      sent += chunk.length;
+    }
+    if (!closed()) res.end(']}');
+  });
+}
+
+/** `bytes` sent `trickle.bytes` at a time, every `trickle.everyMs` (a trickling cluster). */
+function trickled(bytes: Buffer, trickle: { bytes: number; everyMs: number }): StreamedJson {
+  return new StreamedJson(async (res, closed) => {
+    // A pause ends early when the client goes: nothing is left waiting on a closed connection.
+    const gone = new Promise<void>((resolve) => res.once('close', resolve));
+    for (let offset = 0; offset < bytes.length && !closed(); offset += trickle.bytes) {
+      await written(res, bytes.subarray(offset, offset + trickle.bytes), closed);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        gone,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, trickle.everyMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (!closed()) res.end();
+  });
+}
+
 /** An object with its JSON, serialised once when the server starts. */
 interface Served {
   readonly namespace: string | undefined;
@@ -194,6 +262,8 @@ export class KubernetesClusterServer {
   private listening: 'serve' | 'silent' | undefined;
   /** The changes of what listens, applied in order (see listen). */
   private changes: Promise<void> = Promise.resolve();
+  /** Pages served with an endless continue token: each token is new. */
+  private endlessPages = 0;
 
   constructor(private readonly context: KubernetesClusterContext) {
     const { cluster, tls } = context;
@@ -325,6 +395,13 @@ export class KubernetesClusterServer {
           if (result instanceof StatusError) {
             res.writeHead(result.code, { 'content-type': 'application/json', ...result.headers });
             res.end(JSON.stringify(status(result)));
+          } else if (result.body instanceof StreamedJson) {
+            let closed = false;
+            res.once('close', () => {
+              closed = true;
+            });
+            res.writeHead(result.code, { 'content-type': 'application/json' });
+            result.body.write(res, () => closed || res.destroyed).catch(() => res.destroy());
           } else {
             res.writeHead(result.code, {
               'content-type': result.body instanceof RawJson ? result.body.contentType : 'application/json',
@@ -421,10 +498,12 @@ export class KubernetesClusterServer {
       );
     }
     const page = this.list(list, url.searchParams, keys, namespace);
+    if (page instanceof StreamedJson) return { code: 200, body: page };
     if (this.context.faults.isMalformedList(keys) || failure === 'malformed') {
       return { code: 200, body: new RawJson(page.bytes.subarray(0, Math.floor(page.bytes.length / 2))) };
     }
-    return { code: 200, body: page };
+    const trickle = this.context.faults.trickleOf(this.context.cluster);
+    return { code: 200, body: trickle ? trickled(page.bytes, trickle) : page };
   }
 
   /** Returns the caller's principal ARN, or throws 401. */
@@ -459,7 +538,8 @@ export class KubernetesClusterServer {
     query: URLSearchParams,
     keys: readonly string[],
     namespace: string | undefined,
-  ): RawJson {
+  ): RawJson | StreamedJson {
+    const faults = this.context.faults;
     const all = this.objects[list.kind].filter(
       (object) => namespace === undefined || object.namespace === namespace,
     );
@@ -476,18 +556,40 @@ export class KubernetesClusterServer {
       }
       offset = this.decodeContinue(continueToken, list.resource, namespace);
     }
-    const items = limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset);
+    const oversized = faults.oversizedPageItems(keys);
+    const endless = faults.isEndlessContinue(keys);
+    // An endless list goes round its items; an oversized page repeats them past the limit.
+    const start = endless && all.length > 0 ? offset % all.length : offset;
+    const items =
+      oversized !== undefined
+        ? Array.from(
+            { length: all.length > 0 ? oversized : 0 },
+            (_, index) => all[index % all.length] as Served,
+          )
+        : limit > 0
+          ? all.slice(start, start + limit)
+          : all.slice(start);
     const end = offset + items.length;
     const remaining = all.length - end;
     const metadata: JsonObject = { resourceVersion: this.resourceVersion };
-    if (limit > 0 && remaining > 0) {
-      metadata.continue = base64url({
+    const token = (at: number, extra: JsonObject = {}) =>
+      base64url({
         v: 'emulator/1',
         rv: this.resourceVersion,
         resource: list.resource,
         namespace,
-        offset: end,
+        offset: at,
+        ...extra,
       });
+    if (faults.isLoopingContinue(keys)) {
+      // The same token on every page: the one the first page gave.
+      metadata.continue = token(Math.min(limit, all.length), { loop: true });
+    } else if (endless) {
+      // A new token each time, even when the list has no items to go round.
+      this.endlessPages++;
+      metadata.continue = token(end, { page: this.endlessPages });
+    } else if (limit > 0 && remaining > 0) {
+      metadata.continue = token(end);
       metadata.remainingItemCount = remaining;
     }
     const head = JSON.stringify({ kind: `${list.kind}List`, apiVersion: list.apiVersion, metadata });
@@ -495,6 +597,14 @@ export class KubernetesClusterServer {
     for (const [index, item] of items.entries()) {
       if (index > 0) parts.push(COMMA);
       parts.push(item.json);
+    }
+    const huge = faults.hugePageBytes(keys);
+    if (huge !== undefined) {
+      return hugePage(
+        Buffer.concat(parts),
+        items.map((item) => item.json),
+        huge,
+      );
     }
     parts.push(Buffer.from(']}'));
     return new RawJson(Buffer.concat(parts));

@@ -149,6 +149,17 @@ function serviceCli(api: string): string {
   }
 }
 
+/** The list path of a `k8s:<resource>` operation, for the fix commands (the pod list when none is named). */
+function listPath(api: string): string {
+  const resource = api.startsWith('k8s:') ? api.slice('k8s:'.length) : 'pods';
+  return resource === 'mutatingwebhookconfigurations'
+    ? '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'
+    : `/api/v1/${resource}`;
+}
+
+/** Where the bounds of the Kubernetes reads are documented. */
+const BOUNDS_DOC = 'docs/checks.md "Bounds of the Kubernetes reads"';
+
 /** Advice for a cluster whose Kubernetes API as a whole could not be read (AUDIT-002). */
 export function kubernetesApiAdvice(
   error: CollectionError,
@@ -176,6 +187,15 @@ export function kubernetesApiAdvice(
     case 'Timeout':
     case 'ETIMEDOUT':
     case 'ESOCKETTIMEDOUT':
+      if (/^no (byte|response headers) within/.test(error.message)) {
+        // A request's own bound (kubernetes.ts): the server was reached, and its answer stalled.
+        return {
+          summary,
+          cause:
+            'the API server was reached, then its answer stalled: it sent no byte for too long, or not its headers in time (a hung API server, or a proxy in front of it)',
+          fix: `kubectl --context ${place.cluster} get --raw '/readyz?verbose'   # the next run looks again\n# an API server that is only slow: raise the collector's timeoutMs or headersTimeoutMs (${BOUNDS_DOC})`,
+        };
+      }
       return {
         summary,
         cause:
@@ -195,6 +215,41 @@ export function kubernetesApiAdvice(
         cause:
           "the cluster's public endpoint admits only its public access CIDRs, and the auditor's traffic leaves from an address outside them",
         fix: `${endpointCheck}\n# add the auditor's egress address to them (keeping the others):\n${sh`aws eks update-cluster-config --name ${place.cluster} --region ${place.region}`} --resources-vpc-config publicAccessCidrs="EXISTING_CIDRS,EGRESS_IP/32"\n# or run the auditor inside the cluster's VPC (--private-endpoints-reachable, AUDIT_PRIVATE_ENDPOINTS=dial)`,
+      };
+    case 'PageTooLarge':
+      return {
+        summary,
+        cause:
+          'the API server sent a list page larger than the collector reads: a server or proxy that does not end its answer, or objects far larger than any usual cluster has',
+        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=500' | wc -c   # the size of one page of 500\n# if the cluster's objects really are that large, raise the collector's maxPageBytes (${BOUNDS_DOC}); otherwise the API server, or a proxy in front of it, is misbehaving`,
+      };
+    case 'TooManyItems':
+      return {
+        summary,
+        cause:
+          'the API server returned more items in one page than the limit asked for: it does not page as asked (a proxy or aggregated API that ignores limit, or a hostile server)',
+        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=5' | jq '.items | length'   # more than 5: the server ignores limit\n# the API server, or a proxy in front of it, is misbehaving; the collector's maxPageItems (${BOUNDS_DOC}) tolerates only so much`,
+      };
+    case 'TooManyPages':
+      return {
+        summary,
+        cause:
+          'the list kept giving a continue token past the most pages a list is followed for: a list that never ends (a misbehaving or hostile server), or a cluster with more objects than the bound allows',
+        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=500' | jq '.metadata.remainingItemCount'   # how many objects the list really has\n# if the cluster really has that many, raise the collector's maxPagesPerList (${BOUNDS_DOC}); otherwise the API server is misbehaving`,
+      };
+    case 'ContinueLoop':
+      return {
+        summary,
+        cause:
+          'the API server gave a continue token it had already given in the same list: following it would loop forever (a misbehaving API server or proxy; nothing to set in the auditor)',
+        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=1' | jq '.metadata.continue'   # then again with ?limit=1&continue=THAT_TOKEN: a new token each page, or the end\n# the API server, or a proxy in front of it, is misbehaving: check its version and logs`,
+      };
+    case 'Trickle':
+      return {
+        summary,
+        cause:
+          'the API server sent its answer too slowly, a few bytes at a time: a saturated or throttled link, a proxy that throttles, or a hostile server',
+        fix: `curl -sk -o /dev/null -w '%{speed_download} bytes/s\\n' -H "Authorization: Bearer $(aws eks get-token --cluster-name ${place.cluster} --region ${place.region} --query status.token --output text)" 'https://${host}${listPath(error.api)}?limit=500'   # from where the auditor runs\n# if the link really is this slow, lower the collector's minBytesPerSecond (${BOUNDS_DOC}); otherwise the API server or the path to it is misbehaving`,
       };
     case 'NoEndpoint':
       return {

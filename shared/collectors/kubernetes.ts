@@ -20,6 +20,12 @@
  * handshake has a short bound of its own. A request that got no answer in time is not retried (a
  * stall retried is a stall multiplied); it ends the cluster's reads, every request of the cluster
  * is aborted and its connections destroyed, and the cluster gets one `k8s` Timeout error.
+ *
+ * Nothing is read without bound either, whatever the server sends (docs/checks.md, "Bounds of the
+ * Kubernetes reads"): a page's bytes and items, a list's pages, a continue token that comes back,
+ * an answer that trickles. A bound crossed ends the cluster's reads the same way, with one error
+ * that names the bound, the value seen and the setting (`PageTooLarge`, `TooManyItems`,
+ * `TooManyPages`, `ContinueLoop`, `Trickle`): AUDIT-002 says why, and the rest of the fleet goes on.
  */
 import type { ClientRequest } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
@@ -47,8 +53,35 @@ export interface KubernetesCollectOptions {
   readonly maxRetries?: number;
   /** Restarts of a list whose continue token expired. */
   readonly maxRestarts?: number;
-  /** Per-request timeout: no byte for this long ends the cluster's reads (not retried). */
+  /**
+   * Per-request idle timeout: no byte for this long, before or during an answer, ends the
+   * cluster's reads (not retried; default {@link DEFAULT_REQUEST_TIMEOUT_MS}).
+   */
   readonly timeoutMs?: number;
+  /**
+   * Per-request bound on the time from the request being sent to its answer's headers, however
+   * the bytes come (default {@link DEFAULT_HEADERS_TIMEOUT_MS}): a `k8s` Timeout error.
+   */
+  readonly headersTimeoutMs?: number;
+  /** A page's body is not read beyond this many bytes (default {@link DEFAULT_MAX_PAGE_BYTES}): `PageTooLarge`. */
+  readonly maxPageBytes?: number;
+  /**
+   * A page with more items than this is not a page of the list asked for (default: twice the page
+   * size, see {@link PAGE_ITEMS_TOLERANCE}): `TooManyItems`.
+   */
+  readonly maxPageItems?: number;
+  /**
+   * A list is not followed past this many pages (default: {@link DEFAULT_MAX_LIST_OBJECTS} divided
+   * by the page size): `TooManyPages`.
+   */
+  readonly maxPagesPerList?: number;
+  /**
+   * An answer's body must come at least this fast, in each window of `rateWindowMs` (default
+   * {@link DEFAULT_MIN_BYTES_PER_SECOND}): slower is `Trickle`.
+   */
+  readonly minBytesPerSecond?: number;
+  /** The window the body's rate is measured over (default {@link DEFAULT_RATE_WINDOW_MS}). */
+  readonly rateWindowMs?: number;
   /**
    * The cluster's deadline: all its lists together, retries and waits included, must have their
    * pages in by then, or every request of the cluster is aborted and it gets one `k8s` Timeout
@@ -101,14 +134,96 @@ export const DEFAULT_CLUSTER_DEADLINE_MS = 300_000;
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
+/** Items a page is asked for (`limit`). */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/**
+ * A request's idle bound, 30 s: an API server streams a list page as it encodes it, so a page
+ * that has started does not pause for seconds; one that has not started in 30 s is stuck.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A request's answer must have its headers within 60 s of being sent: the kube-apiserver's own
+ * bound on a request (`--request-timeout`, 1 minute), after which it gives up itself. Against a
+ * server that keeps the idle bound at bay by sending its headers a byte at a time.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+
+/**
+ * A page's body, 64 MiB. A page of 500 pods is typically 2 to 10 MB (5 to 20 KB a pod, most of
+ * it managedFields); 64 MiB is 130 KB a pod, more than six times a heavy pod. What the collector
+ * holds is at most this per request in flight plus per page waiting to be decoded (the page slots,
+ * DEFAULT_PAGE_SLOTS), and a body is never buffered past it.
+ */
+export const DEFAULT_MAX_PAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The kube-apiserver never returns more items than the `limit` asked for; a page may have this
+ * many times the limit (twice) before it is a server that ignores paging (or a hostile one), whose
+ * pages could then hold a whole cluster each.
+ */
+export const PAGE_ITEMS_TOLERANCE = 2;
+
+/**
+ * The most objects one list is followed for, 1,000,000: ten times the largest clusters EKS runs
+ * (100,000 nodes is the documented ceiling, 150,000 pods the upstream scalability target); at 500
+ * a page, 2,000 pages. A server that keeps returning a continue token past that never ends its list.
+ */
+export const DEFAULT_MAX_LIST_OBJECTS = 1_000_000;
+
+/**
+ * The slowest an answer's body may come, 16 KiB/s, in every window of {@link DEFAULT_RATE_WINDOW_MS}.
+ * An API server sends a page at network speed (megabytes a second, even across regions); a body
+ * slower than this is a server or proxy that trickles, which would hold a 10 MB page for 10 minutes
+ * while never tripping the idle bound.
+ */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
+
+/** The window over which a body's rate is measured, 10 s: long enough for a pause in a healthy stream. */
+export const DEFAULT_RATE_WINDOW_MS = 10_000;
+
+/**
+ * A cluster's reads ended early, by a bound (a time, or what the server sent): every request of
+ * the cluster is aborted, and its collection ends with this one error.
+ */
+export class ReadsEndedError extends Error {
+  override readonly name: string = 'ReadsEndedError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly failureClass: FailureClass,
+    /** `k8s`, or `k8s:<resource>` when one list crossed the bound. */
+    readonly api: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A cluster's reads ended for want of an answer (its deadline, the connect bound, or a request's
  * timeout): its collection ends with one `k8s` Timeout error.
  */
-export class NoAnswerError extends Error {
+export class NoAnswerError extends ReadsEndedError {
   override readonly name = 'NoAnswerError';
-  readonly code = 'Timeout';
+  constructor(message: string) {
+    super(message, 'Timeout', 'unreachable', 'k8s');
+  }
 }
+
+/** A bound on what the server sends was crossed (see the DEFAULT_* above): one error naming it. */
+export class BoundExceededError extends ReadsEndedError {
+  override readonly name = 'BoundExceededError';
+}
+
+/** `64 MiB`, `1.5 KiB`, `300 bytes`. */
+function bytes(count: number): string {
+  if (count >= 1024 * 1024) return `${Number((count / (1024 * 1024)).toFixed(1))} MiB`;
+  if (count >= 1024) return `${Number((count / 1024).toFixed(1))} KiB`;
+  return `${count} bytes`;
+}
+
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
 
 /** `no answer within 1.5 s (TLS handshake)`. */
 function noAnswer(ms: number, waiting: string): NoAnswerError {
@@ -200,7 +315,11 @@ async function connectionOptions(
 interface RequestWatch {
   readonly resource: string;
   readonly timeoutMs: number;
+  readonly headersTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  readonly maxPageBytes: number;
+  readonly minBytesPerSecond: number;
+  readonly rateWindowMs: number;
   /** Aborted when the cluster's reads end: the request is destroyed with the signal's reason. */
   readonly signal: AbortSignal;
   /** Sockets past their TLS handshake (kept alive by the agent): a request on one waits only for its answer. */
@@ -220,6 +339,10 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
     /** Why this request was destroyed: what it is rejected with, whatever error the destroy raises. */
     let failure: unknown;
     let connectTimer: NodeJS.Timeout | undefined;
+    let headersTimer: NodeJS.Timeout | undefined;
+    let rateTimer: NodeJS.Timeout | undefined;
+    /** The body's bytes received so far; undefined until the answer's headers are in. */
+    let received: number | undefined;
     const fail = (error: unknown) => {
       failure ??= error;
       req.destroy(failure as Error);
@@ -227,6 +350,8 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
     const onAbort = () => fail(watch.signal.reason);
     const settle = () => {
       clearTimeout(connectTimer);
+      clearTimeout(headersTimer);
+      clearTimeout(rateTimer);
       watch.signal.removeEventListener('abort', onAbort);
       watch.waiting(req, undefined);
     };
@@ -238,14 +363,66 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       settle();
       reject(failure ?? error);
     };
+    const api = `k8s:${watch.resource}`;
+    const tooLarge = (seen: string) =>
+      new BoundExceededError(
+        `the ${watch.resource} page is larger than ${bytes(watch.maxPageBytes)} (${seen}; maxPageBytes ${watch.maxPageBytes}): not read further`,
+        'PageTooLarge',
+        'malformed',
+        api,
+      );
     const req = request(url, { ...options, method: 'GET', timeout: watch.timeoutMs }, (res) => {
+      clearTimeout(headersTimer);
+      res.on('error', rejected);
       const chunks: Buffer[] = [];
       let length = 0;
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > watch.maxPageBytes) {
+        fail(tooLarge(`Content-Length ${declared}`));
+        return;
+      }
+      // The body's rate, window by window: bytes that come, but too slowly, are a trickle.
+      const started = performance.now();
+      let windowStart = started;
+      let windowBytes = 0;
+      const judge = () => {
+        if (failure) return;
+        const now = performance.now();
+        const window = now - windowStart;
+        if (windowBytes < (watch.minBytesPerSecond * window) / 1000) {
+          fail(
+            new BoundExceededError(
+              `the ${watch.resource} answer trickled: ${windowBytes} bytes in the last ${seconds(window)} ` +
+                `(${length} bytes in ${seconds(now - started)} in all), below ${bytes(watch.minBytesPerSecond)}/s ` +
+                `(minBytesPerSecond ${watch.minBytesPerSecond}, rateWindowMs ${watch.rateWindowMs})`,
+              'Trickle',
+              'unreachable',
+              api,
+            ),
+          );
+          return;
+        }
+        windowStart = now;
+        windowBytes = 0;
+        rateTimer = setTimeout(endOfWindow, watch.rateWindowMs);
+      };
+      // Judged after the event loop has read what already arrived: a thread busy for a while (a
+      // page decoded here) does not make a healthy answer look slow.
+      const endOfWindow = () => setImmediate(judge);
+      rateTimer = setTimeout(endOfWindow, watch.rateWindowMs);
+      received = 0;
       res.on('data', (chunk: Buffer) => {
+        if (failure) return;
+        windowBytes += chunk.length;
+        received = length + chunk.length;
+        if (length + chunk.length > watch.maxPageBytes) {
+          // Never held: the body read so far is dropped with the request.
+          fail(tooLarge(`more than ${length + chunk.length} bytes received`));
+          return;
+        }
         chunks.push(chunk);
         length += chunk.length;
       });
-      res.on('error', rejected);
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
@@ -280,11 +457,24 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       watch.waiting(req, what);
     };
     waitFor(waiting);
+    /** Waits for the answer, its headers within their bound however slowly their bytes come. */
+    const waitForAnswer = () => {
+      const answer = `response of ${watch.resource}`;
+      waitFor(answer);
+      headersTimer = setTimeout(
+        () =>
+          fail(
+            new NoAnswerError(
+              `no response headers within ${seconds(watch.headersTimeoutMs)} (${answer}; headersTimeoutMs ${watch.headersTimeoutMs})`,
+            ),
+          ),
+        watch.headersTimeoutMs,
+      );
+    };
     req.once('socket', (socket: Socket) => {
       watch.onSocket?.(socket);
-      const answer = `response of ${watch.resource}`;
       if (watch.secured.has(socket)) {
-        waitFor(answer);
+        waitForAnswer();
         return;
       }
       waitFor(socket.connecting ? 'TCP connect' : 'TLS handshake');
@@ -298,10 +488,18 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       socket.once('secureConnect', () => {
         clearTimeout(connectTimer);
         watch.secured.add(socket);
-        waitFor(answer);
+        waitForAnswer();
       });
     });
-    req.on('timeout', () => fail(noAnswer(watch.timeoutMs, waiting)));
+    req.on('timeout', () =>
+      fail(
+        received === undefined
+          ? noAnswer(watch.timeoutMs, waiting)
+          : new NoAnswerError(
+              `no byte within ${seconds(watch.timeoutMs)} in the body of the ${watch.resource} answer, after ${received} bytes (timeoutMs ${watch.timeoutMs})`,
+            ),
+      ),
+    );
     req.on('error', rejected);
     watch.signal.addEventListener('abort', onAbort, { once: true });
     req.end();
@@ -388,10 +586,16 @@ export function startKubernetesCollection(
   target: KubernetesTarget,
   options: KubernetesCollectOptions,
 ): KubernetesCollectionStages {
-  const pageSize = options.pageSize ?? 500;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const maxRetries = options.maxRetries ?? 5;
   const maxRestarts = options.maxRestarts ?? 3;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const maxPageBytes = options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES;
+  const maxPageItems = options.maxPageItems ?? pageSize * PAGE_ITEMS_TOLERANCE;
+  const maxPagesPerList = options.maxPagesPerList ?? Math.ceil(DEFAULT_MAX_LIST_OBJECTS / pageSize);
+  const minBytesPerSecond = options.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  const rateWindowMs = options.rateWindowMs ?? DEFAULT_RATE_WINDOW_MS;
   const deadlineMs = options.deadlineMs ?? DEFAULT_CLUSTER_DEADLINE_MS;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const backoffMs = options.backoffMs ?? 200;
@@ -430,15 +634,17 @@ export function startKubernetesCollection(
     return current.options;
   }
 
-  // The cluster's reads end at its deadline, or at the first request that got no answer in time:
-  // then every request still out is destroyed, and so is the agent with its connections.
+  // The cluster's reads end at its deadline, at the first request that got no answer in time, or
+  // at the first bound crossed: then every request still out is destroyed, and so is the agent
+  // with its connections.
   const controller = new AbortController();
-  let stopped: NoAnswerError | undefined;
-  function stop(error: NoAnswerError): void {
-    if (stopped) return;
+  let stopped: ReadsEndedError | undefined;
+  function stop(error: ReadsEndedError): ReadsEndedError {
+    if (stopped) return stopped;
     stopped = error;
     controller.abort(error);
     agent.destroy();
+    return error;
   }
   const aborted = new Promise<never>((_, reject) =>
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
@@ -497,7 +703,11 @@ export function startKubernetesCollection(
         return await getPage(url, requestOptions, {
           resource: lister.resource,
           timeoutMs,
+          headersTimeoutMs,
           connectTimeoutMs,
+          maxPageBytes,
+          minBytesPerSecond,
+          rateWindowMs,
           signal: controller.signal,
           secured,
           waiting: (request, what) => (what ? waiting.set(request, what) : waiting.delete(request)),
@@ -505,10 +715,7 @@ export function startKubernetesCollection(
         }).finally(firstConnected);
       } catch (error) {
         if (stopped) throw stopped;
-        if (error instanceof NoAnswerError) {
-          stop(error);
-          throw error;
-        }
+        if (error instanceof ReadsEndedError) throw stop(error);
         const verdict = classify(error);
         if (verdict.type !== 'retry' || attempt >= maxRetries) throw error;
         const exponential = backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
@@ -525,7 +732,7 @@ export function startKubernetesCollection(
   async function receivePage(lister: Lister, cont: string | undefined): Promise<ReceivedPage> {
     const body = await fetchPage(lister, cont);
     if (DECODED_HERE.has(lister.kind)) {
-      const decoded = inlinePageDecoder.decode(lister.kind, body);
+      const decoded = counted(lister, inlinePageDecoder.decode(lister.kind, body));
       return { peeked: (await decoded).continue, decoded };
     }
     const peeked = peekContinue(body); // before the decoder takes the body over
@@ -533,12 +740,29 @@ export function startKubernetesCollection(
       'a free decode slot',
       new Promise((resolve) => {
         void pageSlots(() => {
-          const decoded = decoder.decode(lister.kind, body);
+          const decoded = counted(lister, decoder.decode(lister.kind, body));
           resolve({ peeked, decoded });
           return decoded.catch(() => {});
         });
       }),
     );
+  }
+
+  /** A page's decoding, which ends the cluster's reads when the page has more items than a page may. */
+  function counted(lister: Lister, decoding: Promise<DecodedPage>): Promise<DecodedPage> {
+    const checked = decoding.then((page) => {
+      if (page.count <= maxPageItems) return page;
+      throw stop(
+        new BoundExceededError(
+          `a ${lister.resource} page has ${page.count} items, more than ${maxPageItems} (maxPageItems; the page asked for ${pageSize}): the server does not page as asked`,
+          'TooManyItems',
+          'malformed',
+          `k8s:${lister.resource}`,
+        ),
+      );
+    });
+    checked.catch(() => {}); // awaited by listAll, unless the list ended first
+    return checked;
   }
 
   /**
@@ -554,6 +778,34 @@ export function startKubernetesCollection(
     let restarts = 0;
     /** The pages so far, each with the token the next page was requested with (undefined: none). */
     let pages: { decoded: Promise<DecodedPage>; next: string | undefined }[] = [];
+    /** The continue tokens followed in this pass of the list, with the page (from 1) that gave each. */
+    let followed = new Map<string, number>();
+    /** Checks that the list may go on with `token`, the continue token of its last page so far. */
+    const follow = (token: string): void => {
+      const api = `k8s:${lister.resource}`;
+      const before = followed.get(token);
+      if (before !== undefined) {
+        throw stop(
+          new BoundExceededError(
+            `the ${lister.resource} list loops: page ${pages.length} gave the continue token page ${before} gave (a continue token never repeats within one list)`,
+            'ContinueLoop',
+            'malformed',
+            api,
+          ),
+        );
+      }
+      if (pages.length >= maxPagesPerList) {
+        throw stop(
+          new BoundExceededError(
+            `the ${lister.resource} list did not end after ${pages.length} pages (maxPagesPerList ${maxPagesPerList}, ${pageSize} items a page): the server keeps giving a continue token`,
+            'TooManyPages',
+            'malformed',
+            api,
+          ),
+        );
+      }
+      followed.set(token, pages.length);
+    };
     let cont: string | undefined;
     for (;;) {
       let page: ReceivedPage;
@@ -564,6 +816,7 @@ export function startKubernetesCollection(
           // The snapshot the continue token pointed at is gone: start the list again.
           restarts++;
           pages = [];
+          followed = new Map();
           cont = undefined;
           continue;
         }
@@ -571,6 +824,7 @@ export function startKubernetesCollection(
       }
       if (typeof page.peeked === 'string') {
         pages.push({ decoded: page.decoded, next: page.peeked });
+        follow(page.peeked);
         cont = page.peeked;
         continue;
       }
@@ -596,6 +850,13 @@ export function startKubernetesCollection(
           items: decoded.flatMap((result) => result.items ?? []),
         };
       }
+      // Only the tokens of the pages kept were followed.
+      followed = new Map(
+        pages.flatMap((entry, index) =>
+          entry.next !== undefined && index < pages.length - 1 ? [[entry.next, index + 1] as const] : [],
+        ),
+      );
+      follow(resume);
       cont = resume;
     }
   }
@@ -639,13 +900,20 @@ function collection(
   outcomes: PromiseSettledResult<{ chunks: string[]; items: unknown[] }>[],
   requests: Record<string, number>,
   maxRestarts: number,
-  stopped: NoAnswerError | undefined,
+  stopped: ReadsEndedError | undefined,
 ): KubernetesCollection {
   if (stopped) {
-    // Whatever each list was doing then, the cluster did not answer: one error for its API.
+    // Whatever each list was doing then, the cluster's reads ended: one error for its API.
     return {
       file: null,
-      errors: [{ api: 'k8s', code: stopped.code, class: 'unreachable', message: stopped.message }],
+      errors: [
+        {
+          api: stopped.api,
+          code: stopped.code,
+          class: stopped.failureClass,
+          message: redact(stopped.message),
+        },
+      ],
       requests,
     };
   }

@@ -94,6 +94,57 @@ describeCheck(check, {
       absent: ['create-access-entry'],
     },
     {
+      name: 'a page larger than the byte bound: the setting, not the access entry',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s:pods',
+          code: 'PageTooLarge',
+          class: 'malformed',
+          message:
+            'the pods page is larger than 64 MiB (Content-Length 90000000; maxPageBytes 67108864): not read further',
+        });
+      }),
+      expect: [DEMO],
+      mentions: [
+        'maxPageBytes 67108864',
+        "get --raw '/api/v1/pods?limit=500'",
+        "the collector's maxPageBytes",
+      ],
+      absent: ['create-access-entry'],
+    },
+    {
+      name: 'a continue token that repeats: a misbehaving server, nothing to set',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s:serviceaccounts',
+          code: 'ContinueLoop',
+          class: 'malformed',
+          message: 'the serviceaccounts list loops: page 2 gave the continue token page 1 gave',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['would loop forever', "/api/v1/serviceaccounts?limit=1'", 'is misbehaving'],
+      absent: ['create-access-entry'],
+    },
+    {
+      name: 'an answer that trickles',
+      fleet: healthyWith((h) => {
+        h.cluster.cluster.kubernetes = null;
+        h.cluster.cluster.collectionErrors.push({
+          api: 'k8s:pods',
+          code: 'Trickle',
+          class: 'unreachable',
+          message:
+            'the pods answer trickled: 900 bytes in the last 10 s (4000 bytes in 40 s in all), below 16 KiB/s',
+        });
+      }),
+      expect: [DEMO],
+      mentions: ['too slowly', 'speed_download', "the collector's minBytesPerSecond"],
+      absent: ['create-access-entry'],
+    },
+    {
       name: 'a private endpoint that was not dialled',
       fleet: healthyWith((h) => {
         h.cluster.cluster.kubernetes = null;
