@@ -193,7 +193,7 @@ export function kubernetesApiAdvice(
           summary,
           cause:
             'the API server was reached, then its answer stalled: it sent no byte for too long, or not its headers in time (a hung API server, or a proxy in front of it)',
-          fix: `kubectl --context ${place.cluster} get --raw '/readyz?verbose'   # the next run looks again\n# an API server that is only slow: raise the collector's timeoutMs or headersTimeoutMs (${BOUNDS_DOC})`,
+          fix: `${sh`kubectl --context ${place.cluster}`} get --raw '/readyz?verbose'   # the next run looks again\n# an API server that is only slow: raise the collector's timeoutMs or headersTimeoutMs (${BOUNDS_DOC})`,
         };
       }
       return {
@@ -221,35 +221,35 @@ export function kubernetesApiAdvice(
         summary,
         cause:
           'the API server sent a list page larger than the collector reads: a server or proxy that does not end its answer, or objects far larger than any usual cluster has',
-        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=500' | wc -c   # the size of one page of 500\n# if the cluster's objects really are that large, raise the collector's maxPageBytes (${BOUNDS_DOC}); otherwise the API server, or a proxy in front of it, is misbehaving`,
+        fix: `${sh`kubectl --context ${place.cluster}`} get --raw '${listPath(error.api)}?limit=500' | wc -c   # the size of one page of 500\n# if the cluster's objects really are that large, raise the collector's maxPageBytes (${BOUNDS_DOC}); otherwise the API server, or a proxy in front of it, is misbehaving`,
       };
     case 'TooManyItems':
       return {
         summary,
         cause:
           'the API server returned more items in one page than the limit asked for: it does not page as asked (a proxy or aggregated API that ignores limit, or a hostile server)',
-        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=5' | jq '.items | length'   # more than 5: the server ignores limit\n# the API server, or a proxy in front of it, is misbehaving; the collector's maxPageItems (${BOUNDS_DOC}) tolerates only so much`,
+        fix: `${sh`kubectl --context ${place.cluster}`} get --raw '${listPath(error.api)}?limit=5' | jq '.items | length'   # more than 5: the server ignores limit\n# the API server, or a proxy in front of it, is misbehaving; the collector's maxPageItems (${BOUNDS_DOC}) tolerates only so much`,
       };
     case 'TooManyPages':
       return {
         summary,
         cause:
           'the list kept giving a continue token past the most pages a list is followed for: a list that never ends (a misbehaving or hostile server), or a cluster with more objects than the bound allows',
-        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=500' | jq '.metadata.remainingItemCount'   # how many objects the list really has\n# if the cluster really has that many, raise the collector's maxPagesPerList (${BOUNDS_DOC}); otherwise the API server is misbehaving`,
+        fix: `${sh`kubectl --context ${place.cluster}`} get --raw '${listPath(error.api)}?limit=500' | jq '.metadata.remainingItemCount'   # how many objects the list really has\n# if the cluster really has that many, raise the collector's maxPagesPerList (${BOUNDS_DOC}); otherwise the API server is misbehaving`,
       };
     case 'ContinueLoop':
       return {
         summary,
         cause:
           'the API server gave a continue token it had already given in the same list: following it would loop forever (a misbehaving API server or proxy; nothing to set in the auditor)',
-        fix: `kubectl --context ${place.cluster} get --raw '${listPath(error.api)}?limit=1' | jq '.metadata.continue'   # then again with ?limit=1&continue=THAT_TOKEN: a new token each page, or the end\n# the API server, or a proxy in front of it, is misbehaving: check its version and logs`,
+        fix: `${sh`kubectl --context ${place.cluster}`} get --raw '${listPath(error.api)}?limit=1' | jq '.metadata.continue'   # then again with ?limit=1&continue=THAT_TOKEN: a new token each page, or the end\n# the API server, or a proxy in front of it, is misbehaving: check its version and logs`,
       };
     case 'Trickle':
       return {
         summary,
         cause:
           'the API server sent its answer too slowly, a few bytes at a time: a saturated or throttled link, a proxy that throttles, or a hostile server',
-        fix: `curl -sk -o /dev/null -w '%{speed_download} bytes/s\\n' -H "Authorization: Bearer $(aws eks get-token --cluster-name ${place.cluster} --region ${place.region} --query status.token --output text)" 'https://${host}${listPath(error.api)}?limit=500'   # from where the auditor runs\n# if the link really is this slow, lower the collector's minBytesPerSecond (${BOUNDS_DOC}); otherwise the API server or the path to it is misbehaving`,
+        fix: `curl -sk -o /dev/null -w '%{speed_download} bytes/s\\n' -H "Authorization: Bearer $(${sh`aws eks get-token --cluster-name ${place.cluster} --region ${place.region}`} --query status.token --output text)" ${shellWord(`https://${place.host ?? 'ENDPOINT_HOST'}${listPath(error.api)}?limit=500`)}   # from where the auditor runs\n# if the link really is this slow, lower the collector's minBytesPerSecond (${BOUNDS_DOC}); otherwise the API server or the path to it is misbehaving`,
       };
     case 'NoEndpoint':
       return {
