@@ -8,8 +8,8 @@
 import { BlockList, isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { EksTokenCache } from '../aws/eks-token.ts';
-import { ROLE_ARN_PATTERN } from '../engine/audit-context.ts';
 import type { CollectionError } from '../model/fleet.ts';
+import { isRoleArn } from '../policy/aws-names.ts';
 import {
   type AccountSelection,
   type AuditRole,
@@ -455,7 +455,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   function referenceRoles(serviceAccounts: unknown[]): void {
     for (const item of serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]) {
       const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
-      if (arn && ROLE_ARN_PATTERN.test(arn)) {
+      if (arn && isRoleArn(arn)) {
         const roleAccount = arn.split(':')[4] ?? '';
         referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
       }

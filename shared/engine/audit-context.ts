@@ -3,6 +3,7 @@
  * derived facts computed once and shared (role lookups, trust verdicts, workloads), so that no
  * check scans the fleet per resource and every check agrees on the same derivations.
  */
+
 import type {
   Account,
   Cluster,
@@ -14,6 +15,7 @@ import type {
   Role,
   ServiceAccount,
 } from '../model/fleet.ts';
+import { isRoleArn } from '../policy/aws-names.ts';
 import {
   assessWebIdentityTrust,
   DEFAULT_AUDIENCE,
@@ -33,7 +35,6 @@ export const TOKEN_EXPIRATION_ANNOTATION = 'eks.amazonaws.com/token-expiration';
 export const SKIP_CONTAINERS_ANNOTATION = 'eks.amazonaws.com/skip-containers';
 
 /** The role ARN shape IAM accepts in the annotation (CHECKS.md, IRSA-010). */
-export const ROLE_ARN_PATTERN = /^arn:aws[a-z0-9-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 export type RoleResolution =
   | { readonly kind: 'found'; readonly role: Role; readonly account: Account }
@@ -244,7 +245,7 @@ export class AuditContext {
       links.push({
         serviceAccount: sa,
         roleArn,
-        role: ROLE_ARN_PATTERN.test(roleArn) ? this.resolveRole(roleArn) : null,
+        role: isRoleArn(roleArn) ? this.resolveRole(roleArn) : null,
         subject: serviceAccountSubject(sa.namespace, sa.name),
         audience: audience?.trim() ? audience : DEFAULT_AUDIENCE,
       });

@@ -10,8 +10,9 @@
  */
 import type { CheckResult, Subject } from '../checks/types.ts';
 import type { Account, Cluster, CollectionError, Fleet } from '../model/fleet.ts';
+import { isRoleArn } from '../policy/aws-names.ts';
 import { parseArn } from '../policy/irsa-trust.ts';
-import { type AuditContext, ROLE_ARN_ANNOTATION, ROLE_ARN_PATTERN } from './audit-context.ts';
+import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
 
 /**
  * What a check can read, named for the snapshot file or Kubernetes kind it comes from:
@@ -270,7 +271,7 @@ export class Coverage {
       .serviceAccountIndex(cluster)
       ?.get(`${subject.namespace}/${subject.serviceAccount}`);
     const arn = sa?.annotations[ROLE_ARN_ANNOTATION];
-    return arn !== undefined && ROLE_ARN_PATTERN.test(arn) ? arn : null;
+    return arn !== undefined && isRoleArn(arn) ? arn : null;
   }
 }
 

@@ -75,3 +75,18 @@ export function visible(text: string, options: { oneLine?: boolean; max?: number
     .replace(controls, escapeCode)
     .replace(FORMAT, escapeCode);
 }
+
+/** Longest value quoted in full in a message; a longer one is cut there, saying so. */
+export const MAX_QUOTED_CHARS = 200;
+
+/**
+ * A value quoted in a finding's message: JSON-quoted (so escapes are visible and the value's end
+ * is plain), cut at MAX_QUOTED_CHARS with the cut said. The evidence keeps the value whole.
+ */
+export function quoted(value: string, max = MAX_QUOTED_CHARS): string {
+  if (value.length <= max) return JSON.stringify(value);
+  let end = max;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${JSON.stringify(value.slice(0, end))}${cutNote(value.length)}`;
+}

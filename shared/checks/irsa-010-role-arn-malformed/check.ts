@@ -1,5 +1,7 @@
-import { ROLE_ARN_ANNOTATION, ROLE_ARN_PATTERN } from '../../engine/audit-context.ts';
+import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import { isRoleArn, parseRoleArn, roleNameProblem } from '../../policy/aws-names.ts';
+import { quoted } from '../../sinks/untrusted.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import { annotateCommand } from '../service-account-remediation.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -20,15 +22,21 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
+/** What IAM's rules say is wrong with the value (shared/policy/aws-names.ts). */
+function problemOf(value: string): string {
+  const parsed = parseRoleArn(value);
+  return parsed.ok ? 'it is well formed' : parsed.problem;
+}
+
 /** Best guess at the ARN that was meant, for the remediation command. */
 function suggestedArn(value: string, accountId: string): string {
   const cleaned = value
     .trim()
     .replace(/^["']+|["']+$/g, '')
     .trim();
-  if (ROLE_ARN_PATTERN.test(cleaned)) return cleaned;
+  if (isRoleArn(cleaned)) return cleaned;
   const name = cleaned.split('/').pop() || 'ROLE_NAME';
-  return `arn:aws:iam::${accountId}:role/${/^[\w+=,.@-]+$/.test(name) ? name : 'ROLE_NAME'}`;
+  return `arn:aws:iam::${accountId}:role/${roleNameProblem(name) === null ? name : 'ROLE_NAME'}`;
 }
 
 /** IRSA-010: the annotation's value, exactly as stored, is an IAM role ARN. */
@@ -52,7 +60,7 @@ export const check: Check = {
               )
             : results.fail(
                 subject,
-                `Service account ${sa.namespace}/${sa.name} in ${cluster.name} has a malformed role-arn annotation ${JSON.stringify(link.roleArn)}.`,
+                `Service account ${sa.namespace}/${sa.name} in ${cluster.name} has a malformed role-arn annotation ${quoted(link.roleArn)}: ${problemOf(link.roleArn)}.`,
                 evidence,
                 annotateCommand(
                   cluster,
