@@ -27,6 +27,7 @@ const CLUSTER_DIR = `${ACCOUNT}/eu-west-1/checkout`;
 
 /** Each payload, if it ran, would leave a file named PWNED<n> in the command's directory. */
 const SHELL_NAME = 'app$(touch PWNED1)`touch PWNED2`;touch PWNED3';
+const SHELL_AUDIENCE = 'sts$(touch PWNED6)`touch PWNED7`;touch PWNED8\u001b[31m';
 const ESCAPES = '\u001b[2J\u001b]0;pwned\u0007';
 const HOSTILE_ARN = `${ESCAPES}arn:aws:iam::${ACCOUNT}:role/x\u001b[31mRED`;
 const SLACK = '<https://evil.example/x|click here> <!channel> *bold* `code`';
@@ -69,38 +70,47 @@ function pod(namespace: string, name: string, serviceAccountName: string) {
   };
 }
 
-/** examples/fleet with hostile values in checkout's Kubernetes objects and in its account's IAM. */
+/**
+ * examples/fleet with hostile values. In checkout, values Kubernetes allows (annotations) reach the
+ * checks' messages and fix commands; names Kubernetes and IAM never allow (in payments' objects and
+ * ml's roles) make those files input errors (AUDIT-004), and must be as harmless there.
+ */
 function writeHostileFleet(dir: string): void {
   cpSync(join(REPO_ROOT, 'examples/fleet'), dir, { recursive: true });
-  const kubePath = join(dir, CLUSTER_DIR, 'kubernetes.json');
-  const kube = JSON.parse(readFileSync(kubePath, 'utf8'));
-  kube.items.push(
-    serviceAccount('checkout', 'escapes', HOSTILE_ARN),
-    pod('checkout', 'esc\u001b[2Jpod', 'escapes'),
-    serviceAccount('checkout', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/no-such-role`),
-    pod('checkout', `${SHELL_NAME}-pod$(touch PWNED4)`, SHELL_NAME),
-    serviceAccount('checkout', 'slack', `arn:aws:iam::${ACCOUNT}:role/${SLACK}`),
-    serviceAccount('checkout', BIDI, `arn:aws:iam::${ACCOUNT}:role/${BIDI}`),
-    serviceAccount('checkout', 'long', LONG_ROLE),
-  );
-  writeFileSync(kubePath, JSON.stringify(kube));
-  const iamPath = join(dir, ACCOUNT, 'iam.json');
-  const iam = JSON.parse(readFileSync(iamPath, 'utf8'));
-  const template = iam.Roles.find((r: { RoleName: string }) => r.RoleName === 'checkout-cart-api');
-  // A role whose name is a command, trusting every ServiceAccount of checkout (IRSA-015 names it in its fix).
-  const trust = structuredClone(template.AssumeRolePolicyDocument);
-  for (const statement of trust.Statement ?? []) {
-    for (const operator of Object.keys(statement.Condition ?? {}))
-      for (const key of Object.keys(statement.Condition[operator]))
-        if (key.endsWith(':sub')) delete statement.Condition[operator][key];
-  }
-  iam.Roles.push({
-    ...template,
-    RoleName: 'evil`touch PWNED5`',
-    Arn: `${template.Arn}-evil`,
-    AssumeRolePolicyDocument: trust,
+  const edit = (file: string, change: (json: { items: unknown[]; Roles: unknown[] }) => void) => {
+    const path = join(dir, file);
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    change(json);
+    writeFileSync(path, JSON.stringify(json));
+  };
+  edit(`${CLUSTER_DIR}/kubernetes.json`, (kube) => {
+    kube.items.push(
+      serviceAccount('checkout', 'escapes', HOSTILE_ARN),
+      serviceAccount('checkout', 'slack', `arn:aws:iam::${ACCOUNT}:role/${SLACK}`),
+      serviceAccount('checkout', 'bidi', `arn:aws:iam::${ACCOUNT}:role/${BIDI}`),
+      serviceAccount('checkout', 'long', LONG_ROLE),
+      // A valid role and an audience that is a command: IRSA-002 puts it in its fix.
+      {
+        ...serviceAccount('checkout', 'audience', `arn:aws:iam::${ACCOUNT}:role/checkout-cart-api`),
+        metadata: {
+          name: 'audience',
+          namespace: 'checkout',
+          annotations: {
+            'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/checkout-cart-api`,
+            'eks.amazonaws.com/audience': SHELL_AUDIENCE,
+          },
+        },
+      },
+    );
   });
-  writeFileSync(iamPath, JSON.stringify(iam));
+  edit(`${ACCOUNT}/eu-west-1/payments/kubernetes.json`, (kube) => {
+    kube.items.push(serviceAccount('payments', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/x`));
+    kube.items.push(pod('payments', `esc${ESCAPES}pod`, 'default'));
+  });
+  edit('345678901234/iam.json', (iam) => {
+    const template = iam.Roles[0] as Record<string, unknown>;
+    iam.Roles.push({ ...template, RoleName: 'evil`touch PWNED5`\u001b[2J' });
+  });
 }
 
 function assertNothingRaw(text: string, where: string): void {
@@ -180,15 +190,29 @@ describe('a fleet of hostile values', () => {
   });
 
   it("check's table: no raw control or formatting character; the escapes shown as \\x1b; the long role cut, saying so", () => {
-    expect(check.status, check.stderr).toBe(0);
+    // 2: some snapshot files could not be used (AUDIT-004), as the stderr says.
+    expect(check.status, check.stderr).toBe(2);
     assertNothingRaw(check.stdout, 'check table');
     assertNothingRaw(check.stderr, 'check stderr');
-    // In a message, as the message quotes it (JSON escapes); in a name, as the terminal sink shows it.
+    // In a message, as the message quotes it (JSON escapes); elsewhere, as the terminal sink shows it.
     expect(check.stdout).toContain('\\u001b[2J\\u001b]0;pwned\\u0007arn:aws:iam::');
     expect(check.stdout).toContain('cart\\u202eipa-dlo\\u2066');
-    expect(check.stdout).toContain("$'esc\\x1b[2Jpod'");
+    expect(check.stdout).toContain("--client-id $'sts$(touch PWNED6)`touch PWNED7`;touch PWNED8\\x1b[31m'");
     expect(check.stdout).not.toContain('a'.repeat(1025));
     expect(check.stdout).toMatch(/…\[cut: 70,0\d\d characters in all\]/);
+  });
+
+  it('names Kubernetes and IAM would never return make their file an input error, naming the field', () => {
+    const findings: { checkId: string; message: string; cluster: string | null; accountId: string | null }[] =
+      JSON.parse(checkJson.stdout).findings;
+    const inputErrors = findings.filter((f) => f.checkId === 'AUDIT-004');
+    expect(inputErrors.map((f) => f.message).join('\n')).toMatch(
+      /payments\/kubernetes\.json.*items\[\d+\]\.metadata\.name/,
+    );
+    expect(inputErrors.map((f) => f.message).join('\n')).toMatch(
+      /345678901234\/iam\.json.*Roles\[\d+\]\.RoleName/,
+    );
+    for (const f of inputErrors) expect(f.message).not.toContain('PWNED');
   });
 
   it("check's JSON is valid JSON, every value exact and escaped as JSON escapes it", () => {

@@ -120,6 +120,13 @@ export function objectNameProblem(value: string): string | null {
     : 'not a DNS-1123 subdomain (lower-case letters, digits, - and .)';
 }
 
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+
+/** Why `value` is not an AWS region name, or null. */
+export function regionProblem(value: string): string | null {
+  return REGION.test(value) ? null : 'not an AWS region name (such as eu-west-1)';
+}
+
 /** Why `value` is not an EKS cluster name, or null. */
 export function clusterNameProblem(value: string): string | null {
   return EKS_CLUSTER_NAME.test(value)

@@ -2,8 +2,10 @@
  * Reads a fleet snapshot directory into the fleet model. A broken file never stops the load:
  * it becomes an input error (AUDIT-004) naming the file and field, and the rest is loaded.
  */
+
 import { operationOf } from '../engine/coverage.ts';
 import type { Account, Cluster, Fleet, InputError } from '../model/fleet.ts';
+import { clusterNameProblem, regionProblem } from '../policy/aws-names.ts';
 import {
   type Parsed,
   parseClusterFile,
@@ -86,10 +88,29 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
       (text) => parseIamFile(text, accountId),
       accountErrors.length > 0,
     );
-    const regions = await source.listDirectories(accountId);
+    // Folder names become regions and clusters in findings and fix commands: a name that AWS would
+    // never give is an input error naming the folder, and nothing under it is read.
+    const misnamed = (folder: string, problem: string | null): boolean => {
+      if (problem === null) return false;
+      inputErrors.push({
+        accountId,
+        region: null,
+        cluster: null,
+        file: folder,
+        field: null,
+        message: `folder name: ${problem}`,
+      });
+      return true;
+    };
+    const regions = (await source.listDirectories(accountId)).filter(
+      (region) => !misnamed(`${accountId}/${region}`, regionProblem(region)),
+    );
     const clusters: Cluster[] = [];
     for (const region of regions) {
-      for (const name of await source.listDirectories(`${accountId}/${region}`)) {
+      const names = (await source.listDirectories(`${accountId}/${region}`)).filter(
+        (name) => !misnamed(`${accountId}/${region}/${name}`, clusterNameProblem(name)),
+      );
+      for (const name of names) {
         const base = `${accountId}/${region}/${name}`;
         const where = { accountId, region, cluster: name };
         const clusterErrors = await errorsOf(base, where);

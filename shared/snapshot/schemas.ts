@@ -4,15 +4,44 @@
  */
 import { z } from 'zod';
 import { FAILURE_CLASSES } from '../model/fleet.ts';
+import {
+  clusterNameProblem,
+  eksIssuerProblem,
+  namespaceProblem,
+  objectNameProblem,
+  parseRoleArn,
+  roleNameProblem,
+} from '../policy/aws-names.ts';
 
 const nullableString = z.string().nullish();
 const stringMap = z.record(z.string(), z.string()).nullish();
 
+/**
+ * A string that also meets the rule AWS or Kubernetes puts on it (shared/policy/aws-names.ts): a
+ * value that IAM, EKS or the API server would never have returned makes the file an input error
+ * (AUDIT-004) naming the field and the rule, never reaches a check, and is never printed whole.
+ */
+function ruled(problem: (value: string) => string | null) {
+  return z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const why = problem(value);
+      if (why !== null) ctx.addIssue({ code: 'custom', message: why });
+    });
+}
+const roleArnProblem = (value: string) => {
+  const parsed = parseRoleArn(value);
+  return parsed.ok ? null : `not an IAM role ARN: ${parsed.problem}`;
+};
+const objectName = ruled(objectNameProblem);
+const namespaceName = ruled(namespaceProblem);
+
 // ---- <account>/iam.json -------------------------------------------------------------------
 
 export const roleSchema = z.object({
-  RoleName: z.string().min(1),
-  Arn: z.string().min(1),
+  RoleName: ruled(roleNameProblem),
+  Arn: ruled(roleArnProblem),
   // URL-encoded string (API), JSON string, or decoded object (CLI); parsed later, where a broken
   // document is a finding on the role (IRSA-017), not a broken file.
   AssumeRolePolicyDocument: z.union([z.string(), z.record(z.string(), z.unknown())]),
@@ -40,11 +69,11 @@ export type IamFile = z.infer<typeof iamFileSchema>;
 
 export const clusterFileSchema = z.object({
   cluster: z.object({
-    name: z.string().min(1),
+    name: ruled(clusterNameProblem),
     arn: nullableString,
     endpoint: nullableString,
     certificateAuthority: z.object({ data: nullableString }).nullish(),
-    identity: z.object({ oidc: z.object({ issuer: nullableString }).nullish() }).nullish(),
+    identity: z.object({ oidc: z.object({ issuer: ruled(eksIssuerProblem).nullish() }).nullish() }).nullish(),
   }),
 });
 export type ClusterFile = z.infer<typeof clusterFileSchema>;
@@ -52,13 +81,13 @@ export type ClusterFile = z.infer<typeof clusterFileSchema>;
 // ---- <cluster>/kubernetes.json ------------------------------------------------------------
 
 const metadataSchema = z.object({
-  name: z.string().min(1),
+  name: objectName,
   namespace: nullableString,
   annotations: stringMap,
   labels: stringMap,
   creationTimestamp: nullableString,
   ownerReferences: z
-    .array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().nullish() }))
+    .array(z.object({ kind: z.string(), name: objectName, controller: z.boolean().nullish() }))
     .nullish(),
   managedFields: z
     .array(z.object({ time: nullableString, fieldsV1: z.record(z.string(), z.unknown()).nullish() }))
@@ -67,7 +96,7 @@ const metadataSchema = z.object({
 
 export const serviceAccountSchema = z.object({
   kind: z.literal('ServiceAccount'),
-  metadata: metadataSchema.extend({ namespace: z.string().min(1) }),
+  metadata: metadataSchema.extend({ namespace: namespaceName }),
 });
 
 const containerSchema = z.object({
@@ -90,10 +119,10 @@ const volumeSchema = z.object({
 
 export const podSchema = z.object({
   kind: z.literal('Pod'),
-  metadata: metadataSchema.extend({ namespace: z.string().min(1) }),
+  metadata: metadataSchema.extend({ namespace: namespaceName }),
   spec: z.object({
-    serviceAccountName: nullableString,
-    serviceAccount: nullableString,
+    serviceAccountName: objectName.nullish(),
+    serviceAccount: objectName.nullish(),
     containers: z.array(containerSchema),
     initContainers: z.array(containerSchema).nullish(),
     volumes: z.array(volumeSchema).nullish(),
