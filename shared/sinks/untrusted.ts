@@ -1,5 +1,5 @@
 /**
- * What every sink does to text that came from a cluster or an account (docs/security.md): a
+ * What every sink does to text that came from a cluster or an account (README, "Security: what a cluster says is untrusted"): a
  * ServiceAccount's annotation, a role's name, a trust policy's condition, a pod's name are written
  * by whoever can create them, and reach terminals, email, Slack, HTML and shell fix commands.
  *
