@@ -8,7 +8,7 @@ import { visible } from './untrusted.ts';
 /** `https://x` -> `hxxps://x` (and `ftp`, `file`...): shown, not linked. */
 export function defangUrls(text: string): string {
   return text
-    .replace(/\b(h)(t)(tps?):\/\//gi, '$1xx$3://')
+    .replace(/\b(h)tt(ps?):\/\//gi, '$1xx$2://')
     .replace(/\b(ftp|file|javascript|data):/gi, '$1[:]');
 }
 
