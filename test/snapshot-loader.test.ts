@@ -388,4 +388,27 @@ describe('collection-errors.json (written by the live collector)', () => {
       { file: `${ACCOUNT}/collection-errors.json`, field: 'errors[0].code' },
     ]);
   });
+
+  it('reports an operation name too long to be one, which every result it leaves unread would repeat', async () => {
+    // Found by test/fuzz-snapshot.test.ts: a 100,000-character api made an 84 MB report.
+    const dir = await seedCopy();
+    const error = { api: `iam:${'x'.repeat(100_000)}`, code: 'AccessDenied', message: 'denied' };
+    await writeFile(join(dir, ACCOUNT, 'collection-errors.json'), JSON.stringify({ errors: [error] }));
+    await writeFile(
+      join(dir, clusterFile('sandbox', 'collection-errors.json')),
+      JSON.stringify({
+        errors: [{ api: 'k8s', code: 'ECONNREFUSED', message: 'refused', region: 'r'.repeat(257) }],
+      }),
+    );
+    const fleet = await loadFleet(dir);
+    expect(fleet.inputErrors).toMatchObject([
+      {
+        file: `${ACCOUNT}/collection-errors.json`,
+        field: 'errors[0].api',
+        message: expect.stringMatching(/256/),
+      },
+      { file: clusterFile('sandbox', 'collection-errors.json'), field: 'errors[0].region' },
+    ]);
+    expect(fleet.accounts[0]?.collectionErrors).toEqual([]);
+  });
 });

@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHECKS_READING } from '../checks/audit-003-permission-missing/check.ts';
 import { CATALOGUE } from '../checks/catalogue.ts';
 import { classifyAwsError, safeMessage } from '../collectors/failures.ts';
 import type { Account, CollectionError, Fleet } from '../model/fleet.ts';
-import { INPUTS, inputsLeftUnread, unreadInputs } from './coverage.ts';
+import { INPUTS, inputsLeftUnread, legacyResource, unreadInputs } from './coverage.ts';
 
 /** `IRSA-001, 002, 011..018` -> the catalogue ids it names. */
 function expand(list: string): string[] {
@@ -145,5 +146,34 @@ describe('failures classified once', () => {
     );
     expect(message).not.toMatch(/aHR0cHM6|abcdef|SECRET|second line/);
     expect(message).toContain('k8s-aws-v1.<redacted>');
+  });
+});
+
+describe('the resource of an older api (`eks:ListClusters (us-east-1)`)', () => {
+  /** What legacyResource replaced. */
+  const byRegex = (api: string) => / \((.+)\)$/.exec(api)?.[1] ?? null;
+
+  it('is what / \\((.+)\\)$/ matches', () => {
+    expect(legacyResource('eks:ListClusters (us-east-1)')).toBe('us-east-1');
+    expect(legacyResource('eks:DescribeCluster (eu-west-1/payments)')).toBe('eu-west-1/payments');
+    expect(legacyResource('k8s:pods')).toBeNull();
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(' ', '(', ')', 'a', '/', '\n', '\u2028'), maxLength: 30 }),
+        (api) => {
+          expect(legacyResource(api)).toBe(byRegex(api));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('is found in linear time in a hostile api (many " (" that never close)', () => {
+    // The regular expression took minutes on this (found by test/fuzz-snapshot.test.ts).
+    const api = `iam:ListRoles${' ('.repeat(500_000)}x)`;
+    const started = performance.now();
+    expect(legacyResource(api)).toBe(api.slice('iam:ListRoles ('.length, -1));
+    expect(legacyResource(`${api} `)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });

@@ -128,10 +128,18 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
   }
 }
 
-/** The resource in parentheses of an older snapshot's api (`eks:ListClusters (us-east-1)`). */
-function legacyResource(api: string): string | null {
-  const match = / \((.+)\)$/.exec(api);
-  return match?.[1] ?? null;
+/**
+ * The resource in parentheses of an older snapshot's api (`eks:ListClusters (us-east-1)`): what
+ * `/ \((.+)\)$/` matches, found without a regular expression, whose backtracking takes quadratic
+ * time on a long api holding many ` (` (a hostile collection-errors.json).
+ */
+export function legacyResource(api: string): string | null {
+  if (!api.endsWith(')')) return null;
+  // `.` matches no line terminator: the resource starts after the last one.
+  const lineStart = Math.max(...['\n', '\r', '\u2028', '\u2029'].map((c) => api.lastIndexOf(c))) + 1;
+  const open = api.indexOf(' (', lineStart);
+  if (open === -1 || open + 2 >= api.length - 1) return null;
+  return api.slice(open + 2, -1);
 }
 
 /** Every input the fleet's recorded failures left unread, at the place each covers. */

@@ -32,6 +32,17 @@ function grantWith(condition: Record<string, unknown> | undefined) {
 describe('issuer and ARN helpers', () => {
   it('strips the scheme and trailing slashes from an issuer', () => {
     expect(issuerHostPath(`https://${ISSUER}/`)).toBe(ISSUER);
+    expect(issuerHostPath(`HTTP://${ISSUER}///`)).toBe(ISSUER);
+    expect(issuerHostPath('///')).toBe('');
+    expect(issuerHostPath('/a/')).toBe('/a');
+  });
+  it('strips them in linear time from a hostile issuer (a long run of slashes, then another character)', () => {
+    // The regular expression it replaced, /\/+$/, took minutes on this (found by test/fuzz-snapshot.test.ts).
+    const issuer = `https://${'/'.repeat(1_000_000)}x`;
+    const started = performance.now();
+    expect(issuerHostPath(issuer)).toBe(issuer.slice('https://'.length));
+    expect(issuerHostPath(`${issuer}${'/'.repeat(1_000_000)}`)).toBe(issuer.slice('https://'.length));
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
   it('reads the issuer of a provider ARN and the region of an EKS issuer', () => {
     expect(hostPathOfProviderArn(PROVIDER)).toBe(ISSUER);

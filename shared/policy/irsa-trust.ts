@@ -19,7 +19,12 @@ export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 
 /** `https://oidc.eks.r.amazonaws.com/id/X/` -> `oidc.eks.r.amazonaws.com/id/X` */
 export function issuerHostPath(issuerUrl: string): string {
-  return issuerUrl.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+  const hostPath = issuerUrl.replace(/^https?:\/\//i, '');
+  // Trailing slashes trimmed by hand: `/\/+$/` backtracks in quadratic time on a long run of
+  // slashes followed by something else (a hostile cluster.json or iam.json).
+  let end = hostPath.length;
+  while (end > 0 && hostPath.charCodeAt(end - 1) === 0x2f) end--;
+  return hostPath.slice(0, end);
 }
 
 /** The ARN IAM gives the OIDC provider of `hostPath` in `accountId`. */

@@ -76,6 +76,21 @@ describe('parsePolicyDocument', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatch(reason);
   });
+
+  it('keeps a principal type named __proto__ as data, never as the prototype of the principal', () => {
+    // Found by test/fuzz-snapshot.test.ts: the type was assigned, which made ["x"] the prototype.
+    const json = '{"Statement":{"Effect":"Allow","Action":"*","Principal":{"__proto__":["x"],"AWS":"y"}}}';
+    for (const raw of [JSON.parse(json), json]) {
+      const result = parsePolicyDocument(raw);
+      if (!result.ok) throw new Error(result.error);
+      const principal = result.policy.statements[0]?.principal as object;
+      expect(Object.getPrototypeOf(principal)).toBe(Object.prototype);
+      expect(Object.entries(principal)).toEqual([
+        ['__proto__', ['x']],
+        ['AWS', ['y']],
+      ]);
+    }
+  });
 });
 
 describe('splitOperator', () => {

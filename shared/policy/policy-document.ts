@@ -122,11 +122,11 @@ function conditionValues(value: unknown, where: string): string[] {
 function normalisePrincipal(value: unknown, where: string): PrincipalSpec {
   if (value === '*') return '*';
   if (!isRecord(value)) return fail(`${where} must be "*" or an object`);
-  const spec: Record<string, readonly string[]> = {};
-  for (const [type, ids] of Object.entries(value)) {
-    spec[type] = stringList(ids, `${where}.${type}`);
-  }
-  return spec;
+  // Each type becomes an own property: `spec[type] = ...` with a `__proto__` type (an own key after
+  // JSON.parse) would replace the spec's prototype instead.
+  return Object.fromEntries(
+    Object.entries(value).map(([type, ids]) => [type, stringList(ids, `${where}.${type}`)]),
+  );
 }
 
 const SET_QUALIFIERS = ['ForAnyValue', 'ForAllValues'] as const;

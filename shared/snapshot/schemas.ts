@@ -162,17 +162,25 @@ export const podIdentityAssociationsFileSchema = z.object({
 
 // ---- collection-errors.json (account or cluster folder; written by the collector) -------------
 
+/**
+ * The operation, code, region and role of an error are short names (the longest, an older snapshot's
+ * `eks:DescribeCluster (<region>/<cluster>)`, is under 150 characters), and they are repeated in every
+ * result the failure leaves not evaluated: a longer one is invalid, not copied hundreds of times
+ * into the report.
+ */
+const errorName = z.string().min(1).max(256);
+
 export const collectionErrorsFileSchema = z.object({
   errors: z.array(
     z.object({
-      api: z.string().min(1),
-      code: z.string().min(1),
+      api: errorName,
+      code: errorName,
       message: z.string(),
       kind: z.enum([...KUBERNETES_KINDS, 'TokenRequest']).nullish(),
       class: z.enum(FAILURE_CLASSES).optional(),
       status: z.number().int().optional(),
-      region: z.string().min(1).optional(),
-      role: z.string().min(1).optional(),
+      region: errorName.optional(),
+      role: errorName.optional(),
     }),
   ),
 });
