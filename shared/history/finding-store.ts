@@ -433,6 +433,38 @@ export class FindingStore {
   }
 
   /** Marks the run's digest published. */
+  /**
+   * Whether a delivery of this account's lead already sent its parts (routing.ts): a re-delivered
+   * lead does not send them again. Marked after sending, so a crash in between sends twice (a part
+   * is idempotent), never zero times.
+   */
+  async partsSent(runId: string, accountId: string): Promise<boolean> {
+    return (await this.get('parts sent', keys.partsSent(runId, accountId))) !== undefined;
+  }
+
+  async markPartsSent(
+    runId: string,
+    accountId: string,
+    partIds: readonly string[],
+    at: string,
+  ): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.partsSent(runId, accountId),
+          type: 'parts-sent',
+          runId,
+          accountId,
+          partIds: [...partIds],
+          sentAt: at,
+          expiresAt: expiresAt(at, this.retentionDays),
+        },
+      }),
+    );
+    this.count('parts sent');
+  }
+
   async markDigestPublished(runId: string, at: string): Promise<void> {
     await this.markPublished(keys.run(runId), { digestPublishedAt: at });
   }

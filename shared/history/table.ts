@@ -87,6 +87,8 @@ export const keys = {
   run: (runId: string) => ({ pk: 'RUNS', sk: `RUN#${runId}` }),
   unitRun: (runId: string, unit: AuditUnit) => ({ pk: `RUN#${runId}`, sk: `UNIT#${unitKey(unit)}` }),
   accountRun: (runId: string, accountId: string) => ({ pk: `RUN#${runId}`, sk: `ACCOUNT#${accountId}` }),
+  /** The parts a lead sent (shared/pipeline/routing.ts), so that a re-delivered lead does not send them again. */
+  partsSent: (runId: string, accountId: string) => ({ pk: `RUN#${runId}`, sk: `PARTSSENT#${accountId}` }),
   /** A part of an account's audit (shared/pipeline/routing.ts), done in the run. */
   partRun: (runId: string, accountId: string, partId: string) => ({
     pk: `RUN#${runId}`,

@@ -96,7 +96,17 @@ export async function auditAccount(
     );
   const forward = async () => {
     if (parts.length === 0 || !deps.forward) return;
+    if (await store.partsSent(message.runId, message.accountId)) {
+      logger.info('parts already sent by an earlier delivery', { parts: parts.length });
+      return;
+    }
     await deps.forward(parts.map((part) => partMessage(message, part)));
+    await store.markPartsSent(
+      message.runId,
+      message.accountId,
+      parts.map((p) => p.id),
+      now().toISOString(),
+    );
     logger.info('account fanned out', {
       parts: parts.map((p) => ({ id: p.id, clusters: p.clusters.length, network: p.network })),
     });
@@ -196,7 +206,8 @@ export async function auditAccount(
   const unreachable = report.findings.find(
     (f) => f.checkId === 'AUDIT-001' && f.status === 'fail' && f.accountId === message.accountId,
   );
-  const failure = unreachable ? unreachable.message : null;
+  // A part reports no account failure: that is its lead's (it read the account's IAM from the lead).
+  const failure = unreachable && !message.part ? unreachable.message : null;
   if (failure) logger.warn('account not audited', { accountId: message.accountId, reason: failure });
   const { run, counted } = message.part
     ? await store.completePart(
@@ -205,7 +216,9 @@ export async function auditAccount(
         message.part.id,
         now().toISOString(),
         counters,
-        failure ?? partFailure(message, units),
+        // The account's own failure (AUDIT-001) is its lead's to report; a part fails only when none
+        // of its clusters could be recorded.
+        partFailure(message, units),
       )
     : await store.completeAccount(
         message.runId,

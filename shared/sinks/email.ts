@@ -7,9 +7,7 @@ import { visible } from './untrusted.ts';
 
 /** `https://x` -> `hxxps://x` (and `ftp`, `file`...): shown, not linked. */
 export function defangUrls(text: string): string {
-  return text
-    .replace(/\b(h)tt(ps?):\/\//gi, '$1xx$2://')
-    .replace(/\b(ftp|file|javascript|data):/gi, '$1[:]');
+  return text.replace(/\b(h)tt(ps?):\/\//gi, '$1xx$2://').replace(/\b(ftp|file|javascript|data):/gi, '$1[:]');
 }
 
 /** A finding's message, fix, or a name, for a plain-text email. */
