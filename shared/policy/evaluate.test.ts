@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables (${...}) are literal text in these policies
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conditionHolds, evaluatePolicy, normaliseContext, wildcardMatch } from './evaluate.ts';
@@ -117,7 +118,7 @@ describe('evaluatePolicy', () => {
       evaluatePolicy(policy({ Statement: [allow()] }), request('system:serviceaccount:a:c')).decision,
     ).toBe('implicit-deny');
   });
-  it('supports wildcard actions, NotAction and NotPrincipal', () => {
+  it('supports wildcard actions and NotAction; NotPrincipal is refused in a trust policy', () => {
     const sub = 'system:serviceaccount:a:b';
     expect(
       evaluatePolicy(
@@ -128,7 +129,106 @@ describe('evaluatePolicy', () => {
     const notAction = { ...allow(), Action: undefined, NotAction: 'sts:AssumeRole' };
     expect(evaluatePolicy(policy({ Statement: [notAction] }), request(sub)).decision).toBe('allow');
     const notPrincipal = { ...allow(), Principal: undefined, NotPrincipal: { AWS: 'arn:aws:iam::1:root' } };
-    expect(evaluatePolicy(policy({ Statement: [notPrincipal] }), request(sub)).decision).toBe('allow');
+    expect(parsePolicyDocument({ Statement: [notPrincipal] })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/NotPrincipal/),
+    });
+  });
+});
+
+// ---- IAM's corners (issue 22; found by test/trust-differential.test.ts) -------------------
+
+describe('IAM corners', () => {
+  const base = {
+    Effect: 'Allow',
+    Principal: { Federated: PROVIDER },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+  };
+  const decide = (document: unknown, context: Record<string, string | string[]> = request('x').context) =>
+    evaluatePolicy(policy(document), { ...request('x'), context }).decision;
+  const v2012 = (statement: object) => ({ Version: '2012-10-17', Statement: [{ ...base, ...statement }] });
+  const sub = (value: string) => ({ [`${ISSUER}:sub`]: value, [`${ISSUER}:aud`]: 'sts.amazonaws.com' });
+
+  it('ForAnyValue with IfExists does not hold on an absent key', () => {
+    const other = 'oidc.eks.eu-west-1.amazonaws.com/id/OTHER:sub';
+    expect(decide(v2012({ Condition: { 'ForAnyValue:StringEqualsIfExists': { [other]: 'x' } } }))).toBe(
+      'implicit-deny',
+    );
+    expect(decide(v2012({ Condition: { StringEqualsIfExists: { [other]: 'x' } } }))).toBe('allow');
+  });
+
+  it('{"AWS": "*"} is everyone, federated callers included', () => {
+    expect(decide(v2012({ Principal: { AWS: '*' } }))).toBe('allow');
+    expect(
+      decide({
+        Version: '2012-10-17',
+        Statement: [{ ...base }, { ...base, Effect: 'Deny', Principal: { AWS: '*' } }],
+      }),
+    ).toBe('explicit-deny');
+  });
+
+  it('ARN operators match component by component; a non-ARN value fails, negated too', () => {
+    const arn = sub('arn:aws:iam::111122223333:role/x');
+    expect(
+      decide(v2012({ Condition: { ArnLike: { [`${ISSUER}:sub`]: 'arn:aws:iam::*:role/x' } } }), arn),
+    ).toBe('allow');
+    expect(decide(v2012({ Condition: { ArnLike: { [`${ISSUER}:sub`]: 'arn:aws:*' } } }), arn)).toBe(
+      'implicit-deny',
+    );
+    expect(decide(v2012({ Condition: { ArnEquals: { [`${ISSUER}:sub`]: 'arn:*:iam::*:*' } } }), arn)).toBe(
+      'allow',
+    );
+    expect(decide(v2012({ Condition: { ArnNotLike: { [`${ISSUER}:sub`]: 'arn:aws:s3:::b' } } }), arn)).toBe(
+      'allow',
+    );
+    expect(decide(v2012({ Condition: { ArnNotLike: { [`${ISSUER}:sub`]: 'not-an-arn' } } }), arn)).toBe(
+      'implicit-deny',
+    );
+  });
+
+  it('Bool and Null take only true and false', () => {
+    const key = `${ISSUER}:flag`;
+    expect(decide(v2012({ Condition: { Bool: { [key]: 'TRUE' } } }), { [key]: 'true' })).toBe('allow');
+    expect(decide(v2012({ Condition: { Bool: { [key]: 'yes' } } }), { [key]: 'yes' })).toBe('implicit-deny');
+    expect(decide(v2012({ Condition: { Null: { [key]: 'false' } } }), { [key]: 'x' })).toBe('allow');
+    expect(decide(v2012({ Condition: { Null: { [key]: 'no' } } }), { [key]: 'x' })).toBe('implicit-deny');
+  });
+
+  it('substitutes policy variables under Version 2012-10-17 only', () => {
+    const condition = { StringEquals: { [`${ISSUER}:sub`]: `system:serviceaccount:\${${ISSUER}:aud}:b` } };
+    const context = sub('system:serviceaccount:sts.amazonaws.com:b');
+    expect(decide(v2012({ Condition: condition }), context)).toBe('allow');
+    expect(decide({ Version: '2008-10-17', Statement: [{ ...base, Condition: condition }] }, context)).toBe(
+      'implicit-deny',
+    );
+    const star = { StringLike: { [`${ISSUER}:sub`]: 'a:${*}' } };
+    expect(decide(v2012({ Condition: star }), sub('a:*'))).toBe('allow');
+    expect(decide(v2012({ Condition: star }), sub('a:b'))).toBe('implicit-deny');
+    const fallback = { StringEquals: { [`${ISSUER}:sub`]: "${aws:username, 'shop'}" } };
+    expect(decide(v2012({ Condition: fallback }), sub('shop'))).toBe('allow');
+    const missing = { StringNotEquals: { [`${ISSUER}:sub`]: '${aws:username}' } };
+    expect(decide(v2012({ Condition: missing }), sub('shop'))).toBe('implicit-deny');
+  });
+
+  it('a multivalued key needs a set qualifier', () => {
+    const key = `${ISSUER}:amr`;
+    expect(decide(v2012({ Condition: { StringEquals: { [key]: 'a' } } }), { [key]: ['a'] })).toBe(
+      'implicit-deny',
+    );
+    expect(
+      decide(v2012({ Condition: { 'ForAnyValue:StringEquals': { [key]: 'a' } } }), { [key]: ['a'] }),
+    ).toBe('allow');
+  });
+
+  it.each([
+    [{ ...base, Action: '*:AssumeRoleWithWebIdentity' }, /service prefix/],
+    [{ ...base, Principal: { federated: PROVIDER } }, /principal types are case-sensitive/],
+    [{ ...base, Resource: '*' }, /Resource/],
+    [{ effect: 'Allow', Principal: base.Principal, Action: base.Action }, /element names are case-sensitive/],
+  ])('refuses a document IAM refuses as a trust policy: %j', (statement, reason) => {
+    const result = parsePolicyDocument({ Version: '2012-10-17', Statement: [statement] });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(reason);
   });
 });
 

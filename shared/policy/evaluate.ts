@@ -26,25 +26,32 @@ export interface Evaluation {
   readonly matchedDenies: readonly Statement[];
 }
 
-/** Request context with keys folded to lower case, as IAM compares them. */
-export type NormalisedContext = ReadonlyMap<string, readonly string[]>;
+/**
+ * Request context with keys folded to lower case, as IAM compares them. A single-valued key
+ * keeps its string; a multivalued key (a list, even of one value) its list.
+ */
+export type NormalisedContext = ReadonlyMap<string, string | readonly string[]>;
 
 export function normaliseContext(context: PolicyRequest['context']): NormalisedContext {
-  const map = new Map<string, readonly string[]>();
-  for (const [key, value] of Object.entries(context)) {
-    map.set(key.toLowerCase(), typeof value === 'string' ? [value] : value);
-  }
+  const map = new Map<string, string | readonly string[]>();
+  for (const [key, value] of Object.entries(context)) map.set(key.toLowerCase(), value);
   return map;
+}
+
+/** IAM substitutes policy variables only in documents of Version 2012-10-17. */
+export function substitutesVariables(policy: PolicyDocument): boolean {
+  return policy.version === '2012-10-17';
 }
 
 /** Evaluates `policy` for `request`. Pure; never throws on a parsed policy. */
 export function evaluatePolicy(policy: PolicyDocument, request: PolicyRequest): Evaluation {
   const context = normaliseContext(request.context);
+  const substitute = substitutesVariables(policy);
   const matchedAllows: Statement[] = [];
   const matchedDenies: Statement[] = [];
   for (const statement of policy.statements) {
     if (!statementAppliesTo(statement, request.action, request.principal)) continue;
-    if (!statement.conditions.every((condition) => conditionHolds(condition, context))) continue;
+    if (!statement.conditions.every((condition) => conditionHolds(condition, context, substitute))) continue;
     (statement.effect === 'Deny' ? matchedDenies : matchedAllows).push(statement);
   }
   const decision: Decision =
@@ -73,9 +80,10 @@ export function statementAppliesTo(
 
 function principalMatches(spec: PrincipalSpec, principal: PolicyRequest['principal']): boolean {
   if (spec === '*') return true;
-  const type = principal.type.toLowerCase();
+  // `{"AWS": "*"}` is the same principal as `"*"`: everyone, federated callers included.
+  if (Object.hasOwn(spec, 'AWS') && spec.AWS?.includes('*')) return true;
   for (const [specType, ids] of Object.entries(spec)) {
-    if (specType.toLowerCase() !== type) continue;
+    if (specType !== principal.type) continue;
     if (ids.some((id) => id === '*' || id === principal.id)) return true;
   }
   return false;
@@ -100,50 +108,165 @@ export function isNegatedOperator(baseOperator: string): boolean {
 }
 
 /**
- * Compares one request value with one policy value under a base operator.
+ * A policy value after policy-variable substitution: characters, and the wildcards `*` and `?`
+ * (a `*` or `?` that came from `${*}`, `${?}` or a substituted value is a literal character).
+ * `null` when a variable names a key the request lacks (or carries several values) and has no
+ * default: IAM documents that such a value never matches.
+ */
+type Pattern = readonly (string | { readonly wildcard: '*' | '?' })[] | null;
+
+/**
+ * Substitutes IAM policy variables in `value` (`${key}`, `${key, 'default'}`, `${*}`, `${?}`,
+ * `${$}`) from `context`, and marks the wildcards. Without `substitute` (a Version other than
+ * 2012-10-17) `${...}` is plain text.
+ */
+function resolveValue(value: string, context: NormalisedContext, substitute: boolean): Pattern {
+  const tokens: (string | { wildcard: '*' | '?' })[] = [];
+  let i = 0;
+  while (i < value.length) {
+    const ch = value[i] as string;
+    if (ch === '*' || ch === '?') {
+      tokens.push({ wildcard: ch });
+      i++;
+      continue;
+    }
+    const end = substitute && ch === '$' && value[i + 1] === '{' ? value.indexOf('}', i + 2) : -1;
+    if (end < 0) {
+      tokens.push(ch);
+      i++;
+      continue;
+    }
+    const inner = value.slice(i + 2, end);
+    i = end + 1;
+    if (inner === '*' || inner === '?' || inner === '$') {
+      tokens.push(inner);
+      continue;
+    }
+    const comma = /^(.*?),\s*'(.*)'$/s.exec(inner);
+    const key = (comma ? comma[1] : inner)?.trim().toLowerCase() ?? '';
+    // A multivalued key cannot be substituted; an absent (or empty) one takes the default.
+    const present = context.get(key);
+    const substituted = typeof present === 'string' && present !== '' ? present : comma?.[2];
+    if (substituted === undefined || substituted === '') return null;
+    tokens.push(...substituted);
+  }
+  return tokens;
+}
+
+/** The pattern as literal text (for the `Equals` operators, where `*` and `?` are characters). */
+function literalText(pattern: readonly (string | { readonly wildcard: string })[]): string {
+  return pattern.map((token) => (typeof token === 'string' ? token : token.wildcard)).join('');
+}
+
+/** Splits an ARN-shaped pattern or value into its six components (the last keeps its colons). */
+function arnComponents<T>(items: readonly T[], isColon: (item: T) => boolean): T[][] | null {
+  const parts: T[][] = [[]];
+  for (const item of items) {
+    if (isColon(item) && parts.length < 6) parts.push([]);
+    else (parts[parts.length - 1] as T[]).push(item);
+  }
+  if (parts.length < 6) return null;
+  const head = parts[0] as T[];
+  return head.length === 3 && head.map(String).join('') === 'arn' ? parts : null;
+}
+
+/**
+ * IAM's ARN operators (`ArnEquals` and `ArnLike` alike): each of the six colon-separated
+ * components is matched on its own, with `*` and `?` not crossing a component.
+ */
+function arnMatches(pattern: NonNullable<Pattern>, requestValue: string): boolean | 'not-an-arn' {
+  const patternParts = arnComponents(pattern, (t) => t === ':');
+  const valueParts = arnComponents([...requestValue], (c) => c === ':');
+  if (patternParts === null || valueParts === null) return 'not-an-arn';
+  return patternParts.every((part, index) => tokensMatch(part, (valueParts[index] as string[]).join('')));
+}
+
+const BOOLEAN = /^(true|false)$/i;
+
+/**
+ * Compares one request value with one (resolved) policy value under a base operator.
  * Returns `undefined` for operators this evaluator does not model (they never hold).
  */
-function valueMatches(baseOperator: string, policyValue: string, requestValue: string): boolean | undefined {
-  switch (baseOperator.toLowerCase()) {
+function valueMatches(baseOperator: string, pattern: Pattern, requestValue: string): boolean | undefined {
+  const base = baseOperator.toLowerCase();
+  const known = [
+    'stringequals',
+    'stringnotequals',
+    'stringequalsignorecase',
+    'stringnotequalsignorecase',
+    'stringlike',
+    'stringnotlike',
+    'arnequals',
+    'arnlike',
+    'arnnotequals',
+    'arnnotlike',
+    'bool',
+  ];
+  if (!known.includes(base)) return undefined;
+  // A value whose variable cannot be resolved never matches, and makes a negated operator fail
+  // too: the request value counts as matched, so it does not pass.
+  if (pattern === null) return NEGATED.has(base);
+  switch (base) {
     case 'stringequals':
     case 'stringnotequals':
-      return policyValue === requestValue;
+      return literalText(pattern) === requestValue;
     case 'stringequalsignorecase':
     case 'stringnotequalsignorecase':
-      return policyValue.toLowerCase() === requestValue.toLowerCase();
+      return literalText(pattern).toLowerCase() === requestValue.toLowerCase();
     case 'stringlike':
     case 'stringnotlike':
-    case 'arnequals':
-    case 'arnlike':
-    case 'arnnotequals':
-    case 'arnnotlike':
-      return wildcardMatch(policyValue, requestValue);
-    case 'bool':
-      return policyValue.toLowerCase() === requestValue.toLowerCase();
-    default:
-      return undefined;
+      return tokensMatch(pattern, requestValue);
+    case 'bool': {
+      const text = literalText(pattern);
+      return (
+        BOOLEAN.test(text) && BOOLEAN.test(requestValue) && text.toLowerCase() === requestValue.toLowerCase()
+      );
+    }
+    default: {
+      const result = arnMatches(pattern, requestValue);
+      // A value that is not an ARN (either side) fails the comparison: for a negated operator the
+      // request value then counts as matched, so the condition does not hold.
+      if (result === 'not-an-arn') return NEGATED.has(base);
+      return result;
+    }
   }
 }
 
-/** Evaluates one condition against the request context, as IAM does. */
-export function conditionHolds(condition: Condition, context: NormalisedContext): boolean {
-  const requestValues = context.get(condition.key.toLowerCase());
+/**
+ * Evaluates one condition against the request context, as IAM does. `substituteVariables`:
+ * the policy's Version is 2012-10-17, so `${...}` in values are policy variables.
+ */
+export function conditionHolds(
+  condition: Condition,
+  context: NormalisedContext,
+  substituteVariables = false,
+): boolean {
+  const present = context.get(condition.key.toLowerCase());
+  const requestValues = typeof present === 'string' ? [present] : present;
   const base = condition.baseOperator.toLowerCase();
+  const absent = requestValues === undefined || requestValues.length === 0;
   if (base === 'null') {
-    const absent = requestValues === undefined || requestValues.length === 0;
-    return condition.values.some((value) => (value.toLowerCase() === 'true' ? absent : !absent));
+    // Only `true` and `false` mean anything to Null; any other value never holds.
+    return condition.values.some((value) => {
+      const v = value.toLowerCase();
+      return v === 'true' ? absent : v === 'false' ? !absent : false;
+    });
   }
   const negated = NEGATED.has(base);
-  if (requestValues === undefined || requestValues.length === 0) {
+  if (absent) {
+    // ForAnyValue needs a value to match, even under IfExists.
+    if (condition.setQualifier === 'ForAnyValue') return false;
     if (condition.ifExists) return true;
     if (condition.setQualifier === 'ForAllValues') return true;
-    if (condition.setQualifier === 'ForAnyValue') return false;
     return negated;
   }
+  // A multivalued key needs a set qualifier: without one the condition does not hold, negated or not.
+  if (typeof present !== 'string' && condition.setQualifier === null) return false;
+  const patterns = condition.values.map((value) => resolveValue(value, context, substituteVariables));
   const matchesAny = (requestValue: string): boolean | undefined => {
     let unknown = false;
-    for (const policyValue of condition.values) {
-      const result = valueMatches(base, policyValue, requestValue);
+    for (const pattern of patterns) {
+      const result = valueMatches(base, pattern, requestValue);
       if (result === undefined) unknown = true;
       else if (result) return true;
     }
@@ -156,6 +279,32 @@ export function conditionHolds(condition: Condition, context: NormalisedContext)
   if (condition.setQualifier === 'ForAllValues') return passes.every(Boolean);
   if (condition.setQualifier === 'ForAnyValue') return passes.some(Boolean);
   return negated ? passes.every(Boolean) : passes.some(Boolean);
+}
+
+/** `StringLike` matching of a resolved pattern (see `wildcardMatch`), literal `*`/`?` kept literal. */
+function tokensMatch(pattern: NonNullable<Pattern>, value: string): boolean {
+  let p = 0;
+  let v = 0;
+  let starP = -1;
+  let starV = 0;
+  const isStar = (t: NonNullable<Pattern>[number] | undefined) => typeof t === 'object' && t.wildcard === '*';
+  while (v < value.length) {
+    const token = pattern[p];
+    if (isStar(token)) {
+      starP = p++;
+      starV = v;
+    } else if (token !== undefined && (typeof token === 'object' || token === value[v])) {
+      p++;
+      v++;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      v = ++starV;
+    } else {
+      return false;
+    }
+  }
+  while (isStar(pattern[p])) p++;
+  return p === pattern.length;
 }
 
 /**

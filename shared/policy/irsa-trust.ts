@@ -10,6 +10,7 @@ import {
   isNegatedOperator,
   normaliseContext,
   statementAppliesTo,
+  substitutesVariables,
   wildcardMatch,
 } from './evaluate.ts';
 import type { Condition, PolicyDocument, Statement } from './policy-document.ts';
@@ -139,7 +140,9 @@ export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdent
   }
   const context = normaliseContext(rawContext);
   const admitsSubject = (s: Statement) =>
-    s.conditions.filter(isSubCondition).every((c) => conditionHolds(c, context));
+    s.conditions
+      .filter(isSubCondition)
+      .every((c) => conditionHolds(c, context, substitutesVariables(policy)));
   if (!candidates.some(admitsSubject)) {
     const values = candidates.flatMap((s) => s.conditions.filter(isSubCondition).flatMap((c) => c.values));
     return {

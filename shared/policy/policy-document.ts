@@ -90,15 +90,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Looks a field up the way IAM does for top-level element names: case-insensitively. */
+/**
+ * The element `name` of `record`. IAM refuses a trust policy whose element names are not
+ * spelled exactly (`effect`, `PRINCIPAL`) or that carries elements it does not define, so any
+ * key outside `allowed` is an error naming the rule.
+ */
 function field(record: Record<string, unknown>, name: string): unknown {
-  if (name in record) return record[name];
-  const lower = name.toLowerCase();
-  for (const [key, value] of Object.entries(record)) {
-    if (key.toLowerCase() === lower) return value;
-  }
-  return undefined;
+  return Object.hasOwn(record, name) ? record[name] : undefined;
 }
+
+function onlyElements(record: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(record)) {
+    if (allowed.includes(key)) continue;
+    const proper = allowed.find((name) => name.toLowerCase() === key.toLowerCase());
+    fail(
+      proper
+        ? `${where} names the element "${key}"; IAM accepts only "${proper}" (element names are case-sensitive)`
+        : `${where} has the element "${key}", which IAM does not define for a trust policy`,
+    );
+  }
+}
+
+const PRINCIPAL_TYPES = ['AWS', 'Federated', 'Service', 'CanonicalUser'] as const;
 
 function stringList(value: unknown, where: string): string[] {
   if (typeof value === 'string') return [value];
@@ -122,6 +135,15 @@ function conditionValues(value: unknown, where: string): string[] {
 function normalisePrincipal(value: unknown, where: string): PrincipalSpec {
   if (value === '*') return '*';
   if (!isRecord(value)) return fail(`${where} must be "*" or an object`);
+  for (const type of Object.keys(value)) {
+    if ((PRINCIPAL_TYPES as readonly string[]).includes(type)) continue;
+    const proper = PRINCIPAL_TYPES.find((t) => t.toLowerCase() === type.toLowerCase());
+    fail(
+      proper
+        ? `${where} has the principal type "${type}"; IAM accepts only "${proper}" (principal types are case-sensitive)`
+        : `${where} has the principal type "${type}", which IAM does not define`,
+    );
+  }
   // Each type becomes an own property: `spec[type] = ...` with a `__proto__` type (an own key after
   // JSON.parse) would replace the spec's prototype instead.
   return Object.fromEntries(
@@ -168,9 +190,44 @@ function normaliseConditions(value: unknown, where: string): Condition[] {
   return conditions;
 }
 
+/**
+ * IAM refuses an action whose service prefix is not plain letters, digits and hyphens
+ * (`*:AssumeRoleWithWebIdentity`, `s?s:*`), or that is not `*` or `service:action`.
+ */
+function actionList(value: unknown, where: string): string[] {
+  const actions = stringList(value, where);
+  for (const action of actions) {
+    if (action === '*') continue;
+    const parts = action.split(':');
+    if (parts.length !== 2) fail(`${where}: "${action}" is neither "*" nor "service:action"`);
+    if (!/^[A-Za-z0-9-]+$/.test(parts[0] as string)) {
+      fail(`${where}: "${action}" has a wildcard or another invalid character in its service prefix`);
+    }
+  }
+  return actions;
+}
+
+const STATEMENT_ELEMENTS = [
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+];
+
 function normaliseStatement(value: unknown, index: number): Statement {
   const where = `Statement[${index}]`;
   if (!isRecord(value)) return fail(`${where} must be an object`);
+  onlyElements(value, STATEMENT_ELEMENTS, where);
+  if (field(value, 'NotPrincipal') !== undefined)
+    fail(`${where} has NotPrincipal, which IAM refuses in a trust policy`);
+  for (const name of ['Resource', 'NotResource']) {
+    if (field(value, name) !== undefined) fail(`${where} has ${name}, which IAM refuses in a trust policy`);
+  }
   const effect = field(value, 'Effect');
   if (effect !== 'Allow' && effect !== 'Deny') fail(`${where}.Effect must be "Allow" or "Deny"`);
   const principal = field(value, 'Principal');
@@ -189,15 +246,19 @@ function normaliseStatement(value: unknown, index: number): Statement {
     principal: principal === undefined ? undefined : normalisePrincipal(principal, `${where}.Principal`),
     notPrincipal:
       notPrincipal === undefined ? undefined : normalisePrincipal(notPrincipal, `${where}.NotPrincipal`),
-    action: action === undefined ? undefined : stringList(action, `${where}.Action`),
-    notAction: notAction === undefined ? undefined : stringList(notAction, `${where}.NotAction`),
+    action: action === undefined ? undefined : actionList(action, `${where}.Action`),
+    notAction: notAction === undefined ? undefined : actionList(notAction, `${where}.NotAction`),
     conditions: normaliseConditions(field(value, 'Condition'), `${where}.Condition`),
   };
 }
 
 function normalisePolicy(value: unknown): PolicyDocument {
   if (!isRecord(value)) return fail('the document must be a JSON object');
+  onlyElements(value, ['Version', 'Id', 'Statement'], 'the document');
   const version = field(value, 'Version');
+  if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') {
+    fail('the document\'s Version must be "2012-10-17" or "2008-10-17"');
+  }
   const statement = field(value, 'Statement');
   if (statement === undefined) fail('the document has no Statement');
   const statements = Array.isArray(statement) ? statement : [statement];
