@@ -211,7 +211,9 @@ export function assumeRoleWithWebIdentity(
     principal: { type: 'Federated', id: provider.Arn },
     context: {
       [`${issuerHostPath}:sub`]: claims.sub,
-      [`${issuerHostPath}:aud`]: audiences,
+      // One value, as IAM gives it: the token's audience that the provider lists as a client id
+      // (a multivalued key would hold under no plain operator, only under ForAnyValue/ForAllValues).
+      [`${issuerHostPath}:aud`]: audience,
     },
   });
   if (evaluation.decision !== 'allow') return denied();
