@@ -5,7 +5,7 @@
  *
  * Sources: IAM's API reference (Role: RoleName `[\w+=,.@-]{1,64}`, Path `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`
  * of 1 to 512; ARN format `arn:partition:iam::account-id:role/path/name`), the partitions AWS
- * publishes, EKS's issuer form (`https://oidc.eks.<region>.amazonaws.com/id/<32 hex>`), and
+ * publishes, EKS's issuer form (`https://oidc.eks.<region>.amazonaws.com/id/<id>`), and
  * Kubernetes' object names (namespaces: DNS-1123 labels; ServiceAccounts and Pods: DNS-1123
  * subdomains).
  */
@@ -33,9 +33,13 @@ const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 /** An EKS cluster name: 1 to 100 of letters, digits, - and _, starting with a letter or digit. */
 const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
-/** The issuer of an EKS cluster's service account tokens. */
+/**
+ * The issuer of an EKS cluster's service account tokens. EKS's ids are 32 hexadecimal digits;
+ * AWS-compatible endpoints (moto: 10 random letters and digits) make shorter ones, so any id of 1 to
+ * 64 letters and digits is taken.
+ */
 const EKS_ISSUER =
-  /^https:\/\/oidc\.eks\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.amazonaws\.com(?:\.cn)?\/id\/[0-9A-F]{32}$/;
+  /^https:\/\/oidc\.eks\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.amazonaws\.com(?:\.cn)?\/id\/[0-9A-Za-z]{1,64}$/;
 
 /** `70,000 characters` (how long a value is, said when it is too long to show). */
 function chars(value: string): string {
@@ -139,5 +143,5 @@ export function eksIssuerProblem(value: string): string | null {
   if (value.length > 256) return `an EKS issuer is about 90 characters, this one ${chars(value)}`;
   return EKS_ISSUER.test(value)
     ? null
-    : 'not an EKS issuer (https://oidc.eks.REGION.amazonaws.com/id/ and 32 hexadecimal digits)';
+    : 'not an EKS issuer (https://oidc.eks.REGION.amazonaws.com/id/ and an id of letters and digits)';
 }
