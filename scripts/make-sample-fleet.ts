@@ -5,7 +5,8 @@
  *
  * Two accounts, five clusters, one story per seed document:
  * - 210987654321 / eu-west-1: `payments` (healthy), `checkout` (seed 001: the webhook's caBundle holds
- *   another cluster's CA), `batch` (seed 003: annotations, regional STS, restart after annotating),
+ *   another cluster's CA), `batch` (seed 003: annotations, regional STS, restart after annotating; and
+ *   static keys from a Secret that shadow a role),
  *   `legacy` (seed 000: the knowledge-center triage: no OIDC provider, a malformed annotation, a deleted SA).
  * - 345678901234 / us-east-1: `ml-platform` (seed 002: the IRSA-with-S3 walkthrough and its mistakes),
  *   plus cross-account IRSA, an EKS Pod Identity overlap, stale IAM leftovers and an unparseable trust.
@@ -409,7 +410,11 @@ interface ContainerInput {
   readonly name: string;
   readonly image: string;
   readonly command?: readonly string[];
-  readonly env?: readonly { readonly name: string; readonly value: string }[];
+  /** Set by the workload's manifest; the webhook's variables come after these. */
+  readonly env?: readonly (
+    | { readonly name: string; readonly value: string }
+    | { readonly name: string; readonly valueFrom: JsonObject }
+  )[];
   readonly port?: number;
 }
 
@@ -1075,7 +1080,8 @@ function checkoutCluster(): ClusterSnapshot {
 
 /**
  * Seed 003 (annotate a service account): an annotation value the webhook ignores, a role changed without
- * restarting the pods, regional STS asked for after the pods started, a token expiration out of range.
+ * restarting the pods, regional STS asked for after the pods started, a token expiration out of range;
+ * and a workload moved to IRSA whose manifest still sets an IAM user's keys (IRSA-034).
  */
 function batchCluster(): ClusterSnapshot {
   const c: Cluster = {
@@ -1118,6 +1124,13 @@ function batchCluster(): ClusterSnapshot {
       '2025-05-13T09:02:00Z',
     ],
     ['batch-archiver', 'etl', 'archiver', awsManaged('AmazonS3FullAccess'), '2025-05-13T09:03:00Z'],
+    [
+      'batch-reporter',
+      'etl',
+      'reporter',
+      customerManaged(c.accountId, 'reporter-s3-read'),
+      '2025-11-03T10:20:00Z',
+    ],
   ];
   for (const [name, namespace, sa, policy, createdAt] of roles) {
     const trust = irsaTrust(c, namespace, sa);
@@ -1149,9 +1162,15 @@ function batchCluster(): ClusterSnapshot {
     { ...onCluster(c), ...etl, serviceAccount: 'archiver' },
     'eks.amazonaws.com/token-expiration is "300", below the 600 second minimum',
   );
+  expectFinding(
+    'IRSA-034',
+    { ...onCluster(c), ...etl, serviceAccount: 'reporter' },
+    'Deployment reporter: its container still takes AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from Secret reporter-aws-keys, so the SDK never uses role batch-reporter the webhook injected',
+  );
   return {
     cluster: c,
-    story: 'seed 003: annotation values the webhook ignores, a role changed without restarting, regional STS',
+    story:
+      'seed 003: annotation values the webhook ignores, a role changed without restarting, regional STS, static keys that shadow the role',
     kubernetes: [
       ...kubeSystem(c, { roleName: 'batch-vpc-cni', restartedAt: '2025-06-03T08:41:17Z' }),
       ...webhookConfigurations(c, c.caPem),
@@ -1179,6 +1198,7 @@ function batchCluster(): ClusterSnapshot {
         '2025-05-13T09:10:12Z',
         annotate('batch-archiver', { 'eks.amazonaws.com/token-expiration': '300' }),
       ),
+      serviceAccount(c, 'etl', 'reporter', '2025-11-03T10:25:00Z', annotate('batch-reporter')),
       ...deploymentPods(c, {
         ...etl,
         name: 'spark-runner',
@@ -1214,6 +1234,33 @@ function batchCluster(): ClusterSnapshot {
         containers: [{ name: 'archiver', image: image('archiver:1.1.0') }],
         createdAt: '2025-10-21T17:33:50Z',
         credentials: irsa(c.accountId, 'batch-archiver', { tokenExpirationSeconds: 600 }),
+        replicas: 1,
+      }),
+      // Moved to IRSA in November (annotated, restarted, mutated), but the manifest still hands it
+      // the IAM user's keys it used before: the SDK takes those first, and the role is never used.
+      ...deploymentPods(c, {
+        ...etl,
+        name: 'reporter',
+        serviceAccount: 'reporter',
+        containers: [
+          {
+            name: 'reporter',
+            image: image('reporter:4.2.0'),
+            env: [
+              {
+                name: 'AWS_ACCESS_KEY_ID',
+                valueFrom: { secretKeyRef: { key: 'access-key-id', name: 'reporter-aws-keys' } },
+              },
+              {
+                name: 'AWS_SECRET_ACCESS_KEY',
+                valueFrom: { secretKeyRef: { key: 'secret-access-key', name: 'reporter-aws-keys' } },
+              },
+              { name: 'REPORT_BUCKET', value: 'batch-reports' },
+            ],
+          },
+        ],
+        createdAt: '2025-11-03T10:31:12Z',
+        credentials: irsa(c.accountId, 'batch-reporter'),
         replicas: 1,
       }),
     ],

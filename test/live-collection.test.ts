@@ -391,6 +391,63 @@ describe('the CLI against the emulator', () => {
     expect(ids(live)).toEqual(ids(expected));
   });
 
+  it('check --live finds IRSA-034 from the Secret references the collector keeps (names, never values)', async () => {
+    const run = await runCliAsync(
+      [
+        'check',
+        '--live',
+        '--organization',
+        '--role-name',
+        'irsa-auditor',
+        '--check',
+        'IRSA-034',
+        '--include-passed',
+        '--format',
+        'json',
+        '-q',
+      ],
+      { env: env() },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    type LiveFinding = {
+      checkId: string;
+      status: string;
+      cluster: string;
+      namespace: string;
+      workload: { kind: string; name: string } | null;
+      message: string;
+      evidence: Record<string, unknown>;
+      remediation: string | null;
+    };
+    const findings: LiveFinding[] = JSON.parse(run.stdout).findings;
+    expect(new Set(findings.map((f) => f.checkId))).toEqual(new Set(['IRSA-034']));
+    const failed = findings.filter((f) => f.status === 'fail');
+    expect(failed.map((f) => [f.cluster, f.namespace, f.workload])).toEqual([
+      ['batch', 'etl', { kind: 'Deployment', name: 'reporter' }],
+    ]);
+    const [reporter] = failed;
+    expect(reporter?.message).toContain('AWS_ACCESS_KEY_ID (secretKeyRef reporter-aws-keys/access-key-id)');
+    expect(reporter?.message).toContain('arn:aws:iam::210987654321:role/batch-reporter is never used');
+    expect(reporter?.evidence.credentials).toEqual([
+      {
+        container: 'reporter',
+        variable: 'AWS_ACCESS_KEY_ID',
+        source: 'secretKeyRef reporter-aws-keys/access-key-id',
+      },
+      {
+        container: 'reporter',
+        variable: 'AWS_SECRET_ACCESS_KEY',
+        source: 'secretKeyRef reporter-aws-keys/secret-access-key',
+      },
+    ]);
+    expect(reporter?.remediation).toContain(
+      'kubectl --context batch set env deployment/reporter -n etl -c reporter AWS_ACCESS_KEY_ID- AWS_SECRET_ACCESS_KEY-',
+    );
+    // Every other workload of the fleet was judged, and passed.
+    expect(findings.filter((f) => f.status === 'pass').length).toBeGreaterThan(10);
+    expect(findings.filter((f) => f.status === 'not-evaluated')).toEqual([]);
+  });
+
   it('collect writes a snapshot that check reads back to the same findings', async () => {
     const out = join(scratch, 'collected');
     const collect = await runCliAsync(

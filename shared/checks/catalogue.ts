@@ -28,6 +28,7 @@ import { check as irsa030 } from './irsa-030-pod-not-mutated/check.ts';
 import { check as irsa031 } from './irsa-031-pod-role-stale/check.ts';
 import { check as irsa032 } from './irsa-032-pod-regional-env-missing/check.ts';
 import { check as irsa033 } from './irsa-033-pod-service-account-missing/check.ts';
+import { check as irsa034 } from './irsa-034-pod-static-credentials/check.ts';
 import { check as irsa040 } from './irsa-040-assume-role-probe/check.ts';
 import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
@@ -55,6 +56,7 @@ export const CATALOGUE: readonly Check[] = [
   irsa031,
   irsa032,
   irsa033,
+  irsa034,
   irsa040,
   irsa050,
   irsa051,

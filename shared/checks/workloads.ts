@@ -19,17 +19,20 @@ export function restartCommand(cluster: Cluster, workload: Workload): string {
   return `${ctx} ${sh`delete pod -n ${workload.namespace}`} ${workload.pods.map((p) => shellWord(p.name)).join(' ')}   # then recreate them from their manifest`;
 }
 
-/** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */
-export function irsaContainers(pod: Pod): Container[] {
+/** The pod's containers (init ones included) minus those named in its `eks.amazonaws.com/skip-containers`. */
+export function unskippedContainers(pod: Pod): Container[] {
   const skipped = new Set(
     (pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? '')
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean),
   );
-  return pod.containers.filter(
-    (c) => !skipped.has(c.name) && !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'),
-  );
+  return pod.containers.filter((c) => !skipped.has(c.name));
+}
+
+/** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */
+export function irsaContainers(pod: Pod): Container[] {
+  return unskippedContainers(pod).filter((c) => !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'));
 }
 
 /** Whether the pod has the projected web-identity token volume. */

@@ -92,7 +92,8 @@ const CREDENTIAL_ENV_TRIMMED = [
     name: 'AWS_SECRET_ACCESS_KEY',
     valueFrom: { secretKeyRef: { name: 'aws', key: 'secret', optional: true } },
   },
-  { name: 'AWS_SESSION_TOKEN', value: '<redacted>' },
+  // An empty value hides nothing: it says the variable is set to nothing (IRSA-034 reads it so).
+  { name: 'AWS_SESSION_TOKEN', value: '' },
   { name: 'AWS_ROLE_SESSION_NAME', valueFrom: { fieldRef: {} } },
   { name: 'AWS_PROFILE' },
 ];

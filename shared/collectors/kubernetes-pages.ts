@@ -143,7 +143,8 @@ function trimEnvVar(variable: EnvVarLike): Record<string, unknown> {
     value:
       literal === undefined || literal === null
         ? undefined
-        : name !== undefined && CREDENTIAL_VARIABLES.has(name)
+        : // An empty value hides nothing, and says the variable is set to nothing.
+          literal !== '' && name !== undefined && CREDENTIAL_VARIABLES.has(name)
           ? REDACTED_VALUE
           : literal,
     valueFrom: trimValueFrom(variable.valueFrom),

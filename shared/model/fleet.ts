@@ -180,6 +180,22 @@ export interface Container {
   readonly init: boolean;
   /** Environment variables with a literal value; those set through `valueFrom` map to null. */
   readonly env: ReadonlyMap<string, string | null>;
+  /**
+   * Where each variable that is set gets its value, never the value: a literal, or its
+   * `valueFrom` reference. A variable with neither (an empty value) is absent.
+   */
+  readonly sources: ReadonlyMap<string, EnvSource>;
+}
+
+/** Where a container's environment variable gets its value (docs/fleet-format.md, kubernetes.json). */
+export interface EnvSource {
+  /** `literal`, or the kind of its `valueFrom`: `secretKeyRef`, `configMapKeyRef`, `fieldRef`, ... */
+  readonly kind: string;
+  /** The Secret's or ConfigMap's name and key (null for a literal or another kind, or when absent). */
+  readonly name: string | null;
+  readonly key: string | null;
+  /** `optional: true` on the reference: the variable is unset when the object or key is missing. */
+  readonly optional: boolean;
 }
 
 export interface PodVolume {

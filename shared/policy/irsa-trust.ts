@@ -257,3 +257,106 @@ export function subjectRestriction(grant: ProviderGrant): SubjectRestriction {
     .flatMap((c) => c.values.filter((v) => v.includes('*') || v.includes('?')));
   return { kind: restricting.length > 0 ? 'strict' : 'unrestricted', subConditions, wildcardPatterns };
 }
+
+/** A service account that could present a token to STS: its subject and the audience its token carries. */
+export interface TokenHolder {
+  readonly subject: string;
+  readonly audience: string;
+}
+
+/**
+ * Who can assume a role with a token of one issuer, as IAM evaluates the whole trust (Denies
+ * included), for IRSA-015's message:
+ * - `any`: every probe subject is admitted with each of `audiences` (`'any'` when an audience no
+ *   condition names is admitted too); `except` are those still refused with those audiences (token
+ *   holders, and subjects a `:sub` condition names);
+ * - `some`: probe subjects are admitted with `audiences`, but not all: `excluded` is one refused,
+ *   with IAM's reason;
+ * - `existing`: no probe subject is admitted, but these token holders are;
+ * - `none`: nobody tried is admitted; `reason` says why, for default/default and the default audience.
+ */
+export type AssumableBy =
+  | {
+      readonly kind: 'any';
+      readonly audiences: readonly string[] | 'any';
+      readonly except: readonly { readonly subject: string; readonly reason: string }[];
+    }
+  | {
+      readonly kind: 'some';
+      readonly audiences: readonly string[];
+      readonly excluded: { readonly subject: string; readonly reason: string };
+    }
+  | { readonly kind: 'existing'; readonly subjects: readonly string[] }
+  | { readonly kind: 'none'; readonly reason: string };
+
+/** An audience no condition names and no service account asks for: admitted only when `:aud` is unconstrained. */
+const PROBE_AUDIENCE = 'irsa-audit.invalid';
+
+function refusal(verdict: TrustVerdict): string | null {
+  return verdict.result === 'admits' ? null : verdict.reason;
+}
+
+/**
+ * Evaluates the trust for the probe subjects (service accounts no condition is likely to name,
+ * the ones {@link admitsEveryServiceAccount} uses) with every audience that matters (the default,
+ * the `:aud` values the policy names for this issuer, those the token holders carry, and one no
+ * one names), then for the token holders that exist (null when they are unknown).
+ */
+export function assumableBy(
+  policy: PolicyDocument,
+  provider: { readonly providerArn: string; readonly issuer: string },
+  holders: readonly TokenHolder[] | null,
+): AssumableBy {
+  const audKey = `${provider.issuer}:aud`.toLowerCase();
+  const named = policy.statements.flatMap((s) =>
+    s.conditions
+      .filter((c) => c.key.toLowerCase() === audKey)
+      // An empty audience is no token's: the webhook gives the default for an empty annotation.
+      .flatMap((c) => c.values.filter((v) => v !== '' && !v.includes('*') && !v.includes('?'))),
+  );
+  const audiences = [...new Set([DEFAULT_AUDIENCE, ...named, ...(holders ?? []).map((h) => h.audience)])];
+  const assess = (subject: string, audience: string) =>
+    refusal(assessWebIdentityTrust(policy, { ...provider, subject, audience }));
+  const admittedBy = (audience: string) => PROBE_SUBJECTS.filter((s) => assess(s, audience) === null);
+
+  const everyone = audiences.filter((a) => admittedBy(a).length === PROBE_SUBJECTS.length);
+  if (everyone.length > 0) {
+    const anyAudience = admittedBy(PROBE_AUDIENCE).length === PROBE_SUBJECTS.length;
+    // Refused among them: token holders with such an audience, and the subjects the trust names
+    // outright in a `:sub` condition (`StringNotEquals` one service account), whether they exist or not.
+    const subKey = `${provider.issuer}:sub`.toLowerCase();
+    const namedSubjects = policy.statements.flatMap((s) =>
+      s.conditions
+        .filter((c) => c.key.toLowerCase() === subKey)
+        .flatMap((c) => c.values.filter((v) => !v.includes('*') && !v.includes('?') && !v.includes('${'))),
+    );
+    const tried = [
+      ...(holders ?? []).filter((h) => anyAudience || everyone.includes(h.audience)),
+      ...namedSubjects.map((subject) => ({ subject, audience: everyone[0] ?? DEFAULT_AUDIENCE })),
+    ];
+    const except = [...new Map(tried.map((h) => [h.subject, h])).values()].flatMap((h) => {
+      const reason = assess(h.subject, h.audience);
+      return reason === null ? [] : [{ subject: h.subject, reason }];
+    });
+    return { kind: 'any', audiences: anyAudience ? 'any' : everyone, except };
+  }
+  const some = audiences.filter((a) => admittedBy(a).length > 0);
+  const [first] = some;
+  if (first !== undefined) {
+    const refused = PROBE_SUBJECTS.find((s) => assess(s, first) !== null) ?? '';
+    return {
+      kind: 'some',
+      audiences: some,
+      excluded: { subject: refused, reason: assess(refused, first) ?? '' },
+    };
+  }
+  const admitted = (holders ?? [])
+    .filter((h) => assess(h.subject, h.audience) === null)
+    .map((h) => h.subject);
+  if (admitted.length > 0) return { kind: 'existing', subjects: admitted };
+  // The reason, shown for the service account every namespace has.
+  return {
+    kind: 'none',
+    reason: assess(serviceAccountSubject('default', 'default'), DEFAULT_AUDIENCE) ?? '',
+  };
+}

@@ -9,6 +9,7 @@ import type {
   ClusterInfo,
   CollectionError,
   Container,
+  EnvSource,
   KubernetesData,
   KubernetesKind,
   MutatingWebhookConfiguration,
@@ -169,21 +170,47 @@ const parseServiceAccount = itemParser(
   }),
 );
 
+const REFERENCE_KINDS: ReadonlySet<string> = new Set(['secretKeyRef', 'configMapKeyRef']);
+
+const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * Where a variable gets its value: a non-empty literal, else the kind of its `valueFrom` (of a
+ * Secret or ConfigMap reference, the name, key and `optional` too). Null when it has neither: the
+ * variable is then empty, as the API server leaves out an empty `value`.
+ */
+function envSource(value: string | null, valueFrom: unknown): EnvSource | null {
+  if (value !== null && value !== '') return { kind: 'literal', name: null, key: null, optional: false };
+  if (!valueFrom || typeof valueFrom !== 'object' || Array.isArray(valueFrom)) return null;
+  const [kind, ref] = Object.entries(valueFrom)[0] ?? [];
+  if (kind === undefined) return null;
+  if (!REFERENCE_KINDS.has(kind) || !ref || typeof ref !== 'object') {
+    return { kind, name: null, key: null, optional: false };
+  }
+  const { name, key, optional } = ref as Record<string, unknown>;
+  return { kind, name: stringOrNull(name), key: stringOrNull(key), optional: optional === true };
+}
+
 function toContainer(
-  container: { name: string; env?: { name: string; value?: string | null }[] | null },
+  container: { name: string; env?: { name: string; value?: string | null; valueFrom?: unknown }[] | null },
   init: boolean,
 ): Container {
   const env = new Map<string, string | null>();
+  const sources = new Map<string, EnvSource>();
   for (const variable of container.env ?? []) {
     // A variable set through valueFrom has no value (null); a credential's value is never kept,
-    // even from a snapshot written by hand.
+    // even from a snapshot written by hand (an empty one hides nothing).
     const value = variable.value ?? null;
     env.set(
       variable.name,
-      value !== null && CREDENTIAL_VARIABLES.has(variable.name) ? REDACTED_VALUE : value,
+      value !== null && value !== '' && CREDENTIAL_VARIABLES.has(variable.name) ? REDACTED_VALUE : value,
     );
+    // A later entry of the same name wins, as in the kubelet.
+    const source = envSource(value, variable.valueFrom);
+    if (source) sources.set(variable.name, source);
+    else sources.delete(variable.name);
   }
-  return { name: container.name, init, env };
+  return { name: container.name, init, env, sources };
 }
 
 const parsePod = itemParser(podSchema, ({ metadata, spec, status }): Pod => {

@@ -102,8 +102,11 @@ export const serviceAccountSchema = z.object({
 const containerSchema = z.object({
   name: z.string().min(1),
   // An entry's valueFrom (a Secret or ConfigMap reference, as the collector keeps it, or any other
-  // source kubectl prints) is accepted and not read: such a variable has no value (null).
-  env: z.array(z.object({ name: z.string(), value: z.string().nullish() })).nullish(),
+  // source kubectl prints) has no value (null); of any shape, it is read only for where the
+  // value comes from (parse-files.ts, envSource).
+  env: z
+    .array(z.object({ name: z.string(), value: z.string().nullish(), valueFrom: z.unknown().optional() }))
+    .nullish(),
 });
 
 const volumeSchema = z.object({

@@ -9,6 +9,7 @@ import type {
   Cluster,
   CollectionError,
   Container,
+  EnvSource,
   Fleet,
   InputError,
   MutatingWebhookConfiguration,
@@ -73,6 +74,10 @@ export interface PodOptions {
   mutatedWith?: string | false;
   regionalEndpoints?: boolean;
   extraEnv?: Record<string, string>;
+  /** Variables set through `valueFrom` (no value): a Secret or ConfigMap reference, or another kind. */
+  valueFrom?: Record<string, { kind: string; name?: string; key?: string; optional?: boolean }>;
+  /** Containers (by name) that get `extraEnv` and `valueFrom`; default: every container. */
+  envContainers?: string[];
   containers?: string[];
   initContainers?: string[];
   phase?: string;
@@ -156,7 +161,7 @@ export class ClusterBuilder {
   pod(namespace: string, name: string, options: PodOptions): Pod {
     const containerNames = options.containers ?? ['app'];
     const mutated = options.mutatedWith ?? false;
-    const env = (): Map<string, string | null> => {
+    const env = (container: string): Map<string, string | null> => {
       const map = new Map<string, string | null>();
       if (mutated !== false) {
         if (options.regionalEndpoints !== false) map.set('AWS_STS_REGIONAL_ENDPOINTS', 'regional');
@@ -165,12 +170,36 @@ export class ClusterBuilder {
         map.set('AWS_ROLE_ARN', mutated);
         map.set('AWS_WEB_IDENTITY_TOKEN_FILE', TOKEN_PATH);
       }
+      if (options.envContainers && !options.envContainers.includes(container)) return map;
       for (const [key, value] of Object.entries(options.extraEnv ?? {})) map.set(key, value);
+      for (const key of Object.keys(options.valueFrom ?? {})) map.set(key, null);
       return map;
     };
+    const sources = (container: string): Map<string, EnvSource> => {
+      const map = new Map<string, EnvSource>();
+      for (const [key, value] of env(container)) {
+        if (value) map.set(key, { kind: 'literal', name: null, key: null, optional: false });
+      }
+      if (options.envContainers && !options.envContainers.includes(container)) return map;
+      for (const [variable, ref] of Object.entries(options.valueFrom ?? {})) {
+        map.set(variable, {
+          kind: ref.kind,
+          name: ref.name ?? null,
+          key: ref.key ?? null,
+          optional: ref.optional ?? false,
+        });
+      }
+      return map;
+    };
+    const container = (n: string, init: boolean): Container => ({
+      name: n,
+      init,
+      env: env(n),
+      sources: sources(n),
+    });
     const containers: Container[] = [
-      ...(options.initContainers ?? []).map((n) => ({ name: n, init: true, env: env() })),
-      ...containerNames.map((n) => ({ name: n, init: false, env: env() })),
+      ...(options.initContainers ?? []).map((n) => container(n, true)),
+      ...containerNames.map((n) => container(n, false)),
     ];
     const volumes: PodVolume[] = [{ name: `kube-api-access-${++this.podCounter}`, tokenAudiences: [''] }];
     if (mutated !== false) volumes.unshift({ name: 'aws-iam-token', tokenAudiences: ['sts.amazonaws.com'] });

@@ -46,7 +46,7 @@ export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
   'pod-identity-associations': 'IRSA-021',
   ServiceAccount: 'IRSA-002, 010..014, 018..022, 030..033, 040',
-  Pod: 'IRSA-030..033',
+  Pod: 'IRSA-030..034',
   MutatingWebhookConfiguration: 'IRSA-003, 004',
   TokenRequest: 'IRSA-040',
 };

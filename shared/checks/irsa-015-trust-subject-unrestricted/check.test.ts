@@ -86,17 +86,104 @@ describeCheck(check, {
         trust(cluster.providerArn(), { StringEquals: { [`${cluster.issuer}:aud`]: 'sts.amazonaws.com' } }),
       ),
       expect: openOnDemo,
-      mentions: ['Statement[0]', 'update-assume-role-policy --role-name open'],
+      mentions: [
+        'Statement[0]',
+        'update-assume-role-policy --role-name open',
+        'as IAM evaluates its trust, any service account of demo whose token audience is "sts.amazonaws.com" can assume it.',
+      ],
     },
     {
       name: 'no Condition at all',
       fleet: withRole(({ cluster }) => trust(cluster.providerArn())),
       expect: openOnDemo,
+      mentions: ['any service account of demo, whatever its token audience'],
+      absent: ['can assume it, except'],
     },
     {
-      name: ':sub only under StringEqualsIfExists',
+      name: ':sub only under StringEqualsIfExists: a token always carries :sub, so only that SA can',
       fleet: subUnder('StringEqualsIfExists', SA),
       expect: openOnDemo,
+      mentions: ['of the service accounts of demo, only system:serviceaccount:shop:api can assume it'],
+      absent: ['any service account'],
+    },
+    {
+      name: ':sub only under StringEqualsIfExists, naming no SA that exists: none can, and why',
+      fleet: subUnder('StringEqualsIfExists', 'system:serviceaccount:shop:gone'),
+      expect: openOnDemo,
+      mentions: [
+        'no service account of demo can assume it, since no statement for the provider admits subject system:serviceaccount:default:default (trusted :sub values: "system:serviceaccount:shop:gone")',
+      ],
+    },
+    {
+      name: 'an :aud of "" (no token carries it): none can',
+      fleet: withRole(({ cluster }) =>
+        trust(cluster.providerArn(), { StringEquals: { [`${cluster.issuer}:aud`]: '' } }),
+      ),
+      expect: openOnDemo,
+      mentions: [
+        'no service account of demo can assume it, since',
+        'require :aud "", not "sts.amazonaws.com"',
+      ],
+    },
+    {
+      name: 'an :aud a service account can ask for: anyone whose token carries it',
+      fleet: withRole(({ cluster }) =>
+        trust(cluster.providerArn(), { StringEquals: { [`${cluster.issuer}:aud`]: ['vault', ''] } }),
+      ),
+      expect: openOnDemo,
+      mentions: ['any service account of demo whose token audience is "vault" can assume it'],
+    },
+    {
+      name: 'an unconditional Deny beside the open Allow: structurally open, but none can',
+      fleet: withRole(({ cluster }) => ({
+        Version: '2012-10-17',
+        Statement: [
+          ...trust(cluster.providerArn()).Statement,
+          {
+            Effect: 'Deny',
+            Principal: { Federated: cluster.providerArn() },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+          },
+        ],
+      })),
+      expect: openOnDemo,
+      mentions: [
+        'no service account of demo can assume it, since Statement[1] denies sts:AssumeRoleWithWebIdentity',
+      ],
+    },
+    {
+      name: 'a Deny on kube-system: service accounts can, but not every one',
+      fleet: withRole(({ cluster }) => ({
+        Version: '2012-10-17',
+        Statement: [
+          ...trust(cluster.providerArn(), {
+            StringEquals: { [`${cluster.issuer}:aud`]: 'sts.amazonaws.com' },
+          }).Statement,
+          {
+            Effect: 'Deny',
+            Principal: { Federated: cluster.providerArn() },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringLike: { [`${cluster.issuer}:sub`]: 'system:serviceaccount:kube-system:*' } },
+          },
+        ],
+      })),
+      expect: openOnDemo,
+      mentions: [
+        'service accounts of demo whose token audience is "sts.amazonaws.com" can assume it, though not every one: system:serviceaccount:kube-system:aws-node cannot, since Statement[1] denies subject system:serviceaccount:kube-system:aws-node',
+      ],
+      absent: ['any service account'],
+    },
+    {
+      name: 'service accounts not collected: the message says whom it could not try',
+      fleet: healthyWith((h) => {
+        h.cluster.kubernetes.serviceAccounts = null;
+        h.account.role('open', trust(h.cluster.providerArn()));
+      }),
+      expect: openOnDemo,
+      mentions: [
+        'any service account of demo, whatever its token audience',
+        'its service accounts could not be listed',
+      ],
     },
     {
       name: ':sub only under StringLikeIfExists',
@@ -107,11 +194,15 @@ describeCheck(check, {
       name: ':sub under ForAllValues:StringEquals',
       fleet: subUnder('ForAllValues:StringEquals', SA),
       expect: openOnDemo,
+      mentions: ['only system:serviceaccount:shop:api can assume it'],
     },
     {
-      name: ':sub under StringNotEquals',
+      name: ':sub under StringNotEquals: everyone but the one it names, existing or not',
       fleet: subUnder('StringNotEquals', 'system:serviceaccount:x:y'),
       expect: openOnDemo,
+      mentions: [
+        'any service account of demo whose token audience is "sts.amazonaws.com" can assume it, except system:serviceaccount:x:y',
+      ],
     },
     {
       name: ':sub under StringNotLike',
