@@ -173,7 +173,8 @@ export const PAGE_ITEMS_TOLERANCE = 2;
 export const DEFAULT_MAX_LIST_OBJECTS = 1_000_000;
 
 /**
- * The slowest an answer's body may come, 16 KiB/s, in every window of {@link DEFAULT_RATE_WINDOW_MS}.
+ * The slowest an answer's body may come, 16 KiB/s, in the last window of {@link DEFAULT_RATE_WINDOW_MS} and over
+ * the whole body, judged from the third window on.
  * An API server sends a page at network speed (megabytes a second, even across regions); a body
  * slower than this is a server or proxy that trickles, which would hold a 10 MB page for 10 minutes
  * while never tripping the idle bound.
@@ -182,6 +183,8 @@ export const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
 
 /** The window over which a body's rate is measured, 10 s: long enough for a pause in a healthy stream. */
 export const DEFAULT_RATE_WINDOW_MS = 10_000;
+/** Windows an answer's body has before its rate is judged (so a trickle is said after about 30 s by default). */
+const TRICKLE_WINDOWS = 3;
 
 /**
  * A cluster's reads ended early, by a bound (a time, or what the server sent): every request of
@@ -385,11 +388,17 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       const started = performance.now();
       let windowStart = started;
       let windowBytes = 0;
+      let windows = 0;
       const judge = () => {
         if (failure) return;
         const now = performance.now();
         const window = now - windowStart;
-        if (windowBytes < (watch.minBytesPerSecond * window) / 1000) {
+        windows++;
+        // A trickle is judged on the last window AND the whole body so far, and not before three
+        // windows: a healthy answer paused once (a busy server, a loaded machine) is not one.
+        const slowWindow = windowBytes < (watch.minBytesPerSecond * window) / 1000;
+        const slowOverall = length < (watch.minBytesPerSecond * (now - started)) / 1000;
+        if (windows >= TRICKLE_WINDOWS && slowWindow && slowOverall) {
           fail(
             new BoundExceededError(
               `the ${watch.resource} answer trickled: ${windowBytes} bytes in the last ${seconds(window)} ` +
