@@ -3,6 +3,7 @@
  * administrator (it writes: an EKS access entry and the auditor's ClusterRole/Binding); the
  * auditor itself never writes. `--dry-run` prints every step instead of doing it.
  */
+
 import {
   CreateAccessEntryCommand,
   DescribeClusterCommand,
@@ -21,6 +22,7 @@ import {
 import { EksTokenCache } from '#shared/aws/eks-token.ts';
 import { AwsClients } from '#shared/collectors/aws-clients.ts';
 import { AUDITOR_GROUP, auditorRbac, auditorRbacYaml } from '#shared/collectors/rbac.ts';
+import { sh } from '#shared/sinks/shell.ts';
 
 export interface EnrollOptions {
   cluster: string;
@@ -40,12 +42,12 @@ export function enrollPlan(options: EnrollOptions): string {
   const file = options.probe ? 'irsa-auditor-rbac-probe.yaml' : 'irsa-auditor-rbac.yaml';
   return [
     `# 1. the cluster must accept access entries (authentication mode API or API_AND_CONFIG_MAP):`,
-    `aws eks describe-cluster --name ${options.cluster} --region ${options.region} --query cluster.accessConfig.authenticationMode`,
-    `#    if it says CONFIG_MAP: aws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
+    sh`aws eks describe-cluster --name ${options.cluster} --region ${options.region} --query cluster.accessConfig.authenticationMode`,
+    sh`#    if it says CONFIG_MAP: aws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
     `# 2. map the audit role to the Kubernetes group ${AUDITOR_GROUP} (no access policy: RBAC below decides):`,
-    `aws eks create-access-entry --cluster-name ${options.cluster} --region ${options.region} --principal-arn ${options.principalArn} --kubernetes-groups ${AUDITOR_GROUP}`,
+    sh`aws eks create-access-entry --cluster-name ${options.cluster} --region ${options.region} --principal-arn ${options.principalArn} --kubernetes-groups ${AUDITOR_GROUP}`,
     `# 3. give that group read access to exactly what the auditor reads (deploy/kubernetes/${file}):`,
-    `kubectl --context ${options.cluster} apply -f - <<'YAML'`,
+    `${sh`kubectl --context ${options.cluster}`} apply -f - <<'YAML'`,
     auditorRbacYaml({ probe: options.probe }).trimEnd(),
     'YAML',
   ].join('\n');
@@ -53,7 +55,7 @@ export function enrollPlan(options: EnrollOptions): string {
 
 function configMapOnly(options: EnrollOptions): EnrollError {
   return new EnrollError(
-    `cluster ${options.cluster} only accepts the aws-auth ConfigMap; switch it first:\naws eks update-cluster-config --name ${options.cluster} --region ${options.region} --access-config authenticationMode=API_AND_CONFIG_MAP`,
+    `cluster ${options.cluster} only accepts the aws-auth ConfigMap; switch it first:\n${sh`aws eks update-cluster-config --name ${options.cluster} --region ${options.region}`} --access-config authenticationMode=API_AND_CONFIG_MAP`,
   );
 }
 
