@@ -5,7 +5,6 @@
  * checks them directly (`check --live`). Every failure becomes a collection error next to the
  * data it concerns; nothing is thrown for one account or cluster.
  */
-import { BlockList, isIP } from 'node:net';
 import pLimit from 'p-limit';
 import { EksTokenCache } from '../aws/eks-token.ts';
 import type { CollectionError } from '../model/fleet.ts';
@@ -29,6 +28,7 @@ import {
 } from './kubernetes.ts';
 import { kubernetesListJson } from './kubernetes-pages.ts';
 import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
+import { cidrsExcludeAll } from './public-access.ts';
 
 /** Relative path -> file text. */
 export type SnapshotFiles = Map<string, string>;
@@ -152,17 +152,7 @@ function excludedEgress(
   if (egress.length === 0 || vpc?.endpointPublicAccess === false) return null;
   if (vpc?.endpointPrivateAccess && options.privateEndpoints === 'dial') return null;
   const cidrs = vpc?.publicAccessCidrs ?? [];
-  if (cidrs.length === 0) return null; // EKS's default: 0.0.0.0/0
-  const admitted = new BlockList();
-  for (const cidr of cidrs) {
-    const [network = '', prefix = ''] = cidr.split('/');
-    const family = isIP(network) === 6 ? 'ipv6' : 'ipv4';
-    if (isIP(network) && /^\d+$/.test(prefix)) admitted.addSubnet(network, Number(prefix), family);
-  }
-  const reaches = egress.some(
-    (address) => isIP(address) !== 0 && admitted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
-  );
-  if (reaches) return null;
+  if (!cidrsExcludeAll(cidrs, egress)) return null;
   const inVpc =
     vpc?.vpcId && vpc.endpointPrivateAccess
       ? ` (or audit it from a network that reaches ${vpc.vpcId}: the hub configuration's networks[].reachesVpcIds)`

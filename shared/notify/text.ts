@@ -19,8 +19,7 @@ export function cleanText(text: string): string {
 
 /** One line: line breaks become single spaces, other dangerous characters are shown escaped, ends trimmed. */
 export function oneLine(text: string): string {
-  return visible(text.replace(/[\r\n\u2028\u2029]+/g, ' '), { oneLine: true })
-    .replace(/\\x09/g, ' ')
+  return visible(text.replace(/[\r\n\t\u2028\u2029]+/g, ' '), { oneLine: true })
     .replace(/ {2,}/g, ' ')
     .trim();
 }

@@ -18,8 +18,8 @@
  * again), and records only their units; the lead records the account's own unit and its clusters.
  * The run's digest waits for every part the leads planned (finding-store.ts, completePart).
  */
-import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { cidrsExcludeAll } from '../collectors/public-access.ts';
 import type { WorkMessage } from './work-message.ts';
 
 /** What the default auditor knows of each network auditor (the AUDIT_NETWORKS variable). */
@@ -77,21 +77,6 @@ interface VpcConfig {
 const vpcOf = (cluster: Record<string, unknown>) =>
   (cluster.resourcesVpcConfig as VpcConfig | undefined) ?? {};
 
-/** Whether the public endpoint admits none of the egress addresses (unknown egress: it admits them). */
-function publicExcludes(vpc: VpcConfig, egress: readonly string[]): boolean {
-  const cidrs = vpc.publicAccessCidrs ?? [];
-  if (egress.length === 0 || cidrs.length === 0) return false;
-  const admitted = new BlockList();
-  for (const cidr of cidrs) {
-    const [network = '', prefix = ''] = cidr.split('/');
-    if (isIP(network) && /^\d+$/.test(prefix))
-      admitted.addSubnet(network, Number(prefix), isIP(network) === 6 ? 'ipv6' : 'ipv4');
-  }
-  return !egress.some(
-    (address) => isIP(address) !== 0 && admitted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
-  );
-}
-
 /**
  * The network that must audit a cluster, or null when the lead (outside every VPC) can: only a
  * cluster the lead cannot reach and whose private endpoint a network reaches goes to a network.
@@ -103,7 +88,9 @@ export function networkFor(
   const vpc = vpcOf(cluster);
   const publicOff = vpc.endpointPublicAccess === false;
   const needsNetwork =
-    publicOff || (vpc.endpointPrivateAccess === true && publicExcludes(vpc, options.egressAddresses ?? []));
+    publicOff ||
+    (vpc.endpointPrivateAccess === true &&
+      cidrsExcludeAll(vpc.publicAccessCidrs ?? [], options.egressAddresses ?? []));
   if (!needsNetwork || !vpc.vpcId) return null;
   return options.networks.find((n) => n.vpcIds.includes(vpc.vpcId as string)) ?? null;
 }

@@ -36,12 +36,11 @@ export function escapeCode(char: string): string {
 
 /** Whether the text holds a control, formatting or lone surrogate character. */
 export function hasDangerous(text: string): boolean {
-  const found = ANY_CONTROL.test(text) || FORMAT.test(text) || LONE_SURROGATE.test(text);
-  ANY_CONTROL.lastIndex = 0;
-  FORMAT.lastIndex = 0;
-  LONE_SURROGATE.lastIndex = 0;
-  return found;
+  return DANGEROUS.some((pattern) => pattern.test(text));
 }
+
+/** The same patterns without the global flag, so test() keeps no state between calls. */
+const DANGEROUS = [ANY_CONTROL, FORMAT, LONE_SURROGATE].map((g) => new RegExp(g.source));
 
 /** How a cut is said: `…[cut: 70,000 characters in all]`. */
 export function cutNote(length: number): string {
