@@ -24,6 +24,7 @@ import { check as irsa019 } from './irsa-019-sts-regional-endpoints-invalid/chec
 import { check as irsa020 } from './irsa-020-token-expiration-invalid/check.ts';
 import { check as irsa021 } from './irsa-021-pod-identity-conflict/check.ts';
 import { check as irsa022 } from './irsa-022-cross-account-provider/check.ts';
+import { check as irsa023 } from './irsa-023-role-permissions-ineffective/check.ts';
 import { check as irsa030 } from './irsa-030-pod-not-mutated/check.ts';
 import { check as irsa031 } from './irsa-031-pod-role-stale/check.ts';
 import { check as irsa032 } from './irsa-032-pod-regional-env-missing/check.ts';
@@ -52,6 +53,7 @@ export const CATALOGUE: readonly Check[] = [
   irsa020,
   irsa021,
   irsa022,
+  irsa023,
   irsa030,
   irsa031,
   irsa032,

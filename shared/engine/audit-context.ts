@@ -16,6 +16,7 @@ import type {
   ServiceAccount,
 } from '../model/fleet.ts';
 import { isRoleArn } from '../policy/aws-names.ts';
+import { type IamCatalogue, installedCatalogue } from '../policy/iam-catalogue.ts';
 import {
   assessWebIdentityTrust,
   DEFAULT_AUDIENCE,
@@ -141,9 +142,16 @@ export class AuditContext {
   private readonly clustersByIssuer: ReadonlyMap<string, Cluster[]>;
   private readonly rolesByAccount = new Map<string, Map<string, Role>>();
 
-  constructor(fleet: Fleet, now: Date) {
+  private catalogue: IamCatalogue | undefined;
+
+  /**
+   * @param iamCatalogue what IAM defines (IRSA-023); the installed catalogue, read on first use,
+   *   when not given.
+   */
+  constructor(fleet: Fleet, now: Date, iamCatalogue?: IamCatalogue) {
     this.fleet = fleet;
     this.now = now;
+    this.catalogue = iamCatalogue;
     this.accountsById = new Map(fleet.accounts.map((a) => [a.accountId, a]));
     this.clusters = fleet.accounts.flatMap((a) => a.clusters);
     const byIssuer = new Map<string, Cluster[]>();
@@ -158,6 +166,12 @@ export class AuditContext {
 
   get accounts(): readonly Account[] {
     return this.fleet.accounts;
+  }
+
+  /** The IAM actions and resource types catalogue (shared/policy/iam-catalogue.ts). */
+  get iamCatalogue(): IamCatalogue {
+    this.catalogue ??= installedCatalogue();
+    return this.catalogue;
   }
 
   account(accountId: string): Account | undefined {

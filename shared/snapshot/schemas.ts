@@ -53,15 +53,39 @@ export const oidcProviderSchema = z.object({
   ClientIDList: z.array(z.string()).nullish(),
 });
 
+/** A permission document in the encodings a trust policy may have; read by IRSA-023 only. */
+const policyDocumentSchema = z.union([z.string(), z.record(z.string(), z.unknown())]);
+
 export const rolePoliciesSchema = z.object({
   AttachedPolicies: z.array(z.object({ PolicyName: z.string(), PolicyArn: z.string() })).nullish(),
   PolicyNames: z.array(z.string()).nullish(),
+  // As `aws iam get-account-authorization-details` prints a role's inline policies.
+  RolePolicyList: z
+    .array(z.object({ PolicyName: z.string(), PolicyDocument: policyDocumentSchema }))
+    .nullish(),
+});
+
+/** A customer-managed policy as `get-account-authorization-details` prints it (`Policies`). */
+export const managedPolicySchema = z.object({
+  PolicyName: z.string(),
+  Arn: z.string().min(1),
+  DefaultVersionId: nullableString,
+  PolicyVersionList: z
+    .array(
+      z.object({
+        Document: policyDocumentSchema.nullish(),
+        VersionId: nullableString,
+        IsDefaultVersion: z.boolean().nullish(),
+      }),
+    )
+    .nullish(),
 });
 
 export const iamFileSchema = z.object({
   Roles: z.array(roleSchema),
   OpenIDConnectProviders: z.array(oidcProviderSchema).nullish(),
   RolePolicies: z.record(z.string(), rolePoliciesSchema).nullish(),
+  Policies: z.array(managedPolicySchema).nullish(),
 });
 export type IamFile = z.infer<typeof iamFileSchema>;
 

@@ -17,6 +17,8 @@ import type {
   Pod,
   PodIdentityAssociation,
   PodVolume,
+  ManagedPolicy,
+  PolicyDocumentSource,
   Role,
   RolePolicies,
   ServiceAccount,
@@ -237,10 +239,16 @@ export class AccountBuilder {
   readonly clusters: ClusterBuilder[] = [];
   readonly regions = new Set<string>();
   readonly collectionErrors: CollectionError[] = [];
-  iam: { roles: Role[]; providers: OidcProvider[]; rolePolicies: Map<string, RolePolicies> } | null = {
+  iam: {
+    roles: Role[];
+    providers: OidcProvider[];
+    rolePolicies: Map<string, RolePolicies>;
+    managedPolicies: Map<string, ManagedPolicy>;
+  } | null = {
     roles: [],
     providers: [],
     rolePolicies: new Map(),
+    managedPolicies: new Map(),
   };
 
   constructor(accountId: string) {
@@ -270,11 +278,20 @@ export class AccountBuilder {
     return provider;
   }
 
-  /** A role with a trust document in any encoding; `policies: null` leaves it out of RolePolicies. */
+  /**
+   * A role with a trust document in any encoding; `policies: null` leaves it out of RolePolicies.
+   * `documents` gives the inline policies' documents by name (RolePolicyList); without it the
+   * snapshot holds none. Attached names are customer-managed policies of the account, or an
+   * AWS-managed policy when given as a full `arn:...:iam::aws:policy/...` ARN.
+   */
   role(
     name: string,
     trust: unknown,
-    policies: { attached?: string[]; inline?: string[] } | null = { attached: ['app-policy'] },
+    policies: {
+      attached?: string[];
+      inline?: string[];
+      documents?: Record<string, PolicyDocumentSource>;
+    } | null = { attached: ['app-policy'] },
   ): Role {
     const role: Role = {
       accountId: this.accountId,
@@ -285,14 +302,28 @@ export class AccountBuilder {
     this.iamData.roles.push(role);
     if (policies) {
       this.iamData.rolePolicies.set(name, {
-        attached: (policies.attached ?? []).map((p) => ({
-          name: p,
-          arn: `arn:aws:iam::${this.accountId}:policy/${p}`,
-        })),
-        inline: policies.inline ?? [],
+        attached: (policies.attached ?? []).map((p) =>
+          p.startsWith('arn:')
+            ? { name: p.split('/').pop() ?? p, arn: p }
+            : { name: p, arn: `arn:aws:iam::${this.accountId}:policy/${p}` },
+        ),
+        inline: policies.inline ?? Object.keys(policies.documents ?? {}),
+        inlineDocuments: policies.documents ? new Map(Object.entries(policies.documents)) : null,
       });
     }
     return role;
+  }
+
+  /** A customer-managed policy whose default version's document the snapshot holds (`Policies`). */
+  managedPolicy(name: string, document: PolicyDocumentSource | null): ManagedPolicy {
+    const policy: ManagedPolicy = {
+      arn: `arn:aws:iam::${this.accountId}:policy/${name}`,
+      name,
+      defaultVersionId: document === null ? null : 'v1',
+      document,
+    };
+    this.iamData.managedPolicies.set(policy.arn, policy);
+    return policy;
   }
 }
 
