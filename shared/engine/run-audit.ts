@@ -2,7 +2,7 @@
  * The audit use-case: run the catalogue over a fleet, apply configuration (severity overrides,
  * exemptions) and summarise. Pure: the caller supplies the fleet and the clock.
  */
-import type { IamCatalogue } from '../policy/iam-catalogue.ts';
+
 import { CATALOGUE } from '../checks/catalogue.ts';
 import {
   type Check,
@@ -16,6 +16,7 @@ import {
 import { type AuditConfig, EMPTY_CONFIG, type Exemption } from '../config/audit-config.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { wildcardMatch } from '../policy/evaluate.ts';
+import type { IamCatalogue } from '../policy/iam-catalogue.ts';
 import { AuditContext } from './audit-context.ts';
 import { Coverage, notEvaluatedFor } from './coverage.ts';
 

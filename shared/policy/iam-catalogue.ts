@@ -112,7 +112,9 @@ function readJson<T>(path: string): T {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new CatalogueError(`the IAM action catalogue file ${path} is not valid JSON; reinstall with npm ci`);
+    throw new CatalogueError(
+      `the IAM action catalogue file ${path} is not valid JSON; reinstall with npm ci`,
+    );
   }
 }
 

@@ -60,7 +60,9 @@ export function parsePolicyDocument(raw: unknown): ParseResult {
   }
 }
 
-export function decodeDocumentString(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+export function decodeDocumentString(
+  text: string,
+): { ok: true; value: unknown } | { ok: false; error: string } {
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, error: 'the document is empty' };
   let json = trimmed;

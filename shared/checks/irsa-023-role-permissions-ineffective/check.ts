@@ -88,7 +88,8 @@ function verdictFor(role: Role, account: Account, catalogue: IamCatalogue): Role
   for (const name of policies.inline) {
     const source = policies.inlineDocuments?.get(name);
     if (source !== undefined) review('inline', name, null, null, source);
-    else if (policies.inlineDocuments !== null) gaps.push(`the document of inline policy ${name} is not in the snapshot`);
+    else if (policies.inlineDocuments !== null)
+      gaps.push(`the document of inline policy ${name} is not in the snapshot`);
   }
   const awsManaged: string[] = [];
   for (const attached of policies.attached) {
@@ -131,7 +132,9 @@ function remediationFor(roleName: string, failing: readonly PolicyOfRole[]): str
     const direct = !review.hasPlaceholders && document.length <= MAX_SHOWN_RUN;
     if (policy.kind === 'inline') {
       if (direct) {
-        lines.push(sh`aws iam put-role-policy --role-name ${roleName} --policy-name ${policy.name} --policy-document ${document}`);
+        lines.push(
+          sh`aws iam put-role-policy --role-name ${roleName} --policy-name ${policy.name} --policy-document ${document}`,
+        );
       } else {
         lines.push(
           sh`aws iam get-role-policy --role-name ${roleName} --policy-name ${policy.name} --query PolicyDocument --output json > policy.json`,
@@ -141,9 +144,13 @@ function remediationFor(roleName: string, failing: readonly PolicyOfRole[]): str
       }
     } else {
       const arn = policy.arn as string;
-      lines.push('# A managed policy keeps at most 5 versions: delete the oldest one first if IAM says LimitExceeded.');
+      lines.push(
+        '# A managed policy keeps at most 5 versions: delete the oldest one first if IAM says LimitExceeded.',
+      );
       if (direct) {
-        lines.push(sh`aws iam create-policy-version --policy-arn ${arn} --set-as-default --policy-document ${document}`);
+        lines.push(
+          sh`aws iam create-policy-version --policy-arn ${arn} --set-as-default --policy-document ${document}`,
+        );
       } else {
         lines.push(
           sh`aws iam get-policy-version --policy-arn ${arn} --version-id ${policy.versionId ?? 'v1'} --query PolicyVersion.Document --output json > policy.json`,

@@ -91,7 +91,9 @@ export function reviewPolicy(policy: PermissionPolicy, catalogue: IamCatalogue):
       const resources = judgesResources ? (statement.resource as readonly string[]) : null;
       if (!defined) {
         const suggestion = nearestAction(service, prefix, name);
-        const suggested = suggestion ? service.actions.get(suggestion.slice(prefix.length + 1).toLowerCase()) : null;
+        const suggested = suggestion
+          ? service.actions.get(suggestion.slice(prefix.length + 1).toLowerCase())
+          : null;
         const misfit = suggested && resources ? resourceMisfit(service, suggested, resources) : null;
         problems.push({
           kind: 'undefined-action',
@@ -124,7 +126,10 @@ function resourceMisfit(
   action: CatalogueAction,
   resources: readonly string[],
 ): Pick<ResourceMismatch, 'resourceTypes' | 'corrected'> | null {
-  const types = action.resourceTypes.map((type) => ({ name: type, arn: service.resourceTypes.get(type) ?? null }));
+  const types = action.resourceTypes.map((type) => ({
+    name: type,
+    arn: service.resourceTypes.get(type) ?? null,
+  }));
   // A resource type the catalogue lists for the action but does not describe could be anything.
   if (types.some((type) => type.arn === null)) return null;
   const known = types as { name: string; arn: string }[];
@@ -271,7 +276,11 @@ function correctStatement(
     const problem = problems.find((p) => p.action === action);
     if (!problem) {
       kept.push(action);
-    } else if (problem.kind === 'undefined-action' && problem.suggestion !== null && problem.suggestionResources) {
+    } else if (
+      problem.kind === 'undefined-action' &&
+      problem.suggestion !== null &&
+      problem.suggestionResources
+    ) {
       move(problem.suggestion, problem.suggestionResources);
     } else if (problem.kind === 'undefined-action') {
       if (problem.suggestion !== null) kept.push(problem.suggestion);
