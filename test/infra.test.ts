@@ -11,6 +11,7 @@
  * member role trusts only the hub role with the ExternalId; cdk-nag has no unacknowledged finding
  * and every acknowledgement is needed and has a reason; the RBAC manifest reads only what it must.
  */
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -30,6 +31,7 @@ import {
 } from '#shared/aws/audit-permissions.ts';
 import { createTableInput, TABLE } from '#shared/history/table.ts';
 import { BATCH_SIZE, MAX_RECEIVE_COUNT } from '#shared/pipeline/limits.ts';
+import { FileCatalogue, installedCatalogue } from '#shared/policy/iam-catalogue.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { EXAMPLE_EXTERNAL_ID, type HubConfigInput, parseHubConfig } from '../infra/config.ts';
 import { CHATBOT_ENDPOINT, handleEvent } from '../infra/functions/chat-filter/handler.ts';
@@ -172,6 +174,18 @@ describe('cdk synth as the CLI runs it', () => {
       const bundle = await import(join(cliOut, dir, 'index.mjs'));
       expect(typeof bundle.handler, dir).toBe('function');
     }
+  });
+
+  it("ships the IAM action catalogue beside the auditor's bundle only, where IRSA-023 reads it", () => {
+    const manifest = JSON.parse(readFileSync(join(cliOut, `${STACK_NAMES.stateless}.assets.json`), 'utf8'));
+    const dirs = Object.values(manifest.files as Record<string, { source: { path: string } }>)
+      .map((f) => f.source.path)
+      .filter((p) => p.startsWith('asset.'));
+    const withCatalogue = dirs.filter((dir) => readdirSync(join(cliOut, dir)).includes('iam-data'));
+    expect(withCatalogue).toHaveLength(1);
+    const shipped = new FileCatalogue(join(cliOut, withCatalogue[0] as string, 'iam-data'));
+    expect(shipped.version).toBe(installedCatalogue().version);
+    expect(shipped.service('s3')?.actions.get('listbucket')?.resourceTypes).toContain('bucket');
   });
 });
 

@@ -7,7 +7,7 @@
  * principal member roles trust), so that role's grants are theirs, and {@link bindingVariables}
  * gives them the same variables without granting anything twice.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -26,6 +26,8 @@ import {
   HUB_TOPIC_KEY_ACTIONS,
   HUB_TOPIC_PUBLISH_ACTIONS,
 } from '#shared/aws/audit-permissions.ts';
+import { catalogueRoot } from '#shared/policy/iam-catalogue.ts';
+import { shellWord } from '#shared/sinks/shell.ts';
 import { METRICS_NAMESPACE } from '../../functions/runtime/observability.ts';
 
 /** The repository root: entries and the lock file are resolved from it. */
@@ -65,6 +67,27 @@ export interface AuditFunctionProps {
     readonly securityGroups: readonly ec2.ISecurityGroup[];
   };
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Ship the IAM action catalogue's files beside the bundle (functions that evaluate checks:
+   * IRSA-023 reads them at run time, shared/policy/iam-catalogue.ts).
+   */
+  readonly iamCatalogue?: boolean;
+}
+
+/**
+ * The shell commands that copy what the IAM action catalogue needs (its package.json for the
+ * version, the service list, each service's actions and resource types: about 13 MB, not its
+ * condition keys) into `iam-data/` beside the bundle, where iam-catalogue.ts looks first.
+ */
+export function iamCatalogueCopyCommands(outputDir: string): string[] {
+  const source = catalogueRoot();
+  const target = join(outputDir, 'iam-data');
+  const q = shellWord;
+  return [
+    `mkdir -p ${q(join(target, 'data'))}`,
+    `cp ${q(join(source, 'package.json'))} ${q(join(target, 'package.json'))}`,
+    `cp -R ${q(join(source, 'data', 'actions'))} ${q(join(source, 'data', 'resourceTypes'))} ${q(join(source, 'data', 'serviceNames.json'))} ${q(join(target, 'data'))}`,
+  ];
 }
 
 /** What a function may use: each binding grants exactly what the handler calls and sets its variable. */
@@ -153,6 +176,15 @@ export class AuditFunction extends Construct {
         bundleAwsSDK: true,
         forceDockerBundling: false,
         logLevel: nodejs.LogLevel.WARNING,
+        ...(props.iamCatalogue
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) => iamCatalogueCopyCommands(outputDir),
+              },
+            }
+          : {}),
       },
     });
   }

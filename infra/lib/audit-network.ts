@@ -148,6 +148,7 @@ export class AuditNetwork extends Construct {
       timeout: props.timeout,
       memorySize: props.memorySize,
       logRetention: props.logRetention,
+      iamCatalogue: true,
       vpc: { vpc: this.vpc, subnets: this.subnets, securityGroups: this.securityGroups },
       environment: {
         ...props.environment,

@@ -181,6 +181,7 @@ export class StatelessStack extends Stack {
       memorySize: config.auditorMemoryMb,
       logRetention,
       environment: auditorEnvironment,
+      iamCatalogue: true,
     }).bind({
       ...auditorBindings,
       // Its own queue (an over-large account's parts) and every network's (the clusters only a
