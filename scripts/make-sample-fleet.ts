@@ -17,6 +17,7 @@
  * Deterministic: no clock, no randomness. Every id, suffix and address derives from a SHA-256 of a fixed
  * seed string, and every timestamp is written out. Run: `npx tsx scripts/make-sample-fleet.ts`.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ import {
   CLUSTER_CA_D_PEM,
   CLUSTER_CA_E_PEM,
 } from '#shared/testing/test-certificates.ts';
+import { INLINE_POLICIES, MANAGED_POLICY_VERSIONS } from './sample-policies.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -194,10 +196,12 @@ export interface Account {
   readonly roles: JsonObject[];
   readonly providers: JsonObject[];
   readonly rolePolicies: Record<string, JsonObject>;
+  /** Customer-managed policies with their versions, as get-account-authorization-details prints them. */
+  readonly policies: JsonObject[];
 }
 
 export function newAccount(id: string): Account {
-  return { id, roles: [], providers: [], rolePolicies: {} };
+  return { id, roles: [], providers: [], rolePolicies: {}, policies: [] };
 }
 
 /** `aws iam get-open-id-connect-provider` output plus its `Arn`, as `eksctl` creates it. */
@@ -278,10 +282,46 @@ export function addRole(account: Account, role: RoleInput): void {
     ...(role.description === undefined ? {} : { Description: role.description }),
     MaxSessionDuration: 3600,
   });
+  // The permission documents come in the trust's encoding (this team's tooling stores them alike).
+  const encodeDocument = (document: Json): Json =>
+    role.encoding === 'url' ? encodeURIComponent(JSON.stringify(document)) : document;
   account.rolePolicies[role.name] = {
     AttachedPolicies: role.attached.map((p) => ({ PolicyName: p.PolicyName, PolicyArn: p.PolicyArn })),
     PolicyNames: [...(role.inline ?? [])],
+    RolePolicyList: (role.inline ?? []).map((name) => {
+      const document = INLINE_POLICIES[name];
+      if (!document) throw new Error(`no document for inline policy ${name} (scripts/sample-policies.ts)`);
+      return { PolicyName: name, PolicyDocument: encodeDocument(document(account.id)) };
+    }),
   };
+  for (const attached of role.attached) {
+    if (attached.PolicyArn.includes(':iam::aws:policy/')) continue;
+    if (account.policies.some((p) => p.Arn === attached.PolicyArn)) continue;
+    const versions = MANAGED_POLICY_VERSIONS[attached.PolicyName];
+    if (!versions)
+      throw new Error(`no document for policy ${attached.PolicyName} (scripts/sample-policies.ts)`);
+    const list = versions(account.id);
+    const defaultVersion = `v${list.length}`;
+    account.policies.push({
+      PolicyName: attached.PolicyName,
+      PolicyId: fakeRoleId(`${account.id}/policy/${attached.PolicyName}`).replace(/^AROA/, 'ANPA'),
+      Arn: attached.PolicyArn,
+      Path: '/',
+      DefaultVersionId: defaultVersion,
+      IsAttachable: true,
+      CreateDate: cliDate(role.createdAt),
+      UpdateDate: cliDate(role.createdAt),
+      // Newest first, as IAM lists them.
+      PolicyVersionList: list
+        .map((document, i) => ({
+          Document: encodeDocument(document),
+          VersionId: `v${i + 1}`,
+          IsDefaultVersion: `v${i + 1}` === defaultVersion,
+          CreateDate: cliDate(role.createdAt),
+        }))
+        .reverse(),
+    });
+  }
 }
 
 export function trustPolicy(...statements: JsonObject[]): JsonObject {
@@ -1513,6 +1553,11 @@ function mlPlatformCluster(): ClusterSnapshot {
     'StringLike ":sub": "system:serviceaccount:notebooks:*" admits notebooks/default and notebooks/jupyter',
   );
   expectFinding(
+    'IRSA-023',
+    { ...at, namespace: 'notebooks', serviceAccount: 'jupyter' },
+    'policy notebooks-s3-workspace grants s3:ListBucket on arn:aws:s3:::acme-ml-notebooks/* only, which is no bucket ARN (seed 002)',
+  );
+  expectFinding(
     'IRSA-015',
     { ...at, roleName: 'ml-shared' },
     'the only condition is ":aud": any service account of ml-platform can assume ml-shared',
@@ -1565,7 +1610,7 @@ function mlPlatformCluster(): ClusterSnapshot {
   return {
     cluster: c,
     story:
-      'seed 002: ":aud" "", a role without policy, a ":sub" typo; wildcard and unrestricted trusts; cross-account; Pod Identity overlap; stale IAM',
+      'seed 002: ":aud" "", a role without policy, a ":sub" typo, ListBucket granted on the objects only; wildcard and unrestricted trusts; cross-account; Pod Identity overlap; stale IAM',
     kubernetes: [
       ...kubeSystem(c),
       ...webhookConfigurations(c, c.caPem),
@@ -1649,6 +1694,7 @@ export function iamJson(account: Account): JsonObject {
     Roles: account.roles,
     OpenIDConnectProviders: account.providers,
     RolePolicies: account.rolePolicies,
+    Policies: account.policies,
   };
 }
 
