@@ -33,6 +33,8 @@ const HOSTILE_ARN = `${ESCAPES}arn:aws:iam::${ACCOUNT}:role/x\u001b[31mRED`;
 const SLACK = '<https://evil.example/x|click here> <!channel> *bold* `code`';
 const BIDI = 'cart\u202Eipa-dlo\u2066';
 const LONG_ROLE = `arn:aws:iam::${ACCOUNT}:role/${'a'.repeat(70_000)}`;
+const HOSTILE_POLICY = `p$(touch PWNED9)${ESCAPES}`;
+const HOSTILE_RESOURCE = `arn:aws:s3:::b${ESCAPES}$(touch PWNED10)\u202E`;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
@@ -107,6 +109,20 @@ function writeHostileFleet(dir: string): void {
     kube.items.push(serviceAccount('payments', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/x`));
     kube.items.push(pod('payments', `esc${ESCAPES}pod`, 'default'));
   });
+  // Permission documents (IRSA-023): a policy name and a resource that are commands and escapes,
+  // which the finding's message and its corrected statement and put-role-policy command quote.
+  const hostileIam = join(dir, `${ACCOUNT}/iam.json`);
+  const accountIam = JSON.parse(readFileSync(hostileIam, 'utf8'));
+  const cartPolicies = accountIam.RolePolicies['checkout-cart-api'];
+  cartPolicies.PolicyNames.push(HOSTILE_POLICY);
+  cartPolicies.RolePolicyList.push({
+    PolicyName: HOSTILE_POLICY,
+    PolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'x', Effect: 'Allow', Action: 's3:GetObject', Resource: HOSTILE_RESOURCE }],
+    },
+  });
+  writeFileSync(hostileIam, JSON.stringify(accountIam));
   edit('345678901234/iam.json', (iam) => {
     const template = iam.Roles[0] as Record<string, unknown>;
     iam.Roles.push({ ...template, RoleName: 'evil`touch PWNED5`\u001b[2J' });
@@ -182,6 +198,8 @@ describe('a fleet of hostile values', () => {
   it('reaches the findings (the test has something to prove)', () => {
     expect(check.stdout).toContain('escapes');
     expect(check.stdout).toContain('PWNED');
+    expect(check.stdout).toContain('IRSA-023');
+    expect(check.stdout).toContain('touch PWNED10');
     const json = JSON.parse(checkJson.stdout);
     const texts = JSON.stringify(json);
     expect(texts).toContain('\\u001b[2J');
