@@ -20,8 +20,10 @@ import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } fr
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
 import { addHistoryCommand } from './commands/history.ts';
+import { OutputError } from './commands/output.ts';
 import { runPipelineCommand } from './commands/pipeline.ts';
 import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
+import { FORMAT_NAMES, formatHelp } from './render/formats.ts';
 
 function parseSeverity(value: string): Severity {
   const lower = value.toLowerCase();
@@ -176,8 +178,11 @@ A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-fo
       'snapshot directory: <account-id>/iam.json and <account-id>/<region>/<cluster>/*.json (not with --live)',
     )
     .addOption(
-      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+      new Option('-f, --format <format>', 'output format (see Formats below)')
+        .choices(FORMAT_NAMES)
+        .default('table'),
     )
+    .option('-o, --output <file>', 'write the report to this file instead of stdout')
     .option(
       '--min-severity <severity>',
       `only show findings at or above: ${SEVERITIES.join(', ')}`,
@@ -207,6 +212,9 @@ A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-fo
     .addHelpText(
       'after',
       `
+Formats:
+${formatHelp()}
+
 Exit codes:
   0  no finding at or above --fail-on (or --fail-on not given)
   1  a failing finding at or above --fail-on remains (exempted findings never count)
@@ -238,6 +246,7 @@ Examples:
         source,
         {
           format: opts.format,
+          output: opts.output,
           minSeverity: opts.minSeverity,
           check: opts.check,
           includePassed: opts.includePassed,
@@ -372,8 +381,11 @@ Examples:
       1,
     )
     .addOption(
-      new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
+      new Option('-f, --format <format>', 'output format (see Formats below)')
+        .choices(FORMAT_NAMES)
+        .default('table'),
     )
+    .option('-o, --output <file>', 'write the report to this file instead of stdout')
     .option(
       '--min-severity <severity>',
       `only show findings at or above: ${SEVERITIES.join(', ')}`,
@@ -405,6 +417,9 @@ Examples:
     .addHelpText(
       'after',
       `
+Formats:
+${formatHelp()}
+
 The findings are read back from the pipeline's store after the last night: open ones as "fail",
 exempted ones as "exempted". The store keeps no evidence and no passing or not-evaluated results,
 so those are absent (null in the JSON summary); the rest is check's output, to diff against it.
@@ -424,6 +439,7 @@ Examples:
         {
           nights: opts.nights,
           format: opts.format,
+          output: opts.output,
           minSeverity: opts.minSeverity,
           check: opts.check,
           failOn: opts.failOn,
@@ -462,7 +478,8 @@ export async function main(argv: string[]): Promise<void> {
       error instanceof ConfigError ||
       error instanceof UnknownCheckError ||
       error instanceof LiveOptionsError ||
-      error instanceof EnrollError
+      error instanceof EnrollError ||
+      error instanceof OutputError
     ) {
       process.stderr.write(`irsa-audit: ${forTerminal(error.message)}\n`);
       process.exitCode = EXIT_BAD_INPUT;

@@ -1,5 +1,5 @@
 /** The CLI as a user drives it: options, exit codes, exemptions, and bad input. */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,24 @@ describe('usage', () => {
     const run = runCli(['checks']);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^IRSA-004\s+critical\s+cluster\s+The pod identity webhook's caBundle/m);
+  });
+});
+
+describe('-o, --output', () => {
+  it('writes the report to the file, says so on stderr, and keeps the exit code', () => {
+    const out = join(scratch, 'findings.json');
+    const run = runCli(['check', SEED, '-f', 'json', '-o', out, '--fail-on', 'critical']);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`wrote ${out}`);
+    expect(failing(readFileSync(out, 'utf8')).length).toBeGreaterThan(0);
+  });
+
+  it('exits 2 naming the file when it cannot be written', () => {
+    const out = join(scratch, 'no-such-dir', 'findings.json');
+    const run = runCli(['check', SEED, '-o', out]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`cannot write the report to ${out} (ENOENT)`);
   });
 });
 

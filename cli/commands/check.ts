@@ -7,15 +7,17 @@ import { type AuditReport, type Finding, runAudit } from '#shared/engine/run-aud
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
 import type { SnapshotSource } from '#shared/snapshot/snapshot-source.ts';
-import { renderJson } from '../render/json.ts';
-import { renderTable } from '../render/table.ts';
+import { type FormatName, renderReport } from '../render/formats.ts';
+import { emitReport } from './output.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_BAD_INPUT = 2;
 
 export interface CheckOptions {
-  format: 'table' | 'json';
+  format: FormatName;
+  /** Write the report to this file instead of stdout. */
+  output?: string;
   minSeverity?: Severity;
   check?: string[];
   includePassed?: boolean;
@@ -66,8 +68,15 @@ export async function runCheckCommand(
   if (options.progress) io.stderr('\r\x1b[K');
   const report = runAudit(loaded, { now: options.now ?? new Date(), checkIds: options.check, config });
   const shown = visibleFindings(report, options);
-  io.stdout(
-    `${options.format === 'json' ? renderJson(report, shown) : renderTable(report, shown, { color: options.color, width: io.width })}\n`,
+  const now = options.now ?? new Date();
+  await emitReport(
+    renderReport(options.format, report, shown, {
+      color: options.color && options.output === undefined,
+      width: io.width,
+      now,
+    }),
+    options.output,
+    io,
   );
   if (options.progress) {
     io.stderr(

@@ -24,15 +24,17 @@ import {
 import { FindingStore } from '#shared/history/finding-store.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
-import { renderJson } from '../render/json.ts';
+import { type FormatName, renderReport } from '../render/formats.ts';
 import type { ReportedFinding, ReportSummary } from '../render/report.ts';
-import { renderTable } from '../render/table.ts';
 import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from './check.ts';
+import { emitReport } from './output.ts';
 
 export interface PipelineOptions {
   /** Nights to run, a day apart, over the same fleet (the last one ends now). */
   nights: number;
-  format: 'table' | 'json';
+  format: FormatName;
+  /** Write the report to this file instead of stdout. */
+  output?: string;
   minSeverity?: Severity;
   check?: string[];
   failOn?: Severity;
@@ -158,8 +160,14 @@ export async function runPipelineCommand(
     });
     const shown = visible(findings, options.minSeverity);
     const report = { summary };
-    io.stdout(
-      `${options.format === 'json' ? renderJson(report, shown) : renderTable(report, shown, { color: options.color, width: io.width })}\n`,
+    await emitReport(
+      renderReport(options.format, report, shown, {
+        color: options.color && options.output === undefined,
+        width: io.width,
+        now,
+      }),
+      options.output,
+      io,
     );
     if (options.progress) {
       io.stderr(
