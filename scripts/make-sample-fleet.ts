@@ -194,10 +194,12 @@ export interface Account {
   readonly roles: JsonObject[];
   readonly providers: JsonObject[];
   readonly rolePolicies: Record<string, JsonObject>;
+  /** The customer-managed policies the roles attach, once each, with their versions (iam.json `Policies`). */
+  readonly policies: JsonObject[];
 }
 
 export function newAccount(id: string): Account {
-  return { id, roles: [], providers: [], rolePolicies: {} };
+  return { id, roles: [], providers: [], rolePolicies: {}, policies: [] };
 }
 
 /** `aws iam get-open-id-connect-provider` output plus its `Arn`, as `eksctl` creates it. */
@@ -281,6 +283,94 @@ export function addRole(account: Account, role: RoleInput): void {
   account.rolePolicies[role.name] = {
     AttachedPolicies: role.attached.map((p) => ({ PolicyName: p.PolicyName, PolicyArn: p.PolicyArn })),
     PolicyNames: [...(role.inline ?? [])],
+    // The documents, as `aws iam get-account-authorization-details` prints them (decoded objects).
+    RolePolicyList: (role.inline ?? []).map((name) => ({
+      PolicyName: name,
+      PolicyDocument: samplePermissions(account.id, name),
+    })),
+  };
+  for (const attached of role.attached) {
+    if (isAwsManaged(attached.PolicyArn)) continue;
+    const known = account.policies.find((p) => p.Arn === attached.PolicyArn);
+    if (known) known.AttachmentCount = Number(known.AttachmentCount) + 1;
+    else account.policies.push(managedPolicy(account.id, attached, role.createdAt));
+  }
+}
+
+const isAwsManaged = (arn: string) => /^arn:[^:]+:iam::aws:policy\//.test(arn);
+
+/**
+ * A permission policy that grants what its name says (`ledger-writer-dynamodb`: DynamoDB writes on
+ * the table `ledger-writer`), on this account's resources: every sample role's permissions work.
+ */
+export function samplePermissions(accountId: string, name: string): JsonObject {
+  const subject = name.replace(/-(dynamodb|s3|sqs|sns|kms|redshift|cloudwatch|athena)(-.*)?$/, '') || name;
+  const service = /(dynamodb|s3|sqs|sns|kms|redshift|cloudwatch|athena)/.exec(name)?.[1] ?? 's3';
+  const writes = /write|export|encrypt|sync|sessions|scratch|queue|events|artifacts|loader/.test(name);
+  const grant = (actions: string[], resource: string | string[]): JsonObject => ({
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Sample', Effect: 'Allow', Action: actions, Resource: resource }],
+  });
+  switch (service) {
+    case 'dynamodb':
+      return grant(
+        writes
+          ? ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem']
+          : ['dynamodb:GetItem', 'dynamodb:Query'],
+        `arn:aws:dynamodb:*:${accountId}:table/${subject}`,
+      );
+    case 'sqs':
+      return grant(
+        ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        `arn:aws:sqs:*:${accountId}:${subject}`,
+      );
+    case 'sns':
+      return grant(['sns:Publish'], `arn:aws:sns:*:${accountId}:${subject}`);
+    case 'kms':
+      return grant(['kms:Encrypt', 'kms:GenerateDataKey'], `arn:aws:kms:*:${accountId}:key/*`);
+    case 'redshift':
+      return grant(['redshift:GetClusterCredentials'], `arn:aws:redshift:*:${accountId}:dbuser:${subject}/*`);
+    case 'cloudwatch':
+      return grant(['cloudwatch:PutMetricData'], '*');
+    case 'athena':
+      return grant(
+        ['athena:StartQueryExecution', 'athena:GetQueryResults'],
+        `arn:aws:athena:*:${accountId}:workgroup/${subject}`,
+      );
+    default:
+      return grant(writes ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject', 's3:ListBucket'], [
+        `arn:aws:s3:::${accountId}-${subject}`,
+        `arn:aws:s3:::${accountId}-${subject}/*`,
+      ]);
+  }
+}
+
+/**
+ * A customer-managed policy as `get-account-authorization-details` prints it under `Policies`: two
+ * versions, the second the default (the first granted less), as a policy edited once looks.
+ */
+function managedPolicy(accountId: string, attached: AttachedPolicy, createdAt: string): JsonObject {
+  const document = samplePermissions(accountId, attached.PolicyName);
+  const statement = (document.Statement as JsonObject[])[0] as JsonObject;
+  const first = {
+    ...document,
+    Statement: [{ ...statement, Action: (statement.Action as string[]).slice(0, 1) }],
+  };
+  return {
+    PolicyName: attached.PolicyName,
+    PolicyId: fakeRoleId(`policy/${attached.PolicyArn}`).replace(/^AROA/, 'ANPA'),
+    Arn: attached.PolicyArn,
+    Path: '/',
+    DefaultVersionId: 'v2',
+    AttachmentCount: 1,
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    CreateDate: cliDate(createdAt),
+    UpdateDate: cliDate(createdAt),
+    PolicyVersionList: [
+      { Document: document, VersionId: 'v2', IsDefaultVersion: true, CreateDate: cliDate(createdAt) },
+      { Document: first, VersionId: 'v1', IsDefaultVersion: false, CreateDate: cliDate(createdAt) },
+    ],
   };
 }
 
@@ -1649,6 +1739,7 @@ export function iamJson(account: Account): JsonObject {
     Roles: account.roles,
     OpenIDConnectProviders: account.providers,
     RolePolicies: account.rolePolicies,
+    Policies: account.policies,
   };
 }
 
