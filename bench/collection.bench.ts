@@ -32,6 +32,8 @@ const FULL: SyntheticFleetShape = {
   serviceAccounts: 200,
   pods: 2_000,
   serviceAccountsPerRole: 20,
+  // One inline policy per role, one customer-managed policy per cluster shared by its roles (IRSA-023).
+  policyDocuments: true,
 };
 const SMALL: SyntheticFleetShape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
@@ -148,7 +150,9 @@ async function main(): Promise<void> {
         waves(clustersPerAccount, PROVIDER_CONCURRENCY) +
         1 + // ListClusters (regions in parallel)
         waves(clustersPerAccount, CONCURRENCY) * perCluster;
-      const policyChain = waves(rolesPerAccount, POLICY_CONCURRENCY) * 2;
+      // Per role: its two name lists one after the other, then its inline document; the cluster's
+      // shared policy (GetPolicy, then GetPolicyVersion) once. All through one bound of 8.
+      const policyChain = waves(rolesPerAccount * 3 + clustersPerAccount * 2, POLICY_CONCURRENCY) + 2;
       const accountWaves = waves(shape.accounts, CONCURRENCY);
       const criticalMs = LATENCY_MS * (1 + accountWaves * perAccount + accountWaves * policyChain);
       const ratio = (wallMs: number) => wallMs / criticalMs;
@@ -209,6 +213,17 @@ async function main(): Promise<void> {
         ['account:ListRegions', sum((k) => k.startsWith('account:'))],
       ];
       const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');
+      // The documents of the referenced roles (IRSA-023): one GetRolePolicy per inline policy, one
+      // GetPolicy + GetPolicyVersion per customer-managed policy and account (AWS-managed: none).
+      const documents: [string, number, number][] = [
+        ['iam:GetRolePolicy', sum((k) => k === 'iam:GetRolePolicy'), shape.accounts * rolesPerAccount],
+        ['iam:GetPolicy', sum((k) => k === 'iam:GetPolicy'), shape.accounts * clustersPerAccount],
+        [
+          'iam:GetPolicyVersion',
+          sum((k) => k === 'iam:GetPolicyVersion'),
+          shape.accounts * clustersPerAccount,
+        ],
+      ];
       const handshakes = (kind: string) =>
         Object.entries(first.handshakes).reduce((n, [k, v]) => (k.endsWith(`:${kind}`) ? n + v : n), 0);
       const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -224,7 +239,17 @@ async function main(): Promise<void> {
         `${'total in the bound'.padEnd(44)}${pad(calls, 8)}${pad(bound, 8)}${pad((calls / bound).toFixed(3), 8)}`,
       );
       for (const [name, n] of outside) console.log(`${`+ ${name}`.padEnd(44)}${pad(n, 8)}`);
-      console.log(`${'+ policy lookups of referenced roles (apart)'.padEnd(44)}${pad(policies, 8)}`);
+      console.log(
+        `${'+ policy names of referenced roles (apart)'.padEnd(44)}${pad(policies, 8)}${pad(shape.accounts * rolesPerAccount * 2, 8)}`,
+      );
+      for (const [name, calls, bound] of documents)
+        console.log(`${`+ ${name} (apart)`.padEnd(44)}${pad(calls, 8)}${pad(bound, 8)}`);
+      const documentCalls = documents.reduce((n, d) => n + d[1], 0);
+      const documentBound = documents.reduce((n, d) => n + d[2], 0);
+      console.log(
+        `${'policy names and documents'.padEnd(44)}${pad(policies + documentCalls, 8)}${pad(shape.accounts * rolesPerAccount * 2 + documentBound, 8)}` +
+          `${pad(((policies + documentCalls) / (shape.accounts * rolesPerAccount * 2 + documentBound)).toFixed(3), 8)}`,
+      );
       console.log(
         `Kubernetes TLS handshakes: ${handshakes('full')} full, ${handshakes('resumed')} resumed (${clusters} clusters)`,
       );

@@ -13,7 +13,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CredentialStore, IssuedCredentials } from './credentials.ts';
 import { accessEntryRoute, EksAccessEntries, isAccessEntryOperation } from './eks-access.ts';
 import { type FailureMode, type FaultState, sleep } from './faults.ts';
-import type { FleetAccountFiles, FleetClusterFiles, FleetFiles, JsonObject } from './fleet-files.ts';
+import type {
+  FleetAccountFiles,
+  FleetClusterFiles,
+  FleetFiles,
+  FleetManagedPolicy,
+  JsonObject,
+} from './fleet-files.ts';
 import { SnsState } from './sns.ts';
 import { SqsState, sqsErrorReply } from './sqs.ts';
 import { assumeRoleWithWebIdentity, OidcIssuers, unsignedWebIdentityParams } from './sts-web-identity.ts';
@@ -557,6 +563,114 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
     return role;
   }
 
+  /** The account's customer-managed policy `arn`, or IAM's NoSuchEntity (an invalid ARN: InvalidInput). */
+  function findPolicy(account: FleetAccountFiles | undefined, arn: string): FleetManagedPolicy {
+    if (!/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/.+/.test(arn)) {
+      throw invalidParameter('iam')(`ARN ${arn} is not valid.`);
+    }
+    const policy = account?.policies.find((candidate) => candidate.Arn === arn);
+    if (!policy)
+      throw new AwsApiError(404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+    return policy;
+  }
+
+  /** A managed policy's default version id: DefaultVersionId, else the version marked default. */
+  function defaultVersionId(policy: FleetManagedPolicy): string | undefined {
+    return (
+      policy.DefaultVersionId ??
+      policy.PolicyVersionList?.find((version) => version.IsDefaultVersion)?.VersionId ??
+      undefined
+    );
+  }
+
+  /** A managed policy as GetPolicy and the Policies of GetAccountAuthorizationDetails describe it. */
+  function policyXml(policy: FleetManagedPolicy, withVersions: boolean): JsonObject {
+    const { PolicyVersionList: versions, ...rest } = policy;
+    const defaultId = defaultVersionId(policy);
+    return {
+      ...rest,
+      PolicyId: rest.PolicyId ?? `ANPA${Buffer.from(policy.Arn).toString('hex').slice(-17).toUpperCase()}`,
+      Path: rest.Path ?? '/',
+      DefaultVersionId: defaultId,
+      AttachmentCount: rest.AttachmentCount ?? 0,
+      PermissionsBoundaryUsageCount: rest.PermissionsBoundaryUsageCount ?? 0,
+      IsAttachable: rest.IsAttachable ?? true,
+      CreateDate: isoTimestamp(rest.CreateDate),
+      UpdateDate: isoTimestamp(rest.UpdateDate),
+      ...(withVersions
+        ? { PolicyVersionList: (versions ?? []).map((version) => policyVersionXml(version, defaultId)) }
+        : {}),
+    };
+  }
+
+  function policyVersionXml(
+    version: NonNullable<FleetManagedPolicy['PolicyVersionList']>[number],
+    defaultId: string | undefined,
+  ): JsonObject {
+    return {
+      Document: encodePolicyDocument(version.Document),
+      VersionId: version.VersionId,
+      IsDefaultVersion: version.VersionId === defaultId,
+      CreateDate: isoTimestamp(version.CreateDate),
+    };
+  }
+
+  /** A role as the RoleDetailList of GetAccountAuthorizationDetails describes it: its policies inside. */
+  function roleDetailXml(account: FleetAccountFiles | undefined, role: JsonObject): JsonObject {
+    const policies = account?.rolePolicies[role.RoleName as string];
+    return {
+      ...roleXml(role),
+      InstanceProfileList: [],
+      RolePolicyList: (policies?.RolePolicyList ?? []).map((inline) => ({
+        PolicyName: inline.PolicyName,
+        PolicyDocument: encodePolicyDocument(inline.PolicyDocument),
+      })),
+      AttachedManagedPolicies: (policies?.AttachedPolicies ?? []).map((attached) => ({
+        PolicyName: attached.PolicyName,
+        PolicyArn: attached.PolicyArn,
+      })),
+    };
+  }
+
+  /**
+   * GetAccountAuthorizationDetails: the entity types of `Filter.member.N` (all when none), roles
+   * then customer-managed policies, paged as one sequence. The snapshot holds no users, groups or
+   * AWS-managed policies: those lists are empty.
+   */
+  function authorizationDetails(
+    account: FleetAccountFiles | undefined,
+    params: URLSearchParams,
+    invalid: (message: string) => AwsApiError,
+  ): string {
+    const filters = [...params.entries()]
+      .filter(([key]) => /^Filter\.member\.\d+$/.test(key))
+      .map(([, value]) => value);
+    const known = ['User', 'Role', 'Group', 'LocalManagedPolicy', 'AWSManagedPolicy'];
+    const unknown = filters.find((filter) => !known.includes(filter));
+    if (unknown !== undefined) {
+      throw invalid(
+        `1 validation error detected: Value '[${unknown}]' at 'filter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [${known.join(', ')}]]`,
+      );
+    }
+    const wants = (type: string) => filters.length === 0 || filters.includes(type);
+    const items: ({ role: JsonObject } | { policy: FleetManagedPolicy })[] = [
+      ...(wants('Role') ? (account?.roles ?? []).map((role) => ({ role })) : []),
+      ...(wants('LocalManagedPolicy') ? (account?.policies ?? []).map((policy) => ({ policy })) : []),
+    ];
+    const max = pageSize(params.get('MaxItems'), 100, 1000, 'MaxItems', invalid);
+    const result = page(items, params.get('Marker'), max, invalid);
+    const roles = result.items.flatMap((item) => ('role' in item ? [roleDetailXml(account, item.role)] : []));
+    const policies = result.items.flatMap((item) => ('policy' in item ? [policyXml(item.policy, true)] : []));
+    return (
+      xml('UserDetailList', []) +
+      xml('GroupDetailList', []) +
+      xml('RoleDetailList', roles) +
+      xml('Policies', policies) +
+      xml('IsTruncated', result.next !== undefined) +
+      (result.next ? xml('Marker', result.next) : '')
+    );
+  }
+
   function iam(request: AwsRequest, caller: IssuedCredentials, requestId: string): AwsResponse {
     const { params, operation } = request;
     const account = accounts.get(caller.accountId);
@@ -597,6 +711,58 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
           requestId,
         );
       }
+      case 'GetRolePolicy': {
+        const roleName = params.get('RoleName') ?? '';
+        const policyName = params.get('PolicyName') ?? '';
+        findRole(account, roleName);
+        // Only an inline policy with its document: a name the snapshot lists without one is unknown here.
+        const inline = account?.rolePolicies[roleName]?.RolePolicyList?.find(
+          (candidate) => candidate.PolicyName === policyName,
+        );
+        if (!inline)
+          throw new AwsApiError(
+            404,
+            'NoSuchEntity',
+            `The role policy with name ${policyName} cannot be found.`,
+          );
+        return queryResult(
+          'iam',
+          operation,
+          xml('RoleName', roleName) +
+            xml('PolicyName', inline.PolicyName) +
+            xml('PolicyDocument', encodePolicyDocument(inline.PolicyDocument)),
+          requestId,
+        );
+      }
+      case 'GetPolicy': {
+        const policy = findPolicy(account, params.get('PolicyArn') ?? '');
+        return queryResult('iam', operation, xml('Policy', policyXml(policy, false)), requestId);
+      }
+      case 'GetPolicyVersion': {
+        const arn = params.get('PolicyArn') ?? '';
+        const versionId = params.get('VersionId') ?? '';
+        if (!/^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/.test(versionId)) {
+          throw invalid(
+            `1 validation error detected: Value '${versionId}' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?`,
+          );
+        }
+        const policy = findPolicy(account, arn);
+        const version = policy.PolicyVersionList?.find((candidate) => candidate.VersionId === versionId);
+        if (!version)
+          throw new AwsApiError(
+            404,
+            'NoSuchEntity',
+            `Policy ${arn} version ${versionId} does not exist or is not attachable.`,
+          );
+        return queryResult(
+          'iam',
+          operation,
+          xml('PolicyVersion', policyVersionXml(version, defaultVersionId(policy))),
+          requestId,
+        );
+      }
+      case 'GetAccountAuthorizationDetails':
+        return queryResult('iam', operation, authorizationDetails(account, params, invalid), requestId);
       case 'ListOpenIDConnectProviders':
         return queryResult(
           'iam',
@@ -971,6 +1137,9 @@ function failureKeys(apiKey: string, request: AwsRequest, callerAccount: string)
   if (cluster) keys.push(`${apiKey}@${decodeURIComponent(cluster)}`);
   const roleName = request.params.get('RoleName');
   if (roleName) keys.push(`${apiKey}@${roleName}`);
+  // A managed policy: by its ARN or its name (`iam:GetPolicyVersion@ledger-writer-dynamodb`).
+  const policyArn = request.params.get('PolicyArn');
+  if (policyArn) keys.push(`${apiKey}@${policyArn}`, `${apiKey}@${policyArn.split('/').pop() ?? ''}`);
   const target = /^arn:[^:]+:iam::(\d{12}):/.exec(request.params.get('RoleArn') ?? '')?.[1];
   if (target) keys.push(`${apiKey}@${target}`);
   return keys;

@@ -75,7 +75,8 @@ export interface FaultOptions {
    * Operations that fail on every call, and how (the failure matrix of test/coverage-matrix.test.ts).
    * A key is an API key (`eks:ListPodIdentityAssociations`, `k8s:<cluster>:pods`) or an AWS API key
    * narrowed to one resource with `@`: an account id (the caller's, or the target of sts:AssumeRole),
-   * a region, a cluster name (EKS calls on one cluster) or a role name (IAM calls on one role).
+   * a region, a cluster name (EKS calls on one cluster), a role name (IAM calls on one role) or a
+   * managed policy's ARN or name (iam:GetPolicy and iam:GetPolicyVersion of that policy).
    */
   failures?: Record<string, FailureMode>;
 }

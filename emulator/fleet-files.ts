@@ -20,14 +20,36 @@ const roleSchema = z.looseObject({
   AssumeRolePolicyDocument: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
 });
 const providerSchema = z.looseObject({ Url: z.string().min(1), Arn: z.string().optional() });
+/** A policy document as the snapshot may hold it: the API's URL-encoded string, a JSON string, or the object. */
+const documentSchema = z.union([z.string(), z.record(z.string(), z.unknown())]);
 const rolePoliciesSchema = z.looseObject({
   AttachedPolicies: z.array(z.looseObject({ PolicyName: z.string(), PolicyArn: z.string() })).nullish(),
   PolicyNames: z.array(z.string()).nullish(),
+  /** The inline policies with their documents (`get-account-authorization-details` RolePolicyList). */
+  RolePolicyList: z
+    .array(z.looseObject({ PolicyName: z.string(), PolicyDocument: documentSchema }))
+    .nullish(),
+});
+/** A customer-managed policy with its versions (`get-account-authorization-details` Policies). */
+const managedPolicySchema = z.looseObject({
+  PolicyName: z.string().min(1),
+  Arn: z.string().min(1),
+  DefaultVersionId: z.string().nullish(),
+  PolicyVersionList: z
+    .array(
+      z.looseObject({
+        Document: documentSchema,
+        VersionId: z.string().min(1),
+        IsDefaultVersion: z.boolean().nullish(),
+      }),
+    )
+    .nullish(),
 });
 const iamFileSchema = z.looseObject({
   Roles: z.array(roleSchema).nullish(),
   OpenIDConnectProviders: z.array(providerSchema).nullish(),
   RolePolicies: z.record(z.string(), rolePoliciesSchema).nullish(),
+  Policies: z.array(managedPolicySchema).nullish(),
 });
 const clusterFileSchema = z.looseObject({
   cluster: z.looseObject({
@@ -52,6 +74,7 @@ export type JsonObject = Record<string, unknown>;
 export type FleetRole = z.infer<typeof roleSchema>;
 export type FleetOidcProvider = z.infer<typeof providerSchema> & { Arn: string };
 export type FleetRolePolicies = z.infer<typeof rolePoliciesSchema>;
+export type FleetManagedPolicy = z.infer<typeof managedPolicySchema>;
 export type KubeObject = z.infer<typeof kubeObjectSchema>;
 
 /** The kinds a snapshot's kubernetes.json can hold, as kubectl names them. */
@@ -63,6 +86,8 @@ export interface FleetAccountFiles {
   readonly roles: readonly FleetRole[];
   readonly oidcProviders: readonly FleetOidcProvider[];
   readonly rolePolicies: Readonly<Record<string, FleetRolePolicies>>;
+  /** The customer-managed policies with their versions (iam.json `Policies`), in file order. */
+  readonly policies: readonly FleetManagedPolicy[];
   /** Region directories of the account (sorted), with or without clusters. */
   readonly regions: readonly string[];
 }
@@ -186,6 +211,7 @@ export async function readFleetFiles(fleetDir: string): Promise<FleetFiles> {
         Arn: provider.Arn ?? `arn:aws:iam::${accountId}:oidc-provider/${provider.Url}`,
       })),
       rolePolicies: iam?.RolePolicies ?? {},
+      policies: iam?.Policies ?? [],
       regions,
     });
     for (const region of regions) {

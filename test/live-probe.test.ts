@@ -348,6 +348,7 @@ describe("the emulator's STS AssumeRoleWithWebIdentity", () => {
     ],
     oidcProviders: [{ Url: HOST, Arn: PROVIDER_ARN, ClientIDList: ['sts.amazonaws.com'] }],
     rolePolicies: {},
+    policies: [],
     regions: ['eu-west-1'],
   };
   const issuers = new OidcIssuers();

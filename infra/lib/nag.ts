@@ -47,7 +47,9 @@ export const REASONS = {
   oidcProviders:
     "iam:GetOpenIDConnectProvider reads every IAM OIDC provider of this account (one per EKS cluster): the account's own oidc-provider/*.",
   roles:
-    "iam:ListAttachedRolePolicies and iam:ListRolePolicies read the policy names of the roles ServiceAccounts reference, which are not known in advance: this account's role/*.",
+    "iam:ListAttachedRolePolicies, iam:ListRolePolicies and iam:GetRolePolicy read the policy names and inline documents of the roles ServiceAccounts reference, which are not known in advance: this account's role/*.",
+  customerManagedPolicies:
+    "iam:GetPolicy and iam:GetPolicyVersion read the default version of the customer-managed policies those roles attach, which are not known in advance: this account's policy/* (AWS-managed policies, arn:aws:iam::aws:policy/*, are not granted).",
   clusters:
     "eks:DescribeCluster and eks:ListPodIdentityAssociations read every cluster of this account in every audited region: this account's cluster/* in any region.",
   assumeMemberRoles:
@@ -130,6 +132,11 @@ export function acknowledgeMember(role: IConstruct): void {
     REASONS.oidcProviders,
   );
   acknowledge(role, `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::${ACCOUNT}:role/*]`, REASONS.roles);
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:${PARTITION}:iam::${ACCOUNT}:policy/*]`,
+    REASONS.customerManagedPolicies,
+  );
   acknowledge(
     role,
     `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:cluster/*]`,

@@ -136,6 +136,14 @@ function serviceCli(api: string): string {
     case 'iam:ListAttachedRolePolicies':
     case 'iam:ListRolePolicies':
       return 'iam list-attached-role-policies --role-name ROLE_NAME';
+    // The documents of IRSA-023: one inline policy, one customer-managed policy (its default version).
+    case 'iam:GetRolePolicy':
+      return 'iam get-role-policy --role-name ROLE_NAME --policy-name POLICY_NAME';
+    case 'iam:GetPolicy':
+    case 'iam:GetPolicyVersion':
+      return 'iam get-policy --policy-arn POLICY_ARN';
+    case 'iam:GetAccountAuthorizationDetails':
+      return 'iam get-account-authorization-details --filter Role --max-items 1';
     case 'eks:ListClusters':
       return 'eks list-clusters';
     case 'eks:DescribeCluster':

@@ -19,7 +19,16 @@ import {
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
 import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
 import { byErrorOrder, ReadError } from './failures.ts';
-import { collectIam, collectRolePolicies, type IamSnapshot } from './iam.ts';
+import {
+  collectIam,
+  collectInlinePolicy,
+  collectManagedPolicy,
+  collectRolePolicies,
+  type IamSnapshot,
+  type InlinePolicy,
+  isAwsManagedPolicy,
+  type ManagedPolicy,
+} from './iam.ts';
 import {
   DEFAULT_CLUSTER_DEADLINE_MS,
   DEFAULT_PAGE_SLOTS,
@@ -175,7 +184,10 @@ function privateEndpointMessage(cluster: Record<string, unknown>): string {
 /** A cluster reached with less time than this left before `stopAt` is not dialled. */
 const MIN_CLUSTER_TIME_MS = 1_000;
 
-/** Policy lookups in flight at once per account (they are many, and each is one small IAM call). */
+/**
+ * Policy lookups in flight at once per account (they are many, and each is one small IAM call): the
+ * names of each role, then the documents (docs: README "Policy documents").
+ */
 const POLICY_CONCURRENCY = 8;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -187,6 +199,8 @@ interface AccountState {
   readonly errors: CollectionError[];
   /** Roles whose policies were looked up (or tried): never twice. */
   readonly policiesLookedUp: Set<string>;
+  /** Customer-managed policies read (or being read) for the account's roles, by ARN: each once. */
+  readonly managedPolicies: Map<string, Promise<ManagedPolicy>>;
 }
 
 /** Collects the fleet. */
@@ -212,6 +226,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     accountId,
     errors: [],
     policiesLookedUp: new Set<string>(),
+    managedPolicies: new Map(),
   }));
   /** Role ARNs referenced by service accounts, by the role's account. */
   const referencedRoles = new Map<string, Set<string>>();
@@ -421,12 +436,15 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     progress({
       phase: 'policies',
       accountId: state.accountId,
-      message: `reading the policies of ${roleNames.length} referenced role(s)`,
+      message: `reading the policies of ${roleNames.length} referenced role(s) and their documents`,
     });
-    const roleLimit = pLimit(POLICY_CONCURRENCY);
+    // One bound for every call: a role's documents are queued once its names are in, behind the
+    // names of the roles not yet looked up, so the slots never wait on a barrier between the two.
+    const limit = pLimit(POLICY_CONCURRENCY);
+    const documents: Promise<void>[] = [];
     await Promise.all(
       roleNames.map((roleName) =>
-        roleLimit(async () => {
+        limit(async () => {
           try {
             iam.RolePolicies[roleName] = await collectRolePolicies(clients.iam, roleName);
           } catch (error) {
@@ -435,10 +453,72 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
               ...describeAwsError(error),
               role: roleName,
             });
+            return;
           }
+          documents.push(readDocuments(state, iam, clients, roleName, limit));
         }),
       ),
     );
+    await Promise.all(documents);
+    const managed = await Promise.all(
+      [...state.managedPolicies.values()].map((read) =>
+        read.then(
+          (p) => [p],
+          () => [],
+        ),
+      ),
+    );
+    iam.Policies = managed.flat().sort((a, b) => (a.Arn < b.Arn ? -1 : a.Arn > b.Arn ? 1 : 0));
+  }
+
+  /**
+   * The documents of one role whose names were read (IRSA-023): each inline policy, and each
+   * customer-managed policy it attaches (read once per account, whichever role asks first). A failed
+   * read is an error on this role and leaves its documents incomplete (not evaluated, never passed):
+   * `RolePolicyList` stays absent unless every inline document was read, and a managed policy that
+   * failed is absent from `Policies`. The names already read stay (IRSA-018 does not need documents).
+   */
+  async function readDocuments(
+    state: AccountState,
+    iam: IamSnapshot,
+    clients: AwsClients,
+    roleName: string,
+    limit: ReturnType<typeof pLimit>,
+  ): Promise<void> {
+    const names = iam.RolePolicies[roleName];
+    if (!names) return;
+    const failed = (error: unknown, api: string) =>
+      state.errors.push({
+        api: error instanceof ReadError ? error.api : api,
+        ...describeAwsError(error),
+        role: roleName,
+      });
+    const inline = Promise.all(
+      names.PolicyNames.map((policyName) =>
+        limit(() => collectInlinePolicy(clients.iam, roleName, policyName)),
+      ),
+    ).then(
+      (list: InlinePolicy[]) => {
+        names.RolePolicyList = list;
+      },
+      (error: unknown) => failed(error, 'iam:GetRolePolicy'),
+    );
+    const managed = [...new Set(names.AttachedPolicies.map((p) => p.PolicyArn))]
+      .filter((arn) => !isAwsManagedPolicy(arn))
+      .map((arn) => {
+        let read = state.managedPolicies.get(arn);
+        if (!read) {
+          read = limit(() => collectManagedPolicy(clients.iam, arn));
+          // Each role that attaches it records the failure, when it awaits it below.
+          read.catch(() => {});
+          state.managedPolicies.set(arn, read);
+        }
+        return read.then(
+          () => {},
+          (error: unknown) => failed(error, 'iam:GetPolicy'),
+        );
+      });
+    await Promise.all([inline, ...managed]);
   }
 
   /** Notes the roles that ServiceAccounts reference, by the role's account, for lookUpPolicies. */

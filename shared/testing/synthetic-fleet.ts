@@ -25,6 +25,19 @@ export interface SyntheticFleetShape {
    * exist (IRSA-011 each): findings that depend on the account's IAM. Default 0: a healthy fleet.
    */
   readonly missingRoles?: number;
+  /**
+   * Each role also has one inline policy, and the roles of each cluster share one customer-managed
+   * policy (2 versions), with their documents: what the collector reads for IRSA-023. Default off.
+   */
+  readonly policyDocuments?: boolean;
+}
+
+/** A small permission document (the documents' content does not matter to the benchmarks). */
+function permissionDocument(resource: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `${resource}/*` }],
+  };
 }
 
 /** The id of the synthetic fleet's account number `a` (from 0). */
@@ -37,6 +50,7 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
     const roles: unknown[] = [];
     const providers: unknown[] = [];
     const rolePolicies: Record<string, unknown> = {};
+    const policies: unknown[] = [];
     for (const region of shape.regions) {
       for (let c = 0; c < shape.clustersPerRegion; c++) {
         const name = `cluster-${region}-${c}`;
@@ -53,6 +67,19 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
           name: `sa-${i}`,
         }));
         const roleCount = Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
+        const sharedPolicy = `arn:aws:iam::${account}:policy/${name}-shared`;
+        if (shape.policyDocuments) {
+          policies.push({
+            PolicyName: `${name}-shared`,
+            Arn: sharedPolicy,
+            DefaultVersionId: 'v2',
+            PolicyVersionList: ['v2', 'v1'].map((VersionId) => ({
+              Document: permissionDocument(`arn:aws:s3:::${name}-${VersionId}`),
+              VersionId,
+              IsDefaultVersion: VersionId === 'v2',
+            })),
+          });
+        }
         for (let r = 0; r < roleCount; r++) {
           const subjects = sas
             .filter((_, i) => i % roleCount === r)
@@ -63,10 +90,24 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
             Arn: `arn:aws:iam::${account}:role/${roleName}`,
             AssumeRolePolicyDocument: irsaTrustPolicy(provider, issuer, subjects),
           });
-          rolePolicies[roleName] = {
-            AttachedPolicies: [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
-            PolicyNames: [],
-          };
+          rolePolicies[roleName] = shape.policyDocuments
+            ? {
+                AttachedPolicies: [
+                  { PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' },
+                  { PolicyName: `${name}-shared`, PolicyArn: sharedPolicy },
+                ],
+                PolicyNames: [`${roleName}-inline`],
+                RolePolicyList: [
+                  {
+                    PolicyName: `${roleName}-inline`,
+                    PolicyDocument: permissionDocument(`arn:aws:s3:::${roleName}`),
+                  },
+                ],
+              }
+            : {
+                AttachedPolicies: [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
+                PolicyNames: [],
+              };
         }
         /** The role ServiceAccount i and its pods name. */
         const roleArn = (i: number) =>
@@ -155,7 +196,12 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
     }
     await writeFile(
       join(dir, account, 'iam.json'),
-      JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
+      JSON.stringify({
+        Roles: roles,
+        OpenIDConnectProviders: providers,
+        RolePolicies: rolePolicies,
+        ...(shape.policyDocuments ? { Policies: policies } : {}),
+      }),
     );
   }
 }
