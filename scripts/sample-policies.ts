@@ -37,6 +37,8 @@ function tableAccess(region: string, accountId: string, table: string, actions: 
 /** A customer-managed policy's versions, oldest first; the last is the default. */
 export const MANAGED_POLICY_VERSIONS: Readonly<Record<string, (accountId: string) => Json[]>> = {
   'ledger-writer-dynamodb': (a) => [
+    // v1 before the ledger's index queries; v2 (the default) added UpdateItem and Query.
+    document(tableAccess('eu-west-1', a, 'ledger', ['dynamodb:GetItem', 'dynamodb:PutItem'])),
     document(
       tableAccess('eu-west-1', a, 'ledger', [
         'dynamodb:GetItem',
