@@ -391,6 +391,62 @@ describe('the CLI against the emulator', () => {
     expect(ids(live)).toEqual(ids(expected));
   });
 
+  it('check --live finds IRSA-023 from the permission documents it reads, and a denied read is not a pass', async () => {
+    const irsa023 = async () => {
+      const run = await runCliAsync(
+        [
+          'check',
+          '--live',
+          '--organization',
+          '--role-name',
+          'irsa-auditor',
+          '--check',
+          'IRSA-023,AUDIT-003',
+          '--include-passed',
+          '--format',
+          'json',
+          '-q',
+        ],
+        { env: env() },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      return JSON.parse(run.stdout).findings as {
+        checkId: string;
+        status: string;
+        cluster: string;
+        namespace: string | null;
+        serviceAccount: string | null;
+        message: string;
+        remediation: string | null;
+      }[];
+    };
+    const at = (f: { cluster: string; namespace: string | null; serviceAccount: string | null }) =>
+      `${f.cluster}/${f.namespace}/${f.serviceAccount}`;
+    const findings = await irsa023();
+    const failed = findings.filter((f) => f.checkId === 'IRSA-023' && f.status === 'fail');
+    expect(failed.map(at)).toEqual(['ml-platform/notebooks/jupyter']);
+    expect(failed[0]?.message).toContain('s3:ListBucket on arn:aws:s3:::acme-ml-notebooks/*');
+    expect(failed[0]?.message).toMatch(/judged by @cloud-copilot\/iam-data \d/);
+    expect(failed[0]?.remediation).toContain(
+      '{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::acme-ml-notebooks"}',
+    );
+    // Every other annotated ServiceAccount's documents were read and judged, but the malformed ARN's.
+    const notEvaluated = findings.filter((f) => f.checkId === 'IRSA-023' && f.status === 'not-evaluated');
+    expect(notEvaluated.map(at)).toEqual(['legacy/orders/order-sync']);
+    expect(findings.filter((f) => f.checkId === 'IRSA-023' && f.status === 'pass').length).toBeGreaterThan(
+      10,
+    );
+
+    // The workspace policy's document cannot be read: not evaluated, saying why, and AUDIT-003 names the read.
+    emulator.setFaults({ failures: { 'iam:GetPolicyVersion@notebooks-s3-workspace': 'denied' } });
+    const denied = await irsa023();
+    const jupyter = denied.find((f) => f.checkId === 'IRSA-023' && at(f) === 'ml-platform/notebooks/jupyter');
+    expect(jupyter?.status).toBe('not-evaluated');
+    expect(jupyter?.message).toContain('iam:GetPolicyVersion');
+    const coverage = denied.filter((f) => f.checkId === 'AUDIT-003' && f.status === 'fail');
+    expect(coverage.map((f) => f.message).join('\n')).toContain('iam:GetPolicyVersion');
+  });
+
   it('check --live finds IRSA-034 from the Secret references the collector keeps (names, never values)', async () => {
     const run = await runCliAsync(
       [
