@@ -145,3 +145,16 @@ export function kubernetesGet(
     request.end();
   });
 }
+
+/** An AWS SDK error as a test reads it: the error name, message and HTTP status. */
+export type SdkFailure = Error & { code?: number; body?: unknown; $metadata?: { httpStatusCode?: number } };
+
+/** The error `promise` rejects with; a promise that resolves fails the test. */
+export async function failure(promise: Promise<unknown>): Promise<SdkFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as SdkFailure;
+  }
+  throw new Error('expected a failure');
+}

@@ -36,21 +36,10 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { managementCredentials } from '../emulator/testing.ts';
+import { failure, managementCredentials } from '../emulator/testing.ts';
 
 const FLEET = 'examples/fleet';
 const REGION = 'eu-west-1';
-
-type Failure = Error & { $metadata?: { httpStatusCode?: number } };
-
-async function failure(promise: Promise<unknown>): Promise<Failure> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Failure;
-  }
-  throw new Error('expected a failure');
-}
 
 let emulator: Emulator;
 let sns: SNSClient;

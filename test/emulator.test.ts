@@ -25,29 +25,19 @@ import {
   assumeRoleIn,
   awsClients,
   emulatedCluster,
+  failure,
   kubernetesClients,
   kubernetesGet,
   managementCredentials,
+  type SdkFailure,
 } from '../emulator/testing.ts';
 
 const FLEET = 'examples/fleet';
 const MANAGEMENT = '210987654321';
 const SECOND = '345678901234';
 
-type Failure = Error & { code?: number; body?: unknown; $metadata?: { httpStatusCode?: number } };
-
-/** The rejection of `promise` (fails the test when it resolves). */
-async function failure(promise: Promise<unknown>): Promise<Failure> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Failure;
-  }
-  throw new Error('expected a failure');
-}
-
 /** The Kubernetes Status of a client-node ApiException. */
-function statusOf(error: Failure): { reason?: string; message?: string } {
+function statusOf(error: SdkFailure): { reason?: string; message?: string } {
   return typeof error.body === 'string' ? JSON.parse(error.body) : (error.body as object);
 }
 

@@ -21,7 +21,7 @@ import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fl
 import type { IamSnapshot } from '#shared/collectors/iam.ts';
 import type { CollectionError } from '#shared/model/fleet.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { assumeRoleIn, awsClients } from '../emulator/testing.ts';
+import { assumeRoleIn, awsClients, failure } from '../emulator/testing.ts';
 import { REPO_ROOT } from './support/run-cli.ts';
 
 const FLEET = join(REPO_ROOT, 'examples/fleet');
@@ -30,17 +30,6 @@ const ML = '345678901234';
 /** Referenced by a payments ServiceAccount: one inline policy and one customer-managed policy. */
 const LEDGER = 'payments-ledger-writer';
 const LEDGER_POLICY = `arn:aws:iam::${PAYMENTS}:policy/ledger-writer-dynamodb`;
-
-type Failure = Error & { $metadata?: { httpStatusCode?: number } };
-
-async function failure(promise: Promise<unknown>): Promise<Failure> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Failure;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A document as the snapshot holds it (the sample fleet's second account stores them URL-encoded). */
 const decoded = (document: unknown) =>

@@ -2,7 +2,7 @@
  * Small helpers every check uses to name its subject and build results, so that identity
  * fields are filled the same way everywhere.
  */
-import type { Workload } from '../engine/audit-context.ts';
+import type { RoleResolution, ServiceAccountLink, Workload } from '../engine/audit-context.ts';
 import type { Cluster, ServiceAccount } from '../model/fleet.ts';
 import type { CheckMetadata, CheckResult, Subject } from './types.ts';
 
@@ -108,4 +108,20 @@ export function resultsFor(metadata: CheckMetadata): ResultBuilder {
 /** `ns/name` for messages. */
 export function qualified(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/**
+ * The role a ServiceAccount's annotation names, found in an audited account; or why a check that
+ * reads the role (its policies, its documents) cannot judge it: the annotation is malformed
+ * (IRSA-010), the role does not exist (IRSA-011), or its account is not audited.
+ */
+export function foundRole(
+  link: ServiceAccountLink,
+): { found: Extract<RoleResolution, { kind: 'found' }> } | { notEvaluated: string } {
+  const role = link.role;
+  if (role === null) return { notEvaluated: 'the role-arn annotation is malformed (IRSA-010)' };
+  if (role.kind === 'found') return { found: role };
+  return {
+    notEvaluated: role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`,
+  };
 }

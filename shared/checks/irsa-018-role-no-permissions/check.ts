@@ -1,6 +1,6 @@
 import { reads } from '../../engine/coverage.ts';
 import { sh } from '../../sinks/shell.ts';
-import { resultsFor, serviceAccountSubject } from '../results.ts';
+import { foundRole, resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
 export const metadata: CheckMetadata = {
@@ -27,20 +27,12 @@ export const check: Check = {
       for (const link of context.serviceAccountLinks(cluster)) {
         const sa = link.serviceAccount;
         const subject = serviceAccountSubject(cluster, sa);
-        const role = link.role;
-        if (role === null) {
-          out.push(results.notEvaluated(subject, 'the role-arn annotation is malformed (IRSA-010)'));
+        const resolved = foundRole(link);
+        if ('notEvaluated' in resolved) {
+          out.push(results.notEvaluated(subject, resolved.notEvaluated));
           continue;
         }
-        if (role.kind !== 'found') {
-          out.push(
-            results.notEvaluated(
-              subject,
-              role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`,
-            ),
-          );
-          continue;
-        }
+        const role = resolved.found;
         const policies = role.account.iam?.rolePolicies.get(role.role.name);
         if (!policies) {
           out.push(

@@ -4,7 +4,7 @@ import type { IamCatalogue } from '../../policy/iam-catalogue.ts';
 import { parsePermissionPolicy } from '../../policy/permission-policy.ts';
 import { sh } from '../../sinks/shell.ts';
 import { MAX_SHOWN_RUN } from '../../sinks/untrusted.ts';
-import { resultsFor, serviceAccountSubject } from '../results.ts';
+import { foundRole, resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import { type GrantProblem, type PolicyReview, reviewPolicy } from './review.ts';
 
@@ -182,20 +182,12 @@ export const check: Check = {
       for (const link of context.serviceAccountLinks(cluster)) {
         const sa = link.serviceAccount;
         const subject = serviceAccountSubject(cluster, sa);
-        const role = link.role;
-        if (role === null) {
-          out.push(results.notEvaluated(subject, 'the role-arn annotation is malformed (IRSA-010)'));
+        const resolved = foundRole(link);
+        if ('notEvaluated' in resolved) {
+          out.push(results.notEvaluated(subject, resolved.notEvaluated));
           continue;
         }
-        if (role.kind !== 'found') {
-          out.push(
-            results.notEvaluated(
-              subject,
-              role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`,
-            ),
-          );
-          continue;
-        }
+        const role = resolved.found;
         let verdict = verdicts.get(role.role);
         if (!verdict) {
           verdict = verdictFor(role.role, role.account, catalogue);
