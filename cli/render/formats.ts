@@ -7,6 +7,7 @@
 
 import { renderJson } from './json.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
+import { renderSarif } from './sarif.ts';
 import { renderTable } from './table.ts';
 
 /** What a renderer may know besides the findings. */
@@ -42,6 +43,11 @@ export const FORMATS = {
   json: {
     render: (report, findings) => renderJson(report, findings),
     description: "irsa-audit's own JSON: every field and the summary (docs/fleet-format.md)",
+  },
+  sarif: {
+    render: (report, findings) => renderSarif(report, findings),
+    description: 'SARIF 2.1.0 for code scanning (GitHub upload-sarif and other SARIF viewers)',
+    prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;
 
