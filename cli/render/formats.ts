@@ -6,6 +6,7 @@
  */
 
 import { renderJson } from './json.ts';
+import { renderJunit } from './junit.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
 import { renderSarif } from './sarif.ts';
 import { renderTable } from './table.ts';
@@ -47,6 +48,12 @@ export const FORMATS = {
   sarif: {
     render: (report, findings) => renderSarif(report, findings),
     description: 'SARIF 2.1.0 for code scanning (GitHub upload-sarif and other SARIF viewers)',
+    prefersFile: true,
+  },
+  junit: {
+    render: (report, findings, context) => renderJunit(report, findings, context),
+    description:
+      'JUnit XML for CI test reports (Jenkins, GitLab, GitHub): a suite per check, a case per finding',
     prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;

@@ -26,9 +26,10 @@ function roundTrip(value: string): { attribute: string; text: string } {
 
 describe('the XML sink', () => {
   it('escapes markup, so a value is always text', () => {
-    expect(forXmlText(`<failure>&amp;"'</failure>`)).toBe(
-      '&lt;failure&gt;&amp;amp;&quot;&apos;&lt;/failure&gt;',
+    expect(forXmlText(`<failure>&amp;"']]></failure>`)).toBe(
+      `&lt;failure&gt;&amp;amp;"']]&gt;&lt;/failure&gt;`,
     );
+    expect(forXmlAttribute(`<a>&"'`)).toBe('&lt;a&gt;&amp;&quot;&apos;');
     expect(roundTrip('</r><x a="1">&').text).toBe('</r><x a="1">&');
     expect(roundTrip('" injected="1').attribute).toBe('" injected="1');
   });

@@ -10,18 +10,19 @@ import { escapeCode, visible } from './untrusted.ts';
 /** Characters XML 1.0 does not allow that `visible` leaves (it handles controls and lone surrogates). */
 const NON_CHARACTERS = /[\uFFFE\uFFFF]/g;
 
-function escapeMarkup(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+/** `&`, `<` and `>` (so that `]]>` cannot appear either): what element content needs. */
+function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Element content's escapes, and both quotes: what a quoted attribute value needs. */
+function escapeAttribute(text: string): string {
+  return escapeText(text).replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 /** Element content: newlines and tabs kept, every other control character shown escaped. */
 export function forXmlText(text: string): string {
-  return escapeMarkup(visible(text).replace(NON_CHARACTERS, escapeCode));
+  return escapeText(visible(text).replace(NON_CHARACTERS, escapeCode));
 }
 
 /**
@@ -29,7 +30,7 @@ export function forXmlText(text: string): string {
  * newline in an attribute to a space anyway; a newline is shown as `\x0a`.
  */
 export function forXmlAttribute(text: string): string {
-  return escapeMarkup(visible(text, { oneLine: true }).replace(NON_CHARACTERS, escapeCode));
+  return escapeAttribute(visible(text, { oneLine: true }).replace(NON_CHARACTERS, escapeCode));
 }
 
 /** Whether a text holds only characters XML 1.0 allows (a test of what this sink writes). */
