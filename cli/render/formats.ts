@@ -5,6 +5,7 @@
  * to a file instead of stdout.
  */
 
+import { renderCsv } from './csv.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
@@ -52,8 +53,12 @@ export const FORMATS = {
   },
   junit: {
     render: (report, findings, context) => renderJunit(report, findings, context),
-    description:
-      'JUnit XML for CI test reports (Jenkins, GitLab, GitHub): a suite per check, a case per finding',
+    description: 'JUnit XML for CI test reports (Jenkins, GitLab): a suite per check',
+    prefersFile: true,
+  },
+  csv: {
+    render: (report, findings) => renderCsv(report, findings),
+    description: 'one row per finding, for spreadsheets (formula cells neutralised)',
     prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;
