@@ -85,6 +85,15 @@ export function findingObject(f: ReportedFinding): FindingObject {
   const a = s(f.accountId);
   const place = [a, s(f.region), s(f.cluster)];
   const kubernetes = [...place, 'kubernetes.json'];
+  if (f.checkId === 'AUDIT-004' && f.resource) {
+    // The resource of an input error is the file (or folder) relative to the fleet directory.
+    return {
+      kind: 'snapshotFile',
+      name: f.resource,
+      fullyQualifiedName: f.resource,
+      file: f.resource.split('/'),
+    };
+  }
   if (f.workload && f.cluster) {
     const name = `${f.workload.kind}/${f.workload.name}`;
     return {
@@ -116,15 +125,6 @@ export function findingObject(f: ReportedFinding): FindingObject {
       name: f.resource,
       fullyQualifiedName: f.resource,
       file: [a, 'iam.json'],
-    };
-  }
-  if (f.checkId === 'AUDIT-004' && f.resource) {
-    // The resource of an input error is the file (or folder) relative to the fleet directory.
-    return {
-      kind: 'snapshotFile',
-      name: f.resource,
-      fullyQualifiedName: f.resource,
-      file: f.resource.split('/'),
     };
   }
   if (f.cluster && f.accountId) {
