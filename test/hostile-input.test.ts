@@ -3,10 +3,12 @@
  * findings. A fleet of hostile values (escape sequences that clear the screen and set the window
  * title, bidirectional overrides, Slack link and mention syntax, shell command substitutions in
  * names, a 70,000-character role name) goes through every renderer the product has: `check`'s
- * table and JSON, the pipeline's email text and Chatbot notification (a real night with the
+ * table, JSON, SARIF, JUnit XML and CSV, the pipeline's email text and Chatbot notification (a real night with the
  * handlers, dynalite and the emulator), and `history`'s table. Nothing raw gets through:
  * - no control character (but newline and tab) and no bidirectional or invisible formatting
- *   character in any text a person reads, and valid JSON where JSON is written;
+ *   character in any text a person reads, and valid JSON where JSON is written (SARIF valid per
+ *   the official schema), well-formed XML 1.0 where XML is (JUnit), RFC 4180 where CSV is;
+ * - in CSV, no cell a spreadsheet would compute (starting with `=`, `+`, `-`, `@`, tab, CR);
  * - in Slack, no link or mention syntax outside a code span;
  * - every fix command, run in bash with kubectl, aws and eksctl stubbed, runs nothing else;
  * - a long value is cut, and the text says so.
@@ -15,12 +17,16 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startsFormula } from '#shared/sinks/csv.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 import { runHistoryCommand } from '../cli/commands/history.ts';
 import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import type { PublishedSnsMessage } from '../emulator/index.ts';
+import { parseJunit } from './support/junit-xml.ts';
 import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
+import { sarifSchemaErrors } from './support/sarif-schema.ts';
 
 const ACCOUNT = '210987654321';
 const CLUSTER_DIR = `${ACCOUNT}/eu-west-1/checkout`;
@@ -35,6 +41,8 @@ const BIDI = 'cart\u202Eipa-dlo\u2066';
 const LONG_ROLE = `arn:aws:iam::${ACCOUNT}:role/${'a'.repeat(70_000)}`;
 const HOSTILE_POLICY = `p$(touch PWNED9)${ESCAPES}`;
 const HOSTILE_RESOURCE = `arn:aws:s3:::b${ESCAPES}$(touch PWNED10)\u202E`;
+/** An owner reference's kind is any string: the workload column of a CSV starts with it. */
+const FORMULA_KIND = '=HYPERLINK("https://evil.example/x","click")';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
@@ -91,6 +99,14 @@ function writeHostileFleet(dir: string): void {
       serviceAccount('checkout', 'slack', `arn:aws:iam::${ACCOUNT}:role/${SLACK}`),
       serviceAccount('checkout', 'bidi', `arn:aws:iam::${ACCOUNT}:role/${BIDI}`),
       serviceAccount('checkout', 'long', LONG_ROLE),
+      // A pod whose owner's kind is a spreadsheet formula (a CSV's workload cell starts with it).
+      (() => {
+        const formula = pod('checkout', 'formula', 'default');
+        formula.metadata.ownerReferences = [
+          { apiVersion: 'v1', kind: FORMULA_KIND, name: 'x', controller: true },
+        ];
+        return formula;
+      })(),
       // A valid role and an audience that is a command: IRSA-002 puts it in its fix.
       {
         ...serviceAccount('checkout', 'audience', `arn:aws:iam::${ACCOUNT}:role/checkout-cart-api`),
@@ -158,6 +174,9 @@ let hostileDir: string;
 let dynamo: LocalDynamo;
 let check: CliRun;
 let checkJson: CliRun;
+let checkSarif: CliRun;
+let checkJunit: CliRun;
+let checkCsv: CliRun;
 let published: PublishedSnsMessage[] = [];
 
 beforeAll(async () => {
@@ -173,6 +192,12 @@ beforeAll(async () => {
   [check, checkJson] = await Promise.all([
     cli(['check', hostileDir, '--no-color', '-q']),
     cli(['check', hostileDir, '--format', 'json', '-q']),
+  ]);
+  // Every result, passes included, so that every hostile value shown anywhere is in these.
+  [checkSarif, checkJunit, checkCsv] = await Promise.all([
+    cli(['check', hostileDir, '--format', 'sarif', '--include-passed', '-q']),
+    cli(['check', hostileDir, '--format', 'junit', '--include-passed', '-q']),
+    cli(['check', hostileDir, '--format', 'csv', '--include-passed', '-q']),
   ]);
   // Two nights: the clean fleet, then the hostile one, so the hostile findings are regressions.
   dynamo = await startDynalite();
@@ -218,6 +243,51 @@ describe('a fleet of hostile values', () => {
     expect(check.stdout).toContain("--client-id $'sts$(touch PWNED6)`touch PWNED7`;touch PWNED8\\x1b[31m'");
     expect(check.stdout).not.toContain('a'.repeat(1025));
     expect(check.stdout).toMatch(/…\[cut:\s+70,0\d\d\s+characters\s+in\s+all\]/);
+  });
+
+  it('SARIF: valid per the official SARIF 2.1.0 schema, nothing raw, the audit said incomplete', () => {
+    expect(checkSarif.status, checkSarif.stderr).toBe(2);
+    assertNothingRaw(checkSarif.stdout, 'check sarif');
+    const log = JSON.parse(checkSarif.stdout);
+    expect(sarifSchemaErrors(log)).toEqual([]);
+    const run = log.runs[0];
+    expect(run.invocations[0].executionSuccessful).toBe(false);
+    // The hostile values reached it, shown escaped in what a code-scanning view displays.
+    const messages = run.results.map((r: { message: { text: string } }) => r.message.text).join('\n');
+    expect(messages).toContain('\\u001b[2J\\u001b]0;pwned\\u0007arn:aws:iam::');
+    expect(JSON.stringify(run.results)).toContain('PWNED');
+    expect(checkSarif.stdout).not.toContain('a'.repeat(1025));
+  });
+
+  it('JUnit XML: well-formed XML 1.0 read back by a real parser, nothing raw', () => {
+    expect(checkJunit.status, checkJunit.stderr).toBe(2);
+    assertNothingRaw(checkJunit.stdout, 'check junit');
+    const junit = parseJunit(checkJunit.stdout);
+    const cases = (junit.testsuites.testsuite ?? []).flatMap((s) => s.testcase);
+    expect(cases.some((c) => c.name.includes('escapes'))).toBe(true);
+    const failures = cases
+      .map((c) => `${c.failure?.message ?? ''}\n${c.failure?.['#text'] ?? ''}`)
+      .join('\n');
+    expect(failures).toContain('PWNED');
+    expect(failures).toContain('cart\\u202eipa-dlo\\u2066');
+    expect(checkJunit.stdout).not.toContain('a'.repeat(1025));
+  });
+
+  it('CSV: RFC 4180 read back by a real parser, nothing raw, no cell a spreadsheet would compute', () => {
+    expect(checkCsv.status, checkCsv.stderr).toBe(2);
+    // Records end with CRLF (RFC 4180): the only carriage returns there may be.
+    assertNothingRaw(checkCsv.stdout.replace(/\r\n/g, '\n'), 'check csv');
+    const [header, ...rows] = parseCsv(checkCsv.stdout) as string[][];
+    expect(header?.[0]).toBe('checkId');
+    expect(rows.length).toBeGreaterThan(10);
+    for (const row of rows) {
+      expect(row).toHaveLength(header?.length ?? 0);
+      for (const cell of row) expect(startsFormula(cell), cell).toBe(false);
+    }
+    expect(rows.some((r) => r.join(' ').includes('PWNED'))).toBe(true);
+    // The formula reached a cell's start, and was neutralised there.
+    expect(rows.some((r) => r.includes(`'${FORMULA_KIND}/x`))).toBe(true);
+    expect(checkCsv.stdout).not.toContain('a'.repeat(1025));
   });
 
   it('names Kubernetes and IAM would never return make their file an input error, naming the field', () => {

@@ -5,8 +5,11 @@
  * to a file instead of stdout.
  */
 
+import { renderCsv } from './csv.ts';
 import { renderJson } from './json.ts';
+import { renderJunit } from './junit.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
+import { renderSarif } from './sarif.ts';
 import { renderTable } from './table.ts';
 
 /** What a renderer may know besides the findings. */
@@ -42,6 +45,21 @@ export const FORMATS = {
   json: {
     render: (report, findings) => renderJson(report, findings),
     description: "irsa-audit's own JSON: every field and the summary (docs/fleet-format.md)",
+  },
+  sarif: {
+    render: (report, findings) => renderSarif(report, findings),
+    description: 'SARIF 2.1.0 for code scanning (GitHub upload-sarif and other SARIF viewers)',
+    prefersFile: true,
+  },
+  junit: {
+    render: (report, findings, context) => renderJunit(report, findings, context),
+    description: 'JUnit XML for CI test reports (Jenkins, GitLab): a suite per check',
+    prefersFile: true,
+  },
+  csv: {
+    render: (report, findings) => renderCsv(report, findings),
+    description: 'one row per finding, for spreadsheets (formula cells neutralised)',
+    prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;
 
