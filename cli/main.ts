@@ -464,6 +464,12 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (`irsa-audit check ... | head`) closes the pipe: that ends the output,
+  // quietly, as for any Unix tool, instead of an unhandled EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,4 +1,5 @@
 /** The CLI as a user drives it: options, exit codes, exemptions, and bad input. */
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,22 @@ describe('usage', () => {
     const run = runCli(['checks']);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^IRSA-004\s+critical\s+cluster\s+The pod identity webhook's caBundle/m);
+  });
+});
+
+describe('a reader that stops early', () => {
+  it('ends the output quietly when the pipe closes (| head)', () => {
+    const run = spawnSync(
+      'bash',
+      // 300 KB of JSON: more than a pipe holds, so the writer meets the closed pipe.
+      [
+        '-c',
+        `"${process.execPath}" "${REPO_ROOT}/bin/irsa-audit.mjs" check "${REPO_ROOT}/examples/fleet" -f json --include-passed | head -c 10`,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(run.stdout).toBe('{\n  "findi');
+    expect(run.stderr).not.toMatch(/EPIPE|Unhandled/);
   });
 });
 
