@@ -5,6 +5,7 @@
  * to a file instead of stdout.
  */
 
+import { renderAsff } from './asff.ts';
 import { renderJson } from './json.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
 import { renderTable } from './table.ts';
@@ -42,6 +43,14 @@ export const FORMATS = {
   json: {
     render: (report, findings) => renderJson(report, findings),
     description: "irsa-audit's own JSON: every field and the summary (docs/fleet-format.md)",
+  },
+  asff: {
+    render: (_report, findings, context) =>
+      renderAsff(findings, {
+        now: context.now,
+        homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+      }),
+    description: "AWS Security Finding Format: a JSON array for Security Hub's BatchImportFindings",
   },
 } as const satisfies Record<string, ReportFormat>;
 
