@@ -7,6 +7,7 @@
 
 import { renderAsff } from './asff.ts';
 import { renderJson } from './json.ts';
+import { renderOcsf } from './ocsf.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
 import { renderTable } from './table.ts';
 
@@ -51,6 +52,14 @@ export const FORMATS = {
         homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
       }),
     description: "AWS Security Finding Format: a JSON array for Security Hub's BatchImportFindings",
+  },
+  ocsf: {
+    render: (_report, findings, context) =>
+      renderOcsf(findings, {
+        now: context.now,
+        homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+      }),
+    description: 'OCSF 1.8.0 Compliance Finding events (class 2003): a JSON array',
   },
 } as const satisfies Record<string, ReportFormat>;
 

@@ -131,12 +131,19 @@ function resourcePartition(partition: string): Resource['Partition'] | undefined
 }
 
 /** The cluster's own account: the finding's, or the one a role finding's resource names (`<acct>/<region>/<name>`). */
-function clusterAccount(source: AsffSource): string | null {
+function clusterAccount(source: Pick<AsffSource, 'resource' | 'accountId'>): string | null {
   const qualified = source.resource ? /^(\d{12})\/[^/]+\/[^/]+$/.exec(source.resource)?.[1] : undefined;
   return qualified ?? source.accountId;
 }
 
-function resourcesOf(source: AsffSource, where: { region: string; partition: string }): Resource[] {
+/**
+ * The resources a finding is about, as ASFF types them (also what `--format ocsf` lists): `where`
+ * is the region and partition of those without a region of their own (IAM, the account).
+ */
+export function findingResources(
+  source: Omit<AsffSource, 'status' | 'title' | 'severity' | 'message' | 'remediation'>,
+  where: { region: string; partition: string },
+): Resource[] {
   const resources: Resource[] = [];
   const region = validRegion(source.region);
   const place = (resourceRegion: string | null) => {
@@ -323,7 +330,7 @@ export function toAsff(source: AsffSource, options: AsffOptions): AwsSecurityFin
       },
     },
     ProductFields: productFields(source, checkName),
-    Resources: resourcesOf(source, { region: importer.region, partition: importer.partition }),
+    Resources: findingResources(source, { region: importer.region, partition: importer.partition }),
     Compliance: { Status: compliance },
     Workflow: { Status: workflow },
     RecordState: resolved ? 'ARCHIVED' : 'ACTIVE',
