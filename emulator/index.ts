@@ -32,7 +32,7 @@ export type { AccessEntry } from './eks-access.ts';
 export type { FaultOptions } from './faults.ts';
 export { EmulatorFleetError } from './fleet-files.ts';
 export type { ImportFindingsError, SecurityHubImport } from './security-hub.ts';
-export { asffProblem } from './security-hub.ts';
+export { asffProblem, SecurityHubState } from './security-hub.ts';
 export type { PublishedSnsMessage, SnsAttributes, SnsDelivery } from './sns.ts';
 export type { InspectedQueue, InspectedSqsMessage, SqsAttributes } from './sqs.ts';
 
@@ -101,6 +101,8 @@ export interface StartEmulatorOptions {
    * (default: every emulated endpoint is public). Only a collector told it runs in their VPC reads them.
    */
   privateAsInSnapshot?: boolean;
+  /** Security Hub's findings, kept across emulators (a pipeline's nights); default: a new, empty store. */
+  securityHub?: SecurityHubState;
 }
 
 const EMULATOR_USER = 'irsa-auditor';
@@ -139,7 +141,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   const issuers = new OidcIssuers();
   const sqs = new SqsState();
   const sns = new SnsState({ sqs });
-  const securityHub = new SecurityHubState();
+  const securityHub = options.securityHub ?? new SecurityHubState();
   const rbac = new Map(fleet.clusters.map((cluster) => [cluster, new KubernetesRbac()]));
   const fleetCluster = (name: string, accountId?: string): FleetClusterFiles => {
     const found = fleet.clusters.find((c) => c.name === name && (!accountId || c.accountId === accountId));
