@@ -412,6 +412,10 @@ Examples:
       parseNetwork,
     )
     .option('--no-networks', 'no network auditor: clusters whose public endpoint is off are AUDIT-002')
+    .option(
+      '--security-hub',
+      "import each night's new, changed and resolved findings into the emulator's Security Hub (the hub's securityHub setting) and say what it took and refused",
+    )
     .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
     .option('-q, --quiet', 'no progress output on stderr')
     .addHelpText(
@@ -446,6 +450,7 @@ Examples:
           config: opts.config,
           ...(opts.clustersPerUnit ? { clustersPerUnit: opts.clustersPerUnit } : {}),
           ...(opts.networks === false ? { networks: [] } : opts.network ? { networks: opts.network } : {}),
+          ...(opts.securityHub ? { securityHub: true } : {}),
           color: opts.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
           progress: !opts.quiet,
         },

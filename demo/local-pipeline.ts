@@ -1,7 +1,7 @@
 /**
  * The nightly pipeline on one machine, with nothing mocked: the real planner and auditor
  * handlers (functions/), dynalite as DynamoDB, and the emulator as STS/IAM/EKS/Organizations,
- * SNS, SQS and each cluster's Kubernetes API. It plays the parts AWS plays around the handlers:
+ * SNS, SQS, Security Hub (when asked) and each cluster's Kubernetes API. It plays the parts AWS plays around the handlers:
  * EventBridge (invokes the planner with a scheduled time) and the SQS event source mapping
  * (receives batches, invokes the auditor, deletes what succeeded, lets failures come back and
  * go to the DLQ after `maxReceiveCount`).
@@ -26,6 +26,8 @@ import {
   type Emulator,
   type FaultOptions,
   type PublishedSnsMessage,
+  type SecurityHubImport,
+  type SecurityHubState,
   startEmulator,
 } from '../emulator/index.ts';
 
@@ -58,6 +60,13 @@ export interface LocalPipelineOptions {
   readonly networks?: readonly LocalNetwork[];
   /** AUDIT_CLUSTERS_PER_UNIT: clusters one unit carries before its account is fanned out. */
   readonly clustersPerUnit?: number;
+  /**
+   * Import each night's changes into the emulator's Security Hub, as the hub config's
+   * `securityHub` does: SECURITY_HUB_PRODUCT_ARN is the default product of the account the handlers
+   * run as (the emulator's management account), in its region. Give a SecurityHubState to keep
+   * Security Hub's findings from one pipeline (night) to the next.
+   */
+  readonly securityHub?: boolean | SecurityHubState;
 }
 
 export interface LocalNetwork {
@@ -85,6 +94,8 @@ export interface NightResult {
    */
   readonly longestInvocationMs: number;
   readonly longestInvocationBodies: readonly string[];
+  /** The BatchImportFindings calls of this night (none without `securityHub`). */
+  readonly securityHubImports: readonly SecurityHubImport[];
 }
 
 export interface LocalPipeline {
@@ -94,6 +105,8 @@ export interface LocalPipeline {
   readonly queueUrl: string;
   /** The network auditors, as configured (see LocalPipelineOptions.networks). */
   readonly networks: readonly LocalNetwork[];
+  /** The Security Hub product the findings are imported into, or null (LocalPipelineOptions.securityHub). */
+  readonly securityHubProductArn: string | null;
   /** Runs one night: the planner at `time`, then the queue drained through the auditor. */
   runNight(time: string, options?: { redeliver?: boolean }): Promise<NightResult>;
   /** Every message published to the topic so far. */
@@ -152,6 +165,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     fleetDir: options.fleetDir,
     faults: options.faults,
     privateAsInSnapshot: true,
+    ...(typeof options.securityHub === 'object' ? { securityHub: options.securityHub } : {}),
   });
   const networks: readonly LocalNetwork[] =
     options.networks ??
@@ -194,6 +208,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   );
   const topicArn = topic.TopicArn ?? '';
   const queueUrl = main.url;
+  const securityHubProductArn = options.securityHub
+    ? `arn:aws:securityhub:${region}:${emulator.managementAccountId}:product/${emulator.managementAccountId}/default`
+    : null;
+  // One process may run pipelines with and without it (the tests): never inherit it.
+  delete process.env.SECURITY_HUB_PRODUCT_ARN;
   // What email subscribers would get (recorded by the emulator, not sent).
   await sns.send(
     new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 'security@example.com' }),
@@ -215,6 +234,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       })),
     ),
     ...(options.clustersPerUnit ? { AUDIT_CLUSTERS_PER_UNIT: String(options.clustersPerUnit) } : {}),
+    ...(securityHubProductArn ? { SECURITY_HUB_PRODUCT_ARN: securityHubProductArn } : {}),
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_NAMESPACE: 'IrsaAuditor',
@@ -327,8 +347,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     topicArn,
     queueUrl,
     networks,
+    securityHubProductArn,
     async runNight(time, nightOptions = {}) {
       const before = emulator.sns.published(topicArn).length;
+      const importsBefore = emulator.securityHub.imports().length;
       longest = { ms: 0, bodies: [] };
       const planned = await planner({ time }, lambdaContext('irsa-audit-planner'));
       if (nightOptions.redeliver) await planner({ time }, lambdaContext('irsa-audit-planner'));
@@ -343,6 +365,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         published: emulator.sns.published(topicArn).slice(before),
         longestInvocationMs: longest.ms,
         longestInvocationBodies: longest.bodies,
+        securityHubImports: emulator.securityHub.imports().slice(importsBefore),
       };
     },
     published: () => emulator.sns.published(topicArn),

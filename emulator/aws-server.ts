@@ -1,7 +1,8 @@
 /**
  * The AWS side of the emulator: one HTTP handler for STS and IAM (awsQuery), EKS and Account
  * (restJson1) and Organizations (JSON 1.1), on the wire exactly as the SDK v3 clients expect;
- * SNS (awsQuery, sns.ts) and SQS (JSON 1.0, sqs.ts) keep their state in memory.
+ * SNS (awsQuery, sns.ts), SQS (JSON 1.0, sqs.ts) and Security Hub (restJson1, security-hub.ts) keep
+ * their state in memory.
  *
  * The service and region come from the SigV4 credential scope (`<key>/<date>/<region>/<service>/
  * aws4_request`), the caller's account from the access key id. Signatures are not verified.
@@ -20,11 +21,12 @@ import type {
   FleetManagedPolicy,
   JsonObject,
 } from './fleet-files.ts';
+import { SecurityHubError, SecurityHubState } from './security-hub.ts';
 import { SnsState } from './sns.ts';
 import { SqsState, sqsErrorReply } from './sqs.ts';
 import { assumeRoleWithWebIdentity, OidcIssuers, unsignedWebIdentityParams } from './sts-web-identity.ts';
 
-type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account' | 'sns' | 'sqs';
+type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account' | 'sns' | 'sqs' | 'securityhub';
 type Protocol = 'query' | 'restJson' | 'json';
 
 const PROTOCOL: Record<Service, Protocol> = {
@@ -35,6 +37,7 @@ const PROTOCOL: Record<Service, Protocol> = {
   organizations: 'json',
   sns: 'query',
   sqs: 'json',
+  securityhub: 'restJson',
 };
 const XML_NAMESPACE: Partial<Record<Service, string>> = {
   sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
@@ -96,6 +99,8 @@ export interface AwsContext {
   /** SQS queues and SNS topics, in memory (default: new, empty ones). */
   readonly sqs?: SqsState;
   readonly sns?: SnsState;
+  /** Security Hub's imported findings, in memory (default: a new, empty store). */
+  readonly securityHub?: SecurityHubState;
 }
 
 interface AwsRequest {
@@ -255,6 +260,8 @@ function operationOf(
       return method === 'POST' && url.pathname === '/listRegions' ? 'ListRegions' : 'Unknown';
     case 'eks':
       return eksRoute(method, url)?.operation ?? 'Unknown';
+    case 'securityhub':
+      return method === 'POST' && url.pathname === '/findings/import' ? 'BatchImportFindings' : 'Unknown';
   }
 }
 
@@ -386,6 +393,8 @@ function serverError(service: Service): AwsApiError {
     case 'sns':
     case 'sqs':
       return new AwsApiError(500, 'InternalError', 'We encountered an internal error. Please try again.');
+    case 'securityhub':
+      return new AwsApiError(500, 'InternalException', 'Internal service failure.');
   }
 }
 
@@ -405,6 +414,8 @@ function invalidParameter(service: Service): (message: string) => AwsApiError {
       return (message) => new AwsApiError(400, 'InvalidParameter', message);
     case 'sqs':
       return (message) => new AwsApiError(400, 'InvalidParameterValue', message);
+    case 'securityhub':
+      return (message) => new AwsApiError(400, 'InvalidInputException', message);
   }
 }
 
@@ -423,6 +434,7 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
   const issuers = context.issuers ?? new OidcIssuers();
   const sqsState = context.sqs ?? new SqsState();
   const snsState = context.sns ?? new SnsState({ sqs: sqsState });
+  const securityHubState = context.securityHub ?? new SecurityHubState();
 
   function authenticate(request: AwsRequest, accessKeyId: string): IssuedCredentials {
     const credentials = context.credentials.get(accessKeyId);
@@ -1098,6 +1110,22 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
               : await sqsState.handle({ ...call, body, senderId: caller.userId });
           return { response, requestId };
         }
+        case 'securityhub':
+          try {
+            return {
+              response: securityHubState.handle({
+                operation,
+                body,
+                region: scope.region,
+                accountId: caller.accountId,
+              }),
+              requestId,
+            };
+          } catch (error) {
+            if (error instanceof SecurityHubError)
+              throw new AwsApiError(error.status, error.code, error.message);
+            throw error;
+          }
       }
     } catch (error) {
       const apiError =

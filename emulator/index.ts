@@ -5,6 +5,7 @@
  *
  * - AWS: one HTTP server for STS, IAM, EKS, Organizations and Account (see aws-server.ts), and
  *   SNS and SQS with their topics, subscriptions and queues in memory (see sns.ts and sqs.ts).
+ *   Security Hub's BatchImportFindings, validating each finding as ASFF (see security-hub.ts).
  * - Kubernetes: one HTTPS server per cluster, each with its own CA (see kubernetes-server.ts).
  *   DescribeCluster returns that server's URL and CA; a cluster in `unreachableClusters` keeps
  *   its URL but nothing listens there, and one in `silentClusters` accepts connections there and
@@ -21,6 +22,7 @@ import { type FaultOptions, FaultState } from './faults.ts';
 import { type FleetClusterFiles, type JsonObject, readFleetFiles } from './fleet-files.ts';
 import { KubernetesRbac } from './kubernetes-rbac.ts';
 import { KubernetesClusterServer } from './kubernetes-server.ts';
+import { SecurityHubState } from './security-hub.ts';
 import { SnsState } from './sns.ts';
 import { SqsState } from './sqs.ts';
 import { OidcIssuers } from './sts-web-identity.ts';
@@ -29,6 +31,8 @@ import { tokenReviews } from './token-reviews.ts';
 export type { AccessEntry } from './eks-access.ts';
 export type { FaultOptions } from './faults.ts';
 export { EmulatorFleetError } from './fleet-files.ts';
+export type { ImportFindingsError, SecurityHubImport } from './security-hub.ts';
+export { asffProblem, SecurityHubState } from './security-hub.ts';
 export type { PublishedSnsMessage, SnsAttributes, SnsDelivery } from './sns.ts';
 export type { InspectedQueue, InspectedSqsMessage, SqsAttributes } from './sqs.ts';
 
@@ -39,6 +43,8 @@ export type SnsInspection = Pick<
 >;
 /** The SQS queues and their messages, and the clock their visibility timeouts run on. */
 export type SqsInspection = Pick<SqsState, 'queueList' | 'messages' | 'advanceClock' | 'now'>;
+/** The findings imported into Security Hub, every import call, and findings to refuse. */
+export type SecurityHubInspection = Pick<SecurityHubState, 'findings' | 'imports' | 'reject'>;
 
 export interface EmulatedCluster {
   accountId: string;
@@ -78,6 +84,8 @@ export interface Emulator {
   readonly sns: SnsInspection;
   /** SQS: `sqs.messages(queueArnOrName)`, `sqs.advanceClock(seconds)`, ... */
   readonly sqs: SqsInspection;
+  /** Security Hub: `securityHub.findings(productArn?)`, `securityHub.imports()`, `securityHub.reject(...)`. */
+  readonly securityHub: SecurityHubInspection;
   stop(): Promise<void>;
 }
 
@@ -93,6 +101,8 @@ export interface StartEmulatorOptions {
    * (default: every emulated endpoint is public). Only a collector told it runs in their VPC reads them.
    */
   privateAsInSnapshot?: boolean;
+  /** Security Hub's findings, kept across emulators (a pipeline's nights); default: a new, empty store. */
+  securityHub?: SecurityHubState;
 }
 
 const EMULATOR_USER = 'irsa-auditor';
@@ -131,6 +141,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
   const issuers = new OidcIssuers();
   const sqs = new SqsState();
   const sns = new SnsState({ sqs });
+  const securityHub = options.securityHub ?? new SecurityHubState();
   const rbac = new Map(fleet.clusters.map((cluster) => [cluster, new KubernetesRbac()]));
   const fleetCluster = (name: string, accountId?: string): FleetClusterFiles => {
     const found = fleet.clusters.find((c) => c.name === name && (!accountId || c.accountId === accountId));
@@ -195,6 +206,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
         issuers,
         sqs,
         sns,
+        securityHub,
       }),
     );
     const port = await listenHttp(awsServer, options.port ?? 0);
@@ -214,6 +226,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       AWS_ENDPOINT_URL_ACCOUNT: endpoint,
       AWS_ENDPOINT_URL_SNS: endpoint,
       AWS_ENDPOINT_URL_SQS: endpoint,
+      AWS_ENDPOINT_URL_SECURITYHUB: endpoint,
       AWS_ACCESS_KEY_ID: management.accessKeyId,
       AWS_SECRET_ACCESS_KEY: management.secretAccessKey,
       AWS_REGION: region,
@@ -247,6 +260,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       webIdentitySecrets: () => issuers.issuedSecrets(),
       sns,
       sqs,
+      securityHub,
       stop: () => {
         stopped ??= stopAll();
         return stopped;

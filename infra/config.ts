@@ -232,6 +232,12 @@ export const hubConfigSchema = z.strictObject({
   apiGatewayCloudWatchRole: z.boolean().default(true),
   /** Also deploy the member audit role into the hub account itself (when the StackSet does not). */
   memberStackInHub: z.boolean().default(false),
+  /**
+   * AWS Security Hub: with `enabled`, the auditors import each run's new, changed and resolved
+   * findings (BatchImportFindings) into the hub account's default product in the hub's region,
+   * allowed on that product's ARN only (docs/deploy.md, "Security Hub").
+   */
+  securityHub: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
 });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;

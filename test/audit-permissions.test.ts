@@ -87,7 +87,8 @@ describe('the collectors call exactly the listed actions', () => {
 describe('a night of the pipeline calls only listed actions', () => {
   it('planner, auditor and the SQS event source (the local pipeline plays EventBridge and Lambda)', async () => {
     const savedEnv = { ...process.env };
-    const pipeline = await startLocalPipeline({ fleetDir: FLEET });
+    // With the Security Hub import on, as the hub's securityHub setting turns it on.
+    const pipeline = await startLocalPipeline({ fleetDir: FLEET, securityHub: true });
     try {
       // What the setup did (create the topic and queues, subscribe) is CloudFormation's part.
       pipeline.emulator.resetCounts();
@@ -99,7 +100,13 @@ describe('a night of the pipeline calls only listed actions', () => {
       expect(actions.filter((a) => !all.has(a))).toEqual([]);
       // The pipeline's own resources: publish, send, and what the event source mapping does.
       const hubResources = listed(HUB_RESOURCE_PERMISSIONS);
-      for (const action of ['sns:Publish', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']) {
+      for (const action of [
+        'sns:Publish',
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'securityhub:BatchImportFindings',
+      ]) {
         expect(actions).toContain(action);
         expect(hubResources.has(action)).toBe(true);
       }

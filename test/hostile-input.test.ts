@@ -9,6 +9,9 @@
  *   character in any text a person reads, and valid JSON where JSON is written (SARIF valid per
  *   the official schema), well-formed XML 1.0 where XML is (JUnit), RFC 4180 where CSV is;
  * - in CSV, no cell a spreadsheet would compute (starting with `=`, `+`, `-`, `@`, tab, CR);
+ *   character in any text a person reads, and valid JSON where JSON is written;
+ * - the ASFF (Security Hub) and OCSF outputs are findings their schemas take: required fields
+ *   present, ASFF's text limits kept;
  * - in Slack, no link or mention syntax outside a code span;
  * - every fix command, run in bash with kubectl, aws and eksctl stubbed, runs nothing else;
  * - a long value is cut, and the text says so.
@@ -24,7 +27,9 @@ import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 import { runHistoryCommand } from '../cli/commands/history.ts';
 import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import type { PublishedSnsMessage } from '../emulator/index.ts';
+import { asffProblem } from '../emulator/security-hub.ts';
 import { parseJunit } from './support/junit-xml.ts';
+import { validateEvent } from './support/ocsf-schema.ts';
 import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
 import { sarifSchemaErrors } from './support/sarif-schema.ts';
 
@@ -177,6 +182,8 @@ let checkJson: CliRun;
 let checkSarif: CliRun;
 let checkJunit: CliRun;
 let checkCsv: CliRun;
+let checkAsff: CliRun;
+let checkOcsf: CliRun;
 let published: PublishedSnsMessage[] = [];
 
 beforeAll(async () => {
@@ -189,9 +196,11 @@ beforeAll(async () => {
       env: { NO_COLOR: '1' },
       timeoutMs: 120_000,
     });
-  [check, checkJson] = await Promise.all([
+  [check, checkJson, checkAsff, checkOcsf] = await Promise.all([
     cli(['check', hostileDir, '--no-color', '-q']),
     cli(['check', hostileDir, '--format', 'json', '-q']),
+    cli(['check', hostileDir, '--format', 'asff', '-q', '--include-passed']),
+    cli(['check', hostileDir, '--format', 'ocsf', '-q', '--include-passed']),
   ]);
   // Every result, passes included, so that every hostile value shown anywhere is in these.
   [checkSarif, checkJunit, checkCsv] = await Promise.all([
@@ -310,6 +319,39 @@ describe('a fleet of hostile values', () => {
     ).findings;
     // The evidence keeps the exact value (JSON escapes it); a terminal never sees it raw.
     expect(findings.some((f) => f.checkId === 'IRSA-010' && f.evidence?.value === HOSTILE_ARN)).toBe(true);
+  });
+
+  it("check's ASFF and OCSF: valid JSON, every finding one its schema takes, no string with a raw character", () => {
+    const strings = (value: unknown): string[] =>
+      typeof value === 'string'
+        ? [value]
+        : Array.isArray(value)
+          ? value.flatMap(strings)
+          : value !== null && typeof value === 'object'
+            ? Object.values(value).flatMap(strings)
+            : [];
+    for (const [run, name] of [
+      [checkAsff, 'asff'],
+      [checkOcsf, 'ocsf'],
+    ] as const) {
+      expect(run.status, run.stderr).toBe(2);
+      assertNothingRaw(run.stdout, `check --format ${name}`);
+      const findings = JSON.parse(run.stdout) as Record<string, unknown>[];
+      expect(findings.length).toBeGreaterThan(10);
+      for (const [i, text] of strings(findings).entries()) assertNothingRaw(text, `${name} string ${i}`);
+      const all = JSON.stringify(findings);
+      // The hostile values are there, escaped; the long role cut, saying so.
+      expect(all).toContain('\\x1b[2J');
+      expect(all).toContain('PWNED');
+      expect(all).not.toContain('a'.repeat(1025));
+      expect(all).toMatch(/…\[cut: 70,0\d\d characters in all\]/);
+    }
+    for (const finding of JSON.parse(checkAsff.stdout) as Record<string, unknown>[]) {
+      expect(asffProblem(finding), String(finding.Id)).toBeNull();
+    }
+    for (const event of JSON.parse(checkOcsf.stdout) as Record<string, unknown>[]) {
+      expect(validateEvent(event, 'events/findings/compliance_finding.json', ['cloud'])).toEqual([]);
+    }
   });
 
   it('every fix command, run in bash, runs nothing but the command it names', () => {

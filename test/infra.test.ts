@@ -98,7 +98,12 @@ const NETWORKS = [
     securityGroupIds: ['sg-0bbbbbbbbbbbbbbb4', 'sg-0bbbbbbbbbbbbbbb5'],
   },
 ] satisfies HubConfigInput['networks'];
-const NETWORKED: HubConfigInput = { externalId: 'a1b2c3d4e5f60718', clustersPerUnit: 25, networks: NETWORKS };
+const NETWORKED: HubConfigInput = {
+  externalId: 'a1b2c3d4e5f60718',
+  clustersPerUnit: 25,
+  networks: NETWORKS,
+  securityHub: { enabled: true },
+};
 
 /** Templates by stack name. */
 type Synth = Record<string, TemplateJson>;
@@ -550,6 +555,8 @@ const HUB_OWNED = [
   // the alerts topic's own subscriptions (the Slack filter sets Chatbot's filter policy)
   /^arn:aws:sns:REGION:ACCOUNT:irsa-audit-alerts:\*$/,
   /^\{\w+:AWS::(SQS::Queue|Logs::LogGroup|KMS::Key)\.Arn\}$/,
+  // the hub account's own Security Hub default product (the securityHub setting)
+  /^arn:aws:securityhub:REGION:ACCOUNT:product\/ACCOUNT\/default$/,
 ];
 
 /** What the network interface actions may touch: the configured subnets and groups, the stack's group, interfaces. */
@@ -666,6 +673,52 @@ describe('IAM: least privilege in every stack', () => {
       ],
       UserRoleRequired: false,
     });
+  });
+});
+
+describe('Security Hub (the securityHub setting)', () => {
+  const PRODUCT = 'arn:aws:securityhub:REGION:ACCOUNT:product/ACCOUNT/default';
+  const imports = (synth: Synth) =>
+    statementsOf(synth).filter((f) => list(f.statement.Action).includes('securityhub:BatchImportFindings'));
+  const auditors = (synth: Synth) =>
+    resourcesOf(synth[STACK_NAMES.stateless] as TemplateJson, 'AWS::Lambda::Function').filter(([, r]) =>
+      String(r.Properties?.FunctionName).startsWith('irsa-audit-auditor'),
+    );
+  const productVariable = (fn: Resource) =>
+    (fn.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables
+      .SECURITY_HUB_PRODUCT_ARN;
+
+  it("grants the auditors' role BatchImportFindings on the hub's default product only, and tells every auditor", () => {
+    const found = imports(networked);
+    expect(found.length).toBe(1);
+    expect(found[0]?.role).toMatch(/^AuditorRole/);
+    expect(found[0]?.kind).toBe('identity');
+    expect(list(found[0]?.statement.Action)).toEqual(['securityhub:BatchImportFindings']);
+    expect(
+      list(found[0]?.statement.Resource).map((r) => render(r, networked, STACK_NAMES.stateless)),
+    ).toEqual([PRODUCT]);
+    // The default auditor and each network's (they share the role).
+    const functions = auditors(networked);
+    expect(functions.length).toBe(1 + NETWORKS.length);
+    for (const [, fn] of functions)
+      expect(render(productVariable(fn), networked, STACK_NAMES.stateless)).toBe(PRODUCT);
+  });
+
+  it('is off by default: no grant, no variable', () => {
+    for (const synth of [cli, full, listed]) {
+      expect(imports(synth)).toEqual([]);
+      for (const [, fn] of auditors(synth)) expect(productVariable(fn)).toBeUndefined();
+    }
+  });
+
+  it('a wrong value fails the synth naming the key', () => {
+    expect(() => parseHubConfig({ externalId: 'a1b2c3d4e5f60718', securityHub: { enabled: 'yes' } })).toThrow(
+      /securityHub\.enabled: /,
+    );
+    expect(() =>
+      parseHubConfig({ externalId: 'a1b2c3d4e5f60718', securityHub: { region: 'eu-west-1' } }),
+    ).toThrow(/securityHub: Unrecognized key/);
+    expect(parseHubConfig({ externalId: 'a1b2c3d4e5f60718' }).securityHub).toEqual({ enabled: false });
   });
 });
 

@@ -23,7 +23,9 @@ import {
 } from '#shared/engine/run-audit.ts';
 import { FindingStore } from '#shared/history/finding-store.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
+import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
+import type { SecurityHubImport } from '../../emulator/index.ts';
 import { type FormatName, renderReport } from '../render/formats.ts';
 import type { ReportedFinding, ReportSummary } from '../render/report.ts';
 import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from './check.ts';
@@ -46,6 +48,11 @@ export interface PipelineOptions {
   clustersPerUnit?: number;
   /** The network auditors; default: one reaching every private cluster's VPC (demo/local-pipeline.ts). */
   networks?: readonly { name: string; vpcIds: readonly string[] }[];
+  /**
+   * Import each night's changes into the emulator's Security Hub (the hub config's `securityHub`),
+   * and say on stderr what it took and refused.
+   */
+  securityHub?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -94,6 +101,7 @@ export async function runPipelineCommand(
         ...(configPath ? { auditConfig: config } : {}),
         ...(options.clustersPerUnit ? { clustersPerUnit: options.clustersPerUnit } : {}),
         ...(options.networks ? { networks: options.networks } : {}),
+        ...(options.securityHub ? { securityHub: true } : {}),
       });
     } catch (error) {
       if (error instanceof EmulatorFleetError) throw new FleetDirectoryError(error.message);
@@ -124,6 +132,7 @@ export async function runPipelineCommand(
               `${Math.round(performance.now() - nightStarted)} ms\n`,
           );
         }
+        if (options.securityHub) reportSecurityHub(i + 1, night.securityHubImports, options.progress, io);
         // Always said, -q or not: an account whose message ended on the DLQ is missing from the report.
         if (night.deadLetters > 0 || night.failedRecords > 0) {
           io.stderr(
@@ -215,6 +224,31 @@ function toReported(f: StoredFinding, config: AuditConfig, now: Date): ReportedF
   return exemption
     ? { ...finding, exemption: { reason: exemption.reason, expires: exemption.expires ?? null } }
     : finding;
+}
+
+/**
+ * What a night sent to Security Hub: the counts (with progress), and every refused finding, always
+ * (its id, Security Hub's code and message), as the auditor logs them.
+ */
+function reportSecurityHub(
+  night: number,
+  imports: readonly SecurityHubImport[],
+  progress: boolean,
+  io: CommandIo,
+): void {
+  const sent = imports.reduce((n, call) => n + call.findings.length, 0);
+  const refused = imports.flatMap((call) => call.failed);
+  if (progress) {
+    io.stderr(
+      `night ${night}: Security Hub: ${sent - refused.length} of ${sent} finding(s) imported in ${imports.length} BatchImportFindings call(s)` +
+        `${refused.length ? `, ${refused.length} refused` : ''}\n`,
+    );
+  }
+  for (const f of refused) {
+    io.stderr(
+      `warning: night ${night}: Security Hub refused ${forTerminalLine(f.Id)} (${forTerminalLine(f.ErrorCode)}: ${forTerminalLine(f.ErrorMessage)}); it stays in the store\n`,
+    );
+  }
 }
 
 /** `check`'s order (the engine's compareFindings); test/pipeline-cli.test.ts compares the two. */

@@ -5,9 +5,11 @@
  * to a file instead of stdout.
  */
 
+import { renderAsff } from './asff.ts';
 import { renderCsv } from './csv.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
+import { renderOcsf } from './ocsf.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
 import { renderSarif } from './sarif.ts';
 import { renderTable } from './table.ts';
@@ -60,6 +62,22 @@ export const FORMATS = {
     render: (report, findings) => renderCsv(report, findings),
     description: 'one row per finding, for spreadsheets (formula cells neutralised)',
     prefersFile: true,
+  },
+  asff: {
+    render: (_report, findings, context) =>
+      renderAsff(findings, {
+        now: context.now,
+        homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+      }),
+    description: "AWS Security Finding Format: a JSON array for Security Hub's BatchImportFindings",
+  },
+  ocsf: {
+    render: (_report, findings, context) =>
+      renderOcsf(findings, {
+        now: context.now,
+        homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+      }),
+    description: 'OCSF 1.8.0 Compliance Finding events (class 2003): a JSON array',
   },
 } as const satisfies Record<string, ReportFormat>;
 

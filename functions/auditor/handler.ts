@@ -21,7 +21,13 @@ import { SnsNotifier } from '#shared/pipeline/notifier.ts';
 import { sendWorkMessages } from '#shared/pipeline/queue.ts';
 import { DEFAULT_CLUSTERS_PER_UNIT, type PartPlan, routeClusters } from '#shared/pipeline/routing.ts';
 import { parseWorkMessage, type WorkMessage } from '#shared/pipeline/work-message.ts';
-import { accountViewStore, findingStore, snsClient, sqsClient } from '../runtime/clients.ts';
+import {
+  accountViewStore,
+  findingStore,
+  securityHubImport,
+  snsClient,
+  sqsClient,
+} from '../runtime/clients.ts';
 import { type Environment, readEnvironment, requireSetting } from '../runtime/environment.ts';
 import { observability } from '../runtime/observability.ts';
 
@@ -53,8 +59,10 @@ async function auditRecord(
     },
   });
   try {
+    const securityHub = securityHubImport(env);
     const result = await auditAccount(message, {
       store: findingStore(env),
+      ...(securityHub ? { securityHub } : {}),
       views: {
         views: accountViewStore(env),
         ...(env.AUDIT_VIEW_WAIT_SECONDS === undefined ? {} : { waitMs: env.AUDIT_VIEW_WAIT_SECONDS * 1000 }),
@@ -65,6 +73,7 @@ async function auditRecord(
       logger: {
         info: (text, extra) => log.info(text, extra ?? {}),
         warn: (text, extra) => log.warn(text, extra ?? {}),
+        error: (text, extra) => log.error(text, extra ?? {}),
       },
       forward: (messages) => forwardParts(env, messages),
       collect: async (m) => {
@@ -129,6 +138,10 @@ async function auditRecord(
       single.addMetric('OpenFindings', MetricUnit.Count, open);
     }
     if (result.digestPublished) metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
+    if (result.securityHub) {
+      metrics.addMetric('SecurityHubImported', MetricUnit.Count, result.securityHub.imported);
+      metrics.addMetric('SecurityHubImportFailures', MetricUnit.Count, result.securityHub.failedIds.length);
+    }
     log.info(message.part ? 'part of an account audited' : 'account audited', {
       clusters: clusters.length,
       partsForwarded: result.partsForwarded,

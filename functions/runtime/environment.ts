@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { AccountSelection } from '#shared/collectors/accounts.ts';
 import { DEFAULT_RETENTION_DAYS } from '#shared/history/table.ts';
+import { importerOfProductArn } from '#shared/notify/asff.ts';
 import { networkRoutesSchema } from '#shared/pipeline/routing.ts';
 
 const list = z
@@ -83,6 +84,18 @@ export const environmentSchema = z.object({
    * parts of at most this many clusters, IAM still read once (shared/pipeline/routing.ts).
    */
   AUDIT_CLUSTERS_PER_UNIT: z.coerce.number().int().min(1).max(500).optional(),
+  /**
+   * The hub account's Security Hub default product,
+   * `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`: each run's new,
+   * changed and resolved findings are imported there (shared/notify/security-hub.ts). Absent: none.
+   */
+  SECURITY_HUB_PRODUCT_ARN: z
+    .string()
+    .optional()
+    .refine((value) => value === undefined || importerOfProductArn(value) !== null, {
+      message:
+        "not an account's default Security Hub product: arn:<partition>:securityhub:<region>:<account>:product/<account>/default",
+    }),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -21,6 +21,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   HUB_QUEUE_SEND_ACTIONS,
+  HUB_SECURITY_HUB_ACTIONS,
   HUB_TABLE_READ_ACTIONS,
   HUB_TABLE_WRITE_ACTIONS,
   HUB_TOPIC_KEY_ACTIONS,
@@ -100,6 +101,8 @@ export interface FunctionBindings {
   readonly queue?: sqs.IQueue;
   /** sqs:SendMessage on other work queues the function forwards to (the networks' queues); no variable. */
   readonly forwardQueues?: readonly sqs.IQueue[];
+  /** SECURITY_HUB_PRODUCT_ARN; securityhub:BatchImportFindings on that product only (the hub's default product). */
+  readonly securityHubProductArn?: string;
 }
 
 /** The variables {@link AuditFunction.bind} sets for these bindings, without any grant. */
@@ -108,6 +111,7 @@ export function bindingVariables(bindings: Omit<FunctionBindings, 'forwardQueues
     ...(bindings.table ? { TABLE_NAME: bindings.table.table.tableName } : {}),
     ...(bindings.topic ? { TOPIC_ARN: bindings.topic.topic.topicArn } : {}),
     ...(bindings.queue ? { QUEUE_URL: bindings.queue.queueUrl } : {}),
+    ...(bindings.securityHubProductArn ? { SECURITY_HUB_PRODUCT_ARN: bindings.securityHubProductArn } : {}),
   };
 }
 
@@ -244,6 +248,15 @@ export class AuditFunction extends Construct {
           sid: 'ForwardQueuesSend',
           actions: [...HUB_QUEUE_SEND_ACTIONS],
           resources: bindings.forwardQueues.map((queue) => queue.queueArn),
+        }),
+      );
+    }
+    if (bindings.securityHubProductArn) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'SecurityHubImport',
+          actions: [...HUB_SECURITY_HUB_ACTIONS],
+          resources: [bindings.securityHubProductArn],
         }),
       );
     }

@@ -170,6 +170,12 @@ export class StatelessStack extends Stack {
     const auditorBindings = {
       table: { table, access: 'readWrite' },
       topic: { topic: alertsTopic, key },
+      // The hub account's own default product, in the hub's region: the only one the role may import into.
+      ...(config.securityHub.enabled
+        ? {
+            securityHubProductArn: `arn:${Aws.PARTITION}:securityhub:${Aws.REGION}:${Aws.ACCOUNT_ID}:product/${Aws.ACCOUNT_ID}/default`,
+          }
+        : {}),
     } as const;
     this.auditor = new AuditFunction(this, 'Auditor', {
       entry: 'functions/auditor/handler.ts',

@@ -184,6 +184,16 @@ export const HUB_PERMISSIONS: readonly PermissionEntry[] = [
 /** The hub's own resources: what each function may do on the table, topic, queue, key and logs. */
 export const HUB_RESOURCE_PERMISSIONS: readonly PermissionEntry[] = [
   {
+    action: 'securityhub:BatchImportFindings',
+    holders: ['hub auditor function'],
+    resource:
+      "the hub account's Security Hub default product, arn:{Partition}:securityhub:{Region}:{Account}:product/{Account}/default",
+    access: 'write',
+    calledBy: 'shared/notify/security-hub.ts SecurityHubImport (only with the `securityHub` setting)',
+    why: "each run's new, changed and resolved findings, as ASFF, into the hub's Security Hub",
+    granted: true,
+  },
+  {
     action: 'dynamodb:GetItem',
     holders: ['hub auditor function', 'hub planner function', 'hub query function'],
     resource: 'the finding table',
@@ -474,6 +484,8 @@ export const HUB_TOPIC_PUBLISH_ACTIONS = ['sns:Publish'] as const;
 export const HUB_TOPIC_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'] as const;
 /** Sending work messages (SendMessageBatch is authorized as sqs:SendMessage). */
 export const HUB_QUEUE_SEND_ACTIONS = ['sqs:SendMessage'] as const;
+/** Importing findings into the hub account's Security Hub default product (the `securityHub` setting). */
+export const HUB_SECURITY_HUB_ACTIONS = ['securityhub:BatchImportFindings'] as const;
 /** The network interface actions of a VPC-attached function's role (see {@link NETWORK_PERMISSIONS}). */
 export const NETWORK_INTERFACE_DESCRIBE_ACTIONS = [
   'ec2:DescribeNetworkInterfaces',

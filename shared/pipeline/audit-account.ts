@@ -3,6 +3,9 @@
  * unit (cluster, or the account level) in the finding store, alert on regressions, count the
  * account in the run, and send the digest when it was the run's last account.
  *
+ * With Security Hub configured, each unit's changes go to BatchImportFindings once stored
+ * (shared/notify/security-hub.ts); an import that fails is logged, never fails the audit.
+ *
  * Safe to repeat (SQS delivers at least once): units already complete in the run are skipped,
  * events and the account's count are conditional writes, alerts and the digest are claimed
  * before they are published and released when publishing fails.
@@ -14,7 +17,9 @@ import type { FindingStore, RunCounters, RunRecord, UnitRunRecord } from '../his
 import { recordUnit, resultsByUnit } from '../history/record-audit.ts';
 import { unitKey } from '../history/table.ts';
 import type { AuditUnit, RunDigest, UnitAuditOutcome } from '../history/types.ts';
+import type { AsffImporter } from '../notify/asff.ts';
 import { digestMessage, regressionAlert } from '../notify/messages.ts';
+import { type BatchImport, SecurityHubImport, type SecurityHubImportResult } from '../notify/security-hub.ts';
 import type { SnsMessage } from '../notify/sns-message.ts';
 import { loadFleet } from '../snapshot/load-fleet.ts';
 import { memorySource } from '../snapshot/snapshot-source.ts';
@@ -26,6 +31,8 @@ import type { WorkMessage } from './work-message.ts';
 export interface PipelineLogger {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
+  /** Errors that do not fail the audit (a Security Hub import); default: `warn`. */
+  error?(message: string, extra?: Record<string, unknown>): void;
 }
 
 export interface AuditAccountDeps {
@@ -46,6 +53,11 @@ export interface AuditAccountDeps {
    * account's and reads the others'. Without them, roles in other accounts are not evaluated.
    */
   readonly views?: CrossAccountDeps;
+  /**
+   * Import each unit's changes into Security Hub: BatchImportFindings, into this account's default
+   * product (absent: no import).
+   */
+  readonly securityHub?: { readonly send: BatchImport; readonly importer: AsffImporter };
 }
 
 /** What a lead collected, and the parts of its account it leaves to other units. */
@@ -64,6 +76,8 @@ export interface AccountAuditResult {
   readonly failure: string | null;
   /** The parts this lead forwarded (none for a part, or an account one unit carries). */
   readonly partsForwarded: number;
+  /** What went to Security Hub (null when it is not configured). */
+  readonly securityHub: SecurityHubImportResult | null;
 }
 
 const silent: PipelineLogger = { info() {}, warn() {} };
@@ -140,68 +154,91 @@ export async function auditAccount(
   const counters = noCounts();
   const outcomes: UnitAuditOutcome[] = [];
   let alertsPublished = 0;
-  for (const entry of units) {
-    const recorded = await recordUnit({ store, runId: message.runId, runAt: message.runAt, now }, entry);
-    const { outcome } = recorded;
-    outcomes.push(outcome);
-    const isCluster = outcome.unit.cluster !== null;
-    if (recorded.alreadyComplete) {
-      const done = recorded.completed;
-      if (done)
-        addCounts(
-          counters,
-          isCluster,
-          done.partial,
-          done.baseline,
-          done.opened,
-          done.resolved,
-          done.regressions,
-        );
-      continue;
-    }
-    const opened = outcome.changes.filter((c) => c.type === 'opened' || c.type === 'reopened').length;
-    const resolved = outcome.changes.filter((c) => c.type === 'resolved').length;
-    const regressions = outcome.changes.filter((c) => c.regression);
-    addCounts(counters, isCluster, outcome.partial, outcome.baseline, opened, resolved, regressions.length);
+  const hub = deps.securityHub
+    ? new SecurityHubImport({
+        send: deps.securityHub.send,
+        importer: deps.securityHub.importer,
+        config: deps.config,
+        logger: { info: logger.info.bind(logger), error: (logger.error ?? logger.warn).bind(logger) },
+      })
+    : null;
+  let securityHub: SecurityHubImportResult | null = null;
+  // What was stored goes to Security Hub even when a later unit fails the record (a re-delivery
+  // skips the units already complete, and their changes with them).
+  try {
+    for (const entry of units) {
+      const recorded = await recordUnit({ store, runId: message.runId, runAt: message.runAt, now }, entry);
+      const { outcome } = recorded;
+      outcomes.push(outcome);
+      if (hub && !recorded.alreadyComplete && outcome.changes.length > 0)
+        await hub.add(outcome.changes, message.runAt);
+      const isCluster = outcome.unit.cluster !== null;
+      if (recorded.alreadyComplete) {
+        const done = recorded.completed;
+        if (done)
+          addCounts(
+            counters,
+            isCluster,
+            done.partial,
+            done.baseline,
+            done.opened,
+            done.resolved,
+            done.regressions,
+          );
+        continue;
+      }
+      const opened = outcome.changes.filter((c) => c.type === 'opened' || c.type === 'reopened').length;
+      const resolved = outcome.changes.filter((c) => c.type === 'resolved').length;
+      const regressions = outcome.changes.filter((c) => c.regression);
+      addCounts(counters, isCluster, outcome.partial, outcome.baseline, opened, resolved, regressions.length);
 
-    let alertMessageId: string | null = null;
-    const alert = regressionAlert(outcome);
-    if (alert) {
-      const sent = await deliverAlert(message.runId, outcome.unit, alert, deps);
-      alertMessageId = sent.messageId;
-      if (sent.publishedNow) alertsPublished++;
+      let alertMessageId: string | null = null;
+      const alert = regressionAlert(outcome);
+      if (alert) {
+        const sent = await deliverAlert(message.runId, outcome.unit, alert, deps);
+        alertMessageId = sent.messageId;
+        if (sent.publishedNow) alertsPublished++;
+      }
+      const maxSeverity = regressions.reduce<Severity | null>(
+        (max, c) =>
+          max === null || severityRank(c.finding.severity) < severityRank(max) ? c.finding.severity : max,
+        null,
+      );
+      await store.completeUnit({
+        runId: message.runId,
+        unit: outcome.unit,
+        status: 'complete',
+        auditedAt: outcome.auditedAt,
+        baseline: outcome.baseline,
+        partial: outcome.partial,
+        opened,
+        resolved,
+        regressions: regressions.length,
+        maxSeverity,
+        openBySeverity: outcome.openBySeverity,
+        durationMs: outcome.durationMs,
+        errors: recorded.errors.slice(0, 20),
+        unread: recorded.unread,
+        alertMessageId,
+      });
+      logger.info('unit audited', {
+        unit: outcome.unit,
+        baseline: outcome.baseline,
+        partial: outcome.partial,
+        opened,
+        resolved,
+        regressions: regressions.length,
+      });
     }
-    const maxSeverity = regressions.reduce<Severity | null>(
-      (max, c) =>
-        max === null || severityRank(c.finding.severity) < severityRank(max) ? c.finding.severity : max,
-      null,
-    );
-    await store.completeUnit({
-      runId: message.runId,
-      unit: outcome.unit,
-      status: 'complete',
-      auditedAt: outcome.auditedAt,
-      baseline: outcome.baseline,
-      partial: outcome.partial,
-      opened,
-      resolved,
-      regressions: regressions.length,
-      maxSeverity,
-      openBySeverity: outcome.openBySeverity,
-      durationMs: outcome.durationMs,
-      errors: recorded.errors.slice(0, 20),
-      unread: recorded.unread,
-      alertMessageId,
-    });
-    logger.info('unit audited', {
-      unit: outcome.unit,
-      baseline: outcome.baseline,
-      partial: outcome.partial,
-      opened,
-      resolved,
-      regressions: regressions.length,
-    });
+  } finally {
+    if (hub) securityHub = await hub.flush();
   }
+  if (securityHub && securityHub.calls > 0)
+    logger.info('Security Hub import', {
+      imported: securityHub.imported,
+      failed: securityHub.failedIds.length,
+      calls: securityHub.calls,
+    });
 
   const unreachable = report.findings.find(
     (f) => f.checkId === 'AUDIT-001' && f.status === 'fail' && f.accountId === message.accountId,
@@ -237,6 +274,7 @@ export async function auditAccount(
     digestPublished,
     failure,
     partsForwarded: parts.length,
+    securityHub,
   };
 }
 
