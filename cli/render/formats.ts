@@ -5,6 +5,7 @@
  * to a file instead of stdout.
  */
 
+import { renderHtml } from './html.ts';
 import { renderJson } from './json.ts';
 import type { RenderedReport, ReportedFinding } from './report.ts';
 import { renderTable } from './table.ts';
@@ -42,6 +43,11 @@ export const FORMATS = {
   json: {
     render: (report, findings) => renderJson(report, findings),
     description: "irsa-audit's own JSON: every field and the summary (docs/fleet-format.md)",
+  },
+  html: {
+    render: (report, findings, context) => renderHtml(report, findings, { now: context.now }),
+    description: 'one self-contained page: summary, findings by cluster, each IRSA chain drawn (use -o)',
+    prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;
 
