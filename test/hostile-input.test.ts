@@ -20,6 +20,15 @@ import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 import { runHistoryCommand } from '../cli/commands/history.ts';
 import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import type { PublishedSnsMessage } from '../emulator/index.ts';
+import {
+  attr,
+  byClass,
+  elements,
+  externalReferences,
+  type HtmlElement,
+  parseHtml,
+  textOf,
+} from './support/html-dom.ts';
 import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
 
 const ACCOUNT = '210987654321';
@@ -35,6 +44,9 @@ const BIDI = 'cart\u202Eipa-dlo\u2066';
 const LONG_ROLE = `arn:aws:iam::${ACCOUNT}:role/${'a'.repeat(70_000)}`;
 const HOSTILE_POLICY = `p$(touch PWNED9)${ESCAPES}`;
 const HOSTILE_RESOURCE = `arn:aws:s3:::b${ESCAPES}$(touch PWNED10)\u202E`;
+/** Markup: in an HTML report, it must stay text (no element, no attribute, no script). */
+const MARKUP = '<img src=x onerror=alert(1)>';
+const BREAKOUT = '"><script>alert(2)</script><a href="https://evil.example/">x</a>\'';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
@@ -91,6 +103,8 @@ function writeHostileFleet(dir: string): void {
       serviceAccount('checkout', 'slack', `arn:aws:iam::${ACCOUNT}:role/${SLACK}`),
       serviceAccount('checkout', 'bidi', `arn:aws:iam::${ACCOUNT}:role/${BIDI}`),
       serviceAccount('checkout', 'long', LONG_ROLE),
+      // An annotation is free text: IRSA-010 quotes it in its message and its fix.
+      serviceAccount('checkout', 'markup', `arn:aws:iam::${ACCOUNT}:role/${MARKUP}${BREAKOUT}`),
       // A valid role and an audience that is a command: IRSA-002 puts it in its fix.
       {
         ...serviceAccount('checkout', 'audience', `arn:aws:iam::${ACCOUNT}:role/checkout-cart-api`),
@@ -108,6 +122,8 @@ function writeHostileFleet(dir: string): void {
   edit(`${ACCOUNT}/eu-west-1/payments/kubernetes.json`, (kube) => {
     kube.items.push(serviceAccount('payments', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/x`));
     kube.items.push(pod('payments', `esc${ESCAPES}pod`, 'default'));
+    kube.items.push(serviceAccount('payments', MARKUP, `arn:aws:iam::${ACCOUNT}:role/x`));
+    kube.items.push(serviceAccount('payments', BREAKOUT, `arn:aws:iam::${ACCOUNT}:role/x`));
   });
   // Permission documents (IRSA-023): a policy name and a resource that are commands and escapes,
   // which the finding's message and its corrected statement and put-role-policy command quote.
@@ -128,6 +144,77 @@ function writeHostileFleet(dir: string): void {
     iam.Roles.push({ ...template, RoleName: 'evil`touch PWNED5`\u001b[2J' });
   });
 }
+
+/** The elements and attributes the HTML report is made of (cli/render/html.ts): nothing else may appear. */
+const HTML_TAGS = [
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'header',
+  'main',
+  'footer',
+  'section',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'p',
+  'span',
+  'strong',
+  'code',
+  'pre',
+  'dl',
+  'dt',
+  'dd',
+  'div',
+  'ul',
+  'ol',
+  'li',
+  'table',
+  'caption',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'a',
+  'svg',
+  'rect',
+  'text',
+  'line',
+  'g',
+  'title',
+  'desc',
+];
+const HTML_ATTRIBUTES = new Set([
+  'lang',
+  'charset',
+  'http-equiv',
+  'content',
+  'name',
+  'class',
+  'id',
+  'role',
+  'href',
+  'scope',
+  'colspan',
+  'width',
+  'height',
+  'viewbox',
+  'viewBox',
+  'x',
+  'y',
+  'x1',
+  'x2',
+  'y1',
+  'y2',
+  'focusable',
+  'text-anchor',
+]);
 
 function assertNothingRaw(text: string, where: string): void {
   const control = RAW_CONTROL.exec(text);
@@ -158,6 +245,8 @@ let hostileDir: string;
 let dynamo: LocalDynamo;
 let check: CliRun;
 let checkJson: CliRun;
+let checkHtml: CliRun;
+let htmlReport: string;
 let published: PublishedSnsMessage[] = [];
 
 beforeAll(async () => {
@@ -170,10 +259,12 @@ beforeAll(async () => {
       env: { NO_COLOR: '1' },
       timeoutMs: 120_000,
     });
-  [check, checkJson] = await Promise.all([
+  [check, checkJson, checkHtml] = await Promise.all([
     cli(['check', hostileDir, '--no-color', '-q']),
     cli(['check', hostileDir, '--format', 'json', '-q']),
+    cli(['check', hostileDir, '--format', 'html', '-o', join(work, 'report.html'), '-q']),
   ]);
+  htmlReport = readFileSync(join(work, 'report.html'), 'utf8');
   // Two nights: the clean fleet, then the hostile one, so the hostile findings are regressions.
   dynamo = await startDynalite();
   for (const [time, fleetDir] of [
@@ -218,6 +309,32 @@ describe('a fleet of hostile values', () => {
     expect(check.stdout).toContain("--client-id $'sts$(touch PWNED6)`touch PWNED7`;touch PWNED8\\x1b[31m'");
     expect(check.stdout).not.toContain('a'.repeat(1025));
     expect(check.stdout).toMatch(/…\[cut:\s+70,0\d\d\s+characters\s+in\s+all\]/);
+  });
+
+  it("check's HTML: every value is text, no element or attribute comes from one, nothing raw", () => {
+    expect(checkHtml.status, checkHtml.stderr).toBe(2);
+    const doc = parseHtml(htmlReport);
+    const text = textOf(doc);
+    // The values reached the page (as text), in the messages and the fixes.
+    expect(text).toContain('role/<img src=x onerror=alert(1)>');
+    expect(text).toContain('<script>alert(2)</script>');
+    expect(text).toContain('touch PWNED10');
+    // No element and no attribute but the renderer's own.
+    for (const e of elements(doc)) {
+      expect(HTML_TAGS, e.tagName).toContain(e.tagName);
+      for (const a of e.attrs)
+        expect(HTML_ATTRIBUTES.has(a.name) || /^(data|aria)-[a-z-]+$/.test(a.name), a.name).toBe(true);
+    }
+    expect(externalReferences(doc)).toEqual([]);
+    expect(htmlReport).not.toMatch(/https:\/\/evil\.example\/"/);
+    // The escapes and bidi characters are shown escaped, in the file itself and in its text.
+    assertNothingRaw(htmlReport, 'check html');
+    expect(text).toContain('\\u001b[2J\\u001b]0;pwned\\u0007arn:aws:iam::');
+    expect(htmlReport).not.toContain('a'.repeat(1025));
+    expect(text).toMatch(/…\[cut:\s+70,0\d\d\s+characters\s+in\s+all\]/);
+    // The audit could not use some files (AUDIT-004): said first, not an all-clear.
+    const notice = byClass(doc, 'callout').find((c) => attr(c, 'data-coverage') === 'incomplete');
+    expect(textOf(notice as HtmlElement)).toMatch(/AUDIT-004/);
   });
 
   it('names Kubernetes and IAM would never return make their file an input error, naming the field', () => {
