@@ -102,6 +102,9 @@ svg .grid { stroke: var(--line); stroke-width: 1; }
 .link.not-looked { border-style: dashed; border-color: var(--warn); }
 .link.not-looked .state { color: var(--warn); font-weight: 600; }
 .link.no-finding .state { color: var(--muted); }
+svg.trend { display: block; max-width: 1000px; height: auto; margin: 8px 0 4px; }
+svg .mark { font-weight: 700; font-size: 15px; fill: var(--warn); }
+.not-looked { color: var(--warn); font-weight: 600; }
 footer.page { max-width: 1200px; margin: 32px auto; padding: 0 24px; color: var(--muted); font-size: .85rem; }
 @media print {
   body { font-size: 11pt; background: #fff; color: #000; }
@@ -305,7 +308,16 @@ export function coverageNotice(report: RenderedReport, findings: readonly Findin
   return html`${parts}`;
 }
 
-function summarySection(report: RenderedReport, findings: readonly Finding[]): SafeHtml {
+/** The summary of a report: coverage first, key figures, by severity, by check, by place. */
+export function summarySection(
+  report: RenderedReport,
+  findings: readonly Finding[],
+  heading = 'Fleet summary',
+  labels: { readonly accounts: string; readonly clusters: string } = {
+    accounts: 'Accounts',
+    clusters: 'Clusters',
+  },
+): SafeHtml {
   const s = report.summary;
   const figure = (label: string, value: number | null) =>
     html`<div><dt>${label}</dt><dd>${value === null ? 'not kept' : value}</dd></div>`;
@@ -314,10 +326,10 @@ function summarySection(report: RenderedReport, findings: readonly Finding[]): S
   const shownFailing = findings.filter((f) => f.status === 'fail').length;
   const places = [...groupByPlace(findings)];
   return html`<section aria-labelledby="summary-h">
-<h2 id="summary-h">Fleet summary</h2>
+<h2 id="summary-h">${heading}</h2>
 ${coverageNotice(report, findings)}
 <dl class="figures">
-${figure('Failing findings', s.failed)}${figure('Accounts', s.accounts)}${figure('Clusters', s.clusters)}${figure('Checks run', s.checks.length)}${figure('Exempted', s.exempted)}${figure('Not evaluated', s.notEvaluated)}${figure('Passed', s.passed)}
+${figure('Failing findings', s.failed)}${figure(labels.accounts, s.accounts)}${figure(labels.clusters, s.clusters)}${s.checks.length > 0 ? figure('Checks run', s.checks.length) : null}${figure('Exempted', s.exempted)}${figure('Not evaluated', s.notEvaluated)}${figure('Passed', s.passed)}
 </dl>
 ${shownFailing < s.failed ? html`<p class="muted">${shownFailing} of the ${s.failed} failing findings are shown below (the others are under the report's severity threshold).</p>` : null}
 <div class="columns">
