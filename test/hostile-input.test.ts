@@ -214,6 +214,8 @@ const HTML_ATTRIBUTES = new Set([
   'y2',
   'focusable',
   'text-anchor',
+  'preserveAspectRatio',
+  'transform',
 ]);
 
 function assertNothingRaw(text: string, where: string): void {
@@ -407,5 +409,25 @@ describe('a fleet of hostile values', () => {
     expect(out).toContain('escapes');
     assertNothingRaw(out, 'history');
     assertNothingRaw(err, 'history stderr');
+  });
+  it("history's HTML report of the hostile fleet: values are text, nothing raw", async () => {
+    let err = '';
+    const file = join(work, 'history.html');
+    const code = await runHistoryCommand(
+      { report: 'html', output: file, table: dynamo.tableName },
+      { stdout: () => {}, stderr: (t) => (err += t), client: dynamo.client, env: {}, cwd: work },
+    );
+    expect(code, err).toBe(0);
+    const page = readFileSync(file, 'utf8');
+    const doc = parseHtml(page);
+    expect(textOf(doc)).toContain('role/<img src=x onerror=alert(1)>');
+    for (const e of elements(doc)) {
+      expect(HTML_TAGS, e.tagName).toContain(e.tagName);
+      for (const a of e.attrs)
+        expect(HTML_ATTRIBUTES.has(a.name) || /^(data|aria)-[a-z-]+$/.test(a.name), a.name).toBe(true);
+    }
+    expect(externalReferences(doc)).toEqual([]);
+    assertNothingRaw(page, 'history html');
+    expect(page).not.toContain('a'.repeat(1025));
   });
 });
