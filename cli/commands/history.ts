@@ -502,7 +502,10 @@ export function addHistoryCommand(program: Command): void {
     .option('--since <date>', 'the changes since this date (2026-03-01, or a time with its zone)')
     .option('--at <date>', 'what was open on --cluster at this date (a date alone: at its end)')
     .option('--finding <id>', "one finding's history (its id is listed with every finding)")
-    .option('--runs <n>', 'the last N runs, newest first')
+    .option(
+      '--runs <n>',
+      'the last N runs, newest first (with --report html: the nights of its chart, default 30)',
+    )
     .option('--limit <n>', 'items in a page (default 500, at most 1,000)')
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed (same query)')
     .option('--all', 'every page (follows the cursors)')
