@@ -4,8 +4,11 @@
  * FindingStore/recordUnit populated. Then the failures people hit: a bad query, a missing table,
  * no credentials, throttling.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, findingKey } from '#shared/engine/run-audit.ts';
 import { FindingStore } from '#shared/history/finding-store.ts';
@@ -14,6 +17,15 @@ import { findingIdOf } from '#shared/history/table.ts';
 import type { AuditUnit } from '#shared/history/types.ts';
 import { type LocalDynamo, startDynalite } from '#shared/testing/dynalite.ts';
 import { auditFinding } from '#shared/testing/history-fixtures.ts';
+import {
+  attr,
+  byClass,
+  elements,
+  externalReferences,
+  type HtmlElement,
+  parseHtml,
+  textOf,
+} from './support/html-dom.ts';
 import { runCliAsync } from './support/run-cli.ts';
 
 const A: AuditUnit = { accountId: '111122223333', region: 'eu-west-1', cluster: 'prod' };
@@ -58,6 +70,7 @@ let local: LocalDynamo;
 let env: Record<string, string>;
 let throttling: Server;
 let throttlingEndpoint: string;
+let work: string;
 
 async function record(store: FindingStore, runAt: string, units: [AuditUnit, Finding[]][]): Promise<void> {
   const runId = `${runAt.slice(0, 16)}Z`;
@@ -97,6 +110,7 @@ async function record(store: FindingStore, runAt: string, units: [AuditUnit, Fin
 }
 
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'irsa-history-cli-'));
   local = await startDynalite('irsa-audit-history-cli');
   const store = new FindingStore({ tableName: local.tableName, client: local.client });
   await record(store, night(1), [
@@ -142,6 +156,7 @@ beforeAll(async () => {
   throttlingEndpoint = `http://127.0.0.1:${(throttling.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  if (work) rmSync(work, { recursive: true, force: true });
   await local?.stop();
   await new Promise<void>((resolve) => (throttling ? throttling.close(() => resolve()) : resolve()));
 });
@@ -275,6 +290,92 @@ describe('irsa-audit history', () => {
     const rows = run.stdout.split('\n').filter((l) => /^\d{4}-/.test(l));
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual([`${day(3)}T02:00Z`, `${day(2)}T02:00Z`]);
     expect(rows[0]).toMatch(/ 2\/2 /);
+  });
+});
+
+describe('irsa-audit history --report html', () => {
+  /** The report's per-night table: night -> [critical, high, medium, low, total]. */
+  const nightsOf = (doc: ReturnType<typeof parseHtml>) =>
+    byClass(doc, 'trend-table')
+      .flatMap((t) => elements(t).filter((e) => e.tagName === 'tr' && attr(e, 'data-night')))
+      .map((row) => [
+        textOf(elements(row).find((e) => e.tagName === 'th') as HtmlElement).slice(0, 10),
+        elements(row)
+          .filter((e) => e.tagName === 'td')
+          .slice(0, 5)
+          .map((td) => Number(textOf(td))),
+      ]);
+
+  it('charts the open findings by severity over the nights, and lists those open now with their fix', async () => {
+    const file = join(work, 'history.html');
+    const run = await history(['--report', 'html', '-o', file]);
+    expect(run.stderr).toMatch(/wrote .*history\.html/);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('');
+    const doc = parseHtml(readFileSync(file, 'utf8'));
+    // Newest first in the table; critical, high, medium, low, total.
+    expect(nightsOf(doc)).toEqual([
+      [day(3), [1, 2, 1, 0, 4]],
+      [day(2), [1, 1, 1, 0, 3]],
+      [day(1), [0, 2, 1, 0, 3]],
+    ]);
+    // The chart: an SVG image with a title and a description, one group of bars a night, axes.
+    const svg = elements(doc).find((e) => e.tagName === 'svg' && attr(e, 'class') === 'trend') as HtmlElement;
+    expect(attr(svg, 'role')).toBe('img');
+    expect(textOf(elements(svg).find((e) => e.tagName === 'desc') as HtmlElement)).toMatch(
+      new RegExp(`from ${day(1)} \\(3 open\\) to ${day(3)} \\(4 open\\)`),
+    );
+    expect(byClass(svg, 'night')).toHaveLength(3);
+    expect(byClass(svg, 'axis')).toHaveLength(2);
+    const lastNight = byClass(svg, 'night')[2] as HtmlElement;
+    expect(
+      elements(lastNight)
+        .filter((e) => e.tagName === 'rect')
+        .map((r) => attr(r, 'class')),
+    ).toEqual(['bar-critical', 'bar-high', 'bar-medium']);
+    // The findings open now, as check's HTML shows them: check id, message, fix.
+    const open = byClass(doc, 'finding');
+    expect(open.map((f) => attr(f, 'data-check')).sort()).toEqual([
+      'IRSA-004',
+      'IRSA-013',
+      'IRSA-030',
+      'IRSA-032',
+    ]);
+    const cartItem = open.find((f) => attr(f, 'data-check') === 'IRSA-030') as HtmlElement;
+    expect(textOf(elements(cartItem).find((e) => e.tagName === 'code') as HtmlElement)).toBe(
+      cart.remediation,
+    );
+    expect(textOf(cartItem)).toContain(cart.message);
+    expect(externalReferences(doc)).toEqual([]);
+  });
+
+  it('takes a cluster and the number of nights, writes to stdout without -o, and refuses what it does not take', {
+    timeout: 120_000,
+  }, async () => {
+    const run = await history(['--report', 'html', '--cluster', CLUSTER_A, '--runs', '2']);
+    expect(run.status, run.stderr).toBe(0);
+    const doc = parseHtml(run.stdout);
+    expect(nightsOf(doc)).toEqual([
+      [day(3), [1, 2, 0, 0, 3]],
+      [day(2), [1, 1, 0, 0, 2]],
+    ]);
+    expect(
+      byClass(doc, 'finding')
+        .map((f) => attr(f, 'data-check'))
+        .sort(),
+    ).toEqual(['IRSA-004', 'IRSA-013', 'IRSA-030']);
+    const [since, json, output, cluster] = await Promise.all([
+      history(['--report', 'html', '--since', day(1)]),
+      history(['--report', 'html', '--format', 'json']),
+      history(['--runs', '2', '-o', join(work, 'x.html')]),
+      history(['--report', 'html', '--cluster', 'prod']),
+    ]);
+    expect(since.status).toBe(2);
+    expect(since.stderr).toMatch(/--report html .* does not take --since/);
+    expect(json.stderr).toMatch(/does not take --format json/);
+    expect(output.stderr).toMatch(/-o\/--output writes a report: give --report html/);
+    expect(cluster.stderr).toMatch(/--cluster prod needs --account and --region/);
+    expect([json.status, output.status, cluster.status]).toEqual([2, 2, 2]);
   });
 });
 

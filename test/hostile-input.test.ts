@@ -28,6 +28,15 @@ import { runHistoryCommand } from '../cli/commands/history.ts';
 import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import type { PublishedSnsMessage } from '../emulator/index.ts';
 import { asffProblem } from '../emulator/security-hub.ts';
+import {
+  attr,
+  byClass,
+  elements,
+  externalReferences,
+  type HtmlElement,
+  parseHtml,
+  textOf,
+} from './support/html-dom.ts';
 import { parseJunit } from './support/junit-xml.ts';
 import { validateEvent } from './support/ocsf-schema.ts';
 import { type CliRun, REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
@@ -48,6 +57,9 @@ const HOSTILE_POLICY = `p$(touch PWNED9)${ESCAPES}`;
 const HOSTILE_RESOURCE = `arn:aws:s3:::b${ESCAPES}$(touch PWNED10)\u202E`;
 /** An owner reference's kind is any string: the workload column of a CSV starts with it. */
 const FORMULA_KIND = '=HYPERLINK("https://evil.example/x","click")';
+/** Markup: in an HTML report, it must stay text (no element, no attribute, no script). */
+const MARKUP = '<img src=x onerror=alert(1)>';
+const BREAKOUT = '"><script>alert(2)</script><a href="https://evil.example/">x</a>\'';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
@@ -112,6 +124,8 @@ function writeHostileFleet(dir: string): void {
         ];
         return formula;
       })(),
+      // An annotation is free text: IRSA-010 quotes it in its message and its fix.
+      serviceAccount('checkout', 'markup', `arn:aws:iam::${ACCOUNT}:role/${MARKUP}${BREAKOUT}`),
       // A valid role and an audience that is a command: IRSA-002 puts it in its fix.
       {
         ...serviceAccount('checkout', 'audience', `arn:aws:iam::${ACCOUNT}:role/checkout-cart-api`),
@@ -129,6 +143,8 @@ function writeHostileFleet(dir: string): void {
   edit(`${ACCOUNT}/eu-west-1/payments/kubernetes.json`, (kube) => {
     kube.items.push(serviceAccount('payments', SHELL_NAME, `arn:aws:iam::${ACCOUNT}:role/x`));
     kube.items.push(pod('payments', `esc${ESCAPES}pod`, 'default'));
+    kube.items.push(serviceAccount('payments', MARKUP, `arn:aws:iam::${ACCOUNT}:role/x`));
+    kube.items.push(serviceAccount('payments', BREAKOUT, `arn:aws:iam::${ACCOUNT}:role/x`));
   });
   // Permission documents (IRSA-023): a policy name and a resource that are commands and escapes,
   // which the finding's message and its corrected statement and put-role-policy command quote.
@@ -149,6 +165,79 @@ function writeHostileFleet(dir: string): void {
     iam.Roles.push({ ...template, RoleName: 'evil`touch PWNED5`\u001b[2J' });
   });
 }
+
+/** The elements and attributes the HTML report is made of (cli/render/html.ts): nothing else may appear. */
+const HTML_TAGS = [
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'header',
+  'main',
+  'footer',
+  'section',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'p',
+  'span',
+  'strong',
+  'code',
+  'pre',
+  'dl',
+  'dt',
+  'dd',
+  'div',
+  'ul',
+  'ol',
+  'li',
+  'table',
+  'caption',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'a',
+  'svg',
+  'rect',
+  'text',
+  'line',
+  'g',
+  'title',
+  'desc',
+];
+const HTML_ATTRIBUTES = new Set([
+  'lang',
+  'charset',
+  'http-equiv',
+  'content',
+  'name',
+  'class',
+  'id',
+  'role',
+  'href',
+  'scope',
+  'colspan',
+  'width',
+  'height',
+  'viewbox',
+  'viewBox',
+  'x',
+  'y',
+  'x1',
+  'x2',
+  'y1',
+  'y2',
+  'focusable',
+  'text-anchor',
+  'preserveAspectRatio',
+  'transform',
+]);
 
 function assertNothingRaw(text: string, where: string): void {
   const control = RAW_CONTROL.exec(text);
@@ -184,6 +273,8 @@ let checkJunit: CliRun;
 let checkCsv: CliRun;
 let checkAsff: CliRun;
 let checkOcsf: CliRun;
+let checkHtml: CliRun;
+let htmlReport: string;
 let published: PublishedSnsMessage[] = [];
 
 beforeAll(async () => {
@@ -203,11 +294,13 @@ beforeAll(async () => {
     cli(['check', hostileDir, '--format', 'ocsf', '-q', '--include-passed']),
   ]);
   // Every result, passes included, so that every hostile value shown anywhere is in these.
-  [checkSarif, checkJunit, checkCsv] = await Promise.all([
+  [checkSarif, checkJunit, checkCsv, checkHtml] = await Promise.all([
     cli(['check', hostileDir, '--format', 'sarif', '--include-passed', '-q']),
     cli(['check', hostileDir, '--format', 'junit', '--include-passed', '-q']),
     cli(['check', hostileDir, '--format', 'csv', '--include-passed', '-q']),
+    cli(['check', hostileDir, '--format', 'html', '-o', join(work, 'report.html'), '-q']),
   ]);
+  htmlReport = readFileSync(join(work, 'report.html'), 'utf8');
   // Two nights: the clean fleet, then the hostile one, so the hostile findings are regressions.
   dynamo = await startDynalite();
   for (const [time, fleetDir] of [
@@ -297,6 +390,32 @@ describe('a fleet of hostile values', () => {
     // The formula reached a cell's start, and was neutralised there.
     expect(rows.some((r) => r.includes(`'${FORMULA_KIND}/x`))).toBe(true);
     expect(checkCsv.stdout).not.toContain('a'.repeat(1025));
+  });
+
+  it("check's HTML: every value is text, no element or attribute comes from one, nothing raw", () => {
+    expect(checkHtml.status, checkHtml.stderr).toBe(2);
+    const doc = parseHtml(htmlReport);
+    const text = textOf(doc);
+    // The values reached the page (as text), in the messages and the fixes.
+    expect(text).toContain('role/<img src=x onerror=alert(1)>');
+    expect(text).toContain('<script>alert(2)</script>');
+    expect(text).toContain('touch PWNED10');
+    // No element and no attribute but the renderer's own.
+    for (const e of elements(doc)) {
+      expect(HTML_TAGS, e.tagName).toContain(e.tagName);
+      for (const a of e.attrs)
+        expect(HTML_ATTRIBUTES.has(a.name) || /^(data|aria)-[a-z-]+$/.test(a.name), a.name).toBe(true);
+    }
+    expect(externalReferences(doc)).toEqual([]);
+    expect(htmlReport).not.toMatch(/https:\/\/evil\.example\/"/);
+    // The escapes and bidi characters are shown escaped, in the file itself and in its text.
+    assertNothingRaw(htmlReport, 'check html');
+    expect(text).toContain('\\u001b[2J\\u001b]0;pwned\\u0007arn:aws:iam::');
+    expect(htmlReport).not.toContain('a'.repeat(1025));
+    expect(text).toMatch(/…\[cut:\s+70,0\d\d\s+characters\s+in\s+all\]/);
+    // The audit could not use some files (AUDIT-004): said first, not an all-clear.
+    const notice = byClass(doc, 'callout').find((c) => attr(c, 'data-coverage') === 'incomplete');
+    expect(textOf(notice as HtmlElement)).toMatch(/AUDIT-004/);
   });
 
   it('names Kubernetes and IAM would never return make their file an input error, naming the field', () => {
@@ -402,5 +521,25 @@ describe('a fleet of hostile values', () => {
     expect(out).toContain('escapes');
     assertNothingRaw(out, 'history');
     assertNothingRaw(err, 'history stderr');
+  });
+  it("history's HTML report of the hostile fleet: values are text, nothing raw", async () => {
+    let err = '';
+    const file = join(work, 'history.html');
+    const code = await runHistoryCommand(
+      { report: 'html', output: file, table: dynamo.tableName },
+      { stdout: () => {}, stderr: (t) => (err += t), client: dynamo.client, env: {}, cwd: work },
+    );
+    expect(code, err).toBe(0);
+    const page = readFileSync(file, 'utf8');
+    const doc = parseHtml(page);
+    expect(textOf(doc)).toContain('role/<img src=x onerror=alert(1)>');
+    for (const e of elements(doc)) {
+      expect(HTML_TAGS, e.tagName).toContain(e.tagName);
+      for (const a of e.attrs)
+        expect(HTML_ATTRIBUTES.has(a.name) || /^(data|aria)-[a-z-]+$/.test(a.name), a.name).toBe(true);
+    }
+    expect(externalReferences(doc)).toEqual([]);
+    assertNothingRaw(page, 'history html');
+    expect(page).not.toContain('a'.repeat(1025));
   });
 });

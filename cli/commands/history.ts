@@ -13,14 +13,18 @@ import { type Command, Option } from 'commander';
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { FindingStore, type HistoryEvent, type RunRecord } from '#shared/history/finding-store.ts';
+import { type OpenTrend, openTrend, type TrendScope } from '#shared/history/open-trend.ts';
 import {
   HistoryQueryError,
   type HistoryResult,
   PARAMETERS,
+  parseHistoryQuery,
   queryHistory,
 } from '#shared/history/query-history.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 import { terminalSafe } from '#shared/sinks/terminal.ts';
+import { renderHistoryHtml } from '../render/html-history.ts';
+import { emitReport, OutputError } from './output.ts';
 
 export const DEFAULT_TABLE = 'irsa-audit-findings';
 const EXIT_ERROR = 2;
@@ -43,6 +47,10 @@ export interface HistoryCommandOptions {
   /** Follow the cursors: every page, one answer. */
   readonly all?: boolean;
   readonly format?: 'table' | 'json';
+  /** A report instead of an answer: `html`, the open findings over the nights and now (--runs: the nights). */
+  readonly report?: 'html';
+  /** Where the report goes (default stdout). */
+  readonly output?: string;
   readonly table?: string;
   /** Colour the table (default: no colour). */
   readonly color?: boolean;
@@ -56,6 +64,8 @@ export interface HistoryIo {
   /** The DynamoDB client (default: one configured from the environment). */
   readonly client?: DynamoDBClient;
   readonly now?: () => Date;
+  /** Where a relative `--output` is (default: process.cwd()). */
+  readonly cwd?: string;
 }
 
 /** Runs the command; returns the exit code (0, or 2 for a bad query or a table that cannot be read). */
@@ -65,6 +75,11 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
   const query = Object.fromEntries(
     PARAMETERS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
   );
+  if (options.report !== undefined) return runHistoryReport(options, io, tableName, env);
+  if (options.output !== undefined) {
+    io.stderr('irsa-audit history: -o/--output writes a report: give --report html\n');
+    return EXIT_ERROR;
+  }
   const client = io.client ?? new DynamoDBClient({});
   const store = new FindingStore({ tableName, client });
   let result: HistoryResult;
@@ -107,6 +122,94 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
         `\nMore: this is one page of ${result.items.length}. The next: the same command with --cursor ${result.nextCursor}` +
           ' (or --all for every page).\n',
       );
+  }
+  return 0;
+}
+
+/** What `--report html` shows by default: the last 30 nights. */
+export const DEFAULT_REPORT_NIGHTS = 30;
+
+/** The options a report does not take: it is the open findings of its scope, over `--runs` nights. */
+const NOT_WITH_REPORT = ['check', 'severity', 'state', 'since', 'at', 'finding', 'limit', 'cursor'] as const;
+
+/** `--report html [-o FILE]`: the chart of the open findings over the nights, and those open now. */
+async function runHistoryReport(
+  options: HistoryCommandOptions,
+  io: HistoryIo,
+  tableName: string,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const fail = (message: string) => {
+    io.stderr(`irsa-audit history: ${message}\n`);
+    return EXIT_ERROR;
+  };
+  if (options.report !== 'html') return fail(`--report: expected html, not ${options.report}`);
+  const extra = NOT_WITH_REPORT.filter((k) => options[k] !== undefined);
+  if (extra.length > 0 || options.all)
+    return fail(
+      `--report html shows the open findings of the fleet, an account or a cluster (--cluster, --account, --region) over the last --runs nights; it does not take ${[...extra.map((k) => `--${k}`), ...(options.all ? ['--all'] : [])].join(', ')}`,
+    );
+  if (options.format === 'json')
+    return fail('--report html is a report of its own: it does not take --format json');
+  let scope: TrendScope;
+  let nights: number;
+  try {
+    // The scope and --runs, validated as every history query is (the same messages).
+    const parsed = parseHistoryQuery(
+      {
+        ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+        ...(options.account !== undefined ? { account: options.account } : {}),
+        ...(options.region !== undefined ? { region: options.region } : {}),
+        ...(options.cluster === undefined && options.account === undefined ? { severity: 'critical' } : {}),
+      },
+      { style: 'cli' },
+    );
+    const runs = parseHistoryQuery({ runs: options.runs ?? DEFAULT_REPORT_NIGHTS }, { style: 'cli' });
+    nights = runs.query.runs ?? DEFAULT_REPORT_NIGHTS;
+    scope = {
+      unit: parsed.plan.kind === 'unit' ? parsed.plan.unit : null,
+      account: parsed.plan.kind === 'account' ? parsed.plan.account : null,
+      region: parsed.plan.kind === 'unit' ? null : (parsed.query.region ?? null),
+    };
+  } catch (error) {
+    if (error instanceof HistoryQueryError) return fail(error.message);
+    throw error;
+  }
+  const client = io.client ?? new DynamoDBClient({});
+  const store = new FindingStore({ tableName, client });
+  let trend: OpenTrend;
+  try {
+    trend = await openTrend(store, scope, nights);
+  } catch (error) {
+    const message = storeErrorMessage(error, tableName, env);
+    if (message === null) throw error;
+    return fail(message);
+  } finally {
+    if (!io.client) client.destroy();
+  }
+  const where = scope.unit
+    ? `cluster ${scope.unit.accountId}/${scope.unit.region}/${scope.unit.cluster}`
+    : scope.account !== null
+      ? `account ${scope.account}${scope.region ? ` (${scope.region})` : ''}`
+      : `the fleet${scope.region ? ` (${scope.region})` : ''}`;
+  const page = renderHistoryHtml({
+    scope: where,
+    tableName,
+    nightsAsked: nights,
+    nights: trend.nights,
+    open: trend.open,
+    now: (io.now ?? (() => new Date()))(),
+  });
+  try {
+    await emitReport(page, options.output, {
+      stdout: (t) => io.stdout(t),
+      stderr: (t) => io.stderr(t),
+      cwd: io.cwd ?? process.cwd(),
+      width: 80,
+    });
+  } catch (error) {
+    if (error instanceof OutputError) return fail(error.message);
+    throw error;
   }
   return 0;
 }
@@ -399,13 +502,23 @@ export function addHistoryCommand(program: Command): void {
     .option('--since <date>', 'the changes since this date (2026-03-01, or a time with its zone)')
     .option('--at <date>', 'what was open on --cluster at this date (a date alone: at its end)')
     .option('--finding <id>', "one finding's history (its id is listed with every finding)")
-    .option('--runs <n>', 'the last N runs, newest first')
+    .option(
+      '--runs <n>',
+      'the last N runs, newest first (with --report html: the nights of its chart, default 30)',
+    )
     .option('--limit <n>', 'items in a page (default 500, at most 1,000)')
     .option('--cursor <cursor>', 'the next page: the cursor the previous page printed (same query)')
     .option('--all', 'every page (follows the cursors)')
     .addOption(
       new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'),
     )
+    .addOption(
+      new Option(
+        '--report <report>',
+        `a report instead of an answer: html, the open findings by severity over the last --runs nights (default ${DEFAULT_REPORT_NIGHTS}) and those open now, of the fleet, --account or --cluster`,
+      ).choices(['html']),
+    )
+    .option('-o, --output <file>', 'write the --report to this file instead of stdout')
     .option('--table <name>', `the DynamoDB table (default: IRSA_AUDIT_TABLE, else ${DEFAULT_TABLE})`)
     .addHelpText(
       'after',
@@ -427,7 +540,9 @@ Examples:
   irsa-audit history --finding 3kT9xQ0b2mWc8yZ1aP4vRg
   irsa-audit history --runs 7
   irsa-audit history --severity high --limit 100 --cursor eyJ2IjoxLC...   # the next page
-  irsa-audit history --account 111122223333 --state all --all`,
+  irsa-audit history --account 111122223333 --state all --all
+  irsa-audit history --report html -o history.html                   # open findings over 30 nights, and now
+  irsa-audit history --report html --runs 90 --account 111122223333 -o account.html`,
     )
     .action(async (opts: HistoryCommandOptions) => {
       process.exitCode = await runHistoryCommand(

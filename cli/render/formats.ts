@@ -7,6 +7,7 @@
 
 import { renderAsff } from './asff.ts';
 import { renderCsv } from './csv.ts';
+import { renderHtml } from './html.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 import { renderOcsf } from './ocsf.ts';
@@ -78,6 +79,11 @@ export const FORMATS = {
         homeRegion: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
       }),
     description: 'OCSF 1.8.0 Compliance Finding events (class 2003): a JSON array',
+  },
+  html: {
+    render: (report, findings, context) => renderHtml(report, findings, { now: context.now }),
+    description: 'one self-contained page: summary, findings by cluster, each IRSA chain drawn (use -o)',
+    prefersFile: true,
   },
 } as const satisfies Record<string, ReportFormat>;
 

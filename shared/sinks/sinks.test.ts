@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defangUrls, forEmail } from './email.ts';
-import { forHtml } from './html.ts';
+import { forHtml, html, type SafeHtml, trustedConstant } from './html.ts';
 import { sh, shellWord } from './shell.ts';
 import { forSlack, slackCode } from './slack.ts';
 import { forTerminal, forTerminalLine, terminalSafe } from './terminal.ts';
@@ -82,6 +82,31 @@ describe('the HTML sink', () => {
       '&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;',
     );
     expect(forHtml(ESC_TITLE)).not.toMatch(RAW);
+  });
+
+  it('the html template escapes every value, keeps its own fragments, and takes no look-alike as markup', () => {
+    const name = '"><script>alert(1)</script>';
+    const cell = html`<td title="${name}">${name}</td>`;
+    expect(cell.markup).toBe(
+      '<td title="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;">&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</td>',
+    );
+    expect(html`<tr>${[cell, 3, null, undefined, ['a<b']]}</tr>`.markup).toBe(
+      `<tr>${cell.markup}3a&lt;b</tr>`,
+    );
+    const fake = { markup: '<script>x</script>' } as unknown as SafeHtml;
+    expect(html`${fake}`.markup).toBe('&lt;script&gt;x&lt;/script&gt;');
+    expect(trustedConstant('a { b: "c" }').markup).toBe('a { b: "c" }');
+  });
+
+  it('no value ever opens an element or an attribute (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), (text) => {
+        const out = html`<p class="${text}">${text}</p>`.markup;
+        expect(out.slice(3, -4).replace(/^class="[^"<>]*">/, '')).not.toMatch(/[<>"]/);
+        expect(RAW.test(out)).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
