@@ -19,6 +19,7 @@ import { renderCatalogue } from './commands/checks.ts';
 import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } from './commands/collect.ts';
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
+import { MissingDependencyError } from './commands/errors.ts';
 import { addHistoryCommand } from './commands/history.ts';
 import { OutputError } from './commands/output.ts';
 import { runPipelineCommand } from './commands/pipeline.ts';
@@ -479,7 +480,8 @@ export async function main(argv: string[]): Promise<void> {
       error instanceof UnknownCheckError ||
       error instanceof LiveOptionsError ||
       error instanceof EnrollError ||
-      error instanceof OutputError
+      error instanceof OutputError ||
+      error instanceof MissingDependencyError
     ) {
       process.stderr.write(`irsa-audit: ${forTerminal(error.message)}\n`);
       process.exitCode = EXIT_BAD_INPUT;

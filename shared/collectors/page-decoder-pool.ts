@@ -10,7 +10,8 @@
  * time the collector spends waiting on the network (its policy lookups). The pages the collector
  * does wait on (ServiceAccounts) are not sent here: see startKubernetesCollection.
  *
- * For the CLI and the benchmark, which run from the TypeScript sources (the worker registers tsx).
+ * For the CLI and the benchmark. The worker is `page-decoder.worker.mjs` beside this module's code:
+ * in the sources a loader that registers tsx, in the build (dist/) the bundled worker itself.
  * The bundled Lambda functions do not use it: they decode on their one thread (kubernetes-pages.ts).
  */
 import { availableParallelism } from 'node:os';

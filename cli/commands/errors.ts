@@ -1,0 +1,24 @@
+/** Errors of the CLI's commands that cli/main.ts reports as `irsa-audit: <message>`, exit 2. */
+
+/** A command needs a package the installed irsa-audit does not bring (an optional peer dependency): exit 2. */
+export class MissingDependencyError extends Error {
+  override readonly name = 'MissingDependencyError';
+}
+
+/**
+ * For a failed import of a module that uses `dependency`: a {@link MissingDependencyError} saying
+ * how to install it when that package is what is missing, else the error itself.
+ */
+export function missingDependency(command: string, dependency: string, version: string) {
+  return (error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${dependency}'`)) {
+      throw new MissingDependencyError(
+        `${command} needs ${dependency}, which is not installed with irsa-audit (an optional peer dependency, ` +
+          `for the local pipeline only): install it beside irsa-audit (npm install -g ${dependency}@${version} ` +
+          'for a global install), or run it from a clone of the repository after npm ci',
+      );
+    }
+    throw error;
+  };
+}
