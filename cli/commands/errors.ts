@@ -1,4 +1,18 @@
-/** Errors of the CLI's commands that cli/main.ts reports as `irsa-audit: <message>`, exit 2. */
+/**
+ * Usage errors of commands whose modules load the AWS SDK or the Kubernetes client, defined here
+ * so that cli/main.ts can throw and recognise them without loading those commands (it imports a
+ * command's module only when that command runs, for a fast start). The commands re-export them.
+ */
+
+/** Bad or conflicting live-collection options (check --live, collect): exit 2. */
+export class LiveOptionsError extends Error {
+  override readonly name = 'LiveOptionsError';
+}
+
+/** `enroll` cannot go on (no region, a bad principal, a cluster it cannot reach): exit 2. */
+export class EnrollError extends Error {
+  override readonly name = 'EnrollError';
+}
 
 /** A command needs a package the installed irsa-audit does not bring (an optional peer dependency): exit 2. */
 export class MissingDependencyError extends Error {

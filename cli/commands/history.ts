@@ -8,11 +8,11 @@
  * AWS_ENDPOINT_URL_DYNAMODB, ...).
  */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
-import { FindingStore, type HistoryEvent, type RunRecord } from '#shared/history/finding-store.ts';
+import type { HistoryEvent, RunRecord } from '#shared/history/finding-store.ts';
 import {
   HistoryQueryError,
   type HistoryResult,
@@ -65,6 +65,11 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
   const query = Object.fromEntries(
     PARAMETERS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
   );
+  // Loaded here, not with the CLI's commands: the AWS SDK is for this command only (a fast start).
+  const [{ DynamoDBClient }, { FindingStore }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/history/finding-store.ts'),
+  ]);
   const client = io.client ?? new DynamoDBClient({});
   const store = new FindingStore({ tableName, client });
   let result: HistoryResult;
