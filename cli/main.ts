@@ -22,6 +22,7 @@ import { parseLatencyOption, parsePortOption, runEmulateCommand } from './comman
 import { EnrollError, LiveOptionsError, MissingDependencyError } from './commands/errors.ts';
 import { addHistoryCommand } from './commands/history.ts';
 import { OutputError } from './commands/output.ts';
+import { nodeSupportNotice } from './node-support.ts';
 import { FORMAT_NAMES, formatHelp } from './render/formats.ts';
 
 function parseSeverity(value: string): Severity {
@@ -477,6 +478,10 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  nodeSupportNotice(process.versions.node, {
+    env: process.env,
+    stderr: (text) => process.stderr.write(text),
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
