@@ -1,6 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npm link` / `npx irsa-audit` work without a build step.
-import { register } from 'tsx/esm/api';
+// The `irsa-audit` command. An installed package runs the built JavaScript (dist/cli.mjs, made by
+// `npm run build`; the package ships no TypeScript). A clone of the repository runs the TypeScript
+// sources through tsx, so what runs is always the code as edited, with no build step (the tests
+// run it so); IRSA_AUDIT_DIST=1 runs the build there instead.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const fromSources =
+  existsSync(new URL('../cli/main.ts', import.meta.url)) && process.env.IRSA_AUDIT_DIST !== '1';
+if (fromSources) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+} else {
+  await import('../dist/cli.mjs');
+}

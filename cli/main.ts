@@ -2,8 +2,7 @@
 import { isIP } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
-import { DEFAULT_CLUSTER_DEADLINE_MS } from '#shared/collectors/kubernetes.ts';
-import { defaultDecodeThreads } from '#shared/collectors/page-decoder-pool.ts';
+import { DEFAULT_CLUSTER_DEADLINE_MS, defaultDecodeThreads } from '#shared/collectors/collection-defaults.ts';
 import { ConfigError } from '#shared/config/load-config.ts';
 import { UnknownCheckError } from '#shared/engine/run-audit.ts';
 /**
@@ -16,13 +15,14 @@ import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
 import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
-import { collectLive, type LiveOptions, LiveOptionsError, runCollectCommand } from './commands/collect.ts';
+// The commands that load the AWS SDK, the Kubernetes client, the emulator or dynalite (collect,
+// enroll, token, pipeline) are imported in their actions, only when they run: a fast start.
+import type { collectLive, LiveOptions } from './commands/collect.ts';
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
-import { EnrollError, runEnrollCommand } from './commands/enroll.ts';
+import { EnrollError, LiveOptionsError, MissingDependencyError } from './commands/errors.ts';
 import { addHistoryCommand } from './commands/history.ts';
 import { OutputError } from './commands/output.ts';
-import { runPipelineCommand } from './commands/pipeline.ts';
-import { resolveTokenRegion, runTokenCommand, TokenCommandError } from './commands/token.ts';
+import { nodeSupportNotice } from './node-support.ts';
 import { FORMAT_NAMES, formatHelp } from './render/formats.ts';
 
 function parseSeverity(value: string): Severity {
@@ -148,6 +148,12 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
   };
 }
 
+/** collectLive, its module (the collectors, the AWS SDK, the Kubernetes client) loaded only when it runs. */
+async function collectLiveLazily(...args: Parameters<typeof collectLive>): ReturnType<typeof collectLive> {
+  const { collectLive } = await import('./commands/collect.ts');
+  return collectLive(...args);
+}
+
 export function buildProgram(): Command {
   const program = new Command('irsa-audit')
     .description(
@@ -239,8 +245,12 @@ Examples:
       const source = fleetDir
         ? fleetDir
         : memorySource(
-            (await collectLive(liveOptionsOf(opts), { stderr: (t) => process.stderr.write(t), progress }))
-              .files,
+            (
+              await collectLiveLazily(liveOptionsOf(opts), {
+                stderr: (t) => process.stderr.write(t),
+                progress,
+              })
+            ).files,
           );
       process.exitCode = await runCheckCommand(
         source,
@@ -285,6 +295,7 @@ Examples:
   irsa-audit collect --out ./fleet --organization --role-name irsa-auditor --external-id X`,
   );
   collect.action(async (opts) => {
+    const { runCollectCommand } = await import('./commands/collect.ts');
     process.exitCode = await runCollectCommand(opts.out, liveOptionsOf(opts), {
       stderr: (text) => process.stderr.write(text),
       progress: !opts.quiet,
@@ -307,6 +318,7 @@ Examples:
     .action(async (opts) => {
       const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
       if (!region) throw new EnrollError('no region: pass --region or set AWS_REGION');
+      const { runEnrollCommand } = await import('./commands/enroll.ts');
       process.exitCode = await runEnrollCommand(
         {
           cluster: opts.cluster,
@@ -337,6 +349,7 @@ Examples:
     .requiredOption('--cluster <name>', 'EKS cluster name')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION)')
     .action(async (opts: { cluster: string; region?: string }) => {
+      const { resolveTokenRegion, runTokenCommand, TokenCommandError } = await import('./commands/token.ts');
       try {
         const region = resolveTokenRegion(opts.region, process.env);
         await runTokenCommand(
@@ -438,6 +451,7 @@ Examples:
        <(irsa-audit pipeline ./fleet -f json -q | jq -S .findings)`,
     )
     .action(async (fleetDir: string, opts) => {
+      const { runPipelineCommand } = await import('./commands/pipeline.ts');
       process.exitCode = await runPipelineCommand(
         fleetDir,
         {
@@ -475,6 +489,10 @@ export async function main(argv: string[]): Promise<void> {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? 0);
   });
+  nodeSupportNotice(process.versions.node, {
+    env: process.env,
+    stderr: (text) => process.stderr.write(text),
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -490,7 +508,8 @@ export async function main(argv: string[]): Promise<void> {
       error instanceof UnknownCheckError ||
       error instanceof LiveOptionsError ||
       error instanceof EnrollError ||
-      error instanceof OutputError
+      error instanceof OutputError ||
+      error instanceof MissingDependencyError
     ) {
       process.stderr.write(`irsa-audit: ${forTerminal(error.message)}\n`);
       process.exitCode = EXIT_BAD_INPUT;

@@ -8,6 +8,7 @@ import { type CollectOptions, type CollectResult, collectFleet } from '#shared/c
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { writeSnapshot } from '#shared/collectors/write-snapshot.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
+import { LiveOptionsError } from './errors.ts';
 
 export interface LiveOptions {
   organization?: boolean;
@@ -28,9 +29,7 @@ export interface LiveOptions {
   egressAddresses?: string[];
 }
 
-export class LiveOptionsError extends Error {
-  override readonly name = 'LiveOptionsError';
-}
+export { LiveOptionsError };
 
 export interface CollectIo {
   stderr: (text: string) => void;

@@ -23,6 +23,7 @@ import { EksTokenCache } from '#shared/aws/eks-token.ts';
 import { AwsClients } from '#shared/collectors/aws-clients.ts';
 import { AUDITOR_GROUP, auditorRbac, auditorRbacYaml } from '#shared/collectors/rbac.ts';
 import { sh } from '#shared/sinks/shell.ts';
+import { EnrollError } from './errors.ts';
 
 export interface EnrollOptions {
   cluster: string;
@@ -33,9 +34,7 @@ export interface EnrollOptions {
   dryRun?: boolean;
 }
 
-export class EnrollError extends Error {
-  override readonly name = 'EnrollError';
-}
+export { EnrollError };
 
 /** The exact commands an administrator would run by hand. */
 export function enrollPlan(options: EnrollOptions): string {

@@ -8,11 +8,11 @@
  * AWS_ENDPOINT_URL_DYNAMODB, ...).
  */
 
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { createColors } from 'picocolors';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
-import { FindingStore, type HistoryEvent, type RunRecord } from '#shared/history/finding-store.ts';
+import type { HistoryEvent, RunRecord } from '#shared/history/finding-store.ts';
 import { type OpenTrend, openTrend, type TrendScope } from '#shared/history/open-trend.ts';
 import {
   HistoryQueryError,
@@ -69,6 +69,15 @@ export interface HistoryIo {
 }
 
 /** Runs the command; returns the exit code (0, or 2 for a bad query or a table that cannot be read). */
+/** Loaded when a command reads the store, not with the CLI: the AWS SDK is for history only (a fast start). */
+async function storeModules() {
+  const [{ DynamoDBClient }, { FindingStore }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('#shared/history/finding-store.ts'),
+  ]);
+  return { DynamoDBClient, FindingStore };
+}
+
 export async function runHistoryCommand(options: HistoryCommandOptions, io: HistoryIo): Promise<number> {
   const env = io.env ?? process.env;
   const tableName = options.table || env.IRSA_AUDIT_TABLE || DEFAULT_TABLE;
@@ -80,6 +89,7 @@ export async function runHistoryCommand(options: HistoryCommandOptions, io: Hist
     io.stderr('irsa-audit history: -o/--output writes a report: give --report html\n');
     return EXIT_ERROR;
   }
+  const { DynamoDBClient, FindingStore } = await storeModules();
   const client = io.client ?? new DynamoDBClient({});
   const store = new FindingStore({ tableName, client });
   let result: HistoryResult;
@@ -175,6 +185,7 @@ async function runHistoryReport(
     if (error instanceof HistoryQueryError) return fail(error.message);
     throw error;
   }
+  const { DynamoDBClient, FindingStore } = await storeModules();
   const client = io.client ?? new DynamoDBClient({});
   const store = new FindingStore({ tableName, client });
   let trend: OpenTrend;

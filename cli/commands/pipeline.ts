@@ -29,6 +29,7 @@ import type { SecurityHubImport } from '../../emulator/index.ts';
 import { type FormatName, renderReport } from '../render/formats.ts';
 import type { ReportedFinding, ReportSummary } from '../render/report.ts';
 import { type CommandIo, EXIT_FINDINGS, EXIT_OK } from './check.ts';
+import { missingDependency } from './errors.ts';
 import { emitReport } from './output.ts';
 
 export interface PipelineOptions {
@@ -85,7 +86,10 @@ export async function runPipelineCommand(
   // Loaded on demand: dynalite, the emulator and the handlers are not for the other commands.
   const [{ startLocalPipeline }, { startDynalite }, { EmulatorFleetError }] = await Promise.all([
     import('../../demo/local-pipeline.ts'),
-    import('#shared/testing/dynalite.ts'),
+    // dynalite is a development dependency: an installed irsa-audit has it only if the user added it.
+    import('#shared/testing/dynalite.ts').catch(
+      missingDependency('irsa-audit pipeline', 'dynalite', '4.0.0'),
+    ),
     import('../../emulator/index.ts'),
   ]);
   const started = performance.now();

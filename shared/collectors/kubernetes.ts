@@ -34,6 +34,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CollectionError, FailureClass, KubernetesKind } from '../model/fleet.ts';
+import { DEFAULT_CLUSTER_DEADLINE_MS } from './collection-defaults.ts';
 import { classOf, redactSecrets } from './failures.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
 
@@ -116,17 +117,8 @@ const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
 /** How many pages may wait to be decoded, when no limiter is given (and for a whole run, in collectFleet). */
 export const DEFAULT_PAGE_SLOTS = 64;
 
-/**
- * A cluster's deadline, 5 minutes. Large enough for a very large healthy cluster: 100,000 pods are
- * 200 pages of 500, one after the other on one connection, and a page of 500 pods takes an API
- * server well under a second to list and send (300 s leaves 1.5 s a page). Small enough for the
- * auditor Lambda (15 minutes, one account per invocation, 4 clusters of an account at once, see
- * collect-fleet.ts): a wave of 4 clusters that stall after the TLS handshake costs 5 minutes, so up
- * to 8 such clusters in one account still leave 5 minutes for the rest of it. Endpoints that never
- * complete a handshake (black-holed, private) cost only the connect bound, and private-only
- * endpoints are not dialled at all (collect-fleet.ts).
- */
-export const DEFAULT_CLUSTER_DEADLINE_MS = 300_000;
+/** A cluster's deadline (collection-defaults.ts, where the CLI reads it without loading this module). */
+export { DEFAULT_CLUSTER_DEADLINE_MS };
 
 /**
  * A TCP connect plus TLS handshake, 10 s: it takes milliseconds to a reachable API server (a

@@ -10,12 +10,13 @@
  * time the collector spends waiting on the network (its policy lookups). The pages the collector
  * does wait on (ServiceAccounts) are not sent here: see startKubernetesCollection.
  *
- * For the CLI and the benchmark, which run from the TypeScript sources (the worker registers tsx).
+ * For the CLI and the benchmark. The worker is `page-decoder.worker.mjs` beside this module's code:
+ * in the sources a loader that registers tsx, in the build (dist/) the bundled worker itself.
  * The bundled Lambda functions do not use it: they decode on their one thread (kubernetes-pages.ts).
  */
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { KubernetesKind } from '../model/fleet.ts';
+import { defaultDecodeThreads } from './collection-defaults.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
 
 export interface PageDecoderPool extends PageDecoder {
@@ -35,14 +36,8 @@ export interface PageDecoderPoolOptions {
 /** The decode threads' default nice value: below the collector's own thread, above idle. */
 const DECODE_NICE = 10;
 
-/**
- * As many threads as cores, at most 4; 0 on one core. Not one fewer than the cores: the main
- * thread mostly waits on the network, and a page that waits for a busy decoder holds up its
- * cluster's next page (measured in bench/collection.bench.ts: on 2 cores, 2 threads beat 1).
- */
-export function defaultDecodeThreads(cores = availableParallelism()): number {
-  return cores <= 1 ? 0 : Math.min(4, cores);
-}
+/** The default number of decode threads (collection-defaults.ts). */
+export { defaultDecodeThreads };
 
 /** A pool of `threads` decoding threads; with 0, a decoder on the calling thread. */
 export function createPageDecoderPool(

@@ -1,7 +1,6 @@
 /** Reads the configuration file (YAML or JSON) and validates it, with errors that name the field. */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { type AuditConfig, auditConfigSchema } from './audit-config.ts';
 
 export const DEFAULT_CONFIG_FILES = [
@@ -35,6 +34,8 @@ export async function loadConfig(path: string): Promise<AuditConfig> {
   } catch (error) {
     throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
   }
+  // Loaded with the first config file, not with the CLI (most runs have none): a faster start.
+  const { parse: parseYaml } = await import('yaml');
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
