@@ -13,6 +13,7 @@ import { DEFAULT_CLUSTERS_PER_UNIT } from '#shared/pipeline/routing.ts';
 import { forTerminal } from '#shared/sinks/terminal.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
 import { memorySource } from '#shared/snapshot/snapshot-source.ts';
+import packageJson from '../package.json' with { type: 'json' };
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
 // The commands that load the AWS SDK, the Kubernetes client, the emulator or dynalite (collect,
@@ -160,7 +161,7 @@ export function buildProgram(): Command {
       'Audit IAM Roles for Service Accounts (IRSA) across EKS clusters: OIDC providers, role trust ' +
         'policies, annotated ServiceAccounts, the pod identity webhook and the pods it mutates.',
     )
-    .version('0.1.0')
+    .version(packageJson.version)
     .addHelpText(
       'after',
       `

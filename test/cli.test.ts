@@ -29,6 +29,13 @@ describe('usage', () => {
     expect(run.stdout).toMatch(/2 {2}bad input/);
   });
 
+  it("prints the package's version", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const run = runCli(['--version']);
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(pkg.version);
+  });
+
   it('exits 2 on an unknown option or a bad severity', () => {
     expect(runCli(['check', SEED, '--bogus']).status).toBe(2);
     const bad = runCli(['check', SEED, '--fail-on', 'severe']);

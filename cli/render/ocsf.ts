@@ -13,6 +13,7 @@
  *
  * Every value read from a cluster or an account goes through the finding sink (shared/sinks/asff.ts).
  */
+
 import { findCheck } from '#shared/checks/catalogue.ts';
 import type { Severity } from '#shared/checks/types.ts';
 import {
@@ -24,6 +25,7 @@ import {
 } from '#shared/notify/asff.ts';
 import { isAccountId, regionProblem } from '#shared/policy/aws-names.ts';
 import { forFinding, forFindingLine } from '#shared/sinks/asff.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { homeRegion } from './asff.ts';
 import type { ReportedFinding } from './report.ts';
 
@@ -32,7 +34,7 @@ export const OCSF_CATEGORY_UID = 2;
 export const OCSF_CLASS_UID = 2003;
 const ACTIVITY_CREATE = 1;
 /** irsa-audit's version, as `irsa-audit --version` says it. */
-const PRODUCT_VERSION = '0.1.0';
+const PRODUCT_VERSION = packageJson.version;
 
 const SEVERITY_ID: Record<Severity, { id: number; caption: string }> = {
   critical: { id: 5, caption: 'Critical' },
