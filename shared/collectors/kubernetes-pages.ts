@@ -200,7 +200,13 @@ function trimPod(pod: {
 
 function trimWebhookConfiguration(config: {
   metadata?: Meta;
-  webhooks?: { name?: string; clientConfig?: { caBundle?: string } }[];
+  webhooks?: {
+    name?: string;
+    clientConfig?: { caBundle?: string; url?: string; service?: { namespace?: string; name?: string } };
+    failurePolicy?: string;
+    namespaceSelector?: unknown;
+    objectSelector?: unknown;
+  }[];
 }): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -208,7 +214,17 @@ function trimWebhookConfiguration(config: {
     metadata: { name: config.metadata?.name },
     webhooks: (config.webhooks ?? []).map((w) => ({
       name: w.name,
-      clientConfig: { caBundle: w.clientConfig?.caBundle },
+      clientConfig: {
+        caBundle: w.clientConfig?.caBundle,
+        url: w.clientConfig?.url,
+        service: w.clientConfig?.service
+          ? { namespace: w.clientConfig.service.namespace, name: w.clientConfig.service.name }
+          : undefined,
+      },
+      // IRSA-062 and IRSA-063 read these (the API server always fills them on v1).
+      failurePolicy: w.failurePolicy,
+      namespaceSelector: w.namespaceSelector,
+      objectSelector: w.objectSelector,
     })),
   };
 }
