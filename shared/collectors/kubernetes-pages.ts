@@ -198,14 +198,32 @@ function trimPod(pod: {
   };
 }
 
+interface Selector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key?: string; operator?: string; values?: string[] }[];
+}
+
+/** A label selector reduced to its two fields (absent stays absent: the checks read that as not recorded). */
+function trimSelector(selector: Selector | undefined): Selector | undefined {
+  if (!selector || typeof selector !== 'object') return undefined;
+  return {
+    matchLabels: selector.matchLabels,
+    matchExpressions: selector.matchExpressions?.map((e) => ({
+      key: e.key,
+      operator: e.operator,
+      values: e.values,
+    })),
+  };
+}
+
 function trimWebhookConfiguration(config: {
   metadata?: Meta;
   webhooks?: {
     name?: string;
     clientConfig?: { caBundle?: string; url?: string; service?: { namespace?: string; name?: string } };
     failurePolicy?: string;
-    namespaceSelector?: unknown;
-    objectSelector?: unknown;
+    namespaceSelector?: Selector;
+    objectSelector?: Selector;
   }[];
 }): Record<string, unknown> {
   return {
@@ -223,8 +241,8 @@ function trimWebhookConfiguration(config: {
       },
       // IRSA-062 and IRSA-063 read these (the API server always fills them on v1).
       failurePolicy: w.failurePolicy,
-      namespaceSelector: w.namespaceSelector,
-      objectSelector: w.objectSelector,
+      namespaceSelector: trimSelector(w.namespaceSelector),
+      objectSelector: trimSelector(w.objectSelector),
     })),
   };
 }
