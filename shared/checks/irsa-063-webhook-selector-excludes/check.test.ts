@@ -67,6 +67,19 @@ describeCheck(check, {
       mentions: [SKIP, 'objectSelector'],
     },
     {
+      name: 'a bare pod with the skip label: recreate it, no `edit pod` (labels were judged at admission)',
+      fleet: selectors({}, (h) => {
+        h.cluster.pod('shop', 'debug', {
+          serviceAccountName: 'api',
+          owner: null,
+          labels: { [SKIP]: 'true' },
+        });
+      }),
+      expect: [API],
+      mentions: ['bare pod debug', 'excludes 1 running pod(s)'],
+      absent: ['edit pod'],
+    },
+    {
       name: 'objectSelector matchLabels the pods do not carry',
       fleet: selectors({ objectSelector: sel({ 'irsa.example.com/inject': 'true' }) }, (h) =>
         labelPods(h, { 'irsa.example.com/inject': 'yes' }),

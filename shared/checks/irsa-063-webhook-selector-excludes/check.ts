@@ -125,9 +125,10 @@ export const check: Check = {
           const workloads = context
             .workloads(cluster)
             .filter((wl) => wl.pods.some((p) => excluded.includes(p)))
-            .map(
-              (wl) =>
-                sh`kubectl --context ${cluster.name} -n ${sa.namespace} edit ${wl.kind.toLowerCase()} ${wl.name}   # drop the pod template labels the objectSelector excludes, then the new pods are mutated`,
+            .map((wl) =>
+              wl.kind === 'Pod'
+                ? sh`# bare pod ${wl.name}: its labels were judged at admission; recreate it from its manifest without the excluded labels`
+                : sh`kubectl --context ${cluster.name} -n ${sa.namespace} edit ${wl.kind.toLowerCase()} ${wl.name}   # drop the pod template labels the objectSelector excludes, then the new pods are mutated`,
             );
           const annotation = sh`# or, if these pods are meant to skip IRSA: kubectl --context ${cluster.name} -n ${sa.namespace} annotate serviceaccount ${sa.name} eks.amazonaws.com/role-arn-`;
           out.push(
