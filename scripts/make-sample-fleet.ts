@@ -1051,6 +1051,7 @@ function checkoutCluster(): ClusterSnapshot {
   for (const [sa, name, policy] of [
     ['checkout-web', 'checkout-web', 'checkout-web-sessions'],
     ['cart-api', 'checkout-cart-api', 'cart-api-dynamodb'],
+    ['receipts', 'checkout-receipts', 'receipts-s3'],
   ] as const) {
     addRole(ACCOUNT_A, {
       name,
@@ -1072,9 +1073,15 @@ function checkoutCluster(): ClusterSnapshot {
     { ...onCluster(c), namespace: 'checkout', serviceAccount: 'cart-api' },
     'Deployment cart-api: both pods, created after the caBundle change and after the annotation, lack AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token volume',
   );
+  expectFinding(
+    'IRSA-063',
+    { ...onCluster(c), namespace: 'checkout', serviceAccount: 'receipts' },
+    "Deployment receipts: its pod template carries eks.amazonaws.com/skip-pod-identity-webhook (added during the outage to rule the webhook out, never removed), which the webhook's objectSelector excludes; IRSA-030 takes the label as deliberate",
+  );
   return {
     cluster: c,
-    story: "seed 001: the webhook's caBundle was replaced by another cluster's CA; new pods are not mutated",
+    story:
+      "seed 001: the webhook's caBundle was replaced by another cluster's CA; new pods are not mutated, and a workload labelled to skip the webhook while debugging still skips it",
     kubernetes: [
       ...kubeSystem(c),
       // Patched on 2025-11-17 with payments' caBundle (CA A) instead of checkout's own (CA B).
@@ -1085,6 +1092,9 @@ function checkoutCluster(): ClusterSnapshot {
       }),
       serviceAccount(c, 'checkout', 'cart-api', '2025-03-05T10:21:34Z', {
         [ROLE_ARN_ANNOTATION]: cartApiRole,
+      }),
+      serviceAccount(c, 'checkout', 'receipts', '2025-03-05T10:21:38Z', {
+        [ROLE_ARN_ANNOTATION]: roleArn(c.accountId, 'checkout-receipts'),
       }),
       // Created before the caBundle change: mutated, still fine.
       ...deploymentPods(c, {
@@ -1104,6 +1114,20 @@ function checkoutCluster(): ClusterSnapshot {
         containers: [{ name: 'cart-api', image: image('cart-api:2.7.4'), port: 8080 }],
         createdAt: '2025-11-18T11:47:02Z',
         replicas: 2,
+      }),
+      // Labelled to skip the webhook while the outage was debugged, and never unlabelled: the webhook's
+      // objectSelector (DoesNotExist) leaves these pods out whatever the webhook's state (IRSA-063).
+      ...deploymentPods(c, {
+        namespace: 'checkout',
+        name: 'receipts',
+        serviceAccount: 'receipts',
+        labels: {
+          'app.kubernetes.io/name': 'receipts',
+          'eks.amazonaws.com/skip-pod-identity-webhook': 'true',
+        },
+        containers: [{ name: 'receipts', image: image('receipts:1.4.1'), port: 8080 }],
+        createdAt: '2025-11-18T16:12:40Z',
+        replicas: 1,
       }),
       // The release's migration Job ran unmutated too, but it has completed: pods in Succeeded do not count.
       jobPod(c, {

@@ -73,6 +73,7 @@ export const MANAGED_POLICY_VERSIONS: Readonly<Record<string, (accountId: string
       ]),
     ),
   ],
+  'receipts-s3': () => [document(...bucketAccess('acme-checkout-receipts', true))],
   'spark-s3-scratch': () => [document(...bucketAccess('acme-batch-scratch', true))],
   'loader-v2-redshift': (a) => [
     document(

@@ -102,7 +102,7 @@ describe('check --format html on examples/fleet', () => {
       'Failing findings': String(findings.filter((f) => f.status === 'fail').length),
       Accounts: '2',
       Clusters: '5',
-      'Checks run': '30',
+      'Checks run': '32',
     });
     const tables = elements(doc).filter((e) => e.tagName === 'table');
     const severity = tables.find((t) => textOf(t).trim().startsWith('Failing findings by severity'));
@@ -229,7 +229,12 @@ describe('the HTML renderer', () => {
     ]);
     expect(['IRSA-011', 'IRSA-018', 'IRSA-022', 'IRSA-023'].map(linkOfCheck)).toEqual(Array(4).fill('role'));
     expect(['IRSA-010', 'IRSA-019', 'IRSA-020'].map(linkOfCheck)).toEqual(Array(3).fill('serviceAccount'));
-    expect(['IRSA-003', 'IRSA-004'].map(linkOfCheck)).toEqual(['webhook', 'webhook']);
+    expect(['IRSA-003', 'IRSA-004', 'IRSA-062', 'IRSA-063'].map(linkOfCheck)).toEqual([
+      'webhook',
+      'webhook',
+      'webhook',
+      'webhook',
+    ]);
     expect(['IRSA-030', 'IRSA-034'].map(linkOfCheck)).toEqual(['pods', 'pods']);
   });
 

@@ -33,6 +33,8 @@ import { check as irsa034 } from './irsa-034-pod-static-credentials/check.ts';
 import { check as irsa040 } from './irsa-040-assume-role-probe/check.ts';
 import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
+import { check as irsa062 } from './irsa-062-webhook-failure-policy-ignore/check.ts';
+import { check as irsa063 } from './irsa-063-webhook-selector-excludes/check.ts';
 import type { Check } from './types.ts';
 
 export const CATALOGUE: readonly Check[] = [
@@ -62,6 +64,8 @@ export const CATALOGUE: readonly Check[] = [
   irsa040,
   irsa050,
   irsa051,
+  irsa062,
+  irsa063,
   audit001,
   audit002,
   audit003,

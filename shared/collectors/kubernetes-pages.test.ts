@@ -151,6 +151,61 @@ describe('decodePage', () => {
     expect(pod.status).toEqual({ phase: 'Running' });
   });
 
+  it('keeps what IRSA-003/004/062/063 read of a MutatingWebhookConfiguration, and nothing else', () => {
+    const config = {
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'pod-identity-webhook', uid: 'u', managedFields: [{ manager: 'eks' }] },
+      webhooks: [
+        {
+          name: 'iam-for-pods.amazonaws.com',
+          admissionReviewVersions: ['v1beta1'],
+          clientConfig: { caBundle: 'Q0E=', url: 'https://127.0.0.1:23443/mutate' },
+          failurePolicy: 'Ignore',
+          namespaceSelector: {},
+          objectSelector: {
+            matchExpressions: [
+              { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist' },
+            ],
+          },
+          rules: [{ operations: ['CREATE'], resources: ['pods'] }],
+        },
+        {
+          name: 'self.example.com',
+          clientConfig: { service: { namespace: 'kube-system', name: 'piw', port: 443 } },
+          failurePolicy: 'Fail',
+          namespaceSelector: { matchLabels: { a: 'b' } },
+          objectSelector: {},
+        },
+      ],
+    };
+    const page = decodePage('MutatingWebhookConfiguration', bytes({ items: [config] }));
+    expect(JSON.parse(page.lines)).toEqual({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'pod-identity-webhook' },
+      webhooks: [
+        {
+          name: 'iam-for-pods.amazonaws.com',
+          clientConfig: { caBundle: 'Q0E=', url: 'https://127.0.0.1:23443/mutate' },
+          failurePolicy: 'Ignore',
+          namespaceSelector: {},
+          objectSelector: {
+            matchExpressions: [
+              { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist' },
+            ],
+          },
+        },
+        {
+          name: 'self.example.com',
+          clientConfig: { service: { namespace: 'kube-system', name: 'piw' } },
+          failurePolicy: 'Fail',
+          namespaceSelector: { matchLabels: { a: 'b' } },
+          objectSelector: {},
+        },
+      ],
+    });
+  });
+
   it('never keeps an AWS credential: a literal is redacted, a reference keeps only its name and key', () => {
     const page = decodePage('Pod', bytes({ items: [CREDENTIAL_POD] }));
     expect(page.lines).not.toMatch(/AKIAEXAMPLE|wJalrXUtnFEMI|FwoGZXIv|last-applied|metadata\.name/);

@@ -198,9 +198,33 @@ function trimPod(pod: {
   };
 }
 
+interface Selector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key?: string; operator?: string; values?: string[] }[];
+}
+
+/** A label selector reduced to its two fields (absent stays absent: the checks read that as not recorded). */
+function trimSelector(selector: Selector | undefined): Selector | undefined {
+  if (!selector || typeof selector !== 'object') return undefined;
+  return {
+    matchLabels: selector.matchLabels,
+    matchExpressions: selector.matchExpressions?.map((e) => ({
+      key: e.key,
+      operator: e.operator,
+      values: e.values,
+    })),
+  };
+}
+
 function trimWebhookConfiguration(config: {
   metadata?: Meta;
-  webhooks?: { name?: string; clientConfig?: { caBundle?: string } }[];
+  webhooks?: {
+    name?: string;
+    clientConfig?: { caBundle?: string; url?: string; service?: { namespace?: string; name?: string } };
+    failurePolicy?: string;
+    namespaceSelector?: Selector;
+    objectSelector?: Selector;
+  }[];
 }): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -208,7 +232,17 @@ function trimWebhookConfiguration(config: {
     metadata: { name: config.metadata?.name },
     webhooks: (config.webhooks ?? []).map((w) => ({
       name: w.name,
-      clientConfig: { caBundle: w.clientConfig?.caBundle },
+      clientConfig: {
+        caBundle: w.clientConfig?.caBundle,
+        url: w.clientConfig?.url,
+        service: w.clientConfig?.service
+          ? { namespace: w.clientConfig.service.namespace, name: w.clientConfig.service.name }
+          : undefined,
+      },
+      // IRSA-062 and IRSA-063 read these (the API server always fills them on v1).
+      failurePolicy: w.failurePolicy,
+      namespaceSelector: trimSelector(w.namespaceSelector),
+      objectSelector: trimSelector(w.objectSelector),
     })),
   };
 }

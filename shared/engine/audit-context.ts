@@ -126,7 +126,17 @@ export function podIdentityWebhooks(
   // A configuration with the EKS name but no webhook entries still marks the webhook as installed.
   return config.webhooks.length > 0
     ? [...config.webhooks]
-    : [{ name: WEBHOOK_CONFIGURATION_NAME, caBundle: null }];
+    : [
+        {
+          name: WEBHOOK_CONFIGURATION_NAME,
+          caBundle: null,
+          url: null,
+          service: null,
+          failurePolicy: null,
+          namespaceSelector: null,
+          objectSelector: null,
+        },
+      ];
 }
 
 export function isActivePod(pod: Pod): boolean {

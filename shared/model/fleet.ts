@@ -239,10 +239,37 @@ export interface Pod {
   readonly volumes: readonly PodVolume[];
 }
 
+/** One requirement of a label selector's `matchExpressions`. */
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  /** `In`, `NotIn`, `Exists`, `DoesNotExist` (kept as stored: another value is undecidable). */
+  readonly operator: string;
+  readonly values: readonly string[];
+}
+
+/** A Kubernetes label selector; `{}` (no requirement) matches every object. */
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
 export interface MutatingWebhook {
   readonly name: string;
   /** `clientConfig.caBundle`; null when absent. */
   readonly caBundle: string | null;
+  /** `clientConfig.url` (a webhook outside the cluster, e.g. EKS's on the control plane); null when absent. */
+  readonly url: string | null;
+  /** `clientConfig.service`: the in-cluster Service the API server calls; null when absent. */
+  readonly service: { readonly namespace: string; readonly name: string } | null;
+  /**
+   * `failurePolicy` as stored (`Fail` or `Ignore`). The API server always fills it (v1 default
+   * `Fail`), so null means the snapshot did not record it (an older snapshot): not evaluated.
+   */
+  readonly failurePolicy: string | null;
+  /** `namespaceSelector`; the API server defaults it to `{}`, so null means not recorded. */
+  readonly namespaceSelector: LabelSelector | null;
+  /** `objectSelector`; the API server defaults it to `{}`, so null means not recorded. */
+  readonly objectSelector: LabelSelector | null;
 }
 
 export interface MutatingWebhookConfiguration {

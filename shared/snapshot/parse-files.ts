@@ -12,6 +12,7 @@ import type {
   EnvSource,
   KubernetesData,
   KubernetesKind,
+  LabelSelector,
   ManagedPolicy,
   MutatingWebhookConfiguration,
   Pod,
@@ -262,9 +263,40 @@ const parseWebhookConfiguration = itemParser(
   webhookConfigurationSchema,
   ({ metadata, webhooks }): MutatingWebhookConfiguration => ({
     name: metadata.name,
-    webhooks: (webhooks ?? []).map((w) => ({ name: w.name, caBundle: w.clientConfig?.caBundle ?? null })),
+    webhooks: (webhooks ?? []).map((w) => ({
+      name: w.name,
+      caBundle: w.clientConfig?.caBundle ?? null,
+      url: w.clientConfig?.url ?? null,
+      service: w.clientConfig?.service
+        ? { namespace: w.clientConfig.service.namespace, name: w.clientConfig.service.name }
+        : null,
+      failurePolicy: w.failurePolicy ?? null,
+      namespaceSelector: labelSelector(w.namespaceSelector),
+      objectSelector: labelSelector(w.objectSelector),
+    })),
   }),
 );
+
+/** A stored label selector; null when the snapshot has none (not `{}`, which matches everything). */
+function labelSelector(
+  selector:
+    | {
+        matchLabels?: Record<string, string> | null;
+        matchExpressions?: { key: string; operator: string; values?: string[] | null }[] | null;
+      }
+    | null
+    | undefined,
+): LabelSelector | null {
+  if (!selector) return null;
+  return {
+    matchLabels: selector.matchLabels ?? {},
+    matchExpressions: (selector.matchExpressions ?? []).map((e) => ({
+      key: e.key,
+      operator: e.operator,
+      values: e.values ?? [],
+    })),
+  };
+}
 
 /** Parses one item into `into`; returns the problem if it is invalid. */
 function collect<T>(parse: ItemParser<T>, item: unknown, index: number, into: T[]): FileProblem | null {

@@ -157,11 +157,32 @@ export const podSchema = z.object({
   status: z.object({ phase: nullableString }).nullish(),
 });
 
+const labelSelectorSchema = z.object({
+  matchLabels: stringMap,
+  matchExpressions: z
+    .array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() }))
+    .nullish(),
+});
+
 export const webhookConfigurationSchema = z.object({
   kind: z.literal('MutatingWebhookConfiguration'),
   metadata: metadataSchema,
   webhooks: z
-    .array(z.object({ name: z.string(), clientConfig: z.object({ caBundle: nullableString }).nullish() }))
+    .array(
+      z.object({
+        name: z.string(),
+        clientConfig: z
+          .object({
+            caBundle: nullableString,
+            url: nullableString,
+            service: z.object({ namespace: z.string(), name: z.string() }).nullish(),
+          })
+          .nullish(),
+        failurePolicy: nullableString,
+        namespaceSelector: labelSelectorSchema.nullish(),
+        objectSelector: labelSelectorSchema.nullish(),
+      }),
+    )
     .nullish(),
 });
 

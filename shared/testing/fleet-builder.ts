@@ -13,6 +13,7 @@ import type {
   Fleet,
   InputError,
   ManagedPolicy,
+  MutatingWebhook,
   MutatingWebhookConfiguration,
   OidcProvider,
   Pod,
@@ -64,6 +65,29 @@ export function irsaTrustPolicy(
         Condition: conditions,
       },
     ],
+  };
+}
+
+/**
+ * One webhook entry as EKS's managed pod identity webhook has it: `iam-for-pods.amazonaws.com`
+ * served on the control plane (`https://127.0.0.1:23443/mutate`), `failurePolicy: Ignore`, every
+ * namespace, and every pod without the `eks.amazonaws.com/skip-pod-identity-webhook` label.
+ */
+export function mutatingWebhook(entry: Partial<MutatingWebhook> = {}): MutatingWebhook {
+  return {
+    name: 'iam-for-pods.amazonaws.com',
+    caBundle: null,
+    url: 'https://127.0.0.1:23443/mutate',
+    service: null,
+    failurePolicy: 'Ignore',
+    namespaceSelector: { matchLabels: {}, matchExpressions: [] },
+    objectSelector: {
+      matchLabels: {},
+      matchExpressions: [
+        { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist', values: [] },
+      ],
+    },
+    ...entry,
   };
 }
 
@@ -136,14 +160,18 @@ export class ClusterBuilder {
     return `arn:aws:iam::${accountId}:oidc-provider/${this.issuer}`;
   }
 
-  /** The EKS pod identity webhook, with a caBundle (default: the cluster CA). */
+  /**
+   * The EKS pod identity webhook, with a caBundle (default: the cluster CA) and, unless `entry`
+   * overrides them, the fields EKS ships (see {@link mutatingWebhook}).
+   */
   webhook(
     caBundle: string | null = this.cluster.info?.certificateAuthorityData ?? null,
     name = 'pod-identity-webhook',
+    entry: Partial<MutatingWebhook> = {},
   ) {
     this.kubernetes.webhookConfigurations?.push({
       name,
-      webhooks: [{ name: 'iam-for-pods.amazonaws.com', caBundle }],
+      webhooks: [mutatingWebhook({ caBundle, ...entry })],
     });
     return this;
   }

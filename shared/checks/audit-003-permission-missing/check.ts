@@ -46,9 +46,9 @@ export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   'cluster-list': 'IRSA-015..017, 050, 051',
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
   'pod-identity-associations': 'IRSA-021',
-  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040',
-  Pod: 'IRSA-030..034',
-  MutatingWebhookConfiguration: 'IRSA-003, 004',
+  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040, 063',
+  Pod: 'IRSA-030..034, 063',
+  MutatingWebhookConfiguration: 'IRSA-003, 004, 062, 063',
   TokenRequest: 'IRSA-040',
 };
 

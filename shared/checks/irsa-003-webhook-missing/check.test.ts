@@ -1,5 +1,10 @@
 import { describeCheck } from '../../testing/check-harness.ts';
-import { type ClusterBuilder, healthyIrsa, healthyWith } from '../../testing/fleet-builder.ts';
+import {
+  type ClusterBuilder,
+  healthyIrsa,
+  healthyWith,
+  mutatingWebhook,
+} from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const DEMO = { accountId: '111122223333', cluster: 'demo' };
@@ -22,7 +27,7 @@ describeCheck(check, {
       fleet: webhooks((c) =>
         c.kubernetes.webhookConfigurations?.push({
           name: 'pod-identity-webhook',
-          webhooks: [{ name: 'pod-identity-webhook.amazonaws.com', caBundle: null }],
+          webhooks: [mutatingWebhook({ name: 'pod-identity-webhook.amazonaws.com', caBundle: null })],
         }),
       ),
     },
@@ -41,7 +46,7 @@ describeCheck(check, {
       fleet: webhooks((c) =>
         c.kubernetes.webhookConfigurations?.push({
           name: 'vpc-resource-mutating-webhook',
-          webhooks: [{ name: 'mpod.vpc.k8s.aws', caBundle: null }],
+          webhooks: [mutatingWebhook({ name: 'mpod.vpc.k8s.aws', caBundle: null })],
         }),
       ),
       expect: [DEMO],
@@ -52,7 +57,7 @@ describeCheck(check, {
       fleet: webhooks((c) =>
         c.kubernetes.webhookConfigurations?.push({
           name: 'pod-identity-webhook-old',
-          webhooks: [{ name: 'iam-for-pods.amazonaws.com.bak', caBundle: null }],
+          webhooks: [mutatingWebhook({ name: 'iam-for-pods.amazonaws.com.bak', caBundle: null })],
         }),
       ),
       expect: [DEMO],

@@ -6,6 +6,7 @@ import {
   FleetBuilder,
   healthyIrsa,
   healthyWith,
+  mutatingWebhook,
 } from '../../testing/fleet-builder.ts';
 import {
   CLUSTER_CA_A_PEM,
@@ -48,7 +49,12 @@ describeCheck(check, {
       fleet: cluster((c) =>
         c.kubernetes.webhookConfigurations?.push({
           name: 'pod-identity-webhook',
-          webhooks: [{ name: 'pod-identity-webhook.amazonaws.com', caBundle: base64(CLUSTER_CA_A_PEM) }],
+          webhooks: [
+            mutatingWebhook({
+              name: 'pod-identity-webhook.amazonaws.com',
+              caBundle: base64(CLUSTER_CA_A_PEM),
+            }),
+          ],
         }),
       ),
     },
@@ -125,7 +131,7 @@ it('IRSA-004 yields no result at all for a cluster without the webhook (IRSA-003
   const unrelated = cluster((c) =>
     c.kubernetes.webhookConfigurations?.push({
       name: 'other',
-      webhooks: [{ name: 'other.k8s.io', caBundle: null }],
+      webhooks: [mutatingWebhook({ name: 'other.k8s.io', caBundle: null })],
     }),
   );
   expect(runCheck(check, unrelated())).toEqual([]);

@@ -1,0 +1,215 @@
+import { isActivePod, podIdentityWebhooks } from '../../engine/audit-context.ts';
+import { reads } from '../../engine/coverage.ts';
+import {
+  describeSelector,
+  namespaceByName,
+  type SelectorVerdict,
+  selectorVerdict,
+} from '../../engine/label-selector.ts';
+import type { MutatingWebhook, MutatingWebhookConfiguration, Pod } from '../../model/fleet.ts';
+import { sh } from '../../sinks/shell.ts';
+import { resultsFor, serviceAccountSubject } from '../results.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
+
+export const metadata: CheckMetadata = {
+  id: 'IRSA-063',
+  name: 'webhook-selector-excludes',
+  title:
+    "The pod identity webhook's namespaceSelector or objectSelector excludes an annotated service account's pods",
+  severity: 'high',
+  scope: 'service-account',
+  risk: 'The API server never sends these pods to the webhook: they start without AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the token volume and use the node role, although the service account asks for an IAM role. IRSA-030 stays silent on pods that carry the skip label.',
+  remediation:
+    'Remove the label that excludes the pods from the pod template (e.g. eks.amazonaws.com/skip-pod-identity-webhook) and roll the workload, or widen the selector of a self-managed webhook; if the pods are meant to skip IRSA, remove the role-arn annotation.',
+  references: [
+    'https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#matching-requests-namespaceselector',
+    'https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors',
+    'https://github.com/aws/amazon-eks-pod-identity-webhook',
+  ],
+};
+
+const results = resultsFor(metadata);
+
+function and(a: SelectorVerdict, b: SelectorVerdict): SelectorVerdict {
+  if (a === 'no-match' || b === 'no-match') return 'no-match';
+  return a === 'unknown' || b === 'unknown' ? 'unknown' : 'match';
+}
+
+/** A pod reaches the webhook when any pod identity webhook selects both its namespace and it. */
+function any(verdicts: readonly SelectorVerdict[]): SelectorVerdict {
+  if (verdicts.includes('match')) return 'match';
+  return verdicts.includes('unknown') ? 'unknown' : 'no-match';
+}
+
+function configurationOf(
+  configurations: readonly MutatingWebhookConfiguration[],
+  webhook: MutatingWebhook,
+): string {
+  return configurations.find((c) => c.webhooks.includes(webhook))?.name ?? webhook.name;
+}
+
+/**
+ * IRSA-063: the pod identity webhook selects the namespace and the running pods of every
+ * annotated ServiceAccount. Namespace labels are not collected: a namespaceSelector is decided
+ * only on `kubernetes.io/metadata.name` (every namespace carries its name there) or when it is
+ * empty, and not evaluated otherwise. The objectSelector is judged on the labels of the SA's
+ * running pods; with none running, only an empty objectSelector decides.
+ */
+export const check: Check = {
+  metadata,
+  // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
+  reads: reads('cluster', 'ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'),
+  evaluate(context) {
+    const out: CheckResult[] = [];
+    for (const cluster of context.clusters) {
+      const links = context.serviceAccountLinks(cluster);
+      if (links.length === 0) continue;
+      const configurations = cluster.kubernetes?.webhookConfigurations;
+      const webhooks = configurations ? podIdentityWebhooks(configurations) : [];
+      if (configurations && webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
+      const unrecorded = webhooks.filter((w) => w.namespaceSelector === null || w.objectSelector === null);
+      const pods = cluster.kubernetes?.pods;
+      for (const { serviceAccount: sa } of links) {
+        const subject = serviceAccountSubject(cluster, sa);
+        if (!configurations) {
+          out.push(results.notEvaluated(subject, 'MutatingWebhookConfigurations were not collected'));
+          continue;
+        }
+        if (unrecorded.length > 0) {
+          out.push(
+            results.notEvaluated(
+              subject,
+              `the snapshot does not record the namespaceSelector and objectSelector of webhook ${unrecorded.map((w) => w.name).join(', ')} (collected before they were kept)`,
+            ),
+          );
+          continue;
+        }
+        const selectors = webhooks.map((w) => ({
+          webhook: w.name,
+          namespaceSelector: describeSelector(w.namespaceSelector ?? EMPTY),
+          objectSelector: describeSelector(w.objectSelector ?? EMPTY),
+        }));
+        const namespaceVerdicts = webhooks.map((w) =>
+          selectorVerdict(w.namespaceSelector ?? EMPTY, namespaceByName(sa.namespace)),
+        );
+        const running = pods
+          ? pods.filter(
+              (p) => p.namespace === sa.namespace && p.serviceAccountName === sa.name && isActivePod(p),
+            )
+          : null;
+        const podVerdict = (pod: Pod): SelectorVerdict =>
+          any(
+            webhooks.map((w, i) =>
+              and(
+                namespaceVerdicts[i] ?? 'unknown',
+                selectorVerdict(w.objectSelector ?? EMPTY, { labels: pod.labels, complete: true }),
+              ),
+            ),
+          );
+        const namespaceExcluded = namespaceVerdicts.every((v) => v === 'no-match');
+        const excluded = namespaceExcluded
+          ? (running ?? [])
+          : (running ?? []).filter((p) => podVerdict(p) === 'no-match');
+        const evidence = {
+          webhooks: selectors,
+          runningPods: running?.length ?? null,
+          excludedPods: excluded.map((p) => ({ pod: p.name, labels: p.labels })),
+        };
+        if (namespaceExcluded || excluded.length > 0) {
+          const nsFixes = namespaceExcluded
+            ? webhooks.map(
+                (w) =>
+                  sh`kubectl --context ${cluster.name} edit mutatingwebhookconfiguration ${configurationOf(configurations, w)}   # namespaceSelector of ${w.name} excludes namespace ${sa.namespace}`,
+              )
+            : [];
+          const workloads = context
+            .workloads(cluster)
+            .filter((wl) => wl.pods.some((p) => excluded.includes(p)))
+            .map((wl) =>
+              wl.kind === 'Pod'
+                ? sh`# bare pod ${wl.name}: its labels were judged at admission; recreate it from its manifest without the excluded labels`
+                : sh`kubectl --context ${cluster.name} -n ${sa.namespace} edit ${wl.kind.toLowerCase()} ${wl.name}   # drop the pod template labels the objectSelector excludes, then the new pods are mutated`,
+            );
+          const annotation = sh`# or, if these pods are meant to skip IRSA: kubectl --context ${cluster.name} -n ${sa.namespace} annotate serviceaccount ${sa.name} eks.amazonaws.com/role-arn-`;
+          out.push(
+            results.fail(
+              subject,
+              namespaceExcluded
+                ? `The pod identity webhook's namespaceSelector on cluster ${cluster.name} excludes namespace ${sa.namespace}: pods of annotated service account ${sa.name} are never mutated (${selectors.map((s) => `${s.webhook}: ${s.namespaceSelector}`).join('; ')}).`
+                : `The pod identity webhook's objectSelector on cluster ${cluster.name} excludes ${excluded.length} running pod(s) of annotated service account ${sa.namespace}/${sa.name} (${excluded.map((p) => p.name).join(', ')}; ${selectors.map((s) => `${s.webhook}: ${s.objectSelector}`).join('; ')}).`,
+              evidence,
+              [
+                ...nsFixes,
+                ...(workloads.length > 0
+                  ? workloads
+                  : namespaceExcluded
+                    ? []
+                    : [sh`kubectl --context ${cluster.name} -n ${sa.namespace} get pods --show-labels`]),
+                annotation,
+              ].join('\n'),
+            ),
+          );
+          continue;
+        }
+        if (namespaceVerdicts.every((v) => v !== 'match')) {
+          out.push(
+            results.notEvaluated(
+              subject,
+              `namespace labels are not collected, and the webhook's namespaceSelector needs more than kubernetes.io/metadata.name to decide namespace ${sa.namespace}`,
+              evidence,
+            ),
+          );
+          continue;
+        }
+        if (!running) {
+          out.push(
+            results.notEvaluated(
+              subject,
+              'Pods were not collected: the objectSelector cannot be judged',
+              evidence,
+            ),
+          );
+          continue;
+        }
+        if (running.length === 0) {
+          const allPods = webhooks.some(
+            (w, i) =>
+              namespaceVerdicts[i] === 'match' &&
+              selectorVerdict(w.objectSelector ?? EMPTY, { labels: {}, complete: false }) === 'match',
+          );
+          out.push(
+            allPods
+              ? results.pass(
+                  subject,
+                  `the pod identity webhook selects namespace ${sa.namespace} and every pod`,
+                  evidence,
+                )
+              : results.notEvaluated(
+                  subject,
+                  'no running pod of this service account to judge the objectSelector against',
+                  evidence,
+                ),
+          );
+          continue;
+        }
+        const undecided = running.filter((p) => podVerdict(p) === 'unknown');
+        out.push(
+          undecided.length > 0
+            ? results.notEvaluated(
+                subject,
+                `whether the webhook selects pod(s) ${undecided.map((p) => p.name).join(', ')} depends on namespace labels that are not collected`,
+                evidence,
+              )
+            : results.pass(
+                subject,
+                `the pod identity webhook selects namespace ${sa.namespace} and all ${running.length} running pod(s) of ${sa.name}`,
+                evidence,
+              ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+const EMPTY = { matchLabels: {}, matchExpressions: [] } as const;

@@ -1,0 +1,83 @@
+/**
+ * Kubernetes label-selector semantics (metav1.LabelSelector), for the webhook selectors of
+ * IRSA-063: `matchLabels` and `matchExpressions` are ANDed; `In` needs the key with one of the
+ * values, `NotIn` holds when the key is absent or its value is none of them, `Exists` and
+ * `DoesNotExist` test the key alone; a selector with no requirement matches everything.
+ *
+ * Labels may be only partly known (a namespace whose labels were not collected: only
+ * `kubernetes.io/metadata.name` is certain), so the verdict is three-valued: a requirement on an
+ * unknown key is `unknown`, and one requirement that decidedly fails decides the whole selector.
+ */
+import type { LabelSelector } from '../model/fleet.ts';
+
+export type SelectorVerdict = 'match' | 'no-match' | 'unknown';
+
+/** The labels an object is known to carry, and whether those are all of its labels. */
+export interface KnownLabels {
+  readonly labels: Readonly<Record<string, string>>;
+  /** True: `labels` are all the object's labels; false: a key not in `labels` may still be set. */
+  readonly complete: boolean;
+}
+
+/** The label every namespace carries with its own name (Kubernetes 1.21 and later; immutable). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** What is known of a namespace's labels when only its name is: `kubernetes.io/metadata.name`. */
+export function namespaceByName(namespace: string): KnownLabels {
+  return { labels: { [NAMESPACE_NAME_LABEL]: namespace }, complete: false };
+}
+
+type Requirement = { key: string; operator: string; values: readonly string[] };
+
+function requirementVerdict(req: Requirement, known: KnownLabels): SelectorVerdict {
+  const has = Object.hasOwn(known.labels, req.key);
+  if (!has && !known.complete) return 'unknown';
+  const value = has ? known.labels[req.key] : undefined;
+  const ok = (b: boolean): SelectorVerdict => (b ? 'match' : 'no-match');
+  switch (req.operator) {
+    case 'In':
+      return ok(value !== undefined && req.values.includes(value));
+    case 'NotIn':
+      return ok(value === undefined || !req.values.includes(value));
+    case 'Exists':
+      return ok(value !== undefined);
+    case 'DoesNotExist':
+      return ok(value === undefined);
+    default:
+      // The API server rejects any other operator; a snapshot holding one cannot be judged.
+      return 'unknown';
+  }
+}
+
+/** The selector's verdict on an object with these labels. */
+export function selectorVerdict(selector: LabelSelector, known: KnownLabels): SelectorVerdict {
+  const requirements: Requirement[] = [
+    ...Object.entries(selector.matchLabels).map(([key, value]) => ({ key, operator: 'In', values: [value] })),
+    ...selector.matchExpressions,
+  ];
+  let verdict: SelectorVerdict = 'match';
+  for (const req of requirements) {
+    const v = requirementVerdict(req, known);
+    if (v === 'no-match') return 'no-match';
+    if (v === 'unknown') verdict = 'unknown';
+  }
+  return verdict;
+}
+
+/** The selector as one line (`app=web, tier notin (batch), !skip`), for messages and evidence. */
+export function describeSelector(selector: LabelSelector): string {
+  const parts = [
+    ...Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`),
+    ...selector.matchExpressions.map((e) => {
+      switch (e.operator) {
+        case 'Exists':
+          return e.key;
+        case 'DoesNotExist':
+          return `!${e.key}`;
+        default:
+          return `${e.key} ${e.operator.toLowerCase()} (${e.values.join(',')})`;
+      }
+    }),
+  ];
+  return parts.length === 0 ? '{} (everything)' : parts.join(', ');
+}
