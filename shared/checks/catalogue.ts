@@ -33,6 +33,10 @@ import { check as irsa034 } from './irsa-034-pod-static-credentials/check.ts';
 import { check as irsa040 } from './irsa-040-assume-role-probe/check.ts';
 import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
+import { check as podid001 } from './podid-001-pod-identity-trust-invalid/check.ts';
+import { check as podid002 } from './podid-002-pod-identity-role-missing/check.ts';
+import { check as podid003 } from './podid-003-pod-identity-service-account-missing/check.ts';
+import { check as podid006 } from './podid-006-pod-identity-role-no-permissions/check.ts';
 import type { Check } from './types.ts';
 
 export const CATALOGUE: readonly Check[] = [
@@ -62,6 +66,10 @@ export const CATALOGUE: readonly Check[] = [
   irsa040,
   irsa050,
   irsa051,
+  podid001,
+  podid002,
+  podid003,
+  podid006,
   audit001,
   audit002,
   audit003,

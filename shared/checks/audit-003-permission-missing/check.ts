@@ -40,13 +40,13 @@ const KINDS: { kind: string; field: keyof KubernetesData; resource: string }[] =
  * this in step with the catalogue), for the message.
  */
 export const CHECKS_READING: Readonly<Record<InputName, string>> = {
-  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051',
-  'role-policies': 'IRSA-018, 023',
+  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051; PODID-001, 002, 006',
+  'role-policies': 'IRSA-018, 023; PODID-006',
   'role-policy-documents': 'IRSA-023',
   'cluster-list': 'IRSA-015..017, 050, 051',
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
-  'pod-identity-associations': 'IRSA-021',
-  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040',
+  'pod-identity-associations': 'IRSA-021; PODID-001..003, 006',
+  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040; PODID-003',
   Pod: 'IRSA-030..034',
   MutatingWebhookConfiguration: 'IRSA-003, 004',
   TokenRequest: 'IRSA-040',
