@@ -45,9 +45,9 @@ export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   'role-policy-documents': 'IRSA-023',
   'cluster-list': 'IRSA-015..017, 050, 051',
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
-  'pod-identity-associations': 'IRSA-021; PODID-001..003, 006',
-  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040; PODID-003',
-  Pod: 'IRSA-030..034',
+  'pod-identity-associations': 'IRSA-021; PODID-001..003, 005, 006',
+  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040; PODID-003, 005',
+  Pod: 'IRSA-030..034; PODID-005',
   MutatingWebhookConfiguration: 'IRSA-003, 004',
   TokenRequest: 'IRSA-040',
 };
