@@ -209,7 +209,14 @@ async function main(): Promise<void> {
       ];
       const outside: [string, number][] = [
         ['organizations:ListAccounts', sum((k) => k.startsWith('organizations:'))],
-        ['eks:ListPodIdentityAssociations (IRSA-021)', sum((k) => k === 'eks:ListPodIdentityAssociations')],
+        [
+          'eks:ListPodIdentityAssociations (IRSA-021, PODID)',
+          sum((k) => k === 'eks:ListPodIdentityAssociations'),
+        ],
+        [
+          'eks:DescribePodIdentityAssociation (PODID, one per association)',
+          sum((k) => k === 'eks:DescribePodIdentityAssociation'),
+        ],
         ['account:ListRegions', sum((k) => k.startsWith('account:'))],
       ];
       const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');

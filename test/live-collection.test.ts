@@ -111,7 +111,7 @@ describe('live collection through the emulator', () => {
     expect(counts['iam:GetRole']).toBeUndefined();
   });
 
-  /** ml-platform alone: 14 pods, in pages of 4. */
+  /** ml-platform alone: 15 pods, in pages of 4. */
   const ML_PLATFORM: CollectOptions = {
     accounts: { kind: 'list', accountIds: ['345678901234'] },
     auditRole: { roleName: 'irsa-auditor' },
@@ -148,7 +148,7 @@ describe('live collection through the emulator', () => {
     expect(podPages).toBe(4);
     expect(late).toEqual([]);
     expect(requested()).toBe(4);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it("opens one full TLS handshake per cluster: the second connection resumes the first's session", async () => {
@@ -209,7 +209,7 @@ describe('live collection through the emulator', () => {
       ...ML_PLATFORM,
       kubernetes: { ...ML_PLATFORM.kubernetes, decoder: skipping },
     });
-    expect(podsOf(files)).toBe(14 - 4);
+    expect(podsOf(files)).toBe(15 - 4);
     // The four pages by their heads, then the third and fourth again from the decode's token.
     expect(emulator.requestCounts()['k8s:ml-platform:pods']).toBe(6);
   });
@@ -254,7 +254,7 @@ describe('live collection through the emulator', () => {
     expect(kinds.has('ServiceAccount')).toBe(false);
     expect(kinds.has('Pod')).toBe(true);
     expect(heldUntilLookups).toBeGreaterThan(0);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it("frees an account's slot once its policies are read: the next account lists while its pods still decode", async () => {
@@ -285,7 +285,7 @@ describe('live collection through the emulator', () => {
       kubernetes: { ...ML_PLATFORM.kubernetes, decoder: slow, pageSlots: pLimit(2) },
     });
     expect(most).toBe(2);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it('retries throttling and server errors, AWS and Kubernetes, and completes the audit', async () => {

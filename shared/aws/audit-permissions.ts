@@ -136,7 +136,16 @@ export const MEMBER_PERMISSIONS: readonly PermissionEntry[] = [
     resource: 'arn:{Partition}:eks:*:{Account}:cluster/*',
     access: 'read',
     calledBy: 'shared/collectors/eks.ts listPodIdentityAssociations',
-    why: 'ServiceAccounts that also use EKS Pod Identity (IRSA-021)',
+    why: 'ServiceAccounts that also use EKS Pod Identity (IRSA-021), and the associations the PODID checks judge',
+    granted: true,
+  },
+  {
+    action: 'eks:DescribePodIdentityAssociation',
+    holders: ['member audit role'],
+    resource: 'arn:{Partition}:eks:*:{Account}:podidentityassociation/*',
+    access: 'read',
+    calledBy: 'shared/collectors/eks.ts describePodIdentityAssociations',
+    why: 'the role each association names, which the list does not return (PODID-001, 002, 006)',
     granted: true,
   },
   {

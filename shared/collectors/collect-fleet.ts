@@ -17,7 +17,12 @@ import {
   resolveAccounts,
 } from './accounts.ts';
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
-import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
+import {
+  describeCluster,
+  describePodIdentityAssociations,
+  listClusters,
+  listPodIdentityAssociations,
+} from './eks.ts';
 import { byErrorOrder, ReadError } from './failures.ts';
 import {
   collectIam,
@@ -569,7 +574,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
     const clusterErrors: CollectionError[] = [];
     const associations = listPodIdentityAssociations(clients.eks(region), name).then(
-      (result) => {
+      async (result) => {
+        const failed = await describePodIdentityAssociations(clients.eks(region), name, result.associations);
+        // One error for the cluster: the first failure stands for the others (the same cause, as a rule).
+        if (failed.length > 0)
+          clusterErrors.push({ api: 'eks:DescribePodIdentityAssociation', ...describeAwsError(failed[0]) });
         files.set(`${base}/pod-identity-associations.json`, json(result));
       },
       (error: unknown) => {

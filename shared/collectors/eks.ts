@@ -1,6 +1,7 @@
 /** EKS reads per region: the clusters (ListClusters, DescribeCluster) and their Pod Identity associations. */
 import {
   DescribeClusterCommand,
+  DescribePodIdentityAssociationCommand,
   type EKSClient,
   paginateListClusters,
   paginateListPodIdentityAssociations,
@@ -36,4 +37,41 @@ export async function listPodIdentityAssociations(
     for (const a of page.associations ?? []) associations.push({ ...a });
   }
   return { associations };
+}
+
+/** How many DescribePodIdentityAssociation calls of one cluster run at once. */
+const DESCRIBE_CONCURRENCY = 4;
+
+/**
+ * Adds to each listed association the role it names (`roleArn`, and `targetRoleArn` when set),
+ * which only eks:DescribePodIdentityAssociation returns (PODID-001, 002, 006): one call per
+ * association. An association whose describe failed keeps no role; its error is returned.
+ */
+export async function describePodIdentityAssociations(
+  eks: EKSClient,
+  clusterName: string,
+  associations: Record<string, unknown>[],
+): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const pending = associations.filter((a) => typeof a.associationId === 'string');
+  const worker = async (): Promise<void> => {
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+      const association = next;
+      try {
+        const response = await eks.send(
+          new DescribePodIdentityAssociationCommand({
+            clusterName,
+            associationId: association.associationId as string,
+          }),
+        );
+        const described = response.association;
+        if (described?.roleArn !== undefined) association.roleArn = described.roleArn;
+        if (described?.targetRoleArn !== undefined) association.targetRoleArn = described.targetRoleArn;
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker));
+  return errors;
 }

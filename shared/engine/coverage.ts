@@ -23,7 +23,8 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
  *   (iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion, iam:GetAccountAuthorizationDetails);
  * - `cluster-list`: the clusters of one region of the account (eks:ListClusters; account:ListRegions for every region);
  * - `cluster`: the cluster's DescribeCluster (cluster.json);
- * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster;
+ * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster, and
+ *   eks:DescribePodIdentityAssociation of each association (its role);
  * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`: the cluster's Kubernetes lists (kubernetes.json);
  * - `TokenRequest`: the live probe's token requests (probes.json).
  */
@@ -124,6 +125,7 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
         ? [...KUBERNETES_INPUTS, 'TokenRequest']
         : CLUSTER_INPUTS;
     case 'eks:ListPodIdentityAssociations':
+    case 'eks:DescribePodIdentityAssociation':
       return ['pod-identity-associations'];
     case 'pipeline:AccountView':
       // Another account's unit did not share its IAM and clusters with this one (cross-account.ts).

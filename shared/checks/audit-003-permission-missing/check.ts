@@ -101,7 +101,8 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
     const api = operationOf(error.api);
     if (
       (api === 'eks:DescribeCluster' && error.code !== 'NoEndpoint') ||
-      api === 'eks:ListPodIdentityAssociations'
+      api === 'eks:ListPodIdentityAssociations' ||
+      api === 'eks:DescribePodIdentityAssociation'
     ) {
       const advice = awsFailureAdvice(error, place);
       items.push({
