@@ -54,7 +54,7 @@ describe('the pipeline under DynamoDB faults', () => {
       await pipeline.stop();
     }
     const faulted = await openKeys(new FindingStore({ tableName: dynamo.tableName, client: dynamo.client }));
-    expect(faulted).toHaveLength(20);
+    expect(faulted).toHaveLength(22);
   }, 120_000);
 
   it('an account failing on every delivery ends on the DLQ alone; nothing of it is lost or resolved; the digest names it', async () => {
