@@ -116,7 +116,7 @@ describe('irsa-audit pipeline options', () => {
     expect(run.stdout).toMatch(/^ {12}fix: /m);
     expect(run.stdout).not.toMatch(/HIGH|MEDIUM|LOW /);
     expect(run.stdout).toMatch(
-      /^22 failing findings \(5 critical, 8 high, 4 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(35 checks; passing and not-evaluated results are not kept\)\.$/m,
+      /^22 failing findings \(5 critical, 8 high, 4 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(36 checks; passing and not-evaluated results are not kept\)\.$/m,
     );
   }, 120_000);
 

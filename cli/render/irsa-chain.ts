@@ -28,6 +28,8 @@ export function linkOfCheck(checkId: string): ChainLink | 'not-looked' | null {
     if (n === 1 || n === 2 || n === 6) return 'role';
     if (n === 3) return 'serviceAccount';
     if (n === 5) return 'pods';
+    // 004: the Pod Identity agent plays the webhook's part: the cluster-side piece pods depend on.
+    if (n === 4) return 'webhook';
     return null;
   }
   const match = /^IRSA-(\d{3})$/.exec(checkId);

@@ -36,6 +36,7 @@ import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.t
 import { check as podid001 } from './podid-001-pod-identity-trust-invalid/check.ts';
 import { check as podid002 } from './podid-002-pod-identity-role-missing/check.ts';
 import { check as podid003 } from './podid-003-pod-identity-service-account-missing/check.ts';
+import { check as podid004 } from './podid-004-pod-identity-agent-missing/check.ts';
 import { check as podid005 } from './podid-005-pod-identity-pod-not-injected/check.ts';
 import { check as podid006 } from './podid-006-pod-identity-role-no-permissions/check.ts';
 import type { Check } from './types.ts';
@@ -70,6 +71,7 @@ export const CATALOGUE: readonly Check[] = [
   podid001,
   podid002,
   podid003,
+  podid004,
   podid005,
   podid006,
   audit001,

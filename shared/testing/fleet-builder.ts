@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type {
   Account,
   AccountIam,
+  AddonState,
   Cluster,
   CollectionError,
   Container,
@@ -182,6 +183,23 @@ export class ClusterBuilder {
     };
     this.kubernetes.serviceAccounts?.push(sa);
     return sa;
+  }
+
+  /** The cluster's add-ons: the Pod Identity agent with `status` (null: not installed), beside vpc-cni. */
+  agentAddon(status: string | null, issues: string[] = []) {
+    const names = ['coredns', 'kube-proxy', 'vpc-cni'];
+    const described = new Map<string, AddonState>();
+    if (status !== null) {
+      names.push('eks-pod-identity-agent');
+      described.set('eks-pod-identity-agent', {
+        name: 'eks-pod-identity-agent',
+        status,
+        version: 'v1.3.4-eksbuild.1',
+        issues,
+      });
+    }
+    this.cluster.addons = { names: names.sort(), described };
+    return this;
   }
 
   /** An EKS Pod Identity association of this cluster for `namespace/serviceAccount`. */
@@ -456,6 +474,7 @@ export function healthyPodIdentity(
     options.policies === undefined ? { attached: ['app-policy'] } : options.policies,
   );
   const association = cluster.podIdentity('shop', 'api', role.arn);
+  cluster.agentAddon('ACTIVE');
   const pods = cluster.deployment('shop', 'api', 2, {
     serviceAccountName: 'api',
     extraEnv: { ...POD_IDENTITY_ENV },

@@ -45,9 +45,10 @@ export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   'role-policy-documents': 'IRSA-023',
   'cluster-list': 'IRSA-015..017, 050, 051',
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
-  'pod-identity-associations': 'IRSA-021; PODID-001..003, 005, 006',
+  'pod-identity-associations': 'IRSA-021; PODID-001..006',
+  addons: 'PODID-004',
   ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040; PODID-003, 005',
-  Pod: 'IRSA-030..034; PODID-005',
+  Pod: 'IRSA-030..034; PODID-004, 005',
   MutatingWebhookConfiguration: 'IRSA-003, 004',
   TokenRequest: 'IRSA-040',
 };
@@ -102,7 +103,9 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
     if (
       (api === 'eks:DescribeCluster' && error.code !== 'NoEndpoint') ||
       api === 'eks:ListPodIdentityAssociations' ||
-      api === 'eks:DescribePodIdentityAssociation'
+      api === 'eks:DescribePodIdentityAssociation' ||
+      api === 'eks:ListAddons' ||
+      api === 'eks:DescribeAddon'
     ) {
       const advice = awsFailureAdvice(error, place);
       items.push({
