@@ -213,6 +213,11 @@ async function main(): Promise<void> {
           'eks:ListPodIdentityAssociations (IRSA-021, PODID)',
           sum((k) => k === 'eks:ListPodIdentityAssociations'),
         ],
+        ['eks:ListAddons (PODID-004, one per cluster)', sum((k) => k === 'eks:ListAddons')],
+        [
+          'eks:DescribeAddon (PODID-004, only where the agent is listed)',
+          sum((k) => k === 'eks:DescribeAddon'),
+        ],
         [
           'eks:DescribePodIdentityAssociation (PODID, one per association)',
           sum((k) => k === 'eks:DescribePodIdentityAssociation'),

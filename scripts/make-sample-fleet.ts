@@ -1799,6 +1799,27 @@ function main(): void {
         associations: [...s.podIdentityAssociations],
       });
     }
+    // `aws eks list-addons`, and `describe-addon` of the Pod Identity agent where it is installed
+    // (the clusters with associations): PODID-004 passes on them.
+    const agent = (s.podIdentityAssociations?.length ?? 0) > 0;
+    writeJson(join(dir, 'addons.json'), {
+      addons: ['coredns', ...(agent ? ['eks-pod-identity-agent'] : []), 'kube-proxy', 'vpc-cni'],
+      described: agent
+        ? [
+            {
+              addon: {
+                addonName: 'eks-pod-identity-agent',
+                clusterName: s.cluster.name,
+                status: 'ACTIVE',
+                addonVersion: 'v1.3.4-eksbuild.1',
+                health: { issues: [] },
+                addonArn: `arn:aws:eks:${s.cluster.region}:${s.cluster.accountId}:addon/${s.cluster.name}/eks-pod-identity-agent/${fakeHex(`addon/${s.cluster.name}`, 8)}-0000-0000-0000-000000000000`,
+                createdAt: '2025-09-22T14:05:00.000000+00:00',
+              },
+            },
+          ]
+        : [],
+    });
   }
   writeJson(join(OUT_DIR, 'expected-findings.json'), {
     findings: expectedFindings.map((f) => ({ ...f })),

@@ -18,8 +18,10 @@ import {
 } from './accounts.ts';
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
 import {
+  AddonDescribeError,
   describeCluster,
   describePodIdentityAssociations,
+  listAddons,
   listClusters,
   listPodIdentityAssociations,
 } from './eks.ts';
@@ -585,6 +587,19 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         clusterErrors.push({ api: 'eks:ListPodIdentityAssociations', ...describeAwsError(error) });
       },
     );
+    // The add-ons (PODID-004): a failed list leaves no addons.json (not evaluated, AUDIT-003 says why).
+    const addons = listAddons(clients.eks(region), name).then(
+      (result) => {
+        files.set(`${base}/addons.json`, json(result));
+      },
+      (error: unknown) => {
+        if (error instanceof AddonDescribeError) {
+          // Listed but not described: the file keeps the names; the agent's state is unknown.
+          files.set(`${base}/addons.json`, json(error.listed));
+          clusterErrors.push({ api: 'eks:DescribeAddon', ...describeAwsError(error.cause) });
+        } else clusterErrors.push({ api: 'eks:ListAddons', ...describeAwsError(error) });
+      },
+    );
     const finish = async (kubernetes?: () => Promise<void>): Promise<void> => {
       try {
         await kubernetes?.();
@@ -592,6 +607,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         clusterErrors.push({ api: 'k8s', ...describeAwsError(error) });
       }
       await associations;
+      await addons;
       if (clusterErrors.length > 0)
         files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
       progress({

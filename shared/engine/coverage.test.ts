@@ -36,6 +36,15 @@ describe('coverage declarations', () => {
     }
   });
 
+  it('maps the Pod Identity reads: associations and their roles, add-ons', () => {
+    const error = (api: string): CollectionError => ({ api, code: 'AccessDeniedException', message: '' });
+    expect(inputsLeftUnread(error('eks:DescribePodIdentityAssociation'), 'cluster')).toEqual([
+      'pod-identity-associations',
+    ]);
+    expect(inputsLeftUnread(error('eks:ListAddons'), 'cluster')).toEqual(['addons']);
+    expect(inputsLeftUnread(error('eks:DescribeAddon'), 'cluster')).toEqual(['addons']);
+  });
+
   it('every check of the catalogue but the coverage ones declares at least one input', () => {
     for (const check of CATALOGUE) {
       if (check.metadata.id.startsWith('AUDIT-')) expect(check.reads).toEqual([]);
