@@ -83,6 +83,25 @@ describe('live collection through the emulator', () => {
     expect(ids(await liveFindings())).toEqual(ids(expected));
   });
 
+  it("reads the Pod Identity associations' roles, their policies and the agent add-on: every PODID check judges ml-platform", async () => {
+    const { files } = await collectFleet(ORGANIZATION);
+    const fleet = await loadFleet(memorySource(files));
+    const podid = runAudit(fleet, { now: NOW }).findings.filter(
+      (f) => f.checkId.startsWith('PODID-') && f.cluster === 'ml-platform',
+    );
+    expect(podid.filter((f) => f.status === 'not-evaluated').map((f) => `${f.checkId} ${f.message}`)).toEqual(
+      [],
+    );
+    expect(new Set(podid.map((f) => f.checkId))).toEqual(
+      new Set(['PODID-001', 'PODID-002', 'PODID-003', 'PODID-004', 'PODID-005', 'PODID-006']),
+    );
+    const counts = emulator.requestCounts();
+    expect(counts['eks:DescribePodIdentityAssociation']).toBe(2);
+    expect(counts['eks:ListAddons']).toBe(5);
+    // Described only where the agent is listed.
+    expect(counts['eks:DescribeAddon']).toBe(1);
+  });
+
   it('writes the same snapshot when worker threads decode the pages', async () => {
     const inline = (await collectFleet(ORGANIZATION)).files;
     const decoder = createPageDecoderPool(2);

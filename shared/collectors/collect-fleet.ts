@@ -530,9 +530,17 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
 
   /** Notes the roles that ServiceAccounts reference, by the role's account, for lookUpPolicies. */
   function referenceRoles(serviceAccounts: unknown[]): void {
-    for (const item of serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]) {
-      const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
-      if (arn && isRoleArn(arn)) {
+    referenceRoleArns(
+      (serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]).map(
+        (item) => item.metadata?.annotations?.['eks.amazonaws.com/role-arn'],
+      ),
+    );
+  }
+
+  /** Notes roles by ARN (an annotation's, a Pod Identity association's), by the role's account. */
+  function referenceRoleArns(arns: unknown[]): void {
+    for (const arn of arns) {
+      if (typeof arn === 'string' && isRoleArn(arn)) {
         const roleAccount = arn.split(':')[4] ?? '';
         referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
       }
@@ -578,6 +586,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     const associations = listPodIdentityAssociations(clients.eks(region), name).then(
       async (result) => {
         const failed = await describePodIdentityAssociations(clients.eks(region), name, result.associations);
+        // Their roles' policies are read like an annotated role's (PODID-006).
+        referenceRoleArns(result.associations.map((a) => a.roleArn));
         // One error for the cluster: the first failure stands for the others (the same cause, as a rule).
         if (failed.length > 0)
           clusterErrors.push({ api: 'eks:DescribePodIdentityAssociation', ...describeAwsError(failed[0]) });
@@ -662,6 +672,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     const kubernetes = startKubernetesCollection(target, { ...kubernetesOptions, deadlineMs, token });
     const { serviceAccounts } = await kubernetes.listed;
     if (serviceAccounts) referenceRoles(serviceAccounts);
+    // The associations' roles too, before the account looks its roles' policies up.
+    await associations;
     // The probe (latency-bound) in the cluster's slot, as the lists were.
     const probe =
       probeSts && serviceAccounts
