@@ -209,7 +209,19 @@ async function main(): Promise<void> {
       ];
       const outside: [string, number][] = [
         ['organizations:ListAccounts', sum((k) => k.startsWith('organizations:'))],
-        ['eks:ListPodIdentityAssociations (IRSA-021)', sum((k) => k === 'eks:ListPodIdentityAssociations')],
+        [
+          'eks:ListPodIdentityAssociations (IRSA-021, PODID)',
+          sum((k) => k === 'eks:ListPodIdentityAssociations'),
+        ],
+        ['eks:ListAddons (PODID-004, one per cluster)', sum((k) => k === 'eks:ListAddons')],
+        [
+          'eks:DescribeAddon (PODID-004, only where the agent is listed)',
+          sum((k) => k === 'eks:DescribeAddon'),
+        ],
+        [
+          'eks:DescribePodIdentityAssociation (PODID, one per association)',
+          sum((k) => k === 'eks:DescribePodIdentityAssociation'),
+        ],
         ['account:ListRegions', sum((k) => k.startsWith('account:'))],
       ];
       const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');

@@ -270,6 +270,7 @@ interface EksRoute {
   readonly clusterName?: string;
   readonly associationId?: string;
   readonly principalArn?: string;
+  readonly addonName?: string;
 }
 
 function eksRoute(method: string, url: URL): EksRoute | undefined {
@@ -281,6 +282,11 @@ function eksRoute(method: string, url: URL): EksRoute | undefined {
   if (parts.length === 1) return { operation: 'ListClusters' };
   const clusterName = parts[1];
   if (parts.length === 2) return { operation: 'DescribeCluster', clusterName };
+  if (parts[2] === 'addons') {
+    if (parts.length === 3) return { operation: 'ListAddons', clusterName };
+    if (parts.length === 4) return { operation: 'DescribeAddon', clusterName, addonName: parts[3] };
+    return undefined;
+  }
   if (parts[2] !== 'pod-identity-associations') return undefined;
   if (parts.length === 3) return { operation: 'ListPodIdentityAssociations', clusterName };
   if (parts.length === 4)
@@ -892,6 +898,31 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       const result = accessEntries.handle(entryRoute, cluster, { body: request.body, query });
       if (!result.ok) throw new AwsApiError(result.status, result.code, result.message, result.fields);
       return jsonResult(result.body);
+    }
+    if (route.operation === 'ListAddons') {
+      const max = pageSize(query.get('maxResults'), 100, 100, 'maxResults', invalid);
+      const result = page([...cluster.addons.names], query.get('nextToken'), max, invalid);
+      return jsonResult({ addons: result.items, ...(result.next ? { nextToken: result.next } : {}) });
+    }
+    if (route.operation === 'DescribeAddon') {
+      const addon = cluster.addons.described.find((candidate) => candidate.addonName === route.addonName);
+      if (!addon || !cluster.addons.names.includes(route.addonName ?? '')) {
+        throw new AwsApiError(
+          404,
+          'ResourceNotFoundException',
+          `No addon: ${route.addonName} found in cluster: ${cluster.name}`,
+          { clusterName: cluster.name, addonName: route.addonName },
+        );
+      }
+      // Timestamps as the EKS API sends them: epoch seconds (the snapshot holds the CLI's ISO form).
+      return jsonResult({
+        addon: {
+          clusterName: cluster.name,
+          ...addon,
+          ...(addon.createdAt === undefined ? {} : { createdAt: epochSeconds(addon.createdAt) }),
+          ...(addon.modifiedAt === undefined ? {} : { modifiedAt: epochSeconds(addon.modifiedAt) }),
+        },
+      });
     }
     if (route.operation === 'ListPodIdentityAssociations') {
       const namespace = query.get('namespace');

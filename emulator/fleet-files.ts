@@ -68,6 +68,10 @@ const kubernetesFileSchema = z.looseObject({
 const associationsFileSchema = z.looseObject({
   associations: z.array(z.looseObject({ associationId: z.string().optional() })),
 });
+const addonsFileSchema = z.looseObject({
+  addons: z.array(z.string()),
+  described: z.array(z.looseObject({ addon: z.looseObject({ addonName: z.string() }) })).optional(),
+});
 const emulatorFileSchema = z.looseObject({ externalId: z.string().min(1).optional() });
 
 export type JsonObject = Record<string, unknown>;
@@ -105,6 +109,8 @@ export interface FleetClusterFiles {
   /** The kinds that were collected (all kinds unless the file's `collected` field says otherwise). */
   readonly collected: ReadonlySet<KubernetesKind>;
   readonly associations: readonly JsonObject[];
+  /** addons.json: the add-on names and the describe-addon `addon` objects (none when absent). */
+  readonly addons: { readonly names: readonly string[]; readonly described: readonly JsonObject[] };
 }
 
 export interface FleetFiles {
@@ -162,6 +168,7 @@ async function readCluster(
   if (!clusterFile) return undefined;
   const kubernetes = await readJson(join(base, 'kubernetes.json'), kubernetesFileSchema);
   const associations = await readJson(join(base, 'pod-identity-associations.json'), associationsFileSchema);
+  const addons = await readJson(join(base, 'addons.json'), addonsFileSchema);
   const objects: Record<KubernetesKind, KubeObject[]> = {
     ServiceAccount: [],
     Pod: [],
@@ -184,6 +191,7 @@ async function readCluster(
     objects,
     collected,
     associations: associations?.associations ?? [],
+    addons: { names: addons?.addons ?? [], described: (addons?.described ?? []).map((d) => d.addon) },
   };
 }
 

@@ -1515,6 +1515,14 @@ function mlPlatformCluster(): ClusterSnapshot {
     encoding: 'url',
     attached: [customerManaged(B, 'feature-store-dynamodb')],
   });
+  // PODID-001: the trust was copied from an EC2 role's: sts:AssumeRole without sts:TagSession.
+  addRole(ACCOUNT_B, {
+    name: 'ml-embeddings-pod-identity',
+    createdAt: '2025-10-14T09:20:00Z',
+    trust: trustPolicy(serviceTrustStatement('pods.eks.amazonaws.com', ['sts:AssumeRole'])),
+    encoding: 'url',
+    attached: [awsManaged('AmazonS3ReadOnlyAccess')],
+  });
   // Cross-account IRSA: the role lives in 210987654321 and trusts a provider for this cluster's issuer
   // there, but nobody created that provider in 210987654321.
   addRole(ACCOUNT_A, {
@@ -1597,6 +1605,11 @@ function mlPlatformCluster(): ClusterSnapshot {
     'SA has both the role-arn annotation and an EKS Pod Identity association; its pods use Pod Identity',
   );
   expectFinding(
+    'PODID-001',
+    { ...at, namespace: 'data', serviceAccount: 'embeddings' },
+    'the Pod Identity role ml-embeddings-pod-identity trusts pods.eks.amazonaws.com for sts:AssumeRole but not sts:TagSession',
+  );
+  expectFinding(
     'IRSA-017',
     { accountId: B, roleName: 'ml-broken-trust' },
     'AssumeRolePolicyDocument is truncated JSON and cannot be parsed',
@@ -1634,7 +1647,7 @@ function mlPlatformCluster(): ClusterSnapshot {
   return {
     cluster: c,
     story:
-      'seed 002: ":aud" "", a role without policy, a ":sub" typo, ListBucket granted on the objects only; wildcard and unrestricted trusts; cross-account; Pod Identity overlap; stale IAM',
+      'seed 002: ":aud" "", a role without policy, a ":sub" typo, ListBucket granted on the objects only; wildcard and unrestricted trusts; cross-account; Pod Identity overlap and a Pod Identity role without sts:TagSession; stale IAM',
     kubernetes: [
       ...kubeSystem(c),
       ...webhookConfigurations(c, c.caPem),
@@ -1649,6 +1662,7 @@ function mlPlatformCluster(): ClusterSnapshot {
         annotate(ACCOUNT_A.id, 'ml-lake-reader'),
       ),
       serviceAccount(c, 'data', 'feature-store', '2025-06-10T08:31:00Z', annotate(B, 'ml-feature-store')),
+      serviceAccount(c, 'data', 'embeddings', '2025-10-14T09:18:00Z'),
       serviceAccount(c, 'training', 'trainer', '2025-06-05T13:04:10Z', annotate(B, 'ml-trainer')),
       serviceAccount(c, 'notebooks', 'jupyter', '2025-06-06T10:45:00Z', annotate(B, 'ml-notebooks')),
       serviceAccount(c, 'shared', 'tools', '2025-06-06T11:03:30Z', annotate(B, 'ml-shared')),
@@ -1675,6 +1689,15 @@ function mlPlatformCluster(): ClusterSnapshot {
         createdAt: '2025-10-06T07:58:36Z',
         credentials: { via: 'pod-identity' },
         replicas: 2,
+      }),
+      ...deploymentPods(c, {
+        namespace: 'data',
+        name: 'embeddings',
+        serviceAccount: 'embeddings',
+        containers: [{ name: 'embeddings', image: image('embeddings:0.4.1') }],
+        createdAt: '2025-10-14T09:31:02Z',
+        credentials: { via: 'pod-identity' },
+        replicas: 1,
       }),
       jobPod(c, {
         namespace: 'training',
@@ -1705,6 +1728,17 @@ function mlPlatformCluster(): ClusterSnapshot {
         tags: {},
         createdAt: '2025-09-22T14:12:31.204000+00:00',
         modifiedAt: '2025-09-22T14:12:31.204000+00:00',
+      },
+      {
+        clusterName: c.name,
+        namespace: 'data',
+        serviceAccount: 'embeddings',
+        roleArn: roleArn(B, 'ml-embeddings-pod-identity'),
+        associationArn: `arn:aws:eks:${c.region}:${B}:podidentityassociation/${c.name}/a-${fakeHex('pia/embeddings', 17)}`,
+        associationId: `a-${fakeHex('pia/embeddings', 17)}`,
+        tags: {},
+        createdAt: '2025-10-14T09:22:47.918000+00:00',
+        modifiedAt: '2025-10-14T09:22:47.918000+00:00',
       },
     ],
   };
@@ -1789,6 +1823,27 @@ function main(): void {
         associations: [...s.podIdentityAssociations],
       });
     }
+    // `aws eks list-addons`, and `describe-addon` of the Pod Identity agent where it is installed
+    // (the clusters with associations): PODID-004 passes on them.
+    const agent = (s.podIdentityAssociations?.length ?? 0) > 0;
+    writeJson(join(dir, 'addons.json'), {
+      addons: ['coredns', ...(agent ? ['eks-pod-identity-agent'] : []), 'kube-proxy', 'vpc-cni'],
+      described: agent
+        ? [
+            {
+              addon: {
+                addonName: 'eks-pod-identity-agent',
+                clusterName: s.cluster.name,
+                status: 'ACTIVE',
+                addonVersion: 'v1.3.4-eksbuild.1',
+                health: { issues: [] },
+                addonArn: `arn:aws:eks:${s.cluster.region}:${s.cluster.accountId}:addon/${s.cluster.name}/eks-pod-identity-agent/${fakeHex(`addon/${s.cluster.name}`, 8)}-0000-0000-0000-000000000000`,
+                createdAt: '2025-09-22T14:05:00.000000+00:00',
+              },
+            },
+          ]
+        : [],
+    });
   }
   writeJson(join(OUT_DIR, 'expected-findings.json'), {
     findings: expectedFindings.map((f) => ({ ...f })),

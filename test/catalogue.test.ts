@@ -9,7 +9,7 @@ import { REPO_ROOT } from './support/run-cli.ts';
 const doc = readFileSync(join(REPO_ROOT, 'docs/checks.md'), 'utf8');
 /** `| IRSA-001 | oidc-provider-missing | critical | ...` rows of the catalogue tables. */
 const documented = [
-  ...doc.matchAll(/^\| ((?:IRSA|AUDIT)-\d{3}) \| ([a-z0-9-]+) \| (critical|high|medium|low) \|/gm),
+  ...doc.matchAll(/^\| ((?:IRSA|PODID|AUDIT)-\d{3}) \| ([a-z0-9-]+) \| (critical|high|medium|low) \|/gm),
 ].map((m) => ({
   id: m[1],
   name: m[2],

@@ -357,7 +357,7 @@ describe('the failure matrix: no check passes on an input that could not be read
     expect(apis).toEqual([...apis].sort());
   });
 
-  it('IRSA-021 on a cluster whose Pod Identity associations could not be listed: not evaluated there, and nothing else changes', async () => {
+  it('IRSA-021 (and PODID-004) on a cluster whose Pod Identity associations could not be listed: not evaluated there, and nothing else changes', async () => {
     emulator.setFaults({ failures: { [`eks:ListPodIdentityAssociations@${PAYMENTS.cluster}`]: 'denied' } });
     const { findings } = await audit();
     const changed = findings.filter((f) => {
@@ -369,7 +369,12 @@ describe('the failure matrix: no check passes on an input that could not be read
     expect(irsa021.every((f) => f.status === 'not-evaluated')).toBe(true);
     expect(irsa021[0]?.message).toContain('eks:ListPodIdentityAssociations failed on cluster payments');
     expect(new Set(changed.map((f) => `${f.checkId} ${f.cluster}`))).toEqual(
-      new Set([`IRSA-021 ${PAYMENTS.cluster}`, `AUDIT-003 ${PAYMENTS.cluster}`]),
+      // PODID-004 passes on a cluster without associations: unknown associations, unknown verdict.
+      new Set([
+        `IRSA-021 ${PAYMENTS.cluster}`,
+        `PODID-004 ${PAYMENTS.cluster}`,
+        `AUDIT-003 ${PAYMENTS.cluster}`,
+      ]),
     );
   });
 });

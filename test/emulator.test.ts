@@ -177,7 +177,7 @@ describe('emulator: Kubernetes APIs through @kubernetes/client-node', () => {
   it('pages pods with limit and continue, as the API server does', async () => {
     const { core } = await kubernetesClients(emulatedCluster(emulator, 'ml-platform'), second);
     const first = await core.listPodForAllNamespaces({ limit: 5 });
-    expect([first.kind, first.items.length, first.metadata?.remainingItemCount]).toEqual(['PodList', 5, 9]);
+    expect([first.kind, first.items.length, first.metadata?.remainingItemCount]).toEqual(['PodList', 5, 10]);
     const names = first.items.map((pod) => pod.metadata?.name);
     let cont = first.metadata?._continue;
     while (cont) {
@@ -185,8 +185,8 @@ describe('emulator: Kubernetes APIs through @kubernetes/client-node', () => {
       names.push(...next.items.map((pod) => pod.metadata?.name));
       cont = next.metadata?._continue;
     }
-    expect(names).toHaveLength(14);
-    expect(new Set(names).size).toBe(14);
+    expect(names).toHaveLength(15);
+    expect(new Set(names).size).toBe(15);
     const accounts = await core.listServiceAccountForAllNamespaces({ limit: 2 });
     expect([accounts.kind, accounts.items.length]).toEqual(['ServiceAccountList', 2]);
   });
@@ -265,7 +265,7 @@ describe('emulator: Kubernetes APIs through @kubernetes/client-node', () => {
     const { core: forbidden } = await kubernetesClients(payments, managementCredentials(emulator));
     expect((await failure(forbidden.listServiceAccountForAllNamespaces({}))).code).toBe(401);
     emulator.setFaults({});
-    expect((await core.listPodForAllNamespaces({})).items).toHaveLength(14);
+    expect((await core.listPodForAllNamespaces({})).items).toHaveLength(15);
   });
 });
 

@@ -102,7 +102,7 @@ describe('check --format html on examples/fleet', () => {
       'Failing findings': String(findings.filter((f) => f.status === 'fail').length),
       Accounts: '2',
       Clusters: '5',
-      'Checks run': '32',
+      'Checks run': String(CATALOGUE.length),
     });
     const tables = elements(doc).filter((e) => e.tagName === 'table');
     const severity = tables.find((t) => textOf(t).trim().startsWith('Failing findings by severity'));
@@ -236,6 +236,13 @@ describe('the HTML renderer', () => {
       'webhook',
     ]);
     expect(['IRSA-030', 'IRSA-034'].map(linkOfCheck)).toEqual(['pods', 'pods']);
+    expect(['PODID-001', 'PODID-002', 'PODID-003', 'PODID-005', 'PODID-006'].map(linkOfCheck)).toEqual([
+      'role',
+      'role',
+      'serviceAccount',
+      'pods',
+      'role',
+    ]);
   });
 
   it('says first that the audit could not look, and marks the links it could not look at', () => {

@@ -83,6 +83,28 @@ describe('live collection through the emulator', () => {
     expect(ids(await liveFindings())).toEqual(ids(expected));
   });
 
+  it("reads the Pod Identity associations' roles, their policies and the agent add-on: every PODID check judges ml-platform", async () => {
+    const { files } = await collectFleet(ORGANIZATION);
+    const fleet = await loadFleet(memorySource(files));
+    const podid = runAudit(fleet, { now: NOW }).findings.filter(
+      (f) => f.checkId.startsWith('PODID-') && f.cluster === 'ml-platform',
+    );
+    // data/feature-store also has the IRSA annotation: IRSA-021's, by design.
+    expect(podid.filter((f) => f.status === 'not-evaluated').map((f) => `${f.checkId} ${f.message}`)).toEqual(
+      [
+        'PODID-005 not evaluated: data/feature-store also has the IRSA annotation: IRSA-021 reports which mechanism its pods use',
+      ],
+    );
+    expect(new Set(podid.map((f) => f.checkId))).toEqual(
+      new Set(['PODID-001', 'PODID-002', 'PODID-003', 'PODID-004', 'PODID-005', 'PODID-006']),
+    );
+    const counts = emulator.requestCounts();
+    expect(counts['eks:DescribePodIdentityAssociation']).toBe(2);
+    expect(counts['eks:ListAddons']).toBe(5);
+    // Described only where the agent is listed.
+    expect(counts['eks:DescribeAddon']).toBe(1);
+  });
+
   it('writes the same snapshot when worker threads decode the pages', async () => {
     const inline = (await collectFleet(ORGANIZATION)).files;
     const decoder = createPageDecoderPool(2);
@@ -111,7 +133,7 @@ describe('live collection through the emulator', () => {
     expect(counts['iam:GetRole']).toBeUndefined();
   });
 
-  /** ml-platform alone: 14 pods, in pages of 4. */
+  /** ml-platform alone: 15 pods, in pages of 4. */
   const ML_PLATFORM: CollectOptions = {
     accounts: { kind: 'list', accountIds: ['345678901234'] },
     auditRole: { roleName: 'irsa-auditor' },
@@ -148,7 +170,7 @@ describe('live collection through the emulator', () => {
     expect(podPages).toBe(4);
     expect(late).toEqual([]);
     expect(requested()).toBe(4);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it("opens one full TLS handshake per cluster: the second connection resumes the first's session", async () => {
@@ -209,7 +231,7 @@ describe('live collection through the emulator', () => {
       ...ML_PLATFORM,
       kubernetes: { ...ML_PLATFORM.kubernetes, decoder: skipping },
     });
-    expect(podsOf(files)).toBe(14 - 4);
+    expect(podsOf(files)).toBe(15 - 4);
     // The four pages by their heads, then the third and fourth again from the decode's token.
     expect(emulator.requestCounts()['k8s:ml-platform:pods']).toBe(6);
   });
@@ -254,7 +276,7 @@ describe('live collection through the emulator', () => {
     expect(kinds.has('ServiceAccount')).toBe(false);
     expect(kinds.has('Pod')).toBe(true);
     expect(heldUntilLookups).toBeGreaterThan(0);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it("frees an account's slot once its policies are read: the next account lists while its pods still decode", async () => {
@@ -285,7 +307,7 @@ describe('live collection through the emulator', () => {
       kubernetes: { ...ML_PLATFORM.kubernetes, decoder: slow, pageSlots: pLimit(2) },
     });
     expect(most).toBe(2);
-    expect(podsOf(files)).toBe(14);
+    expect(podsOf(files)).toBe(15);
   });
 
   it('retries throttling and server errors, AWS and Kubernetes, and completes the audit', async () => {

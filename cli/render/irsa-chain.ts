@@ -21,6 +21,17 @@ export const LINK_LABELS: Record<ChainLink, string> = {
 /** The link a check breaks; `not-looked` for the coverage checks (AUDIT-00x); null if none. */
 export function linkOfCheck(checkId: string): ChainLink | 'not-looked' | null {
   if (/^AUDIT-\d{3}$/.test(checkId)) return 'not-looked';
+  // EKS Pod Identity: the association's role (its trust, existence, policies), its ServiceAccount, its pods.
+  const podIdentity = /^PODID-(\d{3})$/.exec(checkId);
+  if (podIdentity) {
+    const n = Number(podIdentity[1]);
+    if (n === 1 || n === 2 || n === 6) return 'role';
+    if (n === 3) return 'serviceAccount';
+    if (n === 5) return 'pods';
+    // 004: the Pod Identity agent plays the webhook's part: the cluster-side piece pods depend on.
+    if (n === 4) return 'webhook';
+    return null;
+  }
   const match = /^IRSA-(\d{3})$/.exec(checkId);
   if (!match) return null;
   const n = Number(match[1]);

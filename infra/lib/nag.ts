@@ -51,7 +51,11 @@ export const REASONS = {
   customerManagedPolicies:
     "iam:GetPolicy and iam:GetPolicyVersion read the default version of the customer-managed policies those roles attach, which are not known in advance: this account's policy/* (AWS-managed policies, arn:aws:iam::aws:policy/*, are not granted).",
   clusters:
-    "eks:DescribeCluster and eks:ListPodIdentityAssociations read every cluster of this account in every audited region: this account's cluster/* in any region.",
+    "eks:DescribeCluster, eks:ListPodIdentityAssociations and eks:ListAddons read every cluster of this account in every audited region: this account's cluster/* in any region.",
+  podIdentityAssociations:
+    "eks:DescribePodIdentityAssociation reads the role of each Pod Identity association, whose ids are not known in advance: this account's podidentityassociation/* in any region (read-only).",
+  addons:
+    "eks:DescribeAddon reads the eks-pod-identity-agent add-on of each cluster that lists it, whose ARN ends in an id not known in advance: this account's addon/* in any region (read-only).",
   assumeMemberRoles:
     'The auditor assumes the member audit role (one fixed name) in every account of the organization; the member role trusts only this role and requires the ExternalId (and aws:ResourceOrgID when an organization id is configured).',
   listAccounts:
@@ -142,4 +146,10 @@ export function acknowledgeMember(role: IConstruct): void {
     `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:cluster/*]`,
     REASONS.clusters,
   );
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:podidentityassociation/*]`,
+    REASONS.podIdentityAssociations,
+  );
+  acknowledge(role, `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:addon/*]`, REASONS.addons);
 }

@@ -35,6 +35,12 @@ import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
 import { check as irsa062 } from './irsa-062-webhook-failure-policy-ignore/check.ts';
 import { check as irsa063 } from './irsa-063-webhook-selector-excludes/check.ts';
+import { check as podid001 } from './podid-001-pod-identity-trust-invalid/check.ts';
+import { check as podid002 } from './podid-002-pod-identity-role-missing/check.ts';
+import { check as podid003 } from './podid-003-pod-identity-service-account-missing/check.ts';
+import { check as podid004 } from './podid-004-pod-identity-agent-missing/check.ts';
+import { check as podid005 } from './podid-005-pod-identity-pod-not-injected/check.ts';
+import { check as podid006 } from './podid-006-pod-identity-role-no-permissions/check.ts';
 import type { Check } from './types.ts';
 
 export const CATALOGUE: readonly Check[] = [
@@ -66,6 +72,12 @@ export const CATALOGUE: readonly Check[] = [
   irsa051,
   irsa062,
   irsa063,
+  podid001,
+  podid002,
+  podid003,
+  podid004,
+  podid005,
+  podid006,
   audit001,
   audit002,
   audit003,

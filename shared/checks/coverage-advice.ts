@@ -150,6 +150,11 @@ function serviceCli(api: string): string {
       return 'eks describe-cluster --name CLUSTER';
     case 'eks:ListPodIdentityAssociations':
       return 'eks list-pod-identity-associations --cluster-name CLUSTER';
+    case 'eks:ListAddons':
+    case 'eks:DescribeAddon':
+      return 'eks list-addons --cluster-name CLUSTER';
+    case 'eks:DescribePodIdentityAssociation':
+      return 'eks describe-pod-identity-association --cluster-name CLUSTER --association-id ASSOCIATION_ID';
     case 'account:ListRegions':
       return 'account list-regions';
     default:

@@ -17,7 +17,14 @@ import {
   resolveAccounts,
 } from './accounts.ts';
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
-import { describeCluster, listClusters, listPodIdentityAssociations } from './eks.ts';
+import {
+  AddonDescribeError,
+  describeCluster,
+  describePodIdentityAssociations,
+  listAddons,
+  listClusters,
+  listPodIdentityAssociations,
+} from './eks.ts';
 import { byErrorOrder, ReadError } from './failures.ts';
 import {
   collectIam,
@@ -523,9 +530,17 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
 
   /** Notes the roles that ServiceAccounts reference, by the role's account, for lookUpPolicies. */
   function referenceRoles(serviceAccounts: unknown[]): void {
-    for (const item of serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]) {
-      const arn = item.metadata?.annotations?.['eks.amazonaws.com/role-arn'];
-      if (arn && isRoleArn(arn)) {
+    referenceRoleArns(
+      (serviceAccounts as { metadata?: { annotations?: Record<string, string> } }[]).map(
+        (item) => item.metadata?.annotations?.['eks.amazonaws.com/role-arn'],
+      ),
+    );
+  }
+
+  /** Notes roles by ARN (an annotation's, a Pod Identity association's), by the role's account. */
+  function referenceRoleArns(arns: unknown[]): void {
+    for (const arn of arns) {
+      if (typeof arn === 'string' && isRoleArn(arn)) {
         const roleAccount = arn.split(':')[4] ?? '';
         referencedRoles.set(roleAccount, (referencedRoles.get(roleAccount) ?? new Set()).add(arn));
       }
@@ -569,11 +584,30 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
     const clusterErrors: CollectionError[] = [];
     const associations = listPodIdentityAssociations(clients.eks(region), name).then(
-      (result) => {
+      async (result) => {
+        const failed = await describePodIdentityAssociations(clients.eks(region), name, result.associations);
+        // Their roles' policies are read like an annotated role's (PODID-006).
+        referenceRoleArns(result.associations.map((a) => a.roleArn));
+        // One error for the cluster: the first failure stands for the others (the same cause, as a rule).
+        if (failed.length > 0)
+          clusterErrors.push({ api: 'eks:DescribePodIdentityAssociation', ...describeAwsError(failed[0]) });
         files.set(`${base}/pod-identity-associations.json`, json(result));
       },
       (error: unknown) => {
         clusterErrors.push({ api: 'eks:ListPodIdentityAssociations', ...describeAwsError(error) });
+      },
+    );
+    // The add-ons (PODID-004): a failed list leaves no addons.json (not evaluated, AUDIT-003 says why).
+    const addons = listAddons(clients.eks(region), name).then(
+      (result) => {
+        files.set(`${base}/addons.json`, json(result));
+      },
+      (error: unknown) => {
+        if (error instanceof AddonDescribeError) {
+          // Listed but not described: the file keeps the names; the agent's state is unknown.
+          files.set(`${base}/addons.json`, json(error.listed));
+          clusterErrors.push({ api: 'eks:DescribeAddon', ...describeAwsError(error.cause) });
+        } else clusterErrors.push({ api: 'eks:ListAddons', ...describeAwsError(error) });
       },
     );
     const finish = async (kubernetes?: () => Promise<void>): Promise<void> => {
@@ -583,6 +617,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         clusterErrors.push({ api: 'k8s', ...describeAwsError(error) });
       }
       await associations;
+      await addons;
       if (clusterErrors.length > 0)
         files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
       progress({
@@ -637,6 +672,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     const kubernetes = startKubernetesCollection(target, { ...kubernetesOptions, deadlineMs, token });
     const { serviceAccounts } = await kubernetes.listed;
     if (serviceAccounts) referenceRoles(serviceAccounts);
+    // The associations' roles too, before the account looks its roles' policies up.
+    await associations;
     // The probe (latency-bound) in the cluster's slot, as the lists were.
     const probe =
       probeSts && serviceAccounts

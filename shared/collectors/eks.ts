@@ -1,7 +1,10 @@
 /** EKS reads per region: the clusters (ListClusters, DescribeCluster) and their Pod Identity associations. */
 import {
+  DescribeAddonCommand,
   DescribeClusterCommand,
+  DescribePodIdentityAssociationCommand,
   type EKSClient,
+  paginateListAddons,
   paginateListClusters,
   paginateListPodIdentityAssociations,
 } from '@aws-sdk/client-eks';
@@ -36,4 +39,78 @@ export async function listPodIdentityAssociations(
     for (const a of page.associations ?? []) associations.push({ ...a });
   }
   return { associations };
+}
+
+/** How many DescribePodIdentityAssociation calls of one cluster run at once. */
+const DESCRIBE_CONCURRENCY = 4;
+
+/**
+ * Adds to each listed association the role it names (`roleArn`, and `targetRoleArn` when set),
+ * which only eks:DescribePodIdentityAssociation returns (PODID-001, 002, 006): one call per
+ * association. An association whose describe failed keeps no role; its error is returned.
+ */
+export async function describePodIdentityAssociations(
+  eks: EKSClient,
+  clusterName: string,
+  associations: Record<string, unknown>[],
+): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const pending = associations.filter((a) => typeof a.associationId === 'string');
+  const worker = async (): Promise<void> => {
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+      const association = next;
+      try {
+        const response = await eks.send(
+          new DescribePodIdentityAssociationCommand({
+            clusterName,
+            associationId: association.associationId as string,
+          }),
+        );
+        const described = response.association;
+        if (described?.roleArn !== undefined) association.roleArn = described.roleArn;
+        if (described?.targetRoleArn !== undefined) association.targetRoleArn = described.targetRoleArn;
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker));
+  return errors;
+}
+
+export const POD_IDENTITY_AGENT_ADDON = 'eks-pod-identity-agent';
+
+/**
+ * `addons.json` of the cluster (docs/fleet-format.md): the add-on names (eks:ListAddons), and
+ * eks:DescribeAddon of the Pod Identity agent only when it is listed (PODID-004).
+ */
+export async function listAddons(
+  eks: EKSClient,
+  clusterName: string,
+): Promise<{ addons: string[]; described: { addon: Record<string, unknown> }[] }> {
+  const addons: string[] = [];
+  for await (const page of paginateListAddons({ client: eks, pageSize: 100 }, { clusterName }))
+    addons.push(...(page.addons ?? []));
+  const described: { addon: Record<string, unknown> }[] = [];
+  if (addons.includes(POD_IDENTITY_AGENT_ADDON)) {
+    try {
+      const response = await eks.send(
+        new DescribeAddonCommand({ clusterName, addonName: POD_IDENTITY_AGENT_ADDON }),
+      );
+      if (response.addon) described.push({ addon: { ...response.addon } as Record<string, unknown> });
+    } catch (error) {
+      throw new AddonDescribeError(error, { addons, described });
+    }
+  }
+  return { addons, described };
+}
+
+/** DescribeAddon failed: the names were listed (they are kept), the agent's state is unknown. */
+export class AddonDescribeError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly listed: { addons: string[]; described: { addon: Record<string, unknown> }[] },
+  ) {
+    super('eks:DescribeAddon failed');
+  }
 }

@@ -215,6 +215,24 @@ describe('decodePage', () => {
     expect(pod.spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
   });
 
+  it('keeps the EKS Pod Identity variables as set (a URI and a file path, no credential: PODID-005 reads them)', () => {
+    const env = [
+      { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: 'http://169.254.170.23/v1/credentials' },
+      {
+        name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+        value: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+      },
+      { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN', value: 'tok-secret' },
+    ];
+    const item = { metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'app', env }] } };
+    const pod = JSON.parse(decodePage('Pod', bytes({ items: [item] })).lines);
+    expect(pod.spec.containers[0].env).toEqual([
+      env[0],
+      env[1],
+      { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN', value: '<redacted>' },
+    ]);
+  });
+
   it('names what is wrong with a page that is not JSON without quoting the page (a value may be next to the fault)', () => {
     const secret = 'Zt8qW3mJx5Rv0LkN7pYc2HbF9sDg4TaE6uQiOw1V';
     const item = `{"spec":{"containers":[{"env":[{"name":"AWS_SECRET_ACCESS_KEY","value":"${secret}"}]}]}}`;

@@ -6,17 +6,22 @@ import { classifyAwsError, safeMessage } from '../collectors/failures.ts';
 import type { Account, CollectionError, Fleet } from '../model/fleet.ts';
 import { INPUTS, inputsLeftUnread, legacyResource, unreadInputs } from './coverage.ts';
 
-/** `IRSA-001, 002, 011..018` -> the catalogue ids it names. */
+/** `IRSA-001, 002, 011..018; PODID-001..003` -> the catalogue ids it names (a bare number takes the last prefix). */
 function expand(list: string): string[] {
   const ids = CATALOGUE.map((c) => c.metadata.id);
   const out: string[] = [];
+  let prefix = 'IRSA-';
   for (const token of list.split(/[,;]\s*/)) {
     const [from, to] = token
       .trim()
       .split('..')
-      .map((part) => (part.startsWith('IRSA-') ? part : `IRSA-${part}`));
+      .map((part) => {
+        const named = /^[A-Z]+-/.exec(part);
+        if (named) prefix = named[0];
+        return named ? part : `${prefix}${part}`;
+      });
     if (to === undefined) out.push(from as string);
-    else out.push(...ids.filter((id) => id >= (from as string) && id <= to && id.startsWith('IRSA-')));
+    else out.push(...ids.filter((id) => id >= (from as string) && id <= to && id.startsWith(prefix)));
   }
   return out.sort();
 }
@@ -29,6 +34,15 @@ describe('coverage declarations', () => {
         .sort();
       expect(expand(CHECKS_READING[input]), input).toEqual(declared);
     }
+  });
+
+  it('maps the Pod Identity reads: associations and their roles, add-ons', () => {
+    const error = (api: string): CollectionError => ({ api, code: 'AccessDeniedException', message: '' });
+    expect(inputsLeftUnread(error('eks:DescribePodIdentityAssociation'), 'cluster')).toEqual([
+      'pod-identity-associations',
+    ]);
+    expect(inputsLeftUnread(error('eks:ListAddons'), 'cluster')).toEqual(['addons']);
+    expect(inputsLeftUnread(error('eks:DescribeAddon'), 'cluster')).toEqual(['addons']);
   });
 
   it('every check of the catalogue but the coverage ones declares at least one input', () => {

@@ -23,7 +23,9 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
  *   (iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion, iam:GetAccountAuthorizationDetails);
  * - `cluster-list`: the clusters of one region of the account (eks:ListClusters; account:ListRegions for every region);
  * - `cluster`: the cluster's DescribeCluster (cluster.json);
- * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster;
+ * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster, and
+ *   eks:DescribePodIdentityAssociation of each association (its role);
+ * - `addons`: the cluster's EKS add-ons (eks:ListAddons, eks:DescribeAddon of the Pod Identity agent);
  * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`: the cluster's Kubernetes lists (kubernetes.json);
  * - `TokenRequest`: the live probe's token requests (probes.json).
  */
@@ -34,6 +36,7 @@ export const INPUTS = [
   'cluster-list',
   'cluster',
   'pod-identity-associations',
+  'addons',
   'ServiceAccount',
   'Pod',
   'MutatingWebhookConfiguration',
@@ -82,6 +85,7 @@ const KUBERNETES_INPUTS: readonly InputName[] = ['ServiceAccount', 'Pod', 'Mutat
 const CLUSTER_INPUTS: readonly InputName[] = [
   'cluster',
   'pod-identity-associations',
+  'addons',
   ...KUBERNETES_INPUTS,
   'TokenRequest',
 ];
@@ -124,7 +128,11 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
         ? [...KUBERNETES_INPUTS, 'TokenRequest']
         : CLUSTER_INPUTS;
     case 'eks:ListPodIdentityAssociations':
+    case 'eks:DescribePodIdentityAssociation':
       return ['pod-identity-associations'];
+    case 'eks:ListAddons':
+    case 'eks:DescribeAddon':
+      return ['addons'];
     case 'pipeline:AccountView':
       // Another account's unit did not share its IAM and clusters with this one (cross-account.ts).
       return ['iam', ...ROLE_INPUTS, 'cluster-list', ...CLUSTER_INPUTS];

@@ -78,7 +78,7 @@ export const historyQuerySchema = z.strictObject({
     .string()
     .trim()
     .toUpperCase()
-    .regex(/^(IRSA|AUDIT)-\d{3}$/, 'expected a check id, e.g. IRSA-030')
+    .regex(/^(IRSA|PODID|AUDIT)-\d{3}$/, 'expected a check id, e.g. IRSA-030')
     .optional(),
   severity: z
     .string()

@@ -138,6 +138,11 @@ export interface Cluster {
   readonly podIdentityAssociations: readonly PodIdentityAssociation[] | null;
   /** Cluster-level collection failures (Kubernetes API unreachable or refusing, a list denied). */
   readonly collectionErrors: readonly CollectionError[];
+  /**
+   * The cluster's EKS add-ons (`addons.json`): absent (undefined) or null when the file is absent or
+   * invalid (PODID-004 is then not evaluated).
+   */
+  readonly addons?: ClusterAddons | null;
   /** Results of the live probe (`probes.json`); null when the cluster was not probed or the file is invalid. */
   readonly probes: readonly ProbeResult[] | null;
 }
@@ -275,6 +280,23 @@ export interface MutatingWebhook {
 export interface MutatingWebhookConfiguration {
   readonly name: string;
   readonly webhooks: readonly MutatingWebhook[];
+}
+
+/** The add-ons of a cluster (`aws eks list-addons`), and the described ones (`aws eks describe-addon`). */
+export interface ClusterAddons {
+  /** The add-on names ListAddons returned. */
+  readonly names: readonly string[];
+  /** The described add-ons by name (the collector describes only `eks-pod-identity-agent`). */
+  readonly described: ReadonlyMap<string, AddonState>;
+}
+
+export interface AddonState {
+  readonly name: string;
+  /** `ACTIVE`, `DEGRADED`, `CREATE_FAILED`, `CREATING`, ...; null when absent. */
+  readonly status: string | null;
+  readonly version: string | null;
+  /** `health.issues`: each issue's code and message. */
+  readonly issues: readonly string[];
 }
 
 export interface PodIdentityAssociation {

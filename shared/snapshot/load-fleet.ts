@@ -8,6 +8,7 @@ import type { Account, Cluster, Fleet, InputError } from '../model/fleet.ts';
 import { clusterNameProblem, regionProblem } from '../policy/aws-names.ts';
 import {
   type Parsed,
+  parseAddonsFile,
   parseClusterFile,
   parseCollectionErrorsFile,
   parseIamFile,
@@ -127,6 +128,8 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
           parsePodIdentityAssociationsFile,
           true,
         );
+        // Absent (an older snapshot, or ListAddons failed): PODID-004 is not evaluated, never failed.
+        const addons = await load(`${base}/addons.json`, where, parseAddonsFile, true);
         // Written only by `collect --probe`: absent means the cluster was not probed (IRSA-040 not evaluated).
         const probes = await load(`${base}/probes.json`, where, parseProbesFile, true);
         clusters.push({
@@ -136,6 +139,7 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
           info: info === undefined || info === 'absent' ? null : info,
           kubernetes: kubernetes === undefined || kubernetes === 'absent' ? null : kubernetes,
           podIdentityAssociations: associations === 'absent' ? [] : (associations ?? null),
+          addons: addons === undefined || addons === 'absent' ? null : addons,
           collectionErrors: clusterErrors,
           probes: probes === undefined || probes === 'absent' ? null : probes,
         });

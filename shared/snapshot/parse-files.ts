@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { CREDENTIAL_VARIABLES, REDACTED_VALUE } from '../model/credentials.ts';
 import type {
   AccountIam,
+  AddonState,
+  ClusterAddons,
   ClusterInfo,
   CollectionError,
   Container,
@@ -23,6 +25,7 @@ import type {
 } from '../model/fleet.ts';
 import { parsePolicyDocument } from '../policy/policy-document.ts';
 import {
+  addonsFileSchema,
   clusterFileSchema,
   collectionErrorsFileSchema,
   iamFileSchema,
@@ -368,6 +371,24 @@ export function parsePodIdentityAssociationsFile(text: string): Parsed<PodIdenti
       associationArn: a.associationArn ?? null,
     })),
   };
+}
+
+/** Parses `<cluster>/addons.json`. */
+export function parseAddonsFile(text: string): Parsed<ClusterAddons> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = addonsFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  const described = new Map<string, AddonState>();
+  for (const { addon } of result.data.described) {
+    described.set(addon.addonName, {
+      name: addon.addonName,
+      status: addon.status ?? null,
+      version: addon.addonVersion ?? null,
+      issues: (addon.health?.issues ?? []).map((i) => [i.code, i.message].filter(Boolean).join(': ')),
+    });
+  }
+  return { ok: true, value: { names: result.data.addons, described } };
 }
 
 /** Parses a `collection-errors.json` (account or cluster folder). */

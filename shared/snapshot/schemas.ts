@@ -208,6 +208,28 @@ export const podIdentityAssociationsFileSchema = z.object({
   ),
 });
 
+// ---- <cluster>/addons.json ------------------------------------------------------------------
+
+/** `aws eks describe-addon` output's `addon` object, the fields PODID-004 reads. */
+const addonSchema = z.object({
+  addonName: z.string().min(1),
+  status: nullableString,
+  addonVersion: nullableString,
+  health: z
+    .object({
+      issues: z.array(z.object({ code: nullableString, message: nullableString }).passthrough()).nullish(),
+    })
+    .passthrough()
+    .nullish(),
+});
+
+export const addonsFileSchema = z.object({
+  /** `aws eks list-addons` output's `addons`: the add-on names. */
+  addons: z.array(z.string().min(1)),
+  /** `aws eks describe-addon` outputs (`{"addon": {...}}`) of the add-ons described. */
+  described: z.array(z.object({ addon: addonSchema.passthrough() })).default([]),
+});
+
 // ---- collection-errors.json (account or cluster folder; written by the collector) -------------
 
 /**

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type {
   Account,
   AccountIam,
+  AddonState,
   Cluster,
   CollectionError,
   Container,
@@ -90,6 +91,30 @@ export function mutatingWebhook(entry: Partial<MutatingWebhook> = {}): MutatingW
     ...entry,
   };
 }
+
+/** The trust policy the EKS user guide gives for a Pod Identity role, with optional conditions. */
+export function podIdentityTrustPolicy(
+  condition?: Record<string, Record<string, unknown>>,
+): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        ...(condition ? { Condition: condition } : {}),
+      },
+    ],
+  };
+}
+
+/** The variables the EKS Pod Identity webhook injects into a container. */
+export const POD_IDENTITY_ENV: Readonly<Record<string, string>> = {
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials',
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE:
+    '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+};
 
 export interface PodOptions {
   serviceAccountName: string;
@@ -186,6 +211,35 @@ export class ClusterBuilder {
     };
     this.kubernetes.serviceAccounts?.push(sa);
     return sa;
+  }
+
+  /** The cluster's add-ons: the Pod Identity agent with `status` (null: not installed), beside vpc-cni. */
+  agentAddon(status: string | null, issues: string[] = []) {
+    const names = ['coredns', 'kube-proxy', 'vpc-cni'];
+    const described = new Map<string, AddonState>();
+    if (status !== null) {
+      names.push('eks-pod-identity-agent');
+      described.set('eks-pod-identity-agent', {
+        name: 'eks-pod-identity-agent',
+        status,
+        version: 'v1.3.4-eksbuild.1',
+        issues,
+      });
+    }
+    this.cluster.addons = { names: names.sort(), described };
+    return this;
+  }
+
+  /** An EKS Pod Identity association of this cluster for `namespace/serviceAccount`. */
+  podIdentity(namespace: string, serviceAccount: string, roleArn: string | null): PodIdentityAssociation {
+    const association: PodIdentityAssociation = {
+      namespace,
+      serviceAccount,
+      roleArn,
+      associationArn: `arn:aws:eks:${this.region}:${this.accountId}:podidentityassociation/${this.name}/a-${oidcIdFor(`${namespace}/${serviceAccount}`).slice(0, 17).toLowerCase()}`,
+    };
+    this.cluster.podIdentityAssociations?.push(association);
+    return association;
   }
 
   pod(namespace: string, name: string, options: PodOptions): Pod {
@@ -414,6 +468,55 @@ export function healthyIrsa(options: { accountId?: string; clusterName?: string 
 export function healthyWith(mutate: (h: HealthyIrsa) => void): () => Fleet {
   return () => {
     const h = healthyIrsa();
+    mutate(h);
+    return h.fleet.build();
+  };
+}
+
+export interface HealthyPodIdentity {
+  fleet: FleetBuilder;
+  account: AccountBuilder;
+  cluster: ClusterBuilder;
+  serviceAccount: ServiceAccount;
+  role: Role;
+  association: PodIdentityAssociation;
+  pods: Pod[];
+}
+
+/**
+ * One account, one cluster `demo`, ServiceAccount `shop/api` (no IRSA annotation) with an EKS Pod
+ * Identity association for role `demo-api-pod-identity` (the user guide's trust, one policy), used
+ * by a Deployment `api` of two pods with the Pod Identity variables: every PODID check passes.
+ */
+export function healthyPodIdentity(
+  options: { trust?: unknown; policies?: Parameters<AccountBuilder['role']>[2] } = {},
+): HealthyPodIdentity {
+  const fleet = new FleetBuilder();
+  const account = fleet.account();
+  const cluster = account.cluster('demo');
+  cluster.serviceAccount('shop', 'default');
+  const serviceAccount = cluster.serviceAccount('shop', 'api');
+  const role = account.role(
+    'demo-api-pod-identity',
+    options.trust ?? podIdentityTrustPolicy(),
+    options.policies === undefined ? { attached: ['app-policy'] } : options.policies,
+  );
+  const association = cluster.podIdentity('shop', 'api', role.arn);
+  cluster.agentAddon('ACTIVE');
+  const pods = cluster.deployment('shop', 'api', 2, {
+    serviceAccountName: 'api',
+    extraEnv: { ...POD_IDENTITY_ENV },
+  });
+  return { fleet, account, cluster, serviceAccount, role, association, pods };
+}
+
+/** A fixture: the healthy setup of {@link healthyPodIdentity}, changed by `mutate`. */
+export function podIdentityWith(
+  mutate: (h: HealthyPodIdentity) => void,
+  options: Parameters<typeof healthyPodIdentity>[0] = {},
+): () => Fleet {
+  return () => {
+    const h = healthyPodIdentity(options);
     mutate(h);
     return h.fleet.build();
   };

@@ -40,14 +40,15 @@ const KINDS: { kind: string; field: keyof KubernetesData; resource: string }[] =
  * this in step with the catalogue), for the message.
  */
 export const CHECKS_READING: Readonly<Record<InputName, string>> = {
-  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051',
-  'role-policies': 'IRSA-018, 023',
+  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051; PODID-001, 002, 006',
+  'role-policies': 'IRSA-018, 023; PODID-006',
   'role-policy-documents': 'IRSA-023',
   'cluster-list': 'IRSA-015..017, 050, 051',
   cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
-  'pod-identity-associations': 'IRSA-021',
-  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040, 063',
-  Pod: 'IRSA-030..034, 063',
+  'pod-identity-associations': 'IRSA-021; PODID-001..006',
+  addons: 'PODID-004',
+  ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040, 063; PODID-003, 005',
+  Pod: 'IRSA-030..034, 063; PODID-004, 005',
   MutatingWebhookConfiguration: 'IRSA-003, 004, 062, 063',
   TokenRequest: 'IRSA-040',
 };
@@ -101,7 +102,10 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
     const api = operationOf(error.api);
     if (
       (api === 'eks:DescribeCluster' && error.code !== 'NoEndpoint') ||
-      api === 'eks:ListPodIdentityAssociations'
+      api === 'eks:ListPodIdentityAssociations' ||
+      api === 'eks:DescribePodIdentityAssociation' ||
+      api === 'eks:ListAddons' ||
+      api === 'eks:DescribeAddon'
     ) {
       const advice = awsFailureAdvice(error, place);
       items.push({
