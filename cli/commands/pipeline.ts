@@ -84,14 +84,14 @@ export async function runPipelineCommand(
   if (!isDirectory) throw new FleetDirectoryError(`fleet directory not found: ${fleetDir}`);
 
   // Loaded on demand: dynalite, the emulator and the handlers are not for the other commands.
+  // dynalite is a development dependency: an installed irsa-audit has it only if the user added it.
+  // More than one of these modules reaches it, and whichever fails first rejects the lot: the
+  // missing package is said the same way, whichever that is.
   const [{ startLocalPipeline }, { startDynalite }, { EmulatorFleetError }] = await Promise.all([
     import('../../demo/local-pipeline.ts'),
-    // dynalite is a development dependency: an installed irsa-audit has it only if the user added it.
-    import('#shared/testing/dynalite.ts').catch(
-      missingDependency('irsa-audit pipeline', 'dynalite', '4.0.0'),
-    ),
+    import('#shared/testing/dynalite.ts'),
     import('../../emulator/index.ts'),
-  ]);
+  ]).catch(missingDependency('irsa-audit pipeline', 'dynalite', '4.0.0'));
   const started = performance.now();
   // Started here rather than by startLocalPipeline, so it is stopped even when the emulator
   // rejects the fleet directory.
