@@ -10,18 +10,13 @@
  * severity. Those are left out (or null in the summary), never made up; see cli/render/report.ts.
  */
 import { stat } from 'node:fs/promises';
-import { CATALOGUE, findCheck } from '#shared/checks/catalogue.ts';
+import { CATALOGUE } from '#shared/checks/catalogue.ts';
 import { SEVERITIES, type Severity, severityRank } from '#shared/checks/types.ts';
-import { type AuditConfig, EMPTY_CONFIG } from '#shared/config/audit-config.ts';
+import { EMPTY_CONFIG } from '#shared/config/audit-config.ts';
 import { findDefaultConfig, loadConfig } from '#shared/config/load-config.ts';
-import {
-  compareFindings,
-  exemptionActive,
-  exemptionMatches,
-  type FindingStatus,
-  selectChecks,
-} from '#shared/engine/run-audit.ts';
+import { compareFindings, exemptionActive, selectChecks } from '#shared/engine/run-audit.ts';
 import { FindingStore } from '#shared/history/finding-store.ts';
+import { reportedFromStored } from '#shared/history/reported.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
@@ -163,7 +158,7 @@ export async function runPipelineCommand(
       );
     }
     const now = new Date();
-    const findings = stored.map((f) => toReported(f, config, now)).sort(compareReported);
+    const findings = stored.map((f) => reportedFromStored(f, config, now)).sort(compareReported);
     const summary = summarise(findings, {
       generatedAt: run?.completedAt ?? now.toISOString(),
       accounts: run?.accountsPlanned ?? accounts.size,
@@ -202,33 +197,6 @@ export async function runPipelineCommand(
  * exemption of an exempted finding is the configured one that matches it (the store keeps the state,
  * not the reason), found as the engine finds it. Evidence is not stored, so it is left out.
  */
-function toReported(f: StoredFinding, config: AuditConfig, now: Date): ReportedFinding {
-  const status: FindingStatus = f.state === 'exempted' ? 'exempted' : 'fail';
-  const finding: ReportedFinding = {
-    checkId: f.checkId,
-    name: findCheck(f.checkId)?.metadata.name ?? f.checkId,
-    title: f.title,
-    severity: f.severity,
-    status,
-    accountId: f.accountId,
-    region: f.region,
-    cluster: f.cluster,
-    namespace: f.namespace,
-    serviceAccount: f.serviceAccount,
-    roleName: f.roleName,
-    workload: f.workload,
-    resource: f.resource,
-    message: f.message,
-    remediation: f.remediation,
-  };
-  if (status !== 'exempted') return finding;
-  const exemption = config.exemptions.find(
-    (e) => exemptionActive(e, now) && exemptionMatches(e, { ...finding, evidence: {} }),
-  );
-  return exemption
-    ? { ...finding, exemption: { reason: exemption.reason, expires: exemption.expires ?? null } }
-    : finding;
-}
 
 /**
  * What a night sent to Security Hub: the counts (with progress), and every refused finding, always

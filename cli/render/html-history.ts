@@ -1,17 +1,11 @@
-/**
- * `irsa-audit history --report html`: the open findings of the fleet (an account, a cluster) over
- * the last nights, as a stacked bar chart (inline SVG, with axes, and the same numbers in a table
- * after it), then the findings open now as `check --format html` shows them (html.ts). Values
- * from the store reach the page only through the html template (shared/sinks/html.ts).
- */
-import { findCheck } from '#shared/checks/catalogue.ts';
 import { SEVERITIES, type Severity } from '#shared/checks/types.ts';
 import { compareFindings } from '#shared/engine/run-audit.ts';
 import type { TrendNight } from '#shared/history/open-trend.ts';
+import { reportedFromStored } from '#shared/history/reported.ts';
 import type { StoredFinding } from '#shared/history/types.ts';
 import { html, type SafeHtml } from '#shared/sinks/html.ts';
 import { findingsByPlace, htmlPage, isoMinute, severityBadge, summarySection } from './html.ts';
-import type { ReportedFinding, ReportSummary } from './report.ts';
+import type { ReportSummary } from './report.ts';
 
 export interface HistoryReportInput {
   /** What the report covers: `the fleet`, `account 111122223333`, `cluster 1111.../eu-west-1/prod`. */
@@ -22,27 +16,6 @@ export interface HistoryReportInput {
   readonly nights: readonly TrendNight[];
   readonly open: readonly StoredFinding[];
   readonly now: Date;
-}
-
-/** A stored open finding as `check` reports a failing one (evidence is not stored). */
-export function reportedOf(f: StoredFinding): ReportedFinding {
-  return {
-    checkId: f.checkId,
-    name: findCheck(f.checkId)?.metadata.name ?? f.checkId,
-    title: f.title,
-    severity: f.severity,
-    status: f.state === 'exempted' ? 'exempted' : 'fail',
-    accountId: f.accountId,
-    region: f.region,
-    cluster: f.cluster,
-    namespace: f.namespace,
-    serviceAccount: f.serviceAccount,
-    roleName: f.roleName,
-    workload: f.workload,
-    resource: f.resource,
-    message: f.message,
-    remediation: f.remediation,
-  };
 }
 
 const total = (n: TrendNight) => SEVERITIES.reduce((sum, s) => sum + n.openBySeverity[s], 0);
@@ -148,7 +121,7 @@ type HtmlList = (string | SafeHtml)[];
 
 /** The whole page. */
 export function renderHistoryHtml(input: HistoryReportInput): string {
-  const open = input.open.map(reportedOf).sort(compareFindings);
+  const open = input.open.map((f) => reportedFromStored(f)).sort(compareFindings);
   const bySeverity = Object.fromEntries(
     SEVERITIES.map((s) => [s, open.filter((f) => f.status === 'fail' && f.severity === s).length]),
   ) as Record<Severity, number>;

@@ -13,7 +13,7 @@
  */
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import type { AuditConfig } from '../config/audit-config.ts';
-import { exemptionActive, exemptionMatches } from '../engine/run-audit.ts';
+import { reportedFromStored } from '../history/reported.ts';
 import type { FindingChange } from '../history/types.ts';
 import { type AsffImporter, type AsffSource, toAsff } from './asff.ts';
 
@@ -45,35 +45,11 @@ export interface SecurityHubImportResult {
 
 /** A stored finding's change, as the ASFF mapping reads it. */
 export function changeSource(change: FindingChange, config?: AuditConfig, now = new Date()): AsffSource {
-  const f = change.finding;
-  const status = change.type === 'resolved' ? 'resolved' : f.state === 'exempted' ? 'exempted' : 'fail';
-  const source: AsffSource = {
-    checkId: f.checkId,
-    title: f.title,
-    severity: f.severity,
-    status,
-    accountId: f.accountId,
-    region: f.region,
-    cluster: f.cluster,
-    namespace: f.namespace,
-    serviceAccount: f.serviceAccount,
-    roleName: f.roleName,
-    workload: f.workload,
-    resource: f.resource,
-    message: f.message,
-    remediation: f.remediation,
-    firstSeenAt: f.firstSeenAt,
-  };
-  if (status !== 'exempted') return source;
-  // The store keeps the state, not the reason: the configured exemption that matches, as the engine finds it.
-  const exemption = config?.exemptions.find(
-    (e) =>
-      exemptionActive(e, now) &&
-      exemptionMatches(e, { ...source, name: f.checkId, status: 'fail', evidence: {} }),
-  );
-  return exemption
-    ? { ...source, exemption: { reason: exemption.reason, expires: exemption.expires ?? null } }
-    : source;
+  const { name: _name, ...reported } = reportedFromStored(change.finding, config, now);
+  const source: AsffSource = { ...reported, firstSeenAt: change.finding.firstSeenAt };
+  if (change.type !== 'resolved') return source;
+  const { exemption: _exemption, ...resolved } = source;
+  return { ...resolved, status: 'resolved' };
 }
 
 /** The ids of a batch, shortened for a log line when there are many. */
