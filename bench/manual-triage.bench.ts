@@ -195,7 +195,10 @@ async function main(): Promise<void> {
   const missing = Object.entries(tools).filter(([, tool]) => !tool.found);
   if (missing.length > 0) {
     console.log(
-      `skipped: ${missing.map(([name]) => `\`${name}\``).join(' and ')} not found on PATH; the manual triage runs the real ` +
+      `skipped: ${missing
+        .map(([name]) => `\`${name}\``)
+        .join(', ')
+        .replace(/, ([^,]+)$/, ' and $1')} not found on PATH; the manual triage runs the real ` +
         'AWS CLI and kubectl (install them to compare; nothing was measured)',
     );
     return;
