@@ -11,11 +11,12 @@
  *   npm run bench:manual -- --accounts 3 --regions 2 --clusters 2 --pods 3 --latency 50
  *   npm run bench:manual -- --kubectl-auth exec             # kubectl runs `aws eks get-token` on every call
  *   npm run bench:manual -- --scale smoke                   # 1 account, 1 cluster, 2 ServiceAccounts
+ *   npm run bench:manual -- --missing-roles 1               # the first SA of each cluster names no role (IRSA-011)
  *
  * Needs `bash`, `aws` (v1 or v2) and `kubectl` on PATH; where one is missing it says so and exits 0.
  * Every ServiceAccount has its own role (one inline policy, and its cluster's customer-managed
  * policy attached) and `--pods` running pods mutated by the webhook: a healthy fleet, so both sides
- * read everything. Wall times are those of one run each, on whatever else the machine is doing; the
+ * read everything (unless `--missing-roles`). Wall times are those of one run each, on whatever else the machine is doing; the
  * API-call counts are exact.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,11 +42,13 @@ interface Shape {
   serviceAccounts: number;
   /** Running pods per ServiceAccount. */
   pods: number;
+  /** The first this many ServiceAccounts of each cluster name a role that does not exist. */
+  missingRoles: number;
 }
 
 const SCALES: Record<string, Shape> = {
-  default: { accounts: 2, regions: 1, clusters: 2, serviceAccounts: 5, pods: 2 },
-  smoke: { accounts: 1, regions: 1, clusters: 1, serviceAccounts: 2, pods: 2 },
+  default: { accounts: 2, regions: 1, clusters: 2, serviceAccounts: 5, pods: 2, missingRoles: 0 },
+  smoke: { accounts: 1, regions: 1, clusters: 1, serviceAccounts: 2, pods: 2, missingRoles: 0 },
 };
 
 /**
@@ -97,7 +100,9 @@ function options(): { shape: Shape; latencyMs: number; kubectlAuth: 'token' | 'e
     clusters: wholeNumber('--clusters', scale.clusters, 1, 20),
     serviceAccounts: wholeNumber('--service-accounts', scale.serviceAccounts, 1, 1_000),
     pods: wholeNumber('--pods', scale.pods, 0, 50),
+    missingRoles: 0,
   };
+  shape.missingRoles = wholeNumber('--missing-roles', scale.missingRoles, 0, shape.serviceAccounts);
   const kubectlAuth = argument('--kubectl-auth') ?? 'token';
   if (kubectlAuth !== 'token' && kubectlAuth !== 'exec') {
     throw new RangeError(`--kubectl-auth must be token or exec, not ${JSON.stringify(kubectlAuth)}`);
@@ -219,6 +224,7 @@ async function main(): Promise<void> {
       serviceAccounts: shape.serviceAccounts,
       pods: shape.serviceAccounts * shape.pods,
       serviceAccountsPerRole: 1,
+      missingRoles: shape.missingRoles,
       policyDocuments: true,
     });
     const accountIds = Array.from({ length: shape.accounts }, (_, a) => syntheticAccountId(a));
@@ -253,7 +259,13 @@ async function main(): Promise<void> {
       if (audit.status !== 0) throw new Error(`irsa-audit check --live exited ${audit.status}`);
       const report = JSON.parse(audit.stdout) as {
         findings: JsonFinding[];
-        summary: { checks: string[]; failed: number; passed: number; notEvaluated: number };
+        summary: {
+          checks: string[];
+          failed: number;
+          passed: number;
+          notEvaluated: number;
+          byCheck: Record<string, number>;
+        };
       };
 
       const manual = await timed(
@@ -366,6 +378,11 @@ async function main(): Promise<void> {
       console.log(
         `it does not look at the other ${notAnswered.length}: ${notAnswered.join(', ')} ` +
           `(${evaluatedNotAnswered.length} of them evaluated by irsa-audit on this fleet)`,
+      );
+      const failing = Object.entries(report.summary.byCheck).map(([id, n]) => `${id} x${n}`);
+      console.log(
+        `found: manual ${problems.length} ServiceAccount(s) with a problem; irsa-audit ${report.summary.failed} failing finding(s)` +
+          (failing.length > 0 ? ` (${failing.join(', ')})` : ''),
       );
       for (const line of problems.slice(0, 5)) console.log(`  manual: ${line}`);
 

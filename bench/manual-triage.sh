@@ -41,7 +41,7 @@
 #
 # Output: one line per ServiceAccount, `triage <account>/<region>/<cluster> <ns>/<sa>: ok` or the
 # problems seen; `triaged <n> service accounts` at the end. Every aws and kubectl process started is
-# appended to $WORK/processes. Nothing printed holds a credential or a token.
+# appended to $WORK/processes (in exec mode, the `aws eks get-token` kubectl starts too). Nothing printed holds a credential or a token.
 set -u -o pipefail
 
 : "${ACCOUNTS:?}" "${REGIONS:?}" "${ROLE_NAME:?}" "${WORK:?}"
@@ -66,9 +66,10 @@ kubectl() {
 write_kubeconfig() {
   local cluster=$1 endpoint=$2 ca=$3 region=$4 file=$5 user
   if [ "$KUBECTL_AUTH" = exec ]; then
+    # `command: aws`, through a wrapper that only counts the process (kubectl starts it, not this script).
     user="    exec:
       apiVersion: client.authentication.k8s.io/v1beta1
-      command: aws
+      command: $WORK/aws-counted
       args: [--region, $region, eks, get-token, --cluster-name, $cluster, --output, json]
       env: [{name: AWS_ENDPOINT_URL_STS, value: ''}]
       interactiveMode: Never"
@@ -95,6 +96,11 @@ contexts:
 current-context: $cluster
 EOF
 }
+
+if [ "$KUBECTL_AUTH" = exec ]; then
+  printf '#!/usr/bin/env bash\necho aws >>"$WORK/processes"\nexec aws "$@"\n' >"$WORK/aws-counted"
+  chmod 700 "$WORK/aws-counted"
+fi
 
 for account in $ACCOUNTS; do
   creds=$(AWS_ACCESS_KEY_ID=$BASE_KEY AWS_SECRET_ACCESS_KEY=$BASE_SECRET AWS_SESSION_TOKEN='' \

@@ -89,6 +89,9 @@ describe('npm run bench:manual', () => {
       expect(out).toMatch(
         /^ServiceAccounts: manual triaged 2 \(2 ok, 0 with a problem\); irsa-audit evaluated 2 \(IRSA-011 results\); the fleet has 2$/m,
       );
+      expect(out).toMatch(
+        /^found: manual 0 ServiceAccount\(s\) with a problem; irsa-audit 0 failing finding\(s\)$/m,
+      );
       const checks = Number(/^irsa-audit: (\d+) checks run, \d+ of them evaluated here/m.exec(out)?.[1]);
       expect(checks).toBeGreaterThan(12);
       expect(out).toContain(
