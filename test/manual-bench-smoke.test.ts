@@ -49,6 +49,8 @@ describe('npm run bench:manual', () => {
       const run = await runNodeAsync(bench, { cwd: REPO_ROOT, env, timeoutMs: 590_000 });
       expect(run.stderr).not.toMatch(/Error/);
       expect(run.status).toBe(0);
+      // No bearer token and no access key id of the emulator's credentials in anything printed.
+      expect(run.stdout + run.stderr).not.toMatch(/k8s-aws-v1\.|\bA[SK]IA[A-Z0-9]{16}\b/);
       const out = run.stdout;
       // The manual loop: per account an AssumeRole; per cluster ListClusters, DescribeCluster and the
       // provider; then per ServiceAccount, nothing remembered: GetRole, the two policy lists, the
