@@ -1,7 +1,11 @@
 /**
  * The Kubernetes API of one emulated cluster: an HTTPS server (its own CA) that speaks the list
  * protocol (`limit`, `continue`, `remainingItemCount`, 410 Gone), TokenRequest, EKS bearer-token
- * authentication, and the errors of a real kube-apiserver (Status objects).
+ * authentication, and the errors of a real kube-apiserver (Status objects). It also answers what
+ * kubectl asks before and besides a list: the legacy discovery documents (`/api`, `/apis`, and the
+ * resource list of each group version it serves), and a GET of one ServiceAccount, Pod or
+ * MutatingWebhookConfiguration by name (`kubectl get sa NAME -n NS`), counted as `discovery` and
+ * `<resource>:get`.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -59,6 +63,93 @@ const LISTS: Record<string, ListResource> = {
   },
 };
 const NAMESPACED_LIST = /^\/api\/v1\/namespaces\/([^/]+)\/(serviceaccounts|pods)$/;
+/** One object by name: `kubectl get sa NAME -n NS`, `kubectl get mutatingwebhookconfiguration NAME`. */
+const NAMESPACED_GET = /^\/api\/v1\/namespaces\/([^/]+)\/(serviceaccounts|pods)\/([^/]+)$/;
+/** One namespace by name: kubectl asks after a namespaced GET answered 404, to say which is missing. */
+const NAMESPACE_GET = /^\/api\/v1\/namespaces\/([^/]+)$/;
+const CLUSTER_GET = /^\/apis\/admissionregistration\.k8s\.io\/v1\/(mutatingwebhookconfigurations)\/([^/]+)$/;
+const ADMISSION_GROUP = 'admissionregistration.k8s.io';
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/**
+ * The legacy discovery documents of what this server answers (kubectl reads them before its first
+ * request to a server, then keeps them in its discovery cache): only the verbs served here.
+ */
+function discoveryDocument(path: string, withRbac: boolean): JsonObject | undefined {
+  const groupVersion = (group: string) => ({ groupVersion: `${group}/v1`, version: 'v1' });
+  switch (path) {
+    case '/api':
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+    case '/apis':
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [ADMISSION_GROUP, ...(withRbac ? [RBAC_GROUP] : [])].map((name) => ({
+          name,
+          versions: [groupVersion(name)],
+          preferredVersion: groupVersion(name),
+        })),
+      };
+    case '/api/v1':
+      return {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          {
+            name: 'namespaces',
+            singularName: 'namespace',
+            namespaced: false,
+            kind: 'Namespace',
+            verbs: ['get'],
+            shortNames: ['ns'],
+          },
+          {
+            name: 'pods',
+            singularName: 'pod',
+            namespaced: true,
+            kind: 'Pod',
+            verbs: ['get', 'list'],
+            shortNames: ['po'],
+            categories: ['all'],
+          },
+          {
+            name: 'serviceaccounts',
+            singularName: 'serviceaccount',
+            namespaced: true,
+            kind: 'ServiceAccount',
+            verbs: ['get', 'list'],
+            shortNames: ['sa'],
+          },
+          {
+            name: 'serviceaccounts/token',
+            singularName: '',
+            namespaced: true,
+            group: 'authentication.k8s.io',
+            version: 'v1',
+            kind: 'TokenRequest',
+            verbs: ['create'],
+          },
+        ],
+      };
+    case `/apis/${ADMISSION_GROUP}/v1`:
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: `${ADMISSION_GROUP}/v1`,
+        resources: [
+          {
+            name: 'mutatingwebhookconfigurations',
+            singularName: 'mutatingwebhookconfiguration',
+            namespaced: false,
+            kind: 'MutatingWebhookConfiguration',
+            verbs: ['get', 'list'],
+          },
+        ],
+      };
+    default:
+      return undefined;
+  }
+}
 const TOKEN_REQUEST = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
 
 const EXPIRED_MESSAGE =
@@ -155,6 +246,34 @@ function rewriteWebhooks(object: KubeObject, rewrite: (bundle: unknown) => unkno
   };
 }
 
+interface SingleObject {
+  readonly list: ListResource;
+  /** undefined for a cluster-scoped kind. */
+  readonly namespace: string | undefined;
+  readonly name: string;
+}
+
+/** The object a GET of `path` names, or undefined when the path names no single object served here. */
+function singleObject(path: string): SingleObject | undefined {
+  const namespaced = NAMESPACED_GET.exec(path);
+  if (namespaced) {
+    const list = LISTS[`/api/v1/${namespaced[2]}`];
+    return list
+      ? {
+          list,
+          namespace: decodeURIComponent(namespaced[1] ?? ''),
+          name: decodeURIComponent(namespaced[3] ?? ''),
+        }
+      : undefined;
+  }
+  const cluster = CLUSTER_GET.exec(path);
+  if (cluster) {
+    const list = LISTS[`/apis/${ADMISSION_GROUP}/v1/${cluster[1]}`];
+    return list ? { list, namespace: undefined, name: decodeURIComponent(cluster[2] ?? '') } : undefined;
+  }
+  return undefined;
+}
+
 /** A response body already serialised (a list page built from its items' JSON). */
 class RawJson {
   constructor(
@@ -235,6 +354,7 @@ function trickled(bytes: Buffer, trickle: { bytes: number; everyMs: number }): S
 /** An object with its JSON, serialised once when the server starts. */
 interface Served {
   readonly namespace: string | undefined;
+  readonly name: string | undefined;
   readonly json: Buffer;
 }
 
@@ -271,6 +391,7 @@ export class KubernetesClusterServer {
     const served = (objects: readonly KubeObject[]): Served[] =>
       objects.map((object) => ({
         namespace: object.metadata?.namespace ?? undefined,
+        name: object.metadata?.name ?? undefined,
         json: Buffer.from(JSON.stringify(object)),
       }));
     this.objects = {
@@ -420,9 +541,22 @@ export class KubernetesClusterServer {
     const token = TOKEN_REQUEST.exec(path);
     const list = LISTS[path] ?? (namespaced ? LISTS[`/api/v1/${namespaced[2]}`] : undefined);
     const rbac = this.context.rbac ? rbacRoute(method, path) : undefined;
+    const discovery = method === 'GET' ? discoveryDocument(path, this.context.rbac !== undefined) : undefined;
+    const single = method === 'GET' ? singleObject(path) : undefined;
+    const namespaceGet = method === 'GET' ? NAMESPACE_GET.exec(path) : null;
     const resource =
       rbac?.apiKey ??
-      (list && method === 'GET' ? list.resource : token && method === 'POST' ? 'token' : undefined);
+      (discovery
+        ? 'discovery'
+        : namespaceGet
+          ? 'namespaces:get'
+          : single
+            ? `${single.list.resource}:get`
+            : list && method === 'GET'
+              ? list.resource
+              : token && method === 'POST'
+                ? 'token'
+                : undefined);
     if (resource) this.context.faults.count(this.apiKey(resource)[0] as string);
     // Read and counted, never answered: the socket stays open until the client gives up.
     if (this.context.faults.isStalled(this.context.cluster)) return new Promise(() => {});
@@ -474,6 +608,9 @@ export class KubernetesClusterServer {
       await new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
       throw new StatusError(500, 'InternalError', 'closed');
     }
+    if (discovery) return { code: 200, body: discovery };
+    if (single) return this.getOne(single, principal);
+    if (namespaceGet) return this.getNamespace(decodeURIComponent(namespaceGet[1] ?? ''));
     if (rbac && this.context.rbac) {
       const contentType = req.headers['content-type'];
       return this.context.rbac.handle(rbac, { body, contentType, query: url.searchParams });
@@ -608,6 +745,55 @@ export class KubernetesClusterServer {
     }
     parts.push(Buffer.from(']}'));
     return new RawJson(Buffer.concat(parts));
+  }
+
+  /** One object by name, as kube-apiserver answers a GET of it (404 NotFound when there is none). */
+  private getOne(single: SingleObject, principal: string): { code: number; body: unknown } {
+    const { list, namespace, name } = single;
+    if (!this.context.cluster.collected.has(list.kind)) {
+      const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `${list.resource} "${name}" is forbidden: User "${principal}" cannot get resource "${list.resource}" in API group "${list.group}" ${scope}`,
+        { name, kind: list.resource },
+      );
+    }
+    const found = this.objects[list.kind].find(
+      (object) => object.name === name && (namespace === undefined || object.namespace === namespace),
+    );
+    if (!found) {
+      const qualified = list.group ? `${list.resource}.${list.group}` : list.resource;
+      throw new StatusError(404, 'NotFound', `${qualified} "${name}" not found`, {
+        name,
+        ...(list.group ? { group: list.group } : {}),
+        kind: list.resource,
+      });
+    }
+    return { code: 200, body: new RawJson(found.json) };
+  }
+
+  /**
+   * A namespace exists when an object of the snapshot is in it (a snapshot holds every
+   * ServiceAccount, and every namespace has its `default` one); the emulator knows no more of it.
+   */
+  private getNamespace(name: string): { code: number; body: unknown } {
+    const known = [...this.objects.ServiceAccount, ...this.objects.Pod].some(
+      (object) => object.namespace === name,
+    );
+    if (!known) {
+      throw new StatusError(404, 'NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
+    }
+    return {
+      code: 200,
+      body: {
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        metadata: { name },
+        spec: {},
+        status: { phase: 'Active' },
+      },
+    };
   }
 
   private decodeContinue(token: string, resource: string, namespace: string | undefined): number {

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { ListAccountsCommand } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ApisApi, CoreApi } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
@@ -217,6 +218,62 @@ describe('emulator: Kubernetes APIs through @kubernetes/client-node', () => {
     expect(claims.iss).toContain('oidc.eks.us-east-1.amazonaws.com');
     const ghost = { name: 'ghost', namespace: 'data', body };
     expect((await failure(core.createNamespacedServiceAccountToken(ghost))).code).toBe(404);
+  });
+
+  it('answers what kubectl asks: discovery, one object by name, its namespace, 404s as kube-apiserver words them', async () => {
+    const mlPlatform = emulatedCluster(emulator, 'ml-platform');
+    const { config, core, admission } = await kubernetesClients(mlPlatform, second);
+    emulator.resetCounts();
+    expect((await config.makeApiClient(CoreApi).getAPIVersions()).versions).toEqual(['v1']);
+    const groups = await config.makeApiClient(ApisApi).getAPIVersions();
+    expect(groups.groups.map((g) => g.preferredVersion?.groupVersion).sort()).toEqual([
+      'admissionregistration.k8s.io/v1',
+      'rbac.authorization.k8s.io/v1',
+    ]);
+    const v1 = await core.getAPIResources();
+    expect(v1.resources.map((r) => [r.name, r.namespaced, r.shortNames ?? []])).toEqual([
+      ['namespaces', false, ['ns']],
+      ['pods', true, ['po']],
+      ['serviceaccounts', true, ['sa']],
+      ['serviceaccounts/token', true, []],
+    ]);
+    const admissionResources = await admission.getAPIResources();
+    expect(admissionResources.resources.map((r) => [r.name, r.verbs])).toEqual([
+      ['mutatingwebhookconfigurations', ['get', 'list']],
+    ]);
+
+    const sa = await core.readNamespacedServiceAccount({ name: 's3-writer', namespace: 'data' });
+    expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//);
+    const pod = await core.readNamespacedPod({ name: 'jupyter-0', namespace: 'notebooks' });
+    expect([pod.metadata?.name, pod.spec?.serviceAccountName]).toEqual(['jupyter-0', 'jupyter']);
+    const webhook = await admission.readMutatingWebhookConfiguration({ name: 'pod-identity-webhook' });
+    // The same caBundle rewrite as the list's.
+    expect(Buffer.from(webhook.webhooks?.[0]?.clientConfig.caBundle ?? '', 'base64').toString()).toBe(
+      mlPlatform.caPem,
+    );
+    expect((await core.readNamespace({ name: 'data' })).status?.phase).toBe('Active');
+
+    // The same name in another namespace is another object; kubectl then asks for the namespace.
+    const elsewhere = await failure(
+      core.readNamespacedServiceAccount({ name: 's3-writer', namespace: 'shared' }),
+    );
+    expect([elsewhere.code, statusOf(elsewhere)]).toMatchObject([
+      404,
+      { reason: 'NotFound', message: 'serviceaccounts "s3-writer" not found' },
+    ]);
+    const noNamespace = await failure(core.readNamespace({ name: 'nowhere' }));
+    expect(statusOf(noNamespace).message).toBe('namespaces "nowhere" not found');
+    const noWebhook = await failure(admission.readMutatingWebhookConfiguration({ name: 'iam-for-pod' }));
+    expect(statusOf(noWebhook).message).toBe(
+      'mutatingwebhookconfigurations.admissionregistration.k8s.io "iam-for-pod" not found',
+    );
+    expect(emulator.requestCounts()).toEqual({
+      'k8s:ml-platform:discovery': 4,
+      'k8s:ml-platform:mutatingwebhookconfigurations:get': 2,
+      'k8s:ml-platform:namespaces:get': 2,
+      'k8s:ml-platform:pods:get': 1,
+      'k8s:ml-platform:serviceaccounts:get': 2,
+    });
   });
 
   it("refuses a wrong CA, a token for another cluster and another account's credentials", async () => {
