@@ -126,6 +126,7 @@ describeCheck(check, {
       }),
       expect: [API],
       mentions: ['namespace shop', 'edit mutatingwebhookconfiguration pod-identity-webhook'],
+      absent: ['label namespace'],
     },
     {
       name: 'namespaceSelector In other namespaces, beside a label that is not collected: still excluded',
@@ -143,7 +144,12 @@ describeCheck(check, {
         h.cluster.namespace('web', { 'team.example.com/irsa': 'on' });
       }),
       expect: [API],
-      mentions: ['excludes namespace shop', '"namespaceLabels":{', '"team.example.com/irsa":"off"'],
+      mentions: [
+        'excludes namespace shop',
+        '"namespaceLabels":{',
+        '"team.example.com/irsa":"off"',
+        'label namespace shop team.example.com/irsa=on --overwrite',
+      ],
     },
     {
       name: 'a namespaceSelector Exists on a label shop does not carry at all',

@@ -12,7 +12,7 @@ import {
   selectorVerdict,
 } from '../../engine/label-selector.ts';
 import type { Pod } from '../../model/fleet.ts';
-import { sh } from '../../sinks/shell.ts';
+import { sh, shellWord } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -127,6 +127,24 @@ export const check: Check = {
           excludedPods: excluded.map((p) => ({ pod: p.name, labels: p.labels })),
         };
         if (namespaceExcluded || excluded.length > 0) {
+          // With the namespace's labels known, a matchLabels selector is met by labelling the namespace.
+          const labelFixes =
+            namespaceExcluded && listed
+              ? webhooks.flatMap((w) => {
+                  const selector = w.namespaceSelector;
+                  if (!selector || selector.matchExpressions.length > 0) return [];
+                  const missing = Object.entries(selector.matchLabels).filter(
+                    ([k, v]) => listed.labels[k] !== v,
+                  );
+                  if (missing.length === 0) return [];
+                  const overwrite = missing.some(([k]) => Object.hasOwn(listed.labels, k))
+                    ? ' --overwrite'
+                    : '';
+                  return [
+                    `${sh`kubectl --context ${cluster.name} label namespace ${sa.namespace}`} ${missing.map(([k, v]) => shellWord(`${k}=${v}`)).join(' ')}${overwrite}   # what the namespaceSelector of ${shellWord(w.name)} asks for`,
+                  ];
+                })
+              : [];
           const nsFixes = namespaceExcluded
             ? located.map(
                 ({ webhook: w, configuration }) =>
@@ -150,7 +168,8 @@ export const check: Check = {
                 : `The pod identity webhook's objectSelector on cluster ${cluster.name} excludes ${excluded.length} running pod(s) of annotated service account ${sa.namespace}/${sa.name} (${excluded.map((p) => p.name).join(', ')}; ${selectors.map((s) => `${s.webhook}: ${s.objectSelector}`).join('; ')}).`,
               evidence,
               [
-                ...nsFixes,
+                ...labelFixes,
+                ...(labelFixes.length > 0 ? nsFixes.map((f) => `# or: ${f}`) : nsFixes),
                 ...(workloads.length > 0
                   ? workloads
                   : namespaceExcluded
