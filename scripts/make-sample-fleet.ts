@@ -1032,14 +1032,14 @@ export function selfHostedWebhook(
   const slice: JsonObject = {
     addressType: 'IPv4',
     apiVersion: 'discovery.k8s.io/v1',
-    endpoints: pods.map((p) => {
+    endpoints: pods.map((p): JsonObject => {
       const metadata = p.metadata as JsonObject;
       const status = p.status as JsonObject;
       return {
-        addresses: [status.podIP],
+        addresses: [String(status.podIP)],
         conditions: { ready: options.ready, serving: options.ready, terminating: false },
-        nodeName: (p.spec as JsonObject).nodeName,
-        targetRef: { kind: 'Pod', name: metadata.name, namespace, uid: metadata.uid },
+        nodeName: String((p.spec as JsonObject).nodeName),
+        targetRef: { kind: 'Pod', name: String(metadata.name), namespace, uid: String(metadata.uid) },
       };
     }),
     kind: 'EndpointSlice',
