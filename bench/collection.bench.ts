@@ -22,7 +22,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
-import { type SyntheticFleetShape, writeSyntheticFleet } from '#shared/testing/synthetic-fleet.ts';
+import {
+  hasSelfManagedWebhook,
+  type SyntheticFleetShape,
+  writeSyntheticFleet,
+} from '#shared/testing/synthetic-fleet.ts';
 import { startEmulator } from '../emulator/index.ts';
 
 const FULL: SyntheticFleetShape = {
@@ -34,6 +38,8 @@ const FULL: SyntheticFleetShape = {
   serviceAccountsPerRole: 20,
   // One inline policy per role, one customer-managed policy per cluster shared by its roles (IRSA-023).
   policyDocuments: true,
+  // The first cluster of each region runs its own pod identity webhook behind a Service (IRSA-064).
+  selfManagedWebhooks: true,
 };
 const SMALL: SyntheticFleetShape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
@@ -184,8 +190,17 @@ async function main(): Promise<void> {
       const sum = (match: (key: string) => boolean, of = counts) =>
         Object.entries(of).reduce((n, [k, v]) => (match(k) ? n + v : n), 0);
       const clusters = shape.accounts * clustersPerAccount;
+      // ServiceAccounts, pods, one page of webhook configurations and one of namespaces (20 of them).
       const pagesPerCluster =
-        Math.max(1, Math.ceil(shape.serviceAccounts / PAGE)) + Math.max(1, Math.ceil(shape.pods / PAGE)) + 1;
+        Math.max(1, Math.ceil(shape.serviceAccounts / PAGE)) + Math.max(1, Math.ceil(shape.pods / PAGE)) + 2;
+      // A self-managed webhook's Service: one GET of it and one page of its EndpointSlices.
+      const webhookServiceReads =
+        shape.accounts *
+        shape.regions.length *
+        Array.from({ length: shape.clustersPerRegion }, (_, c) => c).filter((c) =>
+          hasSelfManagedWebhook(shape, c),
+        ).length *
+        2;
       const rows: [string, number, number][] = [
         ['sts:AssumeRole', sum((k) => k === 'sts:AssumeRole'), shape.accounts],
         [
@@ -205,7 +220,11 @@ async function main(): Promise<void> {
         ],
         ['eks:ListClusters', sum((k) => k === 'eks:ListClusters'), shape.accounts * shape.regions.length],
         ['eks:DescribeCluster', sum((k) => k === 'eks:DescribeCluster'), clusters],
-        ['k8s list pages', sum((k) => k.startsWith('k8s:')), clusters * pagesPerCluster],
+        [
+          'k8s list pages (and webhook Service GETs)',
+          sum((k) => k.startsWith('k8s:')),
+          clusters * pagesPerCluster + webhookServiceReads,
+        ],
       ];
       const outside: [string, number][] = [
         ['organizations:ListAccounts', sum((k) => k.startsWith('organizations:'))],

@@ -82,7 +82,14 @@ export type FleetManagedPolicy = z.infer<typeof managedPolicySchema>;
 export type KubeObject = z.infer<typeof kubeObjectSchema>;
 
 /** The kinds a snapshot's kubernetes.json can hold, as kubectl names them. */
-export const KUBERNETES_KINDS = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'] as const;
+export const KUBERNETES_KINDS = [
+  'ServiceAccount',
+  'Pod',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'Service',
+  'EndpointSlice',
+] as const;
 export type KubernetesKind = (typeof KUBERNETES_KINDS)[number];
 
 export interface FleetAccountFiles {
@@ -173,9 +180,26 @@ async function readCluster(
     ServiceAccount: [],
     Pod: [],
     MutatingWebhookConfiguration: [],
+    Namespace: [],
+    Service: [],
+    EndpointSlice: [],
   };
   for (const item of kubernetes?.items ?? []) {
     if (isKind(item.kind)) objects[item.kind].push(item);
+  }
+  // A snapshot written before namespaces were collected (no `collected`, no Namespace item): the
+  // namespaces its ServiceAccounts and Pods live in, labelled with their names, as a cluster has them.
+  if (kubernetes && !kubernetes.collected && objects.Namespace.length === 0) {
+    const names = new Set(
+      [...objects.ServiceAccount, ...objects.Pod].map((o) => o.metadata?.namespace ?? 'default'),
+    );
+    for (const name of [...names].sort()) {
+      objects.Namespace.push({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      });
+    }
   }
   // A missing kubernetes.json means nothing was collected: every list is refused.
   const collected = new Set<KubernetesKind>(

@@ -61,6 +61,13 @@ const LISTS: Record<string, ListResource> = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     group: 'admissionregistration.k8s.io',
   },
+  '/api/v1/namespaces': { kind: 'Namespace', resource: 'namespaces', apiVersion: 'v1', group: '' },
+  '/apis/discovery.k8s.io/v1/endpointslices': {
+    kind: 'EndpointSlice',
+    resource: 'endpointslices',
+    apiVersion: 'discovery.k8s.io/v1',
+    group: 'discovery.k8s.io',
+  },
 };
 const NAMESPACED_LIST = /^\/api\/v1\/namespaces\/([^/]+)\/(serviceaccounts|pods)$/;
 /** One object by name: `kubectl get sa NAME -n NS`, `kubectl get mutatingwebhookconfiguration NAME`. */
@@ -100,7 +107,7 @@ function discoveryDocument(path: string, withRbac: boolean): JsonObject | undefi
             singularName: 'namespace',
             namespaced: false,
             kind: 'Namespace',
-            verbs: ['get'],
+            verbs: ['get', 'list'],
             shortNames: ['ns'],
           },
           {
@@ -150,6 +157,9 @@ function discoveryDocument(path: string, withRbac: boolean): JsonObject | undefi
       return undefined;
   }
 }
+const NAMESPACED_SLICES = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/;
+/** A GET of one Service (the collector reads the Services the pod identity webhooks name). */
+const SERVICE_GET = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)$/;
 const TOKEN_REQUEST = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
 
 const EXPIRED_MESSAGE =
@@ -355,7 +365,51 @@ function trickled(bytes: Buffer, trickle: { bytes: number; everyMs: number }): S
 interface Served {
   readonly namespace: string | undefined;
   readonly name: string | undefined;
+  readonly labels: Readonly<Record<string, unknown>>;
   readonly json: Buffer;
+}
+
+/** One requirement of an equality-based label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`). */
+type LabelRequirement = { key: string; op: '=' | '!=' | 'exists' | '!exists'; value?: string };
+
+/**
+ * Parses a `labelSelector` as the API server does for its equality-based forms; the set-based
+ * forms (`in`, `notin`) are not emulated and answered 400, as a selector the server cannot parse.
+ */
+export function parseLabelSelector(selector: string): LabelRequirement[] {
+  const out: LabelRequirement[] = [];
+  for (const raw of selector.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const unequal = /^([^=!\s]+)\s*!=\s*(\S*)$/.exec(part);
+    const equal = /^([^=!\s]+)\s*==?\s*(\S*)$/.exec(part);
+    if (unequal) out.push({ key: unequal[1] as string, op: '!=', value: unequal[2] ?? '' });
+    else if (equal) out.push({ key: equal[1] as string, op: '=', value: equal[2] ?? '' });
+    else if (/^![^=!\s(),]+$/.test(part)) out.push({ key: part.slice(1), op: '!exists' });
+    else if (/^[^=!\s(),]+$/.test(part)) out.push({ key: part, op: 'exists' });
+    else throw new StatusError(400, 'BadRequest', `unable to parse requirement: ${JSON.stringify(part)}`);
+  }
+  return out;
+}
+
+function selects(
+  requirements: readonly LabelRequirement[],
+  labels: Readonly<Record<string, unknown>>,
+): boolean {
+  return requirements.every((r) => {
+    const has = Object.hasOwn(labels, r.key);
+    const value = labels[r.key];
+    switch (r.op) {
+      case '=':
+        return has && value === r.value;
+      case '!=':
+        return !has || value !== r.value;
+      case 'exists':
+        return has;
+      default:
+        return !has;
+    }
+  });
 }
 
 const COMMA = Buffer.from(',');
@@ -389,17 +443,24 @@ export class KubernetesClusterServer {
     const { cluster, tls } = context;
     const rewrite = caBundleRewriter(cluster.caData, tls.caPem);
     const served = (objects: readonly KubeObject[]): Served[] =>
-      objects.map((object) => ({
-        namespace: object.metadata?.namespace ?? undefined,
-        name: object.metadata?.name ?? undefined,
-        json: Buffer.from(JSON.stringify(object)),
-      }));
+      objects.map((object) => {
+        const labels = (object.metadata as JsonObject | undefined)?.labels;
+        return {
+          namespace: object.metadata?.namespace ?? undefined,
+          name: object.metadata?.name,
+          labels: labels && typeof labels === 'object' ? (labels as Record<string, unknown>) : {},
+          json: Buffer.from(JSON.stringify(object)),
+        };
+      });
     this.objects = {
       ServiceAccount: served(cluster.objects.ServiceAccount),
       Pod: served(cluster.objects.Pod),
       MutatingWebhookConfiguration: served(
         cluster.objects.MutatingWebhookConfiguration.map((object) => rewriteWebhooks(object, rewrite)),
       ),
+      Namespace: served(cluster.objects.Namespace),
+      Service: served(cluster.objects.Service),
+      EndpointSlice: served(cluster.objects.EndpointSlice),
     };
     const versions = Object.values(cluster.objects)
       .flat()
@@ -537,9 +598,14 @@ export class KubernetesClusterServer {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '');
-    const namespaced = NAMESPACED_LIST.exec(path);
+    const namespaced = NAMESPACED_LIST.exec(path) ?? NAMESPACED_SLICES.exec(path);
     const token = TOKEN_REQUEST.exec(path);
-    const list = LISTS[path] ?? (namespaced ? LISTS[`/api/v1/${namespaced[2]}`] : undefined);
+    const serviceGet = method === 'GET' ? SERVICE_GET.exec(path) : null;
+    const list =
+      LISTS[path] ??
+      (namespaced
+        ? LISTS[namespaced[2] ? `/api/v1/${namespaced[2]}` : '/apis/discovery.k8s.io/v1/endpointslices']
+        : undefined);
     const rbac = this.context.rbac ? rbacRoute(method, path) : undefined;
     const discovery = method === 'GET' ? discoveryDocument(path, this.context.rbac !== undefined) : undefined;
     const single = method === 'GET' ? singleObject(path) : undefined;
@@ -552,11 +618,13 @@ export class KubernetesClusterServer {
           ? 'namespaces:get'
           : single
             ? `${single.list.resource}:get`
-            : list && method === 'GET'
-              ? list.resource
-              : token && method === 'POST'
-                ? 'token'
-                : undefined);
+            : serviceGet
+              ? 'services'
+              : list && method === 'GET'
+                ? list.resource
+                : token && method === 'POST'
+                  ? 'token'
+                  : undefined);
     if (resource) this.context.faults.count(this.apiKey(resource)[0] as string);
     // Read and counted, never answered: the socket stays open until the client gives up.
     if (this.context.faults.isStalled(this.context.cluster)) return new Promise(() => {});
@@ -623,6 +691,14 @@ export class KubernetesClusterServer {
         principal,
       );
     }
+    if (serviceGet) {
+      return this.getService(
+        decodeURIComponent(serviceGet[1] ?? ''),
+        decodeURIComponent(serviceGet[2] ?? ''),
+        principal,
+        failure === 'malformed' || this.context.faults.isMalformedList(keys),
+      );
+    }
     if (!list) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     const namespace = namespaced ? decodeURIComponent(namespaced[1] ?? '') : undefined;
     if (!this.context.cluster.collected.has(list.kind)) {
@@ -677,8 +753,11 @@ export class KubernetesClusterServer {
     namespace: string | undefined,
   ): RawJson | StreamedJson {
     const faults = this.context.faults;
+    const selector = query.get('labelSelector') ?? '';
+    const requirements = parseLabelSelector(selector);
     const all = this.objects[list.kind].filter(
-      (object) => namespace === undefined || object.namespace === namespace,
+      (object) =>
+        (namespace === undefined || object.namespace === namespace) && selects(requirements, object.labels),
     );
     const limitParam = query.get('limit');
     const limit = limitParam === null || limitParam === '' ? 0 : Number(limitParam);
@@ -691,7 +770,7 @@ export class KubernetesClusterServer {
       if (this.context.faults.expireContinue(keys)) {
         throw new StatusError(410, 'Expired', EXPIRED_MESSAGE);
       }
-      offset = this.decodeContinue(continueToken, list.resource, namespace);
+      offset = this.decodeContinue(continueToken, list.resource, namespace, selector);
     }
     const oversized = faults.oversizedPageItems(keys);
     const endless = faults.isEndlessContinue(keys);
@@ -715,6 +794,7 @@ export class KubernetesClusterServer {
         rv: this.resourceVersion,
         resource: list.resource,
         namespace,
+        ...(selector ? { selector } : {}),
         offset: at,
         ...extra,
       });
@@ -774,13 +854,16 @@ export class KubernetesClusterServer {
   }
 
   /**
-   * A namespace exists when an object of the snapshot is in it (a snapshot holds every
-   * ServiceAccount, and every namespace has its `default` one); the emulator knows no more of it.
+   * The snapshot's Namespace when it has them; for an older snapshot, a namespace exists when an
+   * object of the snapshot is in it (a snapshot holds every ServiceAccount, and every namespace has
+   * its `default` one).
    */
   private getNamespace(name: string): { code: number; body: unknown } {
-    const known = [...this.objects.ServiceAccount, ...this.objects.Pod].some(
-      (object) => object.namespace === name,
-    );
+    const listed = this.objects.Namespace.find((object) => object.name === name);
+    if (listed) return { code: 200, body: new RawJson(listed.json) };
+    const known =
+      this.objects.Namespace.length === 0 &&
+      [...this.objects.ServiceAccount, ...this.objects.Pod].some((object) => object.namespace === name);
     if (!known) {
       throw new StatusError(404, 'NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
     }
@@ -796,7 +879,12 @@ export class KubernetesClusterServer {
     };
   }
 
-  private decodeContinue(token: string, resource: string, namespace: string | undefined): number {
+  private decodeContinue(
+    token: string,
+    resource: string,
+    namespace: string | undefined,
+    selector: string,
+  ): number {
     try {
       const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as JsonObject;
       const offset = Number(decoded.offset);
@@ -804,6 +892,7 @@ export class KubernetesClusterServer {
         decoded.v === 'emulator/1' &&
         decoded.resource === resource &&
         decoded.namespace === namespace &&
+        (decoded.selector ?? '') === selector &&
         Number.isInteger(offset) &&
         offset >= 0
       ) {
@@ -817,6 +906,33 @@ export class KubernetesClusterServer {
       'BadRequest',
       'continue key is not valid: the token was not issued for this list',
     );
+  }
+
+  /** GET of one Service: the object, or the Status NotFound a kube-apiserver answers. */
+  private getService(
+    namespace: string,
+    name: string,
+    principal: string,
+    malformed: boolean,
+  ): { code: number; body: unknown } {
+    if (!this.context.cluster.collected.has('Service')) {
+      throw new StatusError(
+        403,
+        'Forbidden',
+        `services "${name}" is forbidden: User "${principal}" cannot get resource "services" in API group "" in the namespace "${namespace}"`,
+        { name, kind: 'services' },
+      );
+    }
+    const service = this.objects.Service.find((s) => s.namespace === namespace && s.name === name);
+    if (!service) {
+      throw new StatusError(404, 'NotFound', `services "${name}" not found`, { name, kind: 'services' });
+    }
+    return {
+      code: 200,
+      body: new RawJson(
+        malformed ? service.json.subarray(0, Math.floor(service.json.length / 2)) : service.json,
+      ),
+    };
   }
 
   private tokenRequest(

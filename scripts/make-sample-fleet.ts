@@ -882,15 +882,189 @@ export function webhookConfigurations(
   ];
 }
 
-/** `kubectl get serviceaccounts,pods,mutatingwebhookconfigurations -A -o json`, in kubectl's order. */
-export function kubernetesList(items: readonly JsonObject[]): JsonObject {
-  const kindOrder = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'];
+/** The namespaces every EKS cluster has, whether or not anything of the snapshot lives there. */
+const BUILT_IN_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+/** A Namespace as `kubectl get namespaces -o json` prints it (`kubernetes.io/metadata.name` set by the API server). */
+function namespaceObject(name: string, labels: Record<string, string>): JsonObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      labels: { 'kubernetes.io/metadata.name': name, ...labels },
+      name,
+      resourceVersion: fakeResourceVersion(`ns/${name}`),
+      uid: fakeUid(`ns/${name}`),
+    },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
+}
+
+/**
+ * `kubectl get serviceaccounts,pods,mutatingwebhookconfigurations,namespaces -A -o json` (plus the
+ * Service and EndpointSlices of a self-managed pod identity webhook), in kubectl's order, with
+ * `collected` naming every kind the collector reads. The namespaces are those of the items and the
+ * built-in ones, with `namespaceLabels` added to their own.
+ */
+export function kubernetesList(
+  items: readonly JsonObject[],
+  namespaceLabels: Readonly<Record<string, Record<string, string>>> = {},
+): JsonObject {
+  const kindOrder = [
+    'ServiceAccount',
+    'Pod',
+    'MutatingWebhookConfiguration',
+    'Namespace',
+    'Service',
+    'EndpointSlice',
+  ];
+  const names = new Set([
+    ...BUILT_IN_NAMESPACES,
+    ...Object.keys(namespaceLabels),
+    ...items.flatMap((item) => {
+      const namespace = (item.metadata as JsonObject).namespace;
+      return typeof namespace === 'string' ? [namespace] : [];
+    }),
+  ]);
+  const namespaces = [...names].map((name) => namespaceObject(name, namespaceLabels[name] ?? {}));
   const key = (item: JsonObject): string => {
     const metadata = item.metadata as JsonObject;
     return `${kindOrder.indexOf(String(item.kind))}/${String(metadata.namespace ?? '')}/${String(metadata.name)}`;
   };
-  const sorted = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  return { apiVersion: 'v1', items: sorted, kind: 'List', metadata: { resourceVersion: '' } };
+  const sorted = [...items, ...namespaces].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return {
+    apiVersion: 'v1',
+    collected: kindOrder,
+    items: sorted,
+    kind: 'List',
+    metadata: { resourceVersion: '' },
+  };
+}
+
+/**
+ * amazon-eks-pod-identity-webhook run by the cluster owner (its SELF_HOSTED_SETUP): its
+ * configuration (webhook `iam-for-pods.amazonaws.com` called through Service
+ * `<namespace>/pod-identity-webhook`, a serving certificate the cluster CA signed through a CSR,
+ * the upstream manifest's `failurePolicy: Ignore`), its ServiceAccount, its Deployment's pods, the
+ * Service and the EndpointSlice the controller keeps for it, each endpoint ready or not.
+ */
+export function selfHostedWebhook(
+  cluster: Cluster,
+  options: {
+    readonly namespace: string;
+    readonly namespaceSelector: JsonObject;
+    readonly createdAt: string;
+    readonly ready: boolean;
+  },
+): JsonObject[] {
+  const { namespace, createdAt } = options;
+  const name = 'pod-identity-webhook';
+  const labels = { app: name };
+  const configuration: JsonObject = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: {
+      creationTimestamp: createdAt,
+      generation: 1,
+      name: `${name}-selfhosted`,
+      resourceVersion: fakeResourceVersion(`${cluster.name}/mwc/${name}-selfhosted`),
+      uid: fakeUid(`${cluster.name}/mwc/${name}-selfhosted`),
+    },
+    webhooks: [
+      {
+        admissionReviewVersions: ['v1beta1'],
+        clientConfig: {
+          caBundle: base64(cluster.caPem),
+          service: { name, namespace, path: '/mutate', port: 443 },
+        },
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        name: 'iam-for-pods.amazonaws.com',
+        namespaceSelector: options.namespaceSelector,
+        objectSelector: {
+          matchExpressions: [
+            { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist' },
+          ],
+        },
+        reinvocationPolicy: 'IfNeeded',
+        rules: [
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: '*' },
+        ],
+        sideEffects: 'None',
+        timeoutSeconds: 10,
+      },
+    ],
+  };
+  const pods = deploymentPods(cluster, {
+    namespace,
+    name,
+    serviceAccount: name,
+    labels,
+    containers: [
+      {
+        name,
+        image: 'amazon/amazon-eks-pod-identity-webhook:v0.6.5',
+        command: ['/webhook', '--in-cluster=false', '--namespace', namespace, '--service-name', name],
+        port: 443,
+      },
+    ],
+    createdAt,
+    replicas: 2,
+  });
+  const service: JsonObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      creationTimestamp: createdAt,
+      name,
+      namespace,
+      resourceVersion: fakeResourceVersion(`${cluster.name}/svc/${namespace}/${name}`),
+      uid: fakeUid(`${cluster.name}/svc/${namespace}/${name}`),
+    },
+    spec: {
+      clusterIP: fakeIp(`${cluster.name}/svc/${namespace}/${name}`),
+      ports: [{ port: 443, protocol: 'TCP', targetPort: 443 }],
+      selector: labels,
+      type: 'ClusterIP',
+    },
+  };
+  const slice: JsonObject = {
+    addressType: 'IPv4',
+    apiVersion: 'discovery.k8s.io/v1',
+    endpoints: pods.map((p): JsonObject => {
+      const metadata = p.metadata as JsonObject;
+      const status = p.status as JsonObject;
+      return {
+        addresses: [String(status.podIP)],
+        conditions: { ready: options.ready, serving: options.ready, terminating: false },
+        nodeName: String((p.spec as JsonObject).nodeName),
+        targetRef: { kind: 'Pod', name: String(metadata.name), namespace, uid: String(metadata.uid) },
+      };
+    }),
+    kind: 'EndpointSlice',
+    metadata: {
+      creationTimestamp: createdAt,
+      generateName: `${name}-`,
+      labels: {
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+        'kubernetes.io/service-name': name,
+      },
+      name: `${name}-${kubeSuffix(`${cluster.name}/eps/${namespace}/${name}`, 5)}`,
+      namespace,
+      resourceVersion: fakeResourceVersion(`${cluster.name}/eps/${namespace}/${name}`),
+      uid: fakeUid(`${cluster.name}/eps/${namespace}/${name}`),
+    },
+    ports: [{ name: '', port: 443, protocol: 'TCP' }],
+  };
+  return [
+    configuration,
+    serviceAccount(cluster, namespace, 'default', createdAt),
+    serviceAccount(cluster, namespace, name, createdAt),
+    ...pods,
+    service,
+    slice,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -940,6 +1114,8 @@ export interface ClusterSnapshot {
   readonly cluster: Cluster;
   readonly story: string;
   readonly kubernetes: readonly JsonObject[];
+  /** Labels of namespaces beyond `kubernetes.io/metadata.name`, by namespace. */
+  readonly namespaceLabels?: Readonly<Record<string, Record<string, string>>>;
   readonly podIdentityAssociations?: readonly JsonObject[];
 }
 
@@ -1195,6 +1371,13 @@ function batchCluster(): ClusterSnapshot {
       customerManaged(c.accountId, 'reporter-s3-read'),
       '2025-11-03T10:20:00Z',
     ],
+    [
+      'batch-month-end',
+      'reports',
+      'month-end',
+      customerManaged(c.accountId, 'month-end-ledger-read'),
+      '2025-12-01T09:00:00Z',
+    ],
   ];
   for (const [name, namespace, sa, policy, createdAt] of roles) {
     const trust = irsaTrust(c, namespace, sa);
@@ -1226,6 +1409,25 @@ function batchCluster(): ClusterSnapshot {
     { ...onCluster(c), ...etl, serviceAccount: 'archiver' },
     'eks.amazonaws.com/token-expiration is "300", below the 600 second minimum',
   );
+  // The data team runs the self-hosted webhook in place of EKS's (for its namespace opt-in label,
+  // as before the cluster moved to EKS): its pods have failed their readiness probe since its serving
+  // certificate expired, and it fails open.
+  const inject = { 'irsa.data.example.com/inject': 'enabled' };
+  expectFinding(
+    'IRSA-062',
+    onCluster(c),
+    'the self-hosted pod identity webhook (Service irsa-system/pod-identity-webhook) has failurePolicy Ignore: while it is down, new pods start without credentials and nobody is told',
+  );
+  expectFinding(
+    'IRSA-064',
+    onCluster(c),
+    'Service irsa-system/pod-identity-webhook of the self-hosted webhook has 2 endpoints, none ready (its pods fail their readiness probe)',
+  );
+  expectFinding(
+    'IRSA-063',
+    { ...onCluster(c), namespace: 'reports', serviceAccount: 'month-end' },
+    'namespace reports was created without the irsa.data.example.com/inject=enabled label the webhook namespaceSelector asks for: the month-end job ran without credentials',
+  );
   expectFinding(
     'IRSA-034',
     { ...onCluster(c), ...etl, serviceAccount: 'reporter' },
@@ -1234,10 +1436,31 @@ function batchCluster(): ClusterSnapshot {
   return {
     cluster: c,
     story:
-      'seed 003: annotation values the webhook ignores, a role changed without restarting, regional STS, static keys that shadow the role',
+      "seed 003: annotation values the webhook ignores, a role changed without restarting, regional STS, static keys that shadow the role; the self-hosted webhook that replaces EKS's fails open, has no ready endpoint, and its namespace opt-in label is missing on a new namespace",
+    namespaceLabels: { 'kube-system': inject, etl: inject },
     kubernetes: [
       ...kubeSystem(c, { roleName: 'batch-vpc-cni', restartedAt: '2025-06-03T08:41:17Z' }),
-      ...webhookConfigurations(c, c.caPem),
+      ...webhookConfigurations(c, c.caPem).filter(
+        (w) => (w.metadata as JsonObject).name !== 'pod-identity-webhook',
+      ),
+      ...selfHostedWebhook(c, {
+        namespace: 'irsa-system',
+        namespaceSelector: { matchLabels: inject },
+        createdAt: '2025-05-12T09:30:00Z',
+        ready: false,
+      }),
+      serviceAccount(c, 'reports', 'default', '2025-12-01T08:55:00Z'),
+      serviceAccount(c, 'reports', 'month-end', '2025-12-01T09:05:00Z', annotate('batch-month-end')),
+      // The CronJob's first run: never sent to the webhook, so it ran with the node role (it completed).
+      jobPod(c, {
+        namespace: 'reports',
+        name: 'month-end-29409120',
+        serviceAccount: 'month-end',
+        containers: [{ name: 'month-end', image: image('month-end-close:1.0.2') }],
+        createdAt: '2025-12-01T00:00:04Z',
+        phase: 'Succeeded',
+        restartPolicy: 'OnFailure',
+      }),
       serviceAccount(c, 'etl', 'default', '2025-05-13T08:45:00Z'),
       serviceAccount(
         c,
@@ -1817,7 +2040,7 @@ function main(): void {
   for (const s of snapshots) {
     const dir = join(OUT_DIR, s.cluster.accountId, s.cluster.region, s.cluster.name);
     writeJson(join(dir, 'cluster.json'), describeCluster(s.cluster));
-    writeJson(join(dir, 'kubernetes.json'), kubernetesList(s.kubernetes));
+    writeJson(join(dir, 'kubernetes.json'), kubernetesList(s.kubernetes, s.namespaceLabels));
     if (s.podIdentityAssociations !== undefined) {
       writeJson(join(dir, 'pod-identity-associations.json'), {
         associations: [...s.podIdentityAssociations],

@@ -100,6 +100,7 @@ export const MANAGED_POLICY_VERSIONS: Readonly<Record<string, (accountId: string
     ),
   ],
   'reporter-s3-read': () => [document(...bucketAccess('acme-reports'))],
+  'month-end-ledger-read': () => [document(...bucketAccess('acme-ledger-exports'))],
   'order-sync-sqs': (a) => [
     document(
       allow(

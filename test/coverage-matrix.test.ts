@@ -28,6 +28,8 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 /** The sample fleet: payments (eu-west-1) in 210987654321, ml-platform (us-east-1) in 345678901234. */
 const PAYMENTS = { accountId: '210987654321', region: 'eu-west-1', cluster: 'payments' };
 const ML = { accountId: '345678901234', region: 'us-east-1', cluster: 'ml-platform' };
+/** batch (eu-west-1) in 210987654321: its pod identity webhook is self-hosted, behind a Service. */
+const BATCH = { accountId: '210987654321', region: 'eu-west-1', cluster: 'batch' };
 /** A role a ServiceAccount of payments names (its policies are looked up for IRSA-018). */
 const ROLE = 'payments-settlement';
 const CLUSTER_INPUTS: readonly InputName[] = [
@@ -137,6 +139,28 @@ const READS: readonly Read[] = [
     inputs: ['MutatingWebhookConfiguration'],
     audit: 'AUDIT-003',
     at: PAYMENTS,
+  },
+  {
+    key: `k8s:${BATCH.cluster}:namespaces`,
+    api: 'k8s:namespaces',
+    inputs: ['Namespace'],
+    audit: 'AUDIT-003',
+    at: BATCH,
+  },
+  // Only batch's pod identity webhook is called through a Service (the self-hosted one).
+  {
+    key: `k8s:${BATCH.cluster}:services`,
+    api: 'k8s:services',
+    inputs: ['Service'],
+    audit: 'AUDIT-003',
+    at: BATCH,
+  },
+  {
+    key: `k8s:${BATCH.cluster}:endpointslices`,
+    api: 'k8s:endpointslices',
+    inputs: ['EndpointSlice'],
+    audit: 'AUDIT-003',
+    at: BATCH,
   },
 ];
 

@@ -38,10 +38,13 @@ const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/irsa-auditor`;
 const READS = [
   'admissionregistration.k8s.io/mutatingwebhookconfigurations:get',
   'admissionregistration.k8s.io/mutatingwebhookconfigurations:list',
+  'core/namespaces:list',
   'core/pods:get',
   'core/pods:list',
   'core/serviceaccounts:get',
   'core/serviceaccounts:list',
+  'core/services:get',
+  'discovery.k8s.io/endpointslices:list',
 ];
 const WRITE_KEY = /^eks:(Create|Update|Delete|Associate)|^k8s:.+:(create|update|patch|delete)$/;
 

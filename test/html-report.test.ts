@@ -229,7 +229,8 @@ describe('the HTML renderer', () => {
     ]);
     expect(['IRSA-011', 'IRSA-018', 'IRSA-022', 'IRSA-023'].map(linkOfCheck)).toEqual(Array(4).fill('role'));
     expect(['IRSA-010', 'IRSA-019', 'IRSA-020'].map(linkOfCheck)).toEqual(Array(3).fill('serviceAccount'));
-    expect(['IRSA-003', 'IRSA-004', 'IRSA-062', 'IRSA-063'].map(linkOfCheck)).toEqual([
+    expect(['IRSA-003', 'IRSA-004', 'IRSA-062', 'IRSA-063', 'IRSA-064'].map(linkOfCheck)).toEqual([
+      'webhook',
       'webhook',
       'webhook',
       'webhook',

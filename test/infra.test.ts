@@ -1165,7 +1165,7 @@ describe('configuration', () => {
 });
 
 describe('Kubernetes RBAC (deploy/kubernetes/irsa-auditor-rbac.yaml)', () => {
-  it('grants only get and list on serviceaccounts, pods and mutatingwebhookconfigurations', () => {
+  it('grants only get and list on serviceaccounts, pods and mutatingwebhookconfigurations, list on namespaces and endpointslices, get on services', () => {
     const docs = parseAllDocuments(
       readFileSync(join(ROOT, 'deploy/kubernetes/irsa-auditor-rbac.yaml'), 'utf8'),
     ).map(
@@ -1180,12 +1180,15 @@ describe('Kubernetes RBAC (deploy/kubernetes/irsa-auditor-rbac.yaml)', () => {
       .sort();
     expect(granted).toEqual(
       [
+        'endpointslices:list',
         'mutatingwebhookconfigurations:get',
         'mutatingwebhookconfigurations:list',
+        'namespaces:list',
         'pods:get',
         'pods:list',
         'serviceaccounts:get',
         'serviceaccounts:list',
+        'services:get',
       ].sort(),
     );
     const text = JSON.stringify(rules);

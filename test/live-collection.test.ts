@@ -105,6 +105,65 @@ describe('live collection through the emulator', () => {
     expect(counts['eks:DescribeAddon']).toBe(1);
   });
 
+  it("reads the self-hosted webhook's Service and EndpointSlices (one GET and one list, only there) and every namespace: IRSA-062/063/064 on batch found live", async () => {
+    const { files } = await collectFleet(ORGANIZATION);
+    const fleet = await loadFleet(memorySource(files));
+    const webhook = runAudit(fleet, { now: NOW }).findings.filter(
+      (f) => ['IRSA-062', 'IRSA-063', 'IRSA-064'].includes(f.checkId) && f.status === 'fail',
+    );
+    expect(
+      webhook.map((f) => `${f.checkId} ${f.cluster} ${f.namespace ?? ''}/${f.serviceAccount ?? ''}`).sort(),
+    ).toEqual([
+      'IRSA-062 batch /',
+      'IRSA-063 batch reports/month-end',
+      'IRSA-063 checkout checkout/receipts',
+      'IRSA-064 batch /',
+    ]);
+    const batch = fleet.accounts.flatMap((a) => a.clusters).find((c) => c.name === 'batch');
+    expect(
+      batch?.kubernetes?.services?.map((s) => `${s.namespace}/${s.name} ${JSON.stringify(s.selector)}`),
+    ).toEqual(['irsa-system/pod-identity-webhook {"app":"pod-identity-webhook"}']);
+    expect(batch?.kubernetes?.endpointSlices?.flatMap((s) => s.endpoints.map((e) => e.ready))).toEqual([
+      false,
+      false,
+    ]);
+    expect(batch?.kubernetes?.namespaces?.find((n) => n.name === 'etl')?.labels).toEqual({
+      'kubernetes.io/metadata.name': 'etl',
+      'irsa.data.example.com/inject': 'enabled',
+    });
+    const counts = emulator.requestCounts();
+    // Only batch's webhook is called through a Service: one GET of it, one list of its slices.
+    expect(
+      Object.entries(counts)
+        .filter(([k]) => /:(services|endpointslices)$/.test(k))
+        .sort(),
+    ).toEqual([
+      ['k8s:batch:endpointslices', 1],
+      ['k8s:batch:services', 1],
+    ]);
+    for (const cluster of ['payments', 'checkout', 'batch', 'legacy', 'ml-platform'])
+      expect(counts[`k8s:${cluster}:namespaces`], cluster).toBe(
+        Math.ceil(
+          (fleet.accounts.flatMap((a) => a.clusters).find((c) => c.name === cluster)?.kubernetes?.namespaces
+            ?.length ?? 0) / 7,
+        ),
+      );
+  });
+
+  it('a denied EndpointSlice read is AUDIT-003 naming it, and IRSA-064 is not evaluated there', async () => {
+    emulator.setFaults({ failures: { 'k8s:batch:endpointslices': 'denied' } });
+    const denied = runAudit(await loadFleet(memorySource((await collectFleet(ORGANIZATION)).files)), {
+      now: NOW,
+    }).findings.filter((f) => f.cluster === 'batch');
+    expect(denied.find((f) => f.checkId === 'IRSA-064')?.status).toBe('not-evaluated');
+    expect(denied.find((f) => f.checkId === 'IRSA-064')?.message).toContain(
+      'k8s:endpointslices failed on cluster batch',
+    );
+    const audit = denied.find((f) => f.checkId === 'AUDIT-003' && f.status === 'fail');
+    expect(audit?.message).toContain('EndpointSlice list (k8s:endpointslices.discovery.k8s.io) denied');
+    expect(audit?.remediation).toContain('auth can-i list endpointslices.discovery.k8s.io');
+  });
+
   it('writes the same snapshot when worker threads decode the pages', async () => {
     const inline = (await collectFleet(ORGANIZATION)).files;
     const decoder = createPageDecoderPool(2);

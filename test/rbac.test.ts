@@ -17,14 +17,17 @@ const grants = (rules: Rule[]) =>
     .sort();
 
 describe('auditor RBAC', () => {
-  it('grants get and list on serviceaccounts, pods and mutatingwebhookconfigurations, nothing else', () => {
+  it('grants get and list on serviceaccounts, pods and mutatingwebhookconfigurations, list on namespaces and endpointslices, get on services, nothing else', () => {
     expect(grants(rulesOf(auditorRbac()))).toEqual([
       'admissionregistration.k8s.io/mutatingwebhookconfigurations:get',
       'admissionregistration.k8s.io/mutatingwebhookconfigurations:list',
+      'core/namespaces:list',
       'core/pods:get',
       'core/pods:list',
       'core/serviceaccounts:get',
       'core/serviceaccounts:list',
+      'core/services:get',
+      'discovery.k8s.io/endpointslices:list',
     ]);
   });
 

@@ -40,8 +40,8 @@ export function linkOfCheck(checkId: string): ChainLink | 'not-looked' | null {
   if ((n >= 11 && n <= 18) || n === 22 || n === 23 || n === 40 || n === 51) return 'role';
   // 021: the ServiceAccount also has an EKS Pod Identity association.
   if (n === 10 || n === 19 || n === 20 || n === 21) return 'serviceAccount';
-  // 062: it fails open; 063: its selectors leave the SA's namespace or pods out.
-  if (n === 3 || n === 4 || n === 62 || n === 63) return 'webhook';
+  // 062: it fails open; 063: its selectors leave the SA's namespace or pods out; 064: its Service has no ready endpoint.
+  if (n === 3 || n === 4 || n === 62 || n === 63 || n === 64) return 'webhook';
   if (n >= 30 && n <= 34) return 'pods';
   return null;
 }

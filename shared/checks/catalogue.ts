@@ -35,6 +35,7 @@ import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
 import { check as irsa062 } from './irsa-062-webhook-failure-policy-ignore/check.ts';
 import { check as irsa063 } from './irsa-063-webhook-selector-excludes/check.ts';
+import { check as irsa064 } from './irsa-064-webhook-service-no-endpoint/check.ts';
 import { check as podid001 } from './podid-001-pod-identity-trust-invalid/check.ts';
 import { check as podid002 } from './podid-002-pod-identity-role-missing/check.ts';
 import { check as podid003 } from './podid-003-pod-identity-service-account-missing/check.ts';
@@ -72,6 +73,7 @@ export const CATALOGUE: readonly Check[] = [
   irsa051,
   irsa062,
   irsa063,
+  irsa064,
   podid001,
   podid002,
   podid003,

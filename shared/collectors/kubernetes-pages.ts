@@ -247,14 +247,71 @@ function trimWebhookConfiguration(config: {
   };
 }
 
+/** A namespace: its name and labels (IRSA-063 judges namespaceSelectors on them), nothing else. */
+function trimNamespace(namespace: { metadata?: Meta }): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace.metadata?.name, labels: namespace.metadata?.labels },
+  };
+}
+
+/** A pod identity webhook's Service: its type and selector (IRSA-064). */
+function trimService(service: {
+  metadata?: Meta;
+  spec?: { type?: string; selector?: Record<string, string> };
+}): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: service.metadata?.name, namespace: service.metadata?.namespace },
+    spec: { type: service.spec?.type, selector: service.spec?.selector },
+  };
+}
+
+/** The label that ties an EndpointSlice to its Service. */
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** An EndpointSlice of such a Service: which Service, and each endpoint's readiness and target (IRSA-064). */
+function trimEndpointSlice(slice: {
+  metadata?: Meta;
+  endpoints?: { conditions?: { ready?: boolean }; targetRef?: { kind?: string; name?: string } }[];
+}): Record<string, unknown> {
+  const service = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: slice.metadata?.name,
+      namespace: slice.metadata?.namespace,
+      labels: service === undefined ? undefined : { [SERVICE_NAME_LABEL]: service },
+    },
+    endpoints: slice.endpoints?.map((e) => ({
+      conditions: { ready: e.conditions?.ready },
+      targetRef: e.targetRef ? { kind: e.targetRef.kind, name: e.targetRef.name } : undefined,
+    })),
+  };
+}
+
 const TRIM: Record<KubernetesKind, (item: never) => Record<string, unknown>> = {
   ServiceAccount: trimServiceAccount,
   Pod: trimPod,
   MutatingWebhookConfiguration: trimWebhookConfiguration,
+  Namespace: trimNamespace,
+  Service: trimService,
+  EndpointSlice: trimEndpointSlice,
 };
 
-/** The kinds whose trimmed objects the collector needs (role references, the probe's candidates). */
-const KEEP_OBJECTS: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
+/**
+ * The kinds whose trimmed objects the collector needs: ServiceAccounts (role references, the
+ * probe's candidates), webhook configurations (the Services of the pod identity webhook).
+ */
+const KEEP_OBJECTS: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount', 'MutatingWebhookConfiguration']);
+
+/** One object (a single GET's answer) trimmed as a list item of its kind would be. */
+export function trimItem(kind: KubernetesKind, item: object): Record<string, unknown> {
+  return TRIM[kind](item as never);
+}
 
 /**
  * JSON.parse's message without the excerpt of the text V8 quotes in some of them (`Unexpected token

@@ -1,7 +1,10 @@
 /**
  * Kubernetes reads per cluster, with the EKS bearer token and TLS verified against the cluster
- * CA from DescribeCluster: ServiceAccounts, Pods and MutatingWebhookConfigurations, listed in
- * pages of 500 and trimmed to the fields the checks read. 429 (honouring Retry-After) and 5xx are
+ * CA from DescribeCluster: ServiceAccounts, Pods, MutatingWebhookConfigurations and Namespaces,
+ * listed in pages of 500 and trimmed to the fields the checks read; then, for each distinct
+ * Service a pod identity webhook names (`clientConfig.service`), that Service (one GET) and its
+ * EndpointSlices (one list by `kubernetes.io/service-name`; none for a missing or ExternalName
+ * Service). 429 (honouring Retry-After) and 5xx are
  * retried with backoff, a list whose continue token expired (410) is restarted, and failures are
  * returned as collection errors, never thrown: the rest of the fleet is still audited.
  *
@@ -33,10 +36,23 @@ import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { CollectionError, FailureClass, KubernetesKind } from '../model/fleet.ts';
+import { podIdentityWebhooks } from '../engine/audit-context.ts';
+import type {
+  CollectionError,
+  FailureClass,
+  KubernetesKind,
+  MutatingWebhookConfiguration,
+} from '../model/fleet.ts';
+import { namespaceProblem, objectNameProblem } from '../policy/aws-names.ts';
 import { DEFAULT_CLUSTER_DEADLINE_MS } from './collection-defaults.ts';
 import { classOf, redactSecrets } from './failures.ts';
-import { type DecodedPage, inlinePageDecoder, type PageDecoder, peekContinue } from './kubernetes-pages.ts';
+import {
+  type DecodedPage,
+  inlinePageDecoder,
+  type PageDecoder,
+  peekContinue,
+  trimItem,
+} from './kubernetes-pages.ts';
 
 export interface KubernetesTarget {
   readonly name: string;
@@ -112,7 +128,7 @@ export interface KubernetesCollectOptions {
  * The kinds decoded on the calling thread as soon as a page is in, whatever the decoder: a cluster
  * is `listed` once its ServiceAccounts are read, and they are small (a page is a few dozen KB).
  */
-const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount']);
+const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount', 'MutatingWebhookConfiguration']);
 
 /** How many pages may wait to be decoded, when no limiter is given (and for a whole run, in collectFleet). */
 export const DEFAULT_PAGE_SLOTS = 64;
@@ -250,8 +266,10 @@ export class MalformedListError extends Error {
 interface Lister {
   readonly kind: KubernetesKind;
   readonly resource: string;
-  /** The cluster-wide list path. */
+  /** The cluster-wide list path (or a namespaced one, with its label selector). */
   readonly path: string;
+  /** A GET of one object, not a list: no `limit`, no pages. */
+  readonly single?: true;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -272,7 +290,77 @@ const LISTERS: readonly Lister[] = [
     resource: 'mutatingwebhookconfigurations',
     path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
   },
+  {
+    kind: 'Namespace',
+    resource: 'namespaces',
+    path: '/api/v1/namespaces',
+  },
 ];
+
+/** The label that ties an EndpointSlice to its Service. */
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * The distinct Services the cluster's pod identity webhooks call (`clientConfig.service`), as the
+ * checks find those webhooks (podIdentityWebhooks), from the trimmed configurations. A name no
+ * Service could have is left out: no read can find it (IRSA-064 then says it does not exist).
+ */
+export function webhookServices(configurations: readonly unknown[]): { namespace: string; name: string }[] {
+  const model: MutatingWebhookConfiguration[] = configurations.map((item) => {
+    const config = (item ?? {}) as { metadata?: { name?: unknown }; webhooks?: unknown };
+    const webhooks = Array.isArray(config.webhooks) ? config.webhooks : [];
+    return {
+      name: text(config.metadata?.name) ?? '',
+      webhooks: webhooks.map((w: { name?: unknown; clientConfig?: { url?: unknown; service?: unknown } }) => {
+        const service = (w?.clientConfig?.service ?? null) as { namespace?: unknown; name?: unknown } | null;
+        const namespace = text(service?.namespace);
+        const name = text(service?.name);
+        return {
+          name: text(w?.name) ?? '',
+          caBundle: null,
+          url: text(w?.clientConfig?.url),
+          service: namespace !== null && name !== null ? { namespace, name } : null,
+          failurePolicy: null,
+          namespaceSelector: null,
+          objectSelector: null,
+        };
+      }),
+    };
+  });
+  const seen = new Map<string, { namespace: string; name: string }>();
+  for (const webhook of podIdentityWebhooks(model)) {
+    const service = webhook.service;
+    if (!service || namespaceProblem(service.namespace) !== null || objectNameProblem(service.name) !== null)
+      continue;
+    seen.set(`${service.namespace}/${service.name}`, service);
+  }
+  return [...seen.values()].sort((a, b) =>
+    `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+  );
+}
+
+/** A 404 whose Status says the object does not exist (not a 404 of an endpoint that serves no such API). */
+function isNotFoundStatus(error: unknown, resource: string): boolean {
+  if (!(error instanceof ApiException) || error.code !== 404) return false;
+  const body = error.body as { kind?: unknown; reason?: unknown; details?: { kind?: unknown } } | undefined;
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    body.kind === 'Status' &&
+    body.reason === 'NotFound' &&
+    body.details?.kind === resource
+  );
+}
+
+/** What the reads behind the pod identity webhook gave (Services and their EndpointSlices). */
+interface WebhookServicesRead {
+  readonly chunks: string[];
+  /** `Service` and `EndpointSlice` when every one of their reads succeeded. */
+  readonly collected: KubernetesKind[];
+  readonly errors: CollectionError[];
+}
 
 /** The client library's configuration for one cluster: its endpoint and CA (verified), the bearer token. */
 export function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
@@ -697,7 +785,7 @@ export function startKubernetesCollection(
       first = false;
       try {
         const url = new URL(lister.path, target.endpoint);
-        url.searchParams.set('limit', String(pageSize));
+        if (!lister.single) url.searchParams.set('limit', String(pageSize));
         if (cont) url.searchParams.set('continue', cont);
         const requestOptions = await optionsForToken();
         requests[lister.resource] = (requests[lister.resource] ?? 0) + 1;
@@ -862,7 +950,90 @@ export function startKubernetesCollection(
     }
   }
 
-  // The three lists are independent: list them at once, the pods (the longest) first.
+  /** GETs one object; null when the API server says it does not exist. */
+  async function getObject(lister: Lister): Promise<Record<string, unknown> | null> {
+    let body: Uint8Array;
+    try {
+      body = await fetchPage(lister, undefined);
+    } catch (error) {
+      if (isNotFoundStatus(error, lister.resource)) return null;
+      throw error;
+    }
+    let object: unknown;
+    try {
+      object = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      throw new MalformedListError(`the ${lister.resource} answer is not JSON (${lister.path})`);
+    }
+    if (!object || typeof object !== 'object' || Array.isArray(object)) {
+      throw new MalformedListError(`the ${lister.resource} answer is not an object (${lister.path})`);
+    }
+    return trimItem(lister.kind, object);
+  }
+
+  /** A failed read of the webhook's Service or its EndpointSlices, as a collection error of its kind. */
+  function readError(kind: KubernetesKind, resource: string, reason: unknown): CollectionError {
+    const verdict = classify(reason);
+    const code = verdict.type === 'expired' ? 'Expired' : verdict.code;
+    const message =
+      verdict.type === 'expired'
+        ? 'the list was restarted and its continue token expired again'
+        : verdict.message;
+    return { api: `k8s:${resource}`, code, message: redact(message), kind, ...failureOf(reason, code) };
+  }
+
+  /**
+   * For each distinct Service the pod identity webhooks call: the Service (one GET), then, unless
+   * it does not exist or is an ExternalName, its EndpointSlices (one list by label). A failed read
+   * leaves its kind out of `collected`, with its error.
+   */
+  async function readWebhookServices(configurations: readonly unknown[]): Promise<WebhookServicesRead> {
+    const chunks: string[] = [];
+    const errors: CollectionError[] = [];
+    let servicesOk = true;
+    let slicesOk = true;
+    for (const service of webhookServices(configurations)) {
+      const ns = encodeURIComponent(service.namespace);
+      let object: Record<string, unknown> | null;
+      try {
+        object = await getObject({
+          kind: 'Service',
+          resource: 'services',
+          path: `/api/v1/namespaces/${ns}/services/${encodeURIComponent(service.name)}`,
+          single: true,
+        });
+      } catch (error) {
+        if (stopped || error instanceof ReadsEndedError) throw stopped ?? error;
+        servicesOk = false;
+        errors.push(readError('Service', 'services', error));
+        continue;
+      }
+      if (object === null) continue; // no such Service: IRSA-064 says so
+      chunks.push(JSON.stringify(object));
+      if ((object.spec as { type?: unknown } | undefined)?.type === 'ExternalName') continue;
+      try {
+        const slices = await listAll(
+          {
+            kind: 'EndpointSlice',
+            resource: 'endpointslices',
+            path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent(`${SERVICE_NAME_LABEL}=${service.name}`)}`,
+          },
+          () => {},
+        );
+        chunks.push(...slices.chunks);
+      } catch (error) {
+        if (stopped || error instanceof ReadsEndedError) throw stopped ?? error;
+        slicesOk = false;
+        errors.push(readError('EndpointSlice', 'endpointslices', error));
+      }
+    }
+    const collected: KubernetesKind[] = [];
+    if (servicesOk) collected.push('Service');
+    if (servicesOk && slicesOk) collected.push('EndpointSlice');
+    return { chunks, collected, errors };
+  }
+
+  // The four lists are independent: list them at once, the pods (the longest) first.
   const received: Promise<void>[] = [];
   const lists = LISTERS.map((lister) => {
     let markReceived: () => void = () => {};
@@ -877,9 +1048,23 @@ export function startKubernetesCollection(
         : firstConnection.then(() => listAll(lister, markReceived));
     return list.finally(markReceived);
   });
+  // Then the Services the pod identity webhooks call, once their configurations are read (none
+  // when that list failed: the checks that need them say why, from its error).
+  const webhookList = lists[LISTERS.findIndex((lister) => lister.kind === 'MutatingWebhookConfiguration')];
+  const webhookServicesRead: Promise<WebhookServicesRead | null> = (webhookList ?? Promise.reject()).then(
+    (list) => readWebhookServices(list.items),
+    () => null,
+  );
+  received.push(
+    webhookServicesRead.then(
+      () => {},
+      () => {},
+    ),
+  );
   // Once every list's pages are in, the network part is over: the deadline no longer applies.
   void Promise.all(received).then(() => clearTimeout(deadline));
-  const outcomes = Promise.allSettled(lists).finally(() => {
+  const settled = Promise.all([Promise.allSettled(lists), webhookServicesRead.catch(() => null)]);
+  const outcomes = settled.finally(() => {
     clearTimeout(deadline);
     agent.destroy();
   });
@@ -892,13 +1077,14 @@ export function startKubernetesCollection(
     );
   return {
     listed,
-    done: outcomes.then((settled) => collection(settled, requests, maxRestarts, stopped)),
+    done: outcomes.then(([lists, services]) => collection(lists, services, requests, maxRestarts, stopped)),
   };
 }
 
-/** A cluster's collection from the outcomes of its lists (in LISTERS order). */
+/** A cluster's collection from the outcomes of its lists (in LISTERS order) and of the webhook's Services. */
 function collection(
   outcomes: PromiseSettledResult<{ chunks: string[]; items: unknown[] }>[],
+  webhookServicesRead: WebhookServicesRead | null,
   requests: Record<string, number>,
   maxRestarts: number,
   stopped: ReadsEndedError | undefined,
@@ -974,6 +1160,11 @@ function collection(
           }
         : verdict;
     errors.push({ api, code, message: redact(message), kind: lister.kind, ...failure });
+  }
+  if (webhookServicesRead) {
+    chunks.push(...webhookServicesRead.chunks);
+    collected.push(...webhookServicesRead.collected);
+    errors.push(...webhookServicesRead.errors);
   }
   return { file: { collected, chunks, serviceAccounts }, errors, requests };
 }

@@ -1,7 +1,9 @@
 /**
  * What the auditor may do inside a cluster, in one place: the ClusterRole the collector needs
- * (get/list on exactly the three kinds it reads) and, only when the live probe is enabled,
- * `create` on serviceaccounts/token. The manifest in deploy/kubernetes is generated from this.
+ * (get/list on the three kinds it has always read; and exactly the verb of each read added since:
+ * list on namespaces, get on services, list on endpointslices, which the collector makes only for
+ * the Service a self-managed pod identity webhook names) and, only when the live probe is
+ * enabled, `create` on serviceaccounts/token. The manifest in deploy/kubernetes is generated from this.
  */
 import { stringify } from 'yaml';
 
@@ -15,6 +17,10 @@ export const AUDITOR_READS = [
     resources: ['mutatingwebhookconfigurations'],
     verbs: ['get', 'list'],
   },
+  // IRSA-063 (namespace labels), IRSA-064 (the webhook's Service and its EndpointSlices).
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
+  { apiGroups: [''], resources: ['services'], verbs: ['get'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
 ] as const;
 
 export const PROBE_RULES = [

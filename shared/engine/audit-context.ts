@@ -139,6 +139,34 @@ export function podIdentityWebhooks(
       ];
 }
 
+/** A pod identity webhook and where it sits: its configuration, and its index there (a JSON patch path). */
+export interface LocatedWebhook {
+  readonly webhook: MutatingWebhook;
+  readonly configuration: string;
+  /** Null for the stand-in of a `pod-identity-webhook` configuration that has no webhook entry. */
+  readonly index: number | null;
+}
+
+/**
+ * The cluster's pod identity webhooks ({@link podIdentityWebhooks}), each located in its
+ * configuration: null when MutatingWebhookConfigurations were not collected, empty when the
+ * webhook is missing (IRSA-003). The walk every webhook check starts with.
+ */
+export function clusterPodIdentityWebhooks(cluster: Cluster): readonly LocatedWebhook[] | null {
+  const configurations = cluster.kubernetes?.webhookConfigurations;
+  if (!configurations) return null;
+  return podIdentityWebhooks(configurations).map((webhook) => {
+    for (const c of configurations) {
+      const index = c.webhooks.indexOf(webhook);
+      if (index >= 0) return { webhook, configuration: c.name, index };
+    }
+    return { webhook, configuration: WEBHOOK_CONFIGURATION_NAME, index: null };
+  });
+}
+
+/** Why a webhook check is not evaluated on a cluster whose configurations were not listed. */
+export const WEBHOOKS_NOT_COLLECTED = 'MutatingWebhookConfigurations were not collected';
+
 export function isActivePod(pod: Pod): boolean {
   return pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 }

@@ -26,7 +26,8 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
  * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster, and
  *   eks:DescribePodIdentityAssociation of each association (its role);
  * - `addons`: the cluster's EKS add-ons (eks:ListAddons, eks:DescribeAddon of the Pod Identity agent);
- * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`: the cluster's Kubernetes lists (kubernetes.json);
+ * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`, `Namespace`: the cluster's Kubernetes lists (kubernetes.json);
+ * - `Service`, `EndpointSlice`: the Services a pod identity webhook names, and their EndpointSlices (kubernetes.json);
  * - `TokenRequest`: the live probe's token requests (probes.json).
  */
 export const INPUTS = [
@@ -40,6 +41,9 @@ export const INPUTS = [
   'ServiceAccount',
   'Pod',
   'MutatingWebhookConfiguration',
+  'Namespace',
+  'Service',
+  'EndpointSlice',
   'TokenRequest',
 ] as const;
 export type InputName = (typeof INPUTS)[number];
@@ -81,7 +85,14 @@ export interface UnreadInput {
 }
 
 const ROLE_INPUTS: InputName[] = ['role-policies', 'role-policy-documents'];
-const KUBERNETES_INPUTS: readonly InputName[] = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'];
+const KUBERNETES_INPUTS: readonly InputName[] = [
+  'ServiceAccount',
+  'Pod',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'Service',
+  'EndpointSlice',
+];
 const CLUSTER_INPUTS: readonly InputName[] = [
   'cluster',
   'pod-identity-associations',

@@ -183,9 +183,55 @@ export interface KubernetesData {
   readonly serviceAccounts: readonly ServiceAccount[] | null;
   readonly pods: readonly Pod[] | null;
   readonly webhookConfigurations: readonly MutatingWebhookConfiguration[] | null;
+  /** Every namespace with its labels (IRSA-063, PODID-003); null when not collected (older snapshots). */
+  readonly namespaces: readonly Namespace[] | null;
+  /**
+   * The Services a pod identity webhook names in `clientConfig.service` (IRSA-064), those that
+   * exist; null when not collected (older snapshots). Only those Services are read.
+   */
+  readonly services: readonly Service[] | null;
+  /** The EndpointSlices of those Services (`kubernetes.io/service-name`); null when not collected. */
+  readonly endpointSlices: readonly EndpointSlice[] | null;
 }
 
-export type KubernetesKind = 'ServiceAccount' | 'Pod' | 'MutatingWebhookConfiguration';
+export type KubernetesKind =
+  | 'ServiceAccount'
+  | 'Pod'
+  | 'MutatingWebhookConfiguration'
+  | 'Namespace'
+  | 'Service'
+  | 'EndpointSlice';
+
+export interface Namespace {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A Service, reduced to what IRSA-064 reads: its type and the pod selector behind it. */
+export interface Service {
+  readonly namespace: string;
+  readonly name: string;
+  /** `spec.type` (`ClusterIP`, `NodePort`, `LoadBalancer`, `ExternalName`); null when absent (ClusterIP). */
+  readonly type: string | null;
+  /** `spec.selector`; null for a Service without one (its endpoints are managed by hand). */
+  readonly selector: Readonly<Record<string, string>> | null;
+}
+
+/** One endpoint of an EndpointSlice. */
+export interface SliceEndpoint {
+  /** `conditions.ready`: null when absent, which Kubernetes reads as ready. */
+  readonly ready: boolean | null;
+  /** The object behind the endpoint (`targetRef`, usually a Pod); null when absent. */
+  readonly target: { readonly kind: string | null; readonly name: string | null } | null;
+}
+
+export interface EndpointSlice {
+  readonly namespace: string;
+  readonly name: string;
+  /** The Service it belongs to (label `kubernetes.io/service-name`); null when absent. */
+  readonly serviceName: string | null;
+  readonly endpoints: readonly SliceEndpoint[];
+}
 
 export interface ServiceAccount {
   readonly namespace: string;

@@ -11,16 +11,19 @@ import type {
   ClusterInfo,
   CollectionError,
   Container,
+  EndpointSlice,
   EnvSource,
   KubernetesData,
   KubernetesKind,
   LabelSelector,
   ManagedPolicy,
   MutatingWebhookConfiguration,
+  Namespace,
   Pod,
   PodIdentityAssociation,
   ProbeResult,
   RolePolicies,
+  Service,
   ServiceAccount,
 } from '../model/fleet.ts';
 import { parsePolicyDocument } from '../policy/policy-document.ts';
@@ -28,13 +31,17 @@ import {
   addonsFileSchema,
   clusterFileSchema,
   collectionErrorsFileSchema,
+  endpointSliceSchema,
   iamFileSchema,
   KUBERNETES_KINDS,
   kubernetesFileSchema,
+  LATER_KUBERNETES_KINDS,
+  namespaceSchema,
   podIdentityAssociationsFileSchema,
   podSchema,
   probesFileSchema,
   serviceAccountSchema,
+  serviceSchema,
   webhookConfigurationSchema,
 } from './schemas.ts';
 
@@ -301,6 +308,37 @@ function labelSelector(
   };
 }
 
+const parseNamespace = itemParser(
+  namespaceSchema,
+  ({ metadata }): Namespace => ({ name: metadata.name, labels: metadata.labels ?? {} }),
+);
+
+const parseService = itemParser(
+  serviceSchema,
+  ({ metadata, spec }): Service => ({
+    namespace: metadata.namespace,
+    name: metadata.name,
+    type: spec?.type ?? null,
+    selector: spec?.selector ?? null,
+  }),
+);
+
+/** The label that ties an EndpointSlice to its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+const parseEndpointSlice = itemParser(
+  endpointSliceSchema,
+  ({ metadata, endpoints }): EndpointSlice => ({
+    namespace: metadata.namespace,
+    name: metadata.name,
+    serviceName: metadata.labels?.[SERVICE_NAME_LABEL] ?? null,
+    endpoints: (endpoints ?? []).map((e) => ({
+      ready: e.conditions?.ready ?? null,
+      target: e.targetRef ? { kind: e.targetRef.kind ?? null, name: e.targetRef.name ?? null } : null,
+    })),
+  }),
+);
+
 /** Parses one item into `into`; returns the problem if it is invalid. */
 function collect<T>(parse: ItemParser<T>, item: unknown, index: number, into: T[]): FileProblem | null {
   const parsed = parse(item, index);
@@ -318,6 +356,9 @@ export function parseKubernetesFile(text: string): Parsed<KubernetesData> {
   const serviceAccounts: ServiceAccount[] = [];
   const pods: Pod[] = [];
   const webhookConfigurations: MutatingWebhookConfiguration[] = [];
+  const namespaces: Namespace[] = [];
+  const services: Service[] = [];
+  const endpointSlices: EndpointSlice[] = [];
   const seen = new Set<KubernetesKind>();
   const items = envelope.data.items;
   for (let index = 0; index < items.length; index++) {
@@ -334,22 +375,36 @@ export function parseKubernetesFile(text: string): Parsed<KubernetesData> {
       case 'MutatingWebhookConfiguration':
         problem = collect(parseWebhookConfiguration, item, index, webhookConfigurations);
         break;
+      case 'Namespace':
+        problem = collect(parseNamespace, item, index, namespaces);
+        break;
+      case 'Service':
+        problem = collect(parseService, item, index, services);
+        break;
+      case 'EndpointSlice':
+        problem = collect(parseEndpointSlice, item, index, endpointSlices);
+        break;
       default:
         continue; // other kinds are not read by any check
     }
     if (problem) return { ok: false, problem };
     seen.add(kind);
   }
-  // Without `collected`, every kind counts as collected; with it, a kind is collected when
-  // listed there or when items of it are present.
+  // Without `collected`, every kind of the first snapshots counts as collected (the later ones
+  // only when items of them are present); with it, a kind is collected when listed there or when
+  // items of it are present.
   const declared = envelope.data.collected;
-  const collected = (kind: KubernetesKind): boolean => !declared || declared.includes(kind) || seen.has(kind);
+  const collected = (kind: KubernetesKind): boolean =>
+    (declared ? declared.includes(kind) : !LATER_KUBERNETES_KINDS.has(kind)) || seen.has(kind);
   return {
     ok: true,
     value: {
       serviceAccounts: collected('ServiceAccount') ? serviceAccounts : null,
       pods: collected('Pod') ? pods : null,
       webhookConfigurations: collected('MutatingWebhookConfiguration') ? webhookConfigurations : null,
+      namespaces: collected('Namespace') ? namespaces : null,
+      services: collected('Service') ? services : null,
+      endpointSlices: collected('EndpointSlice') ? endpointSlices : null,
     },
   };
 }

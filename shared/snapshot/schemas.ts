@@ -186,7 +186,48 @@ export const webhookConfigurationSchema = z.object({
     .nullish(),
 });
 
-export const KUBERNETES_KINDS = ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'] as const;
+/** Every namespace, reduced to its name and labels (IRSA-063 judges namespaceSelectors on them). */
+export const namespaceSchema = z.object({
+  kind: z.literal('Namespace'),
+  metadata: metadataSchema.extend({ name: namespaceName }),
+});
+
+/** A Service a pod identity webhook names (IRSA-064): its type and selector. */
+export const serviceSchema = z.object({
+  kind: z.literal('Service'),
+  metadata: metadataSchema.extend({ namespace: namespaceName }),
+  spec: z.object({ type: nullableString, selector: stringMap }).nullish(),
+});
+
+/** An EndpointSlice of such a Service (discovery.k8s.io/v1): its endpoints' readiness. */
+export const endpointSliceSchema = z.object({
+  kind: z.literal('EndpointSlice'),
+  metadata: metadataSchema.extend({ namespace: namespaceName }),
+  endpoints: z
+    .array(
+      z.object({
+        conditions: z.object({ ready: z.boolean().nullish() }).nullish(),
+        targetRef: z.object({ kind: nullableString, name: nullableString }).nullish(),
+      }),
+    )
+    .nullish(),
+});
+
+export const KUBERNETES_KINDS = [
+  'ServiceAccount',
+  'Pod',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'Service',
+  'EndpointSlice',
+] as const;
+
+/**
+ * The kinds collected since the first snapshots: a kubernetes.json without `collected` predates
+ * them, so they count as collected only when `collected` names them or items of theirs are present
+ * (never as an empty list: the checks that read them are then not evaluated).
+ */
+export const LATER_KUBERNETES_KINDS: ReadonlySet<string> = new Set(['Namespace', 'Service', 'EndpointSlice']);
 
 /** The envelope; items are validated one by one so that an error names the item. */
 export const kubernetesFileSchema = z.object({

@@ -10,12 +10,14 @@ import type {
   Cluster,
   CollectionError,
   Container,
+  EndpointSlice,
   EnvSource,
   Fleet,
   InputError,
   ManagedPolicy,
   MutatingWebhook,
   MutatingWebhookConfiguration,
+  Namespace,
   OidcProvider,
   Pod,
   PodIdentityAssociation,
@@ -23,6 +25,7 @@ import type {
   PolicyDocumentSource,
   Role,
   RolePolicies,
+  Service,
   ServiceAccount,
 } from '../model/fleet.ts';
 import { parsePolicyDocument } from '../policy/policy-document.ts';
@@ -146,6 +149,9 @@ export class ClusterBuilder {
       serviceAccounts: ServiceAccount[] | null;
       pods: Pod[] | null;
       webhookConfigurations: MutatingWebhookConfiguration[] | null;
+      namespaces: Namespace[] | null;
+      services: Service[] | null;
+      endpointSlices: EndpointSlice[] | null;
     } | null;
     podIdentityAssociations: PodIdentityAssociation[] | null;
   };
@@ -167,7 +173,16 @@ export class ClusterBuilder {
         issuer: `https://${this.issuer}`,
         certificateAuthorityData: base64(caPem),
       },
-      kubernetes: { serviceAccounts: [], pods: [], webhookConfigurations: [] },
+      // Namespaces not collected (as in a snapshot written before they were); the webhook Services
+      // and their EndpointSlices collected (none to read for EKS's own webhook).
+      kubernetes: {
+        serviceAccounts: [],
+        pods: [],
+        webhookConfigurations: [],
+        namespaces: null,
+        services: [],
+        endpointSlices: [],
+      },
       podIdentityAssociations: [],
       collectionErrors: [],
       probes: null,
@@ -199,6 +214,64 @@ export class ClusterBuilder {
       webhooks: [mutatingWebhook({ caBundle, ...entry })],
     });
     return this;
+  }
+
+  /**
+   * A self-managed pod identity webhook (amazon-eks-pod-identity-webhook deployed by the cluster
+   * owner): `iam-for-pods.amazonaws.com` called through Service `namespace/name`, `failurePolicy:
+   * Fail` unless `entry` says otherwise, in a configuration `pod-identity-webhook`.
+   */
+  selfManagedWebhook(service: { namespace: string; name: string }, entry: Partial<MutatingWebhook> = {}) {
+    return this.webhook(undefined, 'pod-identity-webhook', {
+      url: null,
+      service,
+      failurePolicy: 'Fail',
+      ...entry,
+    });
+  }
+
+  /** A namespace with its labels (`kubernetes.io/metadata.name` added); namespaces become collected. */
+  namespace(name: string, labels: Record<string, string> = {}): Namespace {
+    const namespace: Namespace = { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } };
+    this.kubernetes.namespaces ??= [];
+    this.kubernetes.namespaces.push(namespace);
+    return namespace;
+  }
+
+  /** A Service (a ClusterIP Service selecting `selector` unless said otherwise). */
+  service(
+    namespace: string,
+    name: string,
+    options: { type?: string | null; selector?: Record<string, string> | null } = {},
+  ): Service {
+    const service: Service = {
+      namespace,
+      name,
+      type: options.type === undefined ? 'ClusterIP' : options.type,
+      selector: options.selector === undefined ? { app: name } : options.selector,
+    };
+    this.kubernetes.services?.push(service);
+    return service;
+  }
+
+  /** An EndpointSlice of Service `namespace/service`, its endpoints each with a readiness (null: absent) and pod. */
+  endpointSlice(
+    namespace: string,
+    service: string,
+    endpoints: { ready: boolean | null; pod?: string }[],
+    name = `${service}-${oidcIdFor(`${namespace}/${service}/${endpoints.length}`).slice(0, 5).toLowerCase()}`,
+  ): EndpointSlice {
+    const slice: EndpointSlice = {
+      namespace,
+      name,
+      serviceName: service,
+      endpoints: endpoints.map((e) => ({
+        ready: e.ready,
+        target: e.pod ? { kind: 'Pod', name: e.pod } : null,
+      })),
+    };
+    this.kubernetes.endpointSlices?.push(slice);
+    return slice;
   }
 
   serviceAccount(namespace: string, name: string, annotations: Record<string, string> = {}): ServiceAccount {

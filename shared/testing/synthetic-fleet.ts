@@ -30,7 +30,17 @@ export interface SyntheticFleetShape {
    * policy (2 versions), with their documents: what the collector reads for IRSA-023. Default off.
    */
   readonly policyDocuments?: boolean;
+  /**
+   * The first cluster of each region runs a self-managed pod identity webhook (called through
+   * Service `irsa-system/pod-identity-webhook`, two ready endpoints) instead of EKS's: what the
+   * collector reads for IRSA-064 (one GET of the Service, one list of its EndpointSlices). Default off.
+   */
+  readonly selfManagedWebhooks?: boolean;
 }
+
+/** Whether cluster `c` of a region runs the self-managed webhook (see SyntheticFleetShape). */
+export const hasSelfManagedWebhook = (shape: SyntheticFleetShape, c: number) =>
+  shape.selfManagedWebhooks === true && c === 0;
 
 /** A small permission document (the documents' content does not matter to the benchmarks). */
 function permissionDocument(resource: string): Record<string, unknown> {
@@ -165,14 +175,52 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
             status: { phase: 'Running' },
           });
         }
-        items.push({
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'MutatingWebhookConfiguration',
-          metadata: { name: 'pod-identity-webhook' },
-          webhooks: [
-            { name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } },
-          ],
-        });
+        if (hasSelfManagedWebhook(shape, c)) {
+          const service = { namespace: 'irsa-system', name: 'pod-identity-webhook' };
+          items.push(
+            {
+              apiVersion: 'admissionregistration.k8s.io/v1',
+              kind: 'MutatingWebhookConfiguration',
+              metadata: { name: 'pod-identity-webhook' },
+              webhooks: [
+                {
+                  name: 'iam-for-pods.amazonaws.com',
+                  clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM), service },
+                  failurePolicy: 'Fail',
+                },
+              ],
+            },
+            {
+              apiVersion: 'v1',
+              kind: 'Service',
+              metadata: service,
+              spec: { type: 'ClusterIP', selector: { app: service.name } },
+            },
+            {
+              apiVersion: 'discovery.k8s.io/v1',
+              kind: 'EndpointSlice',
+              metadata: {
+                ...service,
+                name: `${service.name}-x7k2p`,
+                labels: { 'kubernetes.io/service-name': service.name },
+              },
+              endpoints: [0, 1].map((i) => ({
+                addresses: [`10.0.0.${10 + i}`],
+                conditions: { ready: true },
+                targetRef: { kind: 'Pod', name: `${service.name}-6c9d7f8b5-w${i}` },
+              })),
+            },
+          );
+        } else {
+          items.push({
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'MutatingWebhookConfiguration',
+            metadata: { name: 'pod-identity-webhook' },
+            webhooks: [
+              { name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } },
+            ],
+          });
+        }
         const clusterDir = join(dir, account, region, name);
         await mkdir(clusterDir, { recursive: true });
         await writeFile(

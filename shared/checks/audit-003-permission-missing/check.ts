@@ -25,13 +25,28 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
-const KINDS: { kind: string; field: keyof KubernetesData; resource: string }[] = [
-  { kind: 'ServiceAccount', field: 'serviceAccounts', resource: 'serviceaccounts' },
-  { kind: 'Pod', field: 'pods', resource: 'pods' },
+/**
+ * The Kubernetes reads of a cluster. `later`: a kind collected since the first snapshots, whose
+ * absence without a recorded error is an older snapshot (its checks are not evaluated), not a
+ * failed read.
+ */
+const KINDS: { kind: string; field: keyof KubernetesData; resource: string; verb: string; later?: true }[] = [
+  { kind: 'ServiceAccount', field: 'serviceAccounts', resource: 'serviceaccounts', verb: 'list' },
+  { kind: 'Pod', field: 'pods', resource: 'pods', verb: 'list' },
   {
     kind: 'MutatingWebhookConfiguration',
     field: 'webhookConfigurations',
     resource: 'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+    verb: 'list',
+  },
+  { kind: 'Namespace', field: 'namespaces', resource: 'namespaces', verb: 'list', later: true },
+  { kind: 'Service', field: 'services', resource: 'services', verb: 'get', later: true },
+  {
+    kind: 'EndpointSlice',
+    field: 'endpointSlices',
+    resource: 'endpointslices.discovery.k8s.io',
+    verb: 'list',
+    later: true,
   },
 ];
 
@@ -49,7 +64,10 @@ export const CHECKS_READING: Readonly<Record<InputName, string>> = {
   addons: 'PODID-004',
   ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040, 063; PODID-003, 005',
   Pod: 'IRSA-030..034, 063; PODID-004, 005',
-  MutatingWebhookConfiguration: 'IRSA-003, 004, 062, 063',
+  MutatingWebhookConfiguration: 'IRSA-003, 004, 062, 063, 064',
+  Namespace: 'IRSA-063',
+  Service: 'IRSA-064',
+  EndpointSlice: 'IRSA-064',
   TokenRequest: 'IRSA-040',
 };
 
@@ -68,15 +86,15 @@ interface Item {
 /** A Kubernetes list of a reachable API that failed (denied, or failed after the retries). */
 function kindItem(cluster: Cluster, kind: (typeof KINDS)[number], error: CollectionError | undefined): Item {
   const checks = CHECKS_READING[kind.kind as InputName];
-  const canI = sh`kubectl --context ${cluster.name} auth can-i list ${kind.resource} --as-group=irsa-auditor --as=irsa-auditor`;
+  const canI = sh`kubectl --context ${cluster.name} auth can-i ${kind.verb} ${kind.resource} --as-group=irsa-auditor --as=irsa-auditor`;
   if (!error || failureClassOf(error) === 'denied') {
     return {
       kind: kind.kind,
       checks,
       error: error ?? null,
       advice: {
-        summary: `${kind.kind} list (k8s:${kind.resource}) ${error ? `denied (${error.code}: ${error.message})` : 'not collected'}`,
-        cause: 'the auditor ClusterRole does not grant list on it',
+        summary: `${kind.kind} ${kind.verb} (k8s:${kind.resource}) ${error ? `denied (${error.code}: ${error.message})` : 'not collected'}`,
+        cause: `the auditor ClusterRole does not grant ${kind.verb} on it`,
         fix: `${canI}\n${sh`kubectl --context ${cluster.name} apply -f deploy/kubernetes/irsa-auditor-rbac.yaml`}`,
       },
     };
@@ -91,7 +109,10 @@ function kindItem(cluster: Cluster, kind: (typeof KINDS)[number], error: Collect
     kind: kind.kind,
     checks,
     error,
-    advice: { ...advice, summary: `${kind.kind} list (k8s:${kind.resource}) failed (${advice.summary})` },
+    advice: {
+      ...advice,
+      summary: `${kind.kind} ${kind.verb} (k8s:${kind.resource}) failed (${advice.summary})`,
+    },
   };
 }
 
@@ -119,13 +140,9 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
   if (kubernetes) {
     for (const kind of KINDS) {
       if (kubernetes[kind.field] !== null) continue;
-      items.push(
-        kindItem(
-          cluster,
-          kind,
-          cluster.collectionErrors.find((e) => e.kind === kind.kind),
-        ),
-      );
+      const error = cluster.collectionErrors.find((e) => e.kind === kind.kind);
+      if (!error && kind.later) continue; // an older snapshot, not a failed read
+      items.push(kindItem(cluster, kind, error));
     }
     const token = cluster.collectionErrors.find((e) => e.kind === 'TokenRequest');
     if (token) {

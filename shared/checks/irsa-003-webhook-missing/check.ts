@@ -1,4 +1,9 @@
-import { podIdentityWebhooks, WEBHOOK_CONFIGURATION_NAME, WEBHOOK_NAME } from '../../engine/audit-context.ts';
+import {
+  clusterPodIdentityWebhooks,
+  WEBHOOK_CONFIGURATION_NAME,
+  WEBHOOK_NAME,
+  WEBHOOKS_NOT_COLLECTED,
+} from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
@@ -30,14 +35,15 @@ export const check: Check = {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const subject = clusterSubject(cluster);
-      const configurations = cluster.kubernetes?.webhookConfigurations;
-      if (!configurations) {
-        out.push(results.notEvaluated(subject, 'MutatingWebhookConfigurations were not collected'));
+      const webhooks = clusterPodIdentityWebhooks(cluster);
+      if (webhooks === null) {
+        out.push(results.notEvaluated(subject, WEBHOOKS_NOT_COLLECTED));
         continue;
       }
+      const configurations = cluster.kubernetes?.webhookConfigurations ?? [];
       const evidence = { mutatingWebhookConfigurations: configurations.map((c) => c.name) };
       out.push(
-        podIdentityWebhooks(configurations).length > 0
+        webhooks.length > 0
           ? results.pass(subject, `cluster ${cluster.name} has the pod identity webhook`, evidence)
           : results.fail(
               subject,

@@ -1,4 +1,4 @@
-import { podIdentityWebhooks } from '../../engine/audit-context.ts';
+import { clusterPodIdentityWebhooks, WEBHOOKS_NOT_COLLECTED } from '../../engine/audit-context.ts';
 import { decodeCertificateBundle, isExpired, sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
 import { sh } from '../../sinks/shell.ts';
@@ -31,12 +31,12 @@ export const check: Check = {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const subject = clusterSubject(cluster);
-      const configurations = cluster.kubernetes?.webhookConfigurations;
-      if (!configurations) {
-        out.push(results.notEvaluated(subject, 'MutatingWebhookConfigurations were not collected'));
+      const located = clusterPodIdentityWebhooks(cluster);
+      if (located === null) {
+        out.push(results.notEvaluated(subject, WEBHOOKS_NOT_COLLECTED));
         continue;
       }
-      const webhooks = podIdentityWebhooks(configurations);
+      const webhooks = located.map((l) => l.webhook);
       if (webhooks.length === 0) continue; // IRSA-003 reports the missing webhook; nothing to judge here.
       const clusterCa = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
       if (!clusterCa.ok) {

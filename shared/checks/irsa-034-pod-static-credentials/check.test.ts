@@ -45,6 +45,9 @@ function parsed(pods: readonly Record<string, unknown>[]) {
       serviceAccounts: [...(result.value.serviceAccounts ?? [])],
       pods: [...(result.value.pods ?? [])],
       webhookConfigurations: [...(result.value.webhookConfigurations ?? [])],
+      namespaces: null,
+      services: [],
+      endpointSlices: [],
     };
     return h.fleet.build();
   };

@@ -1,6 +1,6 @@
-import { podIdentityWebhooks } from '../../engine/audit-context.ts';
+import { clusterPodIdentityWebhooks, WEBHOOKS_NOT_COLLECTED } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { MutatingWebhook, MutatingWebhookConfiguration } from '../../model/fleet.ts';
+import type { MutatingWebhook } from '../../model/fleet.ts';
 import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -37,18 +37,6 @@ export function isEksManagedWebhook(webhook: MutatingWebhook): boolean {
   }
 }
 
-/** Where each pod identity webhook sits: its configuration and index (for a JSON patch path). */
-function located(
-  configurations: readonly MutatingWebhookConfiguration[],
-  webhook: MutatingWebhook,
-): { configuration: string; index: number } | null {
-  for (const c of configurations) {
-    const index = c.webhooks.indexOf(webhook);
-    if (index >= 0) return { configuration: c.name, index };
-  }
-  return null;
-}
-
 /**
  * IRSA-062: the pod identity webhook does not fail open, unless EKS owns it. `Fail` passes;
  * `Ignore` fails on a webhook the cluster owner runs; EKS's managed webhook (which ships with
@@ -63,12 +51,12 @@ export const check: Check = {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const subject = clusterSubject(cluster);
-      const configurations = cluster.kubernetes?.webhookConfigurations;
-      if (!configurations) {
-        out.push(results.notEvaluated(subject, 'MutatingWebhookConfigurations were not collected'));
+      const located = clusterPodIdentityWebhooks(cluster);
+      if (located === null) {
+        out.push(results.notEvaluated(subject, WEBHOOKS_NOT_COLLECTED));
         continue;
       }
-      const webhooks = podIdentityWebhooks(configurations);
+      const webhooks = located.map((l) => l.webhook);
       if (webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
       const unrecorded = webhooks.filter((w) => w.failurePolicy === null);
       if (unrecorded.length > 0) {
@@ -88,7 +76,10 @@ export const check: Check = {
           eksManaged: isEksManagedWebhook(w),
         })),
       };
-      const openSelfManaged = webhooks.filter((w) => w.failurePolicy !== 'Fail' && !isEksManagedWebhook(w));
+      const openLocated = located.filter(
+        (l) => l.webhook.failurePolicy !== 'Fail' && !isEksManagedWebhook(l.webhook),
+      );
+      const openSelfManaged = openLocated.map((l) => l.webhook);
       const unknownPolicy = openSelfManaged.filter((w) => w.failurePolicy !== 'Ignore');
       if (unknownPolicy.length > 0) {
         out.push(
@@ -113,14 +104,13 @@ export const check: Check = {
         );
         continue;
       }
-      const fixes = openSelfManaged.map((w) => {
-        const at = located(configurations, w);
+      const fixes = openLocated.map(({ webhook: w, configuration, index }) => {
         const where = w.service
           ? sh`# the webhook runs as Service ${w.service.namespace}/${w.service.name}: exclude that namespace from its namespaceSelector first\n`
           : '';
-        return at
+        return index !== null
           ? where +
-              sh`kubectl --context ${cluster.name} patch mutatingwebhookconfiguration ${at.configuration} --type=json -p ${`[{"op":"replace","path":"/webhooks/${at.index}/failurePolicy","value":"Fail"}]`}`
+              sh`kubectl --context ${cluster.name} patch mutatingwebhookconfiguration ${configuration} --type=json -p ${`[{"op":"replace","path":"/webhooks/${index}/failurePolicy","value":"Fail"}]`}`
           : sh`# webhook ${w.name}: set failurePolicy: Fail in its MutatingWebhookConfiguration`;
       });
       out.push(

@@ -53,6 +53,25 @@ describeCheck(check, {
       ),
     },
     {
+      name: 'a namespaceSelector on a namespace label the namespace carries (namespaces collected)',
+      fleet: selectors({ namespaceSelector: sel({ 'team.example.com/irsa': 'on' }) }, (h) => {
+        h.cluster.namespace('shop', { 'team.example.com/irsa': 'on' });
+      }),
+    },
+    {
+      name: 'a namespaceSelector NotIn on a label the namespace does not carry (NotIn holds for an absent key)',
+      fleet: selectors(
+        {
+          namespaceSelector: sel({}, [
+            { key: 'irsa.example.com/opt-out', operator: 'NotIn', values: ['true'] },
+          ]),
+        },
+        (h) => {
+          h.cluster.namespace('shop');
+        },
+      ),
+    },
+    {
       name: 'an annotated service account without running pods and an empty objectSelector',
       fleet: selectors({ objectSelector: sel({}) }, (h) => {
         h.cluster.serviceAccount('shop', 'idle', { 'eks.amazonaws.com/role-arn': h.role.arn });
@@ -107,6 +126,7 @@ describeCheck(check, {
       }),
       expect: [API],
       mentions: ['namespace shop', 'edit mutatingwebhookconfiguration pod-identity-webhook'],
+      absent: ['label namespace'],
     },
     {
       name: 'namespaceSelector In other namespaces, beside a label that is not collected: still excluded',
@@ -117,15 +137,46 @@ describeCheck(check, {
       }),
       expect: [API],
     },
+    {
+      name: 'a namespaceSelector on a namespace label shop does not carry (namespaces collected)',
+      fleet: selectors({ namespaceSelector: sel({ 'team.example.com/irsa': 'on' }) }, (h) => {
+        h.cluster.namespace('shop', { 'team.example.com/irsa': 'off' });
+        h.cluster.namespace('web', { 'team.example.com/irsa': 'on' });
+      }),
+      expect: [API],
+      mentions: [
+        'excludes namespace shop',
+        '"namespaceLabels":{',
+        '"team.example.com/irsa":"off"',
+        'label namespace shop team.example.com/irsa=on --overwrite',
+      ],
+    },
+    {
+      name: 'a namespaceSelector Exists on a label shop does not carry at all',
+      fleet: selectors(
+        { namespaceSelector: sel({}, [{ key: 'irsa.example.com/enabled', operator: 'Exists' }]) },
+        (h) => {
+          h.cluster.namespace('shop', { 'irsa.example.com/enabled-not': 'true' });
+        },
+      ),
+      expect: [API],
+    },
   ],
   notEvaluated: [
+    {
+      name: "namespaces collected, but the SA's namespace is not in the list (created between the lists): judged on its name only",
+      fleet: selectors({ namespaceSelector: sel({ 'team.example.com/irsa': 'on' }) }, (h) => {
+        h.cluster.namespace('web', { 'team.example.com/irsa': 'on' });
+      }),
+      expect: [API],
+    },
     {
       name: 'an older snapshot without the selectors',
       fleet: selectors({ namespaceSelector: null, objectSelector: null }),
       expect: [API],
     },
     {
-      name: 'a namespaceSelector on a namespace label that is not collected',
+      name: 'a namespaceSelector on a namespace label, in a snapshot without namespaces (older)',
       fleet: selectors({ namespaceSelector: sel({ 'team.example.com/irsa': 'on' }) }),
       expect: [API],
     },

@@ -1,13 +1,18 @@
-import { isActivePod, podIdentityWebhooks } from '../../engine/audit-context.ts';
+import {
+  clusterPodIdentityWebhooks,
+  isActivePod,
+  WEBHOOKS_NOT_COLLECTED,
+} from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import {
   describeSelector,
+  type KnownLabels,
   namespaceByName,
   type SelectorVerdict,
   selectorVerdict,
 } from '../../engine/label-selector.ts';
-import type { MutatingWebhook, MutatingWebhookConfiguration, Pod } from '../../model/fleet.ts';
-import { sh } from '../../sinks/shell.ts';
+import type { Pod } from '../../model/fleet.ts';
+import { sh, shellWord } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
@@ -41,38 +46,34 @@ function any(verdicts: readonly SelectorVerdict[]): SelectorVerdict {
   return verdicts.includes('unknown') ? 'unknown' : 'no-match';
 }
 
-function configurationOf(
-  configurations: readonly MutatingWebhookConfiguration[],
-  webhook: MutatingWebhook,
-): string {
-  return configurations.find((c) => c.webhooks.includes(webhook))?.name ?? webhook.name;
-}
-
 /**
  * IRSA-063: the pod identity webhook selects the namespace and the running pods of every
- * annotated ServiceAccount. Namespace labels are not collected: a namespaceSelector is decided
- * only on `kubernetes.io/metadata.name` (every namespace carries its name there) or when it is
- * empty, and not evaluated otherwise. The objectSelector is judged on the labels of the SA's
+ * annotated ServiceAccount. A namespaceSelector is judged on the namespace's labels where the
+ * snapshot has the namespace list; without it (an older snapshot) only on
+ * `kubernetes.io/metadata.name` (every namespace carries its name there) or when it is empty, and
+ * not evaluated otherwise. The objectSelector is judged on the labels of the SA's
  * running pods; with none running, only an empty objectSelector decides.
  */
 export const check: Check = {
   metadata,
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
-  reads: reads('cluster', 'ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'),
+  reads: reads('cluster', 'ServiceAccount', 'Pod', 'MutatingWebhookConfiguration', 'Namespace'),
   evaluate(context) {
     const out: CheckResult[] = [];
     for (const cluster of context.clusters) {
       const links = context.serviceAccountLinks(cluster);
       if (links.length === 0) continue;
-      const configurations = cluster.kubernetes?.webhookConfigurations;
-      const webhooks = configurations ? podIdentityWebhooks(configurations) : [];
-      if (configurations && webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
+      const located = clusterPodIdentityWebhooks(cluster);
+      const webhooks = located ? located.map((l) => l.webhook) : [];
+      if (located && webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
       const unrecorded = webhooks.filter((w) => w.namespaceSelector === null || w.objectSelector === null);
       const pods = cluster.kubernetes?.pods;
+      const namespaces = cluster.kubernetes?.namespaces ?? null;
+      const namespaceIndex = namespaces ? new Map(namespaces.map((n) => [n.name, n])) : null;
       for (const { serviceAccount: sa } of links) {
         const subject = serviceAccountSubject(cluster, sa);
-        if (!configurations) {
-          out.push(results.notEvaluated(subject, 'MutatingWebhookConfigurations were not collected'));
+        if (!located) {
+          out.push(results.notEvaluated(subject, WEBHOOKS_NOT_COLLECTED));
           continue;
         }
         if (unrecorded.length > 0) {
@@ -89,8 +90,17 @@ export const check: Check = {
           namespaceSelector: describeSelector(w.namespaceSelector ?? EMPTY),
           objectSelector: describeSelector(w.objectSelector ?? EMPTY),
         }));
+        // The namespace's labels, all of them where the namespace list has it; else only its name.
+        const listed = namespaceIndex?.get(sa.namespace);
+        const namespaceLabels: KnownLabels = listed
+          ? { labels: listed.labels, complete: true }
+          : namespaceByName(sa.namespace);
+        const unknownLabels =
+          namespaceIndex === null
+            ? 'namespace labels are not in the snapshot (collected before they were kept)'
+            : `namespace ${sa.namespace} is not in the snapshot's namespace list`;
         const namespaceVerdicts = webhooks.map((w) =>
-          selectorVerdict(w.namespaceSelector ?? EMPTY, namespaceByName(sa.namespace)),
+          selectorVerdict(w.namespaceSelector ?? EMPTY, namespaceLabels),
         );
         const running = pods
           ? pods.filter(
@@ -112,14 +122,33 @@ export const check: Check = {
           : (running ?? []).filter((p) => podVerdict(p) === 'no-match');
         const evidence = {
           webhooks: selectors,
+          namespaceLabels: listed ? listed.labels : null,
           runningPods: running?.length ?? null,
           excludedPods: excluded.map((p) => ({ pod: p.name, labels: p.labels })),
         };
         if (namespaceExcluded || excluded.length > 0) {
+          // With the namespace's labels known, a matchLabels selector is met by labelling the namespace.
+          const labelFixes =
+            namespaceExcluded && listed
+              ? webhooks.flatMap((w) => {
+                  const selector = w.namespaceSelector;
+                  if (!selector || selector.matchExpressions.length > 0) return [];
+                  const missing = Object.entries(selector.matchLabels).filter(
+                    ([k, v]) => listed.labels[k] !== v,
+                  );
+                  if (missing.length === 0) return [];
+                  const overwrite = missing.some(([k]) => Object.hasOwn(listed.labels, k))
+                    ? ' --overwrite'
+                    : '';
+                  return [
+                    `${sh`kubectl --context ${cluster.name} label namespace ${sa.namespace}`} ${missing.map(([k, v]) => shellWord(`${k}=${v}`)).join(' ')}${overwrite}   # what the namespaceSelector of ${shellWord(w.name)} asks for`,
+                  ];
+                })
+              : [];
           const nsFixes = namespaceExcluded
-            ? webhooks.map(
-                (w) =>
-                  sh`kubectl --context ${cluster.name} edit mutatingwebhookconfiguration ${configurationOf(configurations, w)}   # namespaceSelector of ${w.name} excludes namespace ${sa.namespace}`,
+            ? located.map(
+                ({ webhook: w, configuration }) =>
+                  sh`kubectl --context ${cluster.name} edit mutatingwebhookconfiguration ${configuration}   # namespaceSelector of ${w.name} excludes namespace ${sa.namespace}`,
               )
             : [];
           const workloads = context
@@ -139,7 +168,8 @@ export const check: Check = {
                 : `The pod identity webhook's objectSelector on cluster ${cluster.name} excludes ${excluded.length} running pod(s) of annotated service account ${sa.namespace}/${sa.name} (${excluded.map((p) => p.name).join(', ')}; ${selectors.map((s) => `${s.webhook}: ${s.objectSelector}`).join('; ')}).`,
               evidence,
               [
-                ...nsFixes,
+                ...labelFixes,
+                ...(labelFixes.length > 0 ? nsFixes.map((f) => `# or: ${f}`) : nsFixes),
                 ...(workloads.length > 0
                   ? workloads
                   : namespaceExcluded
@@ -155,7 +185,7 @@ export const check: Check = {
           out.push(
             results.notEvaluated(
               subject,
-              `namespace labels are not collected, and the webhook's namespaceSelector needs more than kubernetes.io/metadata.name to decide namespace ${sa.namespace}`,
+              `${unknownLabels}, and the webhook's namespaceSelector needs more than kubernetes.io/metadata.name to decide namespace ${sa.namespace}`,
               evidence,
             ),
           );
@@ -197,7 +227,7 @@ export const check: Check = {
           undecided.length > 0
             ? results.notEvaluated(
                 subject,
-                `whether the webhook selects pod(s) ${undecided.map((p) => p.name).join(', ')} depends on namespace labels that are not collected`,
+                `whether the webhook selects pod(s) ${undecided.map((p) => p.name).join(', ')} depends on namespace labels: ${unknownLabels}`,
                 evidence,
               )
             : results.pass(

@@ -46,6 +46,27 @@ describeCheck(check, {
       mentions: ['namespace shopp does not exist', 'create namespace'],
     },
     {
+      name: 'a namespace with no ServiceAccount listed exists by the namespace list: no `create namespace`',
+      fleet: podIdentityWith((h) => {
+        h.cluster.namespace('shop');
+        h.cluster.namespace('batch');
+        h.cluster.podIdentity('batch', 'loader', h.role.arn);
+      }),
+      expect: [{ ...API, namespace: 'batch', serviceAccount: 'loader' }],
+      mentions: ['ServiceAccount loader does not exist in namespace batch', '"namespaceExists":true'],
+      absent: ['create namespace'],
+    },
+    {
+      name: 'with the namespace list, a missing namespace is said from it',
+      fleet: podIdentityWith((h) => {
+        h.cluster.namespace('shop');
+        h.cluster.podIdentity('shopp', 'api', h.role.arn);
+      }),
+      expect: [{ ...API, namespace: 'shopp' }],
+      mentions: ['namespace shopp does not exist.', 'create namespace shopp'],
+      absent: ['not even default'],
+    },
+    {
       name: 'a name with shell metacharacters is quoted in the fix',
       fleet: podIdentityWith((h) => {
         h.cluster.podIdentity('shop', 'api;reboot', h.role.arn);

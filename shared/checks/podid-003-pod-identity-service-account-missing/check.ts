@@ -31,11 +31,18 @@ export const check: Check = {
       const evidence = { associationArn: association.associationArn, roleArn: association.roleArn };
       if (accounts.has(`${namespace}/${serviceAccount}`))
         return results.pass(subject, `service account ${namespace}/${serviceAccount} exists`, evidence);
-      // Every namespace has its `default` ServiceAccount: none at all means no namespace.
-      const namespaceExists = [...accounts.values()].some((sa) => sa.namespace === namespace);
+      // The namespace list says whether the namespace exists, where the snapshot has it (read for
+      // the message and the fix only: the verdict is the ServiceAccount's). Without it, every
+      // namespace has its `default` ServiceAccount: none at all means no namespace.
+      const namespaces = cluster.kubernetes?.namespaces ?? null;
+      const namespaceExists = namespaces
+        ? namespaces.some((n) => n.name === namespace)
+        : [...accounts.values()].some((sa) => sa.namespace === namespace);
       const what = namespaceExists
         ? `ServiceAccount ${serviceAccount} does not exist in namespace ${namespace}`
-        : `namespace ${namespace} does not exist (no ServiceAccount of it, not even default)`;
+        : namespaces
+          ? `namespace ${namespace} does not exist`
+          : `namespace ${namespace} does not exist (no ServiceAccount of it, not even default)`;
       return results.fail(
         subject,
         `The EKS Pod Identity association for ${namespace}/${serviceAccount} in ${cluster.name} names nothing: ${what}.`,
