@@ -44,7 +44,7 @@ describe('irsa-audit pipeline vs irsa-audit check on the sample fleet', () => {
     expect(pipeline.status, pipeline.stderr).toBe(0);
     const fromCheck = verdicts(JSON.parse(check.stdout).findings);
     const fromPipeline = verdicts(JSON.parse(pipeline.stdout).findings);
-    expect(fromCheck.size).toBe(23);
+    expect(fromCheck.size).toBe(25);
 
     const onlyCheck = [...fromCheck.keys()].filter((k) => !fromPipeline.has(k));
     const onlyPipeline = [...fromPipeline.keys()].filter((k) => !fromCheck.has(k));
@@ -116,7 +116,7 @@ describe('irsa-audit pipeline options', () => {
     expect(run.stdout).toMatch(/^ {12}fix: /m);
     expect(run.stdout).not.toMatch(/HIGH|MEDIUM|LOW /);
     expect(run.stdout).toMatch(
-      /^23 failing findings \(5 critical, 9 high, 4 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(38 checks; passing and not-evaluated results are not kept\)\.$/m,
+      /^25 failing findings \(5 critical, 10 high, 5 medium, 5 low\) in 5 clusters of 2 accounts; 0 exempted \(40 checks; passing and not-evaluated results are not kept\)\.$/m,
     );
   }, 120_000);
 
