@@ -73,7 +73,7 @@ export const MEMBER_PERMISSIONS: readonly PermissionEntry[] = [
     resource: 'arn:{Partition}:iam::{Account}:role/*',
     access: 'read',
     calledBy: 'shared/collectors/iam.ts collectRolePolicies',
-    why: 'whether a role a ServiceAccount names has any policy (IRSA-018); only those roles (and, in the pipeline, every role that trusts an EKS OIDC provider, which another account may use)',
+    why: "whether a role a ServiceAccount names has any policy (IRSA-018); only those roles (and, in the pipeline, every role that trusts an EKS OIDC provider, which another account may use), and the node roles of managed node groups (IRSA-061; in the pipeline every role that trusts ec2.amazonaws.com, which a part's node groups may name)",
     granted: true,
   },
   {
@@ -82,7 +82,7 @@ export const MEMBER_PERMISSIONS: readonly PermissionEntry[] = [
     resource: 'arn:{Partition}:iam::{Account}:role/*',
     access: 'read',
     calledBy: 'shared/collectors/iam.ts collectRolePolicies',
-    why: 'inline policy names of the same roles (IRSA-018)',
+    why: 'inline policy names of the same roles (IRSA-018, 061)',
     granted: true,
   },
   {
@@ -190,7 +190,7 @@ export const MEMBER_PERMISSIONS: readonly PermissionEntry[] = [
     resource: '*',
     access: 'read',
     calledBy: 'shared/collectors/ec2.ts describeLaunchTemplateVersions',
-    why: "the metadata options (IMDSv2, hop limit) of the launch template versions node groups run, once per template per region (IRSA-060); EC2 Describe actions support no resource-level permission",
+    why: 'the metadata options (IMDSv2, hop limit) of the launch template versions node groups run, once per template per region (IRSA-060); EC2 Describe actions support no resource-level permission',
     granted: true,
   },
   {

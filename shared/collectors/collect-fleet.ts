@@ -99,7 +99,9 @@ export interface CollectOptions {
   /**
    * Whose attached and inline policies to list (IRSA-018): the roles this collection's
    * ServiceAccounts name (default), or also every role that trusts an EKS OIDC provider: the
-   * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter.
+   * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter
+   * (and then reads the policy names of every role that trusts ec2.amazonaws.com, which the node
+   * groups of the account's parts may name: IRSA-061).
    */
   readonly rolePolicies?: 'referenced' | 'web-identity';
   /**
@@ -136,6 +138,18 @@ export interface CollectResult {
   readonly kubernetesRequests: Record<string, number>;
   readonly accounts: number;
   readonly clusters: number;
+}
+
+/** Whether a trust policy (as ListRoles returns it, URL-encoded) admits EC2 (a node role must). */
+function trustsEc2(document: unknown): boolean {
+  if (typeof document !== 'string') return false;
+  let text = document;
+  try {
+    text = decodeURIComponent(document);
+  } catch {
+    // not URL-encoded: look at it as it is
+  }
+  return /"ec2\.amazonaws\.com(?:\.cn)?"/i.test(text);
 }
 
 /** Whether a trust policy (as ListRoles returns it, URL-encoded) names an EKS OIDC provider. */
@@ -496,7 +510,15 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       for (const role of iam.Roles)
         if (trustsEksProvider(role.AssumeRolePolicyDocument)) wanted.add(role.RoleName as string);
     }
-    const namesOnly = [...(nodeRoles.get(state.accountId) ?? [])].filter((roleName) => !wanted.has(roleName));
+    const nodeRoleNames = new Set(nodeRoles.get(state.accountId) ?? []);
+    if (options.rolePolicies === 'web-identity' && iam) {
+      // The pipeline: a part of the account reads its clusters' node groups with the lead's IAM, and
+      // the lead does not read the node groups of the clusters it forwards: every role EC2 may assume
+      // (a node role must) gets its policy names read here, once per run (IRSA-061).
+      for (const role of iam.Roles)
+        if (trustsEc2(role.AssumeRolePolicyDocument)) nodeRoleNames.add(role.RoleName as string);
+    }
+    const namesOnly = [...nodeRoleNames].filter((roleName) => !wanted.has(roleName));
     if (!iam || !clients || wanted.size + namesOnly.length === 0) return;
     const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
     const roleNames = [...wanted, ...namesOnly].filter(
