@@ -26,12 +26,12 @@ describe('npm run bench:collect', () => {
       ['1', '12', '0'],
       ['2', '12', '0'],
     ]);
-    expect(run.stdout).toMatch(/^total in the bound\s+108\s+108\s+1\.000$/m);
+    expect(run.stdout).toMatch(/^total in the bound\s+156\s+156\s+1\.000$/m);
     // The policies of the 120 referenced roles: their names, each inline document, and each
     // cluster's shared customer-managed policy once (GetPolicy + GetPolicyVersion).
     expect(run.stdout).toMatch(/^\+ iam:GetRolePolicy \(apart\)\s+120\s+120$/m);
     expect(run.stdout).toMatch(/^\+ iam:GetPolicyVersion \(apart\)\s+12\s+12$/m);
-    expect(run.stdout).toMatch(/^policy names and documents\s+384\s+384\s+1\.000$/m);
+    expect(run.stdout).toMatch(/^policy names and documents\s+408\s+408\s+1\.000$/m);
     expect(run.stdout).not.toMatch(/did not all make the same number of calls/);
     expect(run.stdout).toMatch(/^wall time, median of 2: \d+ ms = [\d.]+x \(runs \d+ to \d+ ms/m);
     expect(run.stdout).toMatch(/target: calls within 1\.1x of the bound: OK/);
