@@ -40,6 +40,9 @@ const FULL: SyntheticFleetShape = {
   policyDocuments: true,
   // The first cluster of each region runs its own pod identity webhook behind a Service (IRSA-064).
   selfManagedWebhooks: true,
+  // Two managed node groups per cluster, on two launch templates per account and region (IRSA-060/061).
+  nodeGroups: 2,
+  launchTemplatesPerRegion: 2,
 };
 const SMALL: SyntheticFleetShape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
@@ -158,7 +161,20 @@ async function main(): Promise<void> {
         waves(clustersPerAccount, CONCURRENCY) * perCluster;
       // Per role: its two name lists one after the other, then its inline document; the cluster's
       // shared policy (GetPolicy, then GetPolicyVersion) once. All through one bound of 8.
-      const policyChain = waves(rolesPerAccount * 3 + clustersPerAccount * 2, POLICY_CONCURRENCY) + 2;
+      // Each node role's two name lists join them (IRSA-061), after the account's launch template
+      // reads (IRSA-060: one per template and region, 4 at once), which wait for every cluster's node groups.
+      const nodeRoleLookups = (shape.nodeGroups ?? 0) > 0 ? clustersPerAccount * 2 : 0;
+      const templateWaves =
+        (shape.nodeGroups ?? 0) > 0
+          ? waves(
+              shape.regions.length * Math.min(shape.nodeGroups ?? 0, shape.launchTemplatesPerRegion ?? 1),
+              4,
+            )
+          : 0;
+      const policyChain =
+        templateWaves +
+        waves(rolesPerAccount * 3 + clustersPerAccount * 2 + nodeRoleLookups, POLICY_CONCURRENCY) +
+        2;
       const accountWaves = waves(shape.accounts, CONCURRENCY);
       const criticalMs = LATENCY_MS * (1 + accountWaves * perAccount + accountWaves * policyChain);
       const ratio = (wallMs: number) => wallMs / criticalMs;
@@ -191,6 +207,8 @@ async function main(): Promise<void> {
         Object.entries(of).reduce((n, [k, v]) => (match(k) ? n + v : n), 0);
       const clusters = shape.accounts * clustersPerAccount;
       // ServiceAccounts, pods, one page of webhook configurations and one of namespaces (20 of them).
+      const nodeGroups = shape.nodeGroups ?? 0;
+      const templatesPerRegion = shape.launchTemplatesPerRegion ?? 1;
       const pagesPerCluster =
         Math.max(1, Math.ceil(shape.serviceAccounts / PAGE)) + Math.max(1, Math.ceil(shape.pods / PAGE)) + 2;
       // A self-managed webhook's Service: one GET of it and one page of its EndpointSlices.
@@ -225,6 +243,16 @@ async function main(): Promise<void> {
           sum((k) => k.startsWith('k8s:')),
           clusters * pagesPerCluster + webhookServiceReads,
         ],
+        // Node-role exposure (IRSA-060/061): one ListNodegroups page per cluster, one describe per node
+        // group, one DescribeLaunchTemplateVersions per distinct template of an account and region
+        // (every version its node groups name at once).
+        ['eks:ListNodegroups', sum((k) => k === 'eks:ListNodegroups'), clusters],
+        ['eks:DescribeNodegroup', sum((k) => k === 'eks:DescribeNodegroup'), clusters * nodeGroups],
+        [
+          'ec2:DescribeLaunchTemplateVersions',
+          sum((k) => k === 'ec2:DescribeLaunchTemplateVersions'),
+          shape.accounts * shape.regions.length * Math.min(nodeGroups, templatesPerRegion),
+        ],
       ];
       const outside: [string, number][] = [
         ['organizations:ListAccounts', sum((k) => k.startsWith('organizations:'))],
@@ -244,6 +272,8 @@ async function main(): Promise<void> {
         ['account:ListRegions', sum((k) => k.startsWith('account:'))],
       ];
       const policies = sum((k) => k === 'iam:ListAttachedRolePolicies' || k === 'iam:ListRolePolicies');
+      // Names only, two calls, for the referenced roles and for each distinct node role (one per cluster).
+      const policyNamesBound = shape.accounts * rolesPerAccount * 2 + (nodeGroups > 0 ? clusters * 2 : 0);
       // The documents of the referenced roles (IRSA-023): one GetRolePolicy per inline policy, one
       // GetPolicy + GetPolicyVersion per customer-managed policy and account (AWS-managed: none).
       const documents: [string, number, number][] = [
@@ -271,15 +301,15 @@ async function main(): Promise<void> {
       );
       for (const [name, n] of outside) console.log(`${`+ ${name}`.padEnd(44)}${pad(n, 8)}`);
       console.log(
-        `${'+ policy names of referenced roles (apart)'.padEnd(44)}${pad(policies, 8)}${pad(shape.accounts * rolesPerAccount * 2, 8)}`,
+        `${'+ policy names of referenced and node roles (apart)'.padEnd(44)}${pad(policies, 8)}${pad(policyNamesBound, 8)}`,
       );
       for (const [name, calls, bound] of documents)
         console.log(`${`+ ${name} (apart)`.padEnd(44)}${pad(calls, 8)}${pad(bound, 8)}`);
       const documentCalls = documents.reduce((n, d) => n + d[1], 0);
       const documentBound = documents.reduce((n, d) => n + d[2], 0);
       console.log(
-        `${'policy names and documents'.padEnd(44)}${pad(policies + documentCalls, 8)}${pad(shape.accounts * rolesPerAccount * 2 + documentBound, 8)}` +
-          `${pad(((policies + documentCalls) / (shape.accounts * rolesPerAccount * 2 + documentBound)).toFixed(3), 8)}`,
+        `${'policy names and documents'.padEnd(44)}${pad(policies + documentCalls, 8)}${pad(policyNamesBound + documentBound, 8)}` +
+          `${pad(((policies + documentCalls) / (policyNamesBound + documentBound)).toFixed(3), 8)}`,
       );
       console.log(
         `Kubernetes TLS handshakes: ${handshakes('full')} full, ${handshakes('resumed')} resumed (${clusters} clusters)`,

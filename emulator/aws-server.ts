@@ -1,6 +1,7 @@
 /**
- * The AWS side of the emulator: one HTTP handler for STS and IAM (awsQuery), EKS and Account
- * (restJson1) and Organizations (JSON 1.1), on the wire exactly as the SDK v3 clients expect;
+ * The AWS side of the emulator: one HTTP handler for STS and IAM (awsQuery), EC2 (the EC2 query
+ * protocol: DescribeLaunchTemplateVersions), EKS and Account (restJson1) and Organizations (JSON
+ * 1.1), on the wire exactly as the SDK v3 clients expect;
  * SNS (awsQuery, sns.ts), SQS (JSON 1.0, sqs.ts) and Security Hub (restJson1, security-hub.ts) keep
  * their state in memory.
  *
@@ -26,12 +27,13 @@ import { SnsState } from './sns.ts';
 import { SqsState, sqsErrorReply } from './sqs.ts';
 import { assumeRoleWithWebIdentity, OidcIssuers, unsignedWebIdentityParams } from './sts-web-identity.ts';
 
-type Service = 'sts' | 'iam' | 'eks' | 'organizations' | 'account' | 'sns' | 'sqs' | 'securityhub';
-type Protocol = 'query' | 'restJson' | 'json';
+type Service = 'sts' | 'iam' | 'ec2' | 'eks' | 'organizations' | 'account' | 'sns' | 'sqs' | 'securityhub';
+type Protocol = 'query' | 'ec2' | 'restJson' | 'json';
 
 const PROTOCOL: Record<Service, Protocol> = {
   sts: 'query',
   iam: 'query',
+  ec2: 'ec2',
   eks: 'restJson',
   account: 'restJson',
   organizations: 'json',
@@ -42,6 +44,7 @@ const PROTOCOL: Record<Service, Protocol> = {
 const XML_NAMESPACE: Partial<Record<Service, string>> = {
   sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
   iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
+  ec2: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   sns: 'http://sns.amazonaws.com/doc/2010-03-31/',
 };
 const ORGANIZATIONS_TARGET_PREFIX = 'AWSOrganizationsV20161128.';
@@ -244,6 +247,7 @@ function operationOf(
   switch (service) {
     case 'sts':
     case 'iam':
+    case 'ec2':
     case 'sns':
       return params.get('Action') ?? 'Unknown';
     case 'sqs': {
@@ -271,6 +275,7 @@ interface EksRoute {
   readonly associationId?: string;
   readonly principalArn?: string;
   readonly addonName?: string;
+  readonly nodegroupName?: string;
 }
 
 function eksRoute(method: string, url: URL): EksRoute | undefined {
@@ -282,6 +287,11 @@ function eksRoute(method: string, url: URL): EksRoute | undefined {
   if (parts.length === 1) return { operation: 'ListClusters' };
   const clusterName = parts[1];
   if (parts.length === 2) return { operation: 'DescribeCluster', clusterName };
+  if (parts[2] === 'node-groups') {
+    if (parts.length === 3) return { operation: 'ListNodegroups', clusterName };
+    if (parts.length === 4) return { operation: 'DescribeNodegroup', clusterName, nodegroupName: parts[3] };
+    return undefined;
+  }
   if (parts[2] === 'addons') {
     if (parts.length === 3) return { operation: 'ListAddons', clusterName };
     if (parts.length === 4) return { operation: 'DescribeAddon', clusterName, addonName: parts[3] };
@@ -318,6 +328,16 @@ function errorResponse(
   requestId: string,
 ): AwsResponse {
   if (service === 'sqs') return sqsErrorReply(error.code, error.message, error.status);
+  if (protocol === 'ec2') {
+    // The EC2 query protocol's error document (no namespace, `Errors/Error`, `RequestID`).
+    return {
+      status: error.status,
+      contentType: 'text/xml;charset=UTF-8',
+      body:
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(error.code)}</Code>` +
+        `<Message>${escapeXml(error.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+    };
+  }
   if (protocol === 'query') {
     const type = error.status >= 500 ? 'Receiver' : 'Sender';
     const ns = XML_NAMESPACE[service] ?? '';
@@ -350,6 +370,8 @@ function throttlingError(service: Service): AwsApiError {
   switch (PROTOCOL[service]) {
     case 'query':
       return new AwsApiError(400, 'Throttling', 'Rate exceeded');
+    case 'ec2':
+      return new AwsApiError(503, 'RequestLimitExceeded', 'Request limit exceeded.');
     case 'json':
       return new AwsApiError(
         400,
@@ -378,6 +400,8 @@ function serverError(service: Service): AwsApiError {
         'InternalFailure',
         'The request processing has failed because of an unknown error, exception or failure.',
       );
+    case 'ec2':
+      return new AwsApiError(500, 'InternalError', 'An internal error has occurred.');
     case 'eks':
       return new AwsApiError(
         500,
@@ -410,6 +434,8 @@ function invalidParameter(service: Service): (message: string) => AwsApiError {
       return (message) => new AwsApiError(400, 'InvalidInput', message);
     case 'sts':
       return (message) => new AwsApiError(400, 'ValidationError', message);
+    case 'ec2':
+      return (message) => new AwsApiError(400, 'InvalidParameterValue', message);
     case 'eks':
       return (message) => new AwsApiError(400, 'InvalidParameterException', message);
     case 'organizations':
@@ -899,6 +925,36 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       if (!result.ok) throw new AwsApiError(result.status, result.code, result.message, result.fields);
       return jsonResult(result.body);
     }
+    if (route.operation === 'ListNodegroups') {
+      const max = pageSize(query.get('maxResults'), 100, 100, 'maxResults', invalid);
+      const result = page([...cluster.nodegroups.names], query.get('nextToken'), max, invalid);
+      return jsonResult({ nodegroups: result.items, ...(result.next ? { nextToken: result.next } : {}) });
+    }
+    if (route.operation === 'DescribeNodegroup') {
+      const nodegroup = cluster.nodegroups.described.find(
+        (candidate) => candidate.nodegroupName === route.nodegroupName,
+      );
+      if (!nodegroup || !cluster.nodegroups.names.includes(route.nodegroupName ?? '')) {
+        throw new AwsApiError(
+          404,
+          'ResourceNotFoundException',
+          `No node group found for name: ${route.nodegroupName}.`,
+          {
+            clusterName: cluster.name,
+            nodegroupName: route.nodegroupName,
+          },
+        );
+      }
+      // Timestamps as the EKS API sends them: epoch seconds (the snapshot holds the CLI's ISO form).
+      return jsonResult({
+        nodegroup: {
+          clusterName: cluster.name,
+          ...nodegroup,
+          ...(nodegroup.createdAt === undefined ? {} : { createdAt: epochSeconds(nodegroup.createdAt) }),
+          ...(nodegroup.modifiedAt === undefined ? {} : { modifiedAt: epochSeconds(nodegroup.modifiedAt) }),
+        },
+      });
+    }
     if (route.operation === 'ListAddons') {
       const max = pageSize(query.get('maxResults'), 100, 100, 'maxResults', invalid);
       const result = page([...cluster.addons.names], query.get('nextToken'), max, invalid);
@@ -965,6 +1021,102 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
       );
     }
     return jsonResult({ association: associationJson({ clusterName: cluster.name, ...association }) });
+  }
+
+  // ---- EC2 ----
+
+  /** The launch template versions of the account's node groups in a region (from nodegroups.json), each once. */
+  function launchTemplateVersions(accountId: string, region: string): JsonObject[] {
+    const seen = new Map<string, JsonObject>();
+    for (const cluster of clustersByRegion.get(`${accountId}/${region}`) ?? []) {
+      for (const version of cluster.nodegroups.launchTemplateVersions) {
+        seen.set(`${String(version.LaunchTemplateId)}@${String(version.VersionNumber)}`, version);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  /** An EC2 XML element of `value`: lowerCamel names, scalars and nested objects (lists are not served). */
+  function ec2Xml(name: string, value: unknown): string {
+    if (value === undefined || value === null || Array.isArray(value)) return '';
+    const element = name.charAt(0).toLowerCase() + name.slice(1);
+    if (typeof value === 'object') {
+      const inner = Object.entries(value as JsonObject)
+        .map(([key, child]) => ec2Xml(key, child))
+        .join('');
+      return `<${element}>${inner}</${element}>`;
+    }
+    return `<${element}>${escapeXml(String(element === 'createTime' ? isoTimestamp(value) : value))}</${element}>`;
+  }
+
+  function ec2(request: AwsRequest, caller: IssuedCredentials, requestId: string): AwsResponse {
+    if (request.operation !== 'DescribeLaunchTemplateVersions') {
+      throw new AwsApiError(
+        400,
+        'InvalidAction',
+        `The action ${request.operation} is not valid for this web service.`,
+      );
+    }
+    const params = request.params;
+    const id = params.get('LaunchTemplateId');
+    const name = params.get('LaunchTemplateName');
+    if (!id && !name)
+      throw new AwsApiError(400, 'MissingParameter', 'A launch template ID or name must be specified.');
+    const versions = launchTemplateVersions(caller.accountId, request.region).filter((v) =>
+      id ? v.LaunchTemplateId === id : v.LaunchTemplateName === name,
+    );
+    if (versions.length === 0) {
+      throw id
+        ? new AwsApiError(
+            400,
+            'InvalidLaunchTemplateId.NotFound',
+            `The specified launch template, with template ID ${id}, does not exist.`,
+          )
+        : new AwsApiError(
+            400,
+            'InvalidLaunchTemplateName.NotFoundException',
+            `The specified launch template, with template name ${name}, does not exist.`,
+          );
+    }
+    const asked = [...params.entries()]
+      .filter(([k]) => /^LaunchTemplateVersion\.\d+$/.test(k))
+      .map(([, v]) => v);
+    const latest = versions.reduce((a, b) => (Number(b.VersionNumber) > Number(a.VersionNumber) ? b : a));
+    const answered = new Map<number, JsonObject>();
+    for (const version of asked.length === 0 ? versions.map((v) => String(v.VersionNumber)) : asked) {
+      const found =
+        version === '$Latest'
+          ? latest
+          : version === '$Default'
+            ? versions.find((v) => v.DefaultVersion === true)
+            : versions.find((v) => String(v.VersionNumber) === version);
+      if (!found)
+        throw new AwsApiError(
+          400,
+          'InvalidLaunchTemplateId.VersionNotFound',
+          `Could not find launch template version ${version}.`,
+        );
+      answered.set(Number(found.VersionNumber), found);
+    }
+    const items = [...answered.values()]
+      .sort((a, b) => Number(b.VersionNumber) - Number(a.VersionNumber))
+      .map((version) => {
+        const { LaunchTemplateData, ...rest } = version;
+        const fields = Object.entries(rest)
+          .map(([k, v]) => ec2Xml(k, v))
+          .join('');
+        return `<item>${fields}${ec2Xml('LaunchTemplateData', LaunchTemplateData ?? {})}</item>`;
+      })
+      .join('');
+    const ns = XML_NAMESPACE.ec2 ?? '';
+    return {
+      status: 200,
+      contentType: 'text/xml;charset=UTF-8',
+      body:
+        `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeLaunchTemplateVersionsResponse xmlns="${ns}">` +
+        `<requestId>${requestId}</requestId><launchTemplateVersionSet>${items}</launchTemplateVersionSet>` +
+        '</DescribeLaunchTemplateVersionsResponse>',
+    };
   }
 
   // ---- Organizations ----
@@ -1078,7 +1230,7 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
     }
     const service = scope.service;
     const params = new URLSearchParams(url.search);
-    if (PROTOCOL[service] === 'query' && method === 'POST') {
+    if ((PROTOCOL[service] === 'query' || PROTOCOL[service] === 'ec2') && method === 'POST') {
       for (const [key, value] of new URLSearchParams(body)) params.append(key, value);
     }
     const operation = operationOf(service, method, url, params, req.headers);
@@ -1124,6 +1276,8 @@ export function createAwsHandler(context: AwsContext): (req: IncomingMessage, re
           return { response: sts(request, caller, requestId), requestId };
         case 'iam':
           return { response: iam(request, caller, requestId), requestId };
+        case 'ec2':
+          return { response: ec2(request, caller, requestId), requestId };
         case 'eks':
           return { response: eks(request, caller), requestId };
         case 'organizations':
@@ -1201,6 +1355,9 @@ function failureKeys(apiKey: string, request: AwsRequest, callerAccount: string)
   if (policyArn) keys.push(`${apiKey}@${policyArn}`, `${apiKey}@${policyArn.split('/').pop() ?? ''}`);
   const target = /^arn:[^:]+:iam::(\d{12}):/.exec(request.params.get('RoleArn') ?? '')?.[1];
   if (target) keys.push(`${apiKey}@${target}`);
+  // A launch template: by its id or name (`ec2:DescribeLaunchTemplateVersions@lt-0a1b...`).
+  const template = request.params.get('LaunchTemplateId') ?? request.params.get('LaunchTemplateName');
+  if (template) keys.push(`${apiKey}@${template}`);
   return keys;
 }
 
@@ -1212,7 +1369,12 @@ async function failedResponse(
 ): Promise<AwsResponse | undefined> {
   switch (mode) {
     case 'denied': {
-      const code = PROTOCOL[service] === 'query' ? 'AccessDenied' : 'AccessDeniedException';
+      const code =
+        PROTOCOL[service] === 'query'
+          ? 'AccessDenied'
+          : PROTOCOL[service] === 'ec2'
+            ? 'UnauthorizedOperation'
+            : 'AccessDeniedException';
       return errorResponse(
         PROTOCOL[service],
         service,

@@ -72,6 +72,19 @@ const addonsFileSchema = z.looseObject({
   addons: z.array(z.string()),
   described: z.array(z.looseObject({ addon: z.looseObject({ addonName: z.string() }) })).optional(),
 });
+const nodegroupsFileSchema = z.looseObject({
+  nodegroups: z.array(z.string()),
+  described: z.array(z.looseObject({ nodegroup: z.looseObject({ nodegroupName: z.string() }) })).optional(),
+  launchTemplateVersions: z
+    .array(
+      z.looseObject({
+        LaunchTemplateId: z.string().optional(),
+        LaunchTemplateName: z.string().optional(),
+        VersionNumber: z.number().int(),
+      }),
+    )
+    .optional(),
+});
 const emulatorFileSchema = z.looseObject({ externalId: z.string().min(1).optional() });
 
 export type JsonObject = Record<string, unknown>;
@@ -118,6 +131,15 @@ export interface FleetClusterFiles {
   readonly associations: readonly JsonObject[];
   /** addons.json: the add-on names and the describe-addon `addon` objects (none when absent). */
   readonly addons: { readonly names: readonly string[]; readonly described: readonly JsonObject[] };
+  /**
+   * nodegroups.json: the node group names, the describe-nodegroup `nodegroup` objects, and the
+   * launch template versions they run (EC2 serves them per account and region; none when absent).
+   */
+  readonly nodegroups: {
+    readonly names: readonly string[];
+    readonly described: readonly JsonObject[];
+    readonly launchTemplateVersions: readonly JsonObject[];
+  };
 }
 
 export interface FleetFiles {
@@ -176,6 +198,7 @@ async function readCluster(
   const kubernetes = await readJson(join(base, 'kubernetes.json'), kubernetesFileSchema);
   const associations = await readJson(join(base, 'pod-identity-associations.json'), associationsFileSchema);
   const addons = await readJson(join(base, 'addons.json'), addonsFileSchema);
+  const nodegroups = await readJson(join(base, 'nodegroups.json'), nodegroupsFileSchema);
   const objects: Record<KubernetesKind, KubeObject[]> = {
     ServiceAccount: [],
     Pod: [],
@@ -216,6 +239,11 @@ async function readCluster(
     collected,
     associations: associations?.associations ?? [],
     addons: { names: addons?.addons ?? [], described: (addons?.described ?? []).map((d) => d.addon) },
+    nodegroups: {
+      names: nodegroups?.nodegroups ?? [],
+      described: (nodegroups?.described ?? []).map((d) => d.nodegroup),
+      launchTemplateVersions: nodegroups?.launchTemplateVersions ?? [],
+    },
   };
 }
 

@@ -222,6 +222,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       AWS_ENDPOINT_URL_IAM: endpoint,
       AWS_ENDPOINT_URL_STS: endpoint,
       AWS_ENDPOINT_URL_EKS: endpoint,
+      AWS_ENDPOINT_URL_EC2: endpoint,
       AWS_ENDPOINT_URL_ORGANIZATIONS: endpoint,
       AWS_ENDPOINT_URL_ACCOUNT: endpoint,
       AWS_ENDPOINT_URL_SNS: endpoint,

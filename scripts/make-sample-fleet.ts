@@ -111,6 +111,8 @@ export interface Cluster {
     readonly private: boolean;
     readonly cidrs?: readonly string[];
   };
+  /** EKS Auto Mode runs the nodes (DescribeCluster `computeConfig`). */
+  readonly autoMode?: boolean;
 }
 
 export function issuerHost(cluster: Cluster): string {
@@ -186,6 +188,16 @@ export function describeCluster(cluster: Cluster): JsonObject {
       health: { issues: [] },
       accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
       upgradePolicy: { supportType: 'STANDARD' },
+      ...(cluster.autoMode
+        ? {
+            computeConfig: {
+              enabled: true,
+              nodePools: ['general-purpose', 'system'],
+              nodeRoleArn: roleArn(cluster.accountId, `${cluster.name}-node-role`),
+            },
+            storageConfig: { blockStorage: { enabled: true } },
+          }
+        : {}),
     },
   };
 }
@@ -369,7 +381,11 @@ export function irsaTrust(
 }
 
 /** The control-plane and node roles every cluster has; they trust AWS services, not an OIDC provider. */
-export function addClusterRoles(account: Account, cluster: Cluster): void {
+export function addClusterRoles(
+  account: Account,
+  cluster: Cluster,
+  extraNodePolicies: readonly AttachedPolicy[] = [],
+): void {
   addRole(account, {
     name: `${cluster.name}-cluster-role`,
     createdAt: cluster.createdAt,
@@ -386,6 +402,7 @@ export function addClusterRoles(account: Account, cluster: Cluster): void {
       awsManaged('AmazonEKSWorkerNodePolicy'),
       awsManaged('AmazonEKS_CNI_Policy'),
       awsManaged('AmazonEC2ContainerRegistryReadOnly'),
+      ...extraNodePolicies,
     ],
   });
 }
@@ -1117,6 +1134,96 @@ export interface ClusterSnapshot {
   /** Labels of namespaces beyond `kubernetes.io/metadata.name`, by namespace. */
   readonly namespaceLabels?: Readonly<Record<string, Record<string, string>>>;
   readonly podIdentityAssociations?: readonly JsonObject[];
+  /**
+   * The managed node groups (nodegroups.json); default: one, `general`, on the cluster's own launch
+   * template `<cluster>-nodes` version 1, which requires IMDSv2 with hop limit 1.
+   */
+  readonly nodeGroups?: readonly NodeGroupInput[];
+}
+
+/** The metadata options of a launch template version (null: the version sets none). */
+type MetadataOptions = {
+  HttpTokens?: string;
+  HttpPutResponseHopLimit?: number;
+  HttpEndpoint?: string;
+} | null;
+
+export interface NodeGroupInput {
+  readonly name: string;
+  /** Null: EKS generated the node group's launch template (DescribeNodegroup names none). */
+  readonly launchTemplate: {
+    readonly name: string;
+    /** As DescribeNodegroup gives it. */
+    readonly version: string;
+    /** The template's versions, from 1; `default` marks the default one (else version 1). */
+    readonly versions: readonly { readonly metadata: MetadataOptions; readonly default?: boolean }[];
+  } | null;
+}
+
+export const SECURE_METADATA: MetadataOptions = {
+  HttpTokens: 'required',
+  HttpPutResponseHopLimit: 1,
+  HttpEndpoint: 'enabled',
+};
+
+/** `nodegroups.json`: list-nodegroups, describe-nodegroup of each, the launch template versions they run. */
+export function nodegroupsJson(cluster: Cluster, groups: readonly NodeGroupInput[]): JsonObject {
+  const seed = `${cluster.accountId}/${cluster.name}`;
+  const templateId = (name: string) => `lt-0${fakeHex(`${seed}/lt/${name}`, 16)}`;
+  const described = groups.map((g) => ({
+    nodegroup: {
+      nodegroupName: g.name,
+      nodegroupArn: `arn:aws:eks:${cluster.region}:${cluster.accountId}:nodegroup/${cluster.name}/${g.name}/${fakeHex(`${seed}/ng/${g.name}`, 8)}-0000-0000-0000-000000000000`,
+      clusterName: cluster.name,
+      version: cluster.version,
+      createdAt: cliDate(cluster.createdAt.replace(/Z$/, '.104000Z')),
+      status: 'ACTIVE',
+      capacityType: 'ON_DEMAND',
+      scalingConfig: { minSize: 2, maxSize: 6, desiredSize: 2 },
+      instanceTypes: g.launchTemplate ? [] : ['m6i.large'],
+      amiType: g.launchTemplate ? 'AL2_x86_64' : 'AL2023_x86_64_STANDARD',
+      nodeRole: roleArn(cluster.accountId, `${cluster.name}-node-role`),
+      resources: { autoScalingGroups: [{ name: `eks-${g.name}-${fakeHex(`${seed}/asg/${g.name}`, 8)}` }] },
+      health: { issues: [] },
+      ...(g.launchTemplate
+        ? {
+            launchTemplate: {
+              name: g.launchTemplate.name,
+              version: g.launchTemplate.version,
+              id: templateId(g.launchTemplate.name),
+            },
+          }
+        : {}),
+    },
+  }));
+  // What the collector keeps of each version it read: the versions the node groups name.
+  const versions = groups.flatMap((g) => {
+    const t = g.launchTemplate;
+    if (!t) return [];
+    const defaultIndex = Math.max(
+      0,
+      t.versions.findIndex((v) => v.default === true),
+    );
+    const wanted =
+      t.version === '$Latest'
+        ? t.versions.length - 1
+        : t.version === '$Default'
+          ? defaultIndex
+          : Number(t.version) - 1;
+    const v = t.versions[wanted];
+    if (!v) throw new Error(`${cluster.name}/${g.name}: no version ${t.version}`);
+    return [
+      {
+        LaunchTemplateId: templateId(t.name),
+        LaunchTemplateName: t.name,
+        VersionNumber: wanted + 1,
+        DefaultVersion: wanted === defaultIndex,
+        CreateTime: cliDate(cluster.createdAt),
+        LaunchTemplateData: (v.metadata === null ? {} : { MetadataOptions: v.metadata }) as JsonObject,
+      },
+    ];
+  });
+  return { nodegroups: groups.map((g) => g.name).sort(), described, launchTemplateVersions: versions };
 }
 
 export function twoNodes(seed: string): string[] {
@@ -1222,7 +1329,8 @@ function checkoutCluster(): ClusterSnapshot {
     tags: { team: 'checkout', env: 'prod' },
     nodeIps: twoNodes('checkout'),
   };
-  addClusterRoles(ACCOUNT_A, c);
+  // During the outage cart-api's pods ran with the node role; someone "fixed" their S3 errors there.
+  addClusterRoles(ACCOUNT_A, c, [awsManaged('AmazonS3FullAccess')]);
   addOidcProvider(ACCOUNT_A, issuerHost(c), c.name, '2025-03-04T15:02:48Z');
   for (const [sa, name, policy] of [
     ['checkout-web', 'checkout-web', 'checkout-web-sessions'],
@@ -1254,10 +1362,37 @@ function checkoutCluster(): ClusterSnapshot {
     { ...onCluster(c), namespace: 'checkout', serviceAccount: 'receipts' },
     "Deployment receipts: its pod template carries eks.amazonaws.com/skip-pod-identity-webhook (added during the outage to rule the webhook out, never removed), which the webhook's objectSelector excludes; IRSA-030 takes the label as deliberate",
   );
+  expectFinding(
+    'IRSA-060',
+    { ...onCluster(c), roleName: 'checkout-node-role' },
+    'node group general runs launch template checkout-nodes version 2, which allows IMDSv1 (HttpTokens optional) with hop limit 2: the unmutated cart-api pods reach the node role through the metadata',
+  );
+  expectFinding(
+    'IRSA-061',
+    { ...onCluster(c), roleName: 'checkout-node-role' },
+    'node role checkout-node-role holds AmazonS3FullAccess beside the worker-node policies (attached during the outage so that the unmutated pods could reach S3): every pod that reaches the metadata gets it',
+  );
   return {
     cluster: c,
+    // Version 1 of the template was IMDSv2-only; version 2 (the default) loosened it for an agent.
+    nodeGroups: [
+      {
+        name: 'general',
+        launchTemplate: {
+          name: 'checkout-nodes',
+          version: '2',
+          versions: [
+            { metadata: SECURE_METADATA },
+            {
+              metadata: { HttpTokens: 'optional', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled' },
+              default: true,
+            },
+          ],
+        },
+      },
+    ],
     story:
-      "seed 001: the webhook's caBundle was replaced by another cluster's CA; new pods are not mutated, and a workload labelled to skip the webhook while debugging still skips it",
+      "seed 001: the webhook's caBundle was replaced by another cluster's CA; new pods are not mutated (and reach the node role, which IMDSv1 and hop limit 2 expose and which holds AmazonS3FullAccess), and a workload labelled to skip the webhook while debugging still skips it",
     kubernetes: [
       ...kubeSystem(c),
       // Patched on 2025-11-17 with payments' caBundle (CA A) instead of checkout's own (CA B).
@@ -1435,6 +1570,19 @@ function batchCluster(): ClusterSnapshot {
   );
   return {
     cluster: c,
+    // general: created without a launch template (EKS generated one: IRSA-060 not evaluated, says so);
+    // spot: on batch-spot's $Latest, version 2, IMDSv2 with hop limit 1.
+    nodeGroups: [
+      { name: 'general', launchTemplate: null },
+      {
+        name: 'spot',
+        launchTemplate: {
+          name: 'batch-spot',
+          version: '$Latest',
+          versions: [{ metadata: SECURE_METADATA, default: true }, { metadata: SECURE_METADATA }],
+        },
+      },
+    ],
     story:
       "seed 003: annotation values the webhook ignores, a role changed without restarting, regional STS, static keys that shadow the role; the self-hosted webhook that replaces EKS's fails open, has no ready endpoint, and its namespace opt-in label is missing on a new namespace",
     namespaceLabels: { 'kube-system': inject, etl: inject },
@@ -1667,6 +1815,8 @@ function mlPlatformCluster(): ClusterSnapshot {
     createdAt: '2025-06-02T18:03:12Z',
     tags: { team: 'ml', env: 'prod' },
     nodeIps: twoNodes('ml-platform'),
+    // EKS Auto Mode: no managed node group, nodes whose metadata pods cannot reach (IRSA-060/061 pass).
+    autoMode: true,
   };
   const host = issuerHost(c);
   const sub = `${host}:sub`;
@@ -2046,6 +2196,22 @@ function main(): void {
         associations: [...s.podIdentityAssociations],
       });
     }
+    // Auto Mode runs its nodes without managed node groups; the others run theirs (nodegroups.json).
+    const nodeGroups: readonly NodeGroupInput[] =
+      s.nodeGroups ??
+      (s.cluster.autoMode
+        ? []
+        : [
+            {
+              name: 'general',
+              launchTemplate: {
+                name: `${s.cluster.name}-nodes`,
+                version: '1',
+                versions: [{ metadata: SECURE_METADATA }],
+              },
+            },
+          ]);
+    writeJson(join(dir, 'nodegroups.json'), nodegroupsJson(s.cluster, nodeGroups));
     // `aws eks list-addons`, and `describe-addon` of the Pod Identity agent where it is installed
     // (the clusters with associations): PODID-004 passes on them.
     const agent = (s.podIdentityAssociations?.length ?? 0) > 0;

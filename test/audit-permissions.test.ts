@@ -23,7 +23,7 @@ import { startLocalPipeline } from '../demo/local-pipeline.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 
 const FLEET = resolve(import.meta.dirname, '../examples/fleet');
-const MEMBER_SERVICES = new Set(['iam', 'eks', 'account']);
+const MEMBER_SERVICES = new Set(['iam', 'eks', 'ec2', 'account']);
 
 /** The IAM actions of the AWS operations the emulator counted (Kubernetes requests left out). */
 function awsActions(counts: Record<string, number>): string[] {

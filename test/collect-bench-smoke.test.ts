@@ -27,13 +27,15 @@ describe('npm run bench:collect', () => {
       ['2', '12', '0'],
     ]);
     // 108 before IRSA-063/064's reads: + one namespace page per cluster (12), + a GET of the
-    // self-managed webhook's Service and one EndpointSlice page on the 6 clusters that run one.
-    expect(run.stdout).toMatch(/^total in the bound\s+132\s+132\s+1\.000$/m);
+    // self-managed webhook's Service and one EndpointSlice page on the 6 clusters that run one; and
+    // IRSA-060/061's: + ListNodegroups per cluster (12), DescribeNodegroup per node group (24) and
+    // DescribeLaunchTemplateVersions per template of an account and region (12).
+    expect(run.stdout).toMatch(/^total in the bound\s+180\s+180\s+1\.000$/m);
     // The policies of the 120 referenced roles: their names, each inline document, and each
     // cluster's shared customer-managed policy once (GetPolicy + GetPolicyVersion).
     expect(run.stdout).toMatch(/^\+ iam:GetRolePolicy \(apart\)\s+120\s+120$/m);
     expect(run.stdout).toMatch(/^\+ iam:GetPolicyVersion \(apart\)\s+12\s+12$/m);
-    expect(run.stdout).toMatch(/^policy names and documents\s+384\s+384\s+1\.000$/m);
+    expect(run.stdout).toMatch(/^policy names and documents\s+408\s+408\s+1\.000$/m);
     expect(run.stdout).not.toMatch(/did not all make the same number of calls/);
     expect(run.stdout).toMatch(/^wall time, median of 2: \d+ ms = [\d.]+x \(runs \d+ to \d+ ms/m);
     expect(run.stdout).toMatch(/target: calls within 1\.1x of the bound: OK/);

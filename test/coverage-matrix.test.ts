@@ -8,6 +8,7 @@
  * - one coverage finding (AUDIT-001/002/003) names the operation, at the scope of the failure,
  *   with the class of the failure recorded (and the HTTP status when there was an answer).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '#shared/checks/catalogue.ts';
@@ -32,9 +33,15 @@ const ML = { accountId: '345678901234', region: 'us-east-1', cluster: 'ml-platfo
 const BATCH = { accountId: '210987654321', region: 'eu-west-1', cluster: 'batch' };
 /** A role a ServiceAccount of payments names (its policies are looked up for IRSA-018). */
 const ROLE = 'payments-settlement';
+/** The launch template payments' node group runs (ec2:DescribeLaunchTemplateVersions, IRSA-060). */
+const TEMPLATE: string = JSON.parse(
+  readFileSync(join(FLEET, '210987654321/eu-west-1/payments/nodegroups.json'), 'utf8'),
+).launchTemplateVersions[0].LaunchTemplateId;
 const CLUSTER_INPUTS: readonly InputName[] = [
   'cluster',
   'pod-identity-associations',
+  'node-groups',
+  'launch-templates',
   'ServiceAccount',
   'Pod',
   'MutatingWebhookConfiguration',
@@ -122,6 +129,27 @@ const READS: readonly Read[] = [
     key: `eks:ListPodIdentityAssociations@${PAYMENTS.cluster}`,
     api: 'eks:ListPodIdentityAssociations',
     inputs: ['pod-identity-associations'],
+    audit: 'AUDIT-003',
+    at: PAYMENTS,
+  },
+  {
+    key: `eks:ListNodegroups@${PAYMENTS.cluster}`,
+    api: 'eks:ListNodegroups',
+    inputs: ['node-groups', 'launch-templates'],
+    audit: 'AUDIT-003',
+    at: PAYMENTS,
+  },
+  {
+    key: `eks:DescribeNodegroup@${PAYMENTS.cluster}`,
+    api: 'eks:DescribeNodegroup',
+    inputs: ['node-groups', 'launch-templates'],
+    audit: 'AUDIT-003',
+    at: PAYMENTS,
+  },
+  {
+    key: `ec2:DescribeLaunchTemplateVersions@${TEMPLATE}`,
+    api: 'ec2:DescribeLaunchTemplateVersions',
+    inputs: ['launch-templates'],
     audit: 'AUDIT-003',
     at: PAYMENTS,
   },

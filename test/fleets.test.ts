@@ -62,7 +62,7 @@ describe('the README main command', () => {
     expect(run.stdout).toMatch(
       /fix: kubectl --context checkout rollout restart deployment\/cart-api -n checkout|rollout restart deployment\/cart-api -n checkout/,
     );
-    expect(run.stdout).toMatch(/26 failing findings/);
+    expect(run.stdout).toMatch(/28 failing findings/);
     expect(run.stdout.includes('\u001b[')).toBe(false); // no colour when not on a terminal
   });
 });

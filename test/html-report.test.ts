@@ -236,7 +236,7 @@ describe('the HTML renderer', () => {
       'webhook',
       'webhook',
     ]);
-    expect(['IRSA-030', 'IRSA-034'].map(linkOfCheck)).toEqual(['pods', 'pods']);
+    expect(['IRSA-030', 'IRSA-034', 'IRSA-060', 'IRSA-061'].map(linkOfCheck)).toEqual(Array(4).fill('pods'));
     expect(['PODID-001', 'PODID-002', 'PODID-003', 'PODID-005', 'PODID-006'].map(linkOfCheck)).toEqual([
       'role',
       'role',

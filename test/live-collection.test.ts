@@ -179,6 +179,69 @@ describe('live collection through the emulator', () => {
     }
   });
 
+  it("reads the node groups, each launch template once and the node roles' policy names: IRSA-060/061 judge every cluster", async () => {
+    const { files } = await collectFleet(ORGANIZATION);
+    const fleet = await loadFleet(memorySource(files));
+    const node = runAudit(fleet, { now: NOW })
+      .findings.filter((f) => f.checkId === 'IRSA-060' || f.checkId === 'IRSA-061')
+      .map((f) => `${f.checkId} ${f.cluster} ${f.resource ?? 'cluster'} ${f.status}`)
+      .sort();
+    expect(node).toEqual([
+      // EKS generated batch/general's launch template: not seen, never a pass.
+      'IRSA-060 batch nodegroup/general not-evaluated',
+      // batch/spot runs batch-spot's $Latest (version 2 of 2).
+      'IRSA-060 batch nodegroup/spot pass',
+      'IRSA-060 checkout nodegroup/general fail',
+      'IRSA-060 legacy nodegroup/general pass',
+      'IRSA-060 ml-platform cluster pass',
+      'IRSA-060 payments nodegroup/general pass',
+      'IRSA-061 batch nodegroup/general pass',
+      'IRSA-061 batch nodegroup/spot pass',
+      'IRSA-061 checkout nodegroup/general fail',
+      'IRSA-061 legacy nodegroup/general pass',
+      'IRSA-061 ml-platform cluster pass',
+      'IRSA-061 payments nodegroup/general pass',
+    ]);
+    const counts = emulator.requestCounts();
+    // The lower bound: one list per cluster, one describe per node group, one read per template.
+    expect(counts['eks:ListNodegroups']).toBe(5);
+    expect(counts['eks:DescribeNodegroup']).toBe(5);
+    expect(counts['ec2:DescribeLaunchTemplateVersions']).toBe(4);
+    // The node roles' names are read (not their documents), each once.
+    const iam = JSON.parse(files.get('210987654321/iam.json') ?? '{}');
+    expect(
+      iam.RolePolicies['checkout-node-role'].AttachedPolicies.map(
+        (p: { PolicyName: string }) => p.PolicyName,
+      ),
+    ).toContain('AmazonS3FullAccess');
+    expect(iam.RolePolicies['checkout-node-role'].RolePolicyList).toBeUndefined();
+    // Only the metadata options of a launch template version are kept (never its UserData).
+    const checkout = JSON.parse(files.get('210987654321/eu-west-1/checkout/nodegroups.json') ?? '{}');
+    expect(Object.keys(checkout.launchTemplateVersions[0].LaunchTemplateData)).toEqual(['MetadataOptions']);
+  });
+
+  it('a denied ec2:DescribeLaunchTemplateVersions leaves IRSA-060 not evaluated on that cluster, never passed', async () => {
+    const { files: before } = await collectFleet(ORGANIZATION);
+    const paymentsTemplate = JSON.parse(before.get('210987654321/eu-west-1/payments/nodegroups.json') ?? '{}')
+      .launchTemplateVersions[0].LaunchTemplateId as string;
+    emulator.setFaults({
+      failures: { [`ec2:DescribeLaunchTemplateVersions@${paymentsTemplate}`]: 'denied' },
+    });
+    const { files } = await collectFleet(ORGANIZATION);
+    const results = runAudit(await loadFleet(memorySource(files)), { now: NOW }).findings.filter(
+      (f) =>
+        f.cluster === 'payments' &&
+        (f.checkId === 'IRSA-060' || (f.checkId.startsWith('AUDIT-') && f.status === 'fail')),
+    );
+    expect(results.map((f) => `${f.checkId} ${f.status}`).sort()).toEqual([
+      'AUDIT-003 fail',
+      'IRSA-060 not-evaluated',
+    ]);
+    expect(results.find((f) => f.checkId === 'AUDIT-003')?.message).toContain(
+      'ec2:DescribeLaunchTemplateVersions',
+    );
+  });
+
   it('lists IAM once per account and pages Kubernetes lists', async () => {
     await liveFindings();
     const counts = emulator.requestCounts();
@@ -385,7 +448,8 @@ describe('live collection through the emulator', () => {
     emulator.setFaults({ unreachableClusters: ['checkout'] });
     const findings = await liveFindings();
     const checkout = findings.filter((f) => f.cluster === 'checkout');
-    expect(checkout.map((f) => f.checkId)).toEqual(['AUDIT-002']);
+    // Its node group's exposure (IRSA-060/061) is read from EKS, EC2 and IAM: it stands.
+    expect(checkout.map((f) => f.checkId)).toEqual(['AUDIT-002', 'IRSA-060', 'IRSA-061']);
     expect(checkout[0]?.evidence).toMatchObject({ code: 'ECONNREFUSED' });
     const others = expected.filter((f) => f.cluster !== 'checkout');
     expect(ids(findings.filter((f) => f.cluster !== 'checkout'))).toEqual(ids(others));

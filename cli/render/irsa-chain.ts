@@ -43,6 +43,8 @@ export function linkOfCheck(checkId: string): ChainLink | 'not-looked' | null {
   // 062: it fails open; 063: its selectors leave the SA's namespace or pods out; 064: its Service has no ready endpoint.
   if (n === 3 || n === 4 || n === 62 || n === 63 || n === 64) return 'webhook';
   if (n >= 30 && n <= 34) return 'pods';
+  // 060/061: the node role the cluster's pods fall back to when their injection fails (IMDS reachable, excess).
+  if (n === 60 || n === 61) return 'pods';
   return null;
 }
 

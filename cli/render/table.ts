@@ -23,6 +23,9 @@ function resourceOf(f: Finding): string {
   if (f.workload)
     return `${v(f.namespace)}/${v(f.serviceAccount)}  ${v(f.workload.kind)}/${v(f.workload.name)}`;
   if (f.serviceAccount) return `${v(f.namespace)}/${v(f.serviceAccount)}`;
+  // A node group (IRSA-060/061): the node group, then its node role.
+  if (f.resource?.startsWith('nodegroup/'))
+    return f.roleName ? `${v(f.resource)}  role ${v(f.roleName)}` : v(f.resource);
   if (f.roleName) return `role ${v(f.roleName)}`;
   if (f.resource) return v(f.resource);
   return f.cluster ? 'cluster' : 'account';

@@ -43,7 +43,7 @@ export const REASONS = {
   tableIndexes:
     "Query on the finding table's global secondary indexes: the resource is the table's own index/* (the five indexes of the one table).",
   listWithoutResource:
-    'iam:ListRoles, iam:ListOpenIDConnectProviders, eks:ListClusters and account:ListRegions support no resource-level permission: Resource "*" with read-only List actions.',
+    'iam:ListRoles, iam:ListOpenIDConnectProviders, eks:ListClusters, account:ListRegions and ec2:DescribeLaunchTemplateVersions support no resource-level permission: Resource "*" with read-only List and Describe actions.',
   oidcProviders:
     "iam:GetOpenIDConnectProvider reads every IAM OIDC provider of this account (one per EKS cluster): the account's own oidc-provider/*.",
   roles:
@@ -51,11 +51,13 @@ export const REASONS = {
   customerManagedPolicies:
     "iam:GetPolicy and iam:GetPolicyVersion read the default version of the customer-managed policies those roles attach, which are not known in advance: this account's policy/* (AWS-managed policies, arn:aws:iam::aws:policy/*, are not granted).",
   clusters:
-    "eks:DescribeCluster, eks:ListPodIdentityAssociations and eks:ListAddons read every cluster of this account in every audited region: this account's cluster/* in any region.",
+    "eks:DescribeCluster, eks:ListPodIdentityAssociations, eks:ListAddons and eks:ListNodegroups read every cluster of this account in every audited region: this account's cluster/* in any region.",
   podIdentityAssociations:
     "eks:DescribePodIdentityAssociation reads the role of each Pod Identity association, whose ids are not known in advance: this account's podidentityassociation/* in any region (read-only).",
   addons:
     "eks:DescribeAddon reads the eks-pod-identity-agent add-on of each cluster that lists it, whose ARN ends in an id not known in advance: this account's addon/* in any region (read-only).",
+  nodegroups:
+    "eks:DescribeNodegroup reads each managed node group of each cluster (its node role and launch template), whose names are not known in advance: this account's nodegroup/* in any region (read-only).",
   assumeMemberRoles:
     'The auditor assumes the member audit role (one fixed name) in every account of the organization; the member role trusts only this role and requires the ExternalId (and aws:ResourceOrgID when an organization id is configured).',
   listAccounts:
@@ -152,4 +154,9 @@ export function acknowledgeMember(role: IConstruct): void {
     REASONS.podIdentityAssociations,
   );
   acknowledge(role, `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:addon/*]`, REASONS.addons);
+  acknowledge(
+    role,
+    `AwsSolutions-IAM5[Resource::arn:${PARTITION}:eks:*:${ACCOUNT}:nodegroup/*]`,
+    REASONS.nodegroups,
+  );
 }

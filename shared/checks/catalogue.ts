@@ -33,6 +33,8 @@ import { check as irsa034 } from './irsa-034-pod-static-credentials/check.ts';
 import { check as irsa040 } from './irsa-040-assume-role-probe/check.ts';
 import { check as irsa050 } from './irsa-050-oidc-provider-orphaned/check.ts';
 import { check as irsa051 } from './irsa-051-role-trusts-missing-cluster/check.ts';
+import { check as irsa060 } from './irsa-060-node-imds-reachable/check.ts';
+import { check as irsa061 } from './irsa-061-node-role-excess-permissions/check.ts';
 import { check as irsa062 } from './irsa-062-webhook-failure-policy-ignore/check.ts';
 import { check as irsa063 } from './irsa-063-webhook-selector-excludes/check.ts';
 import { check as irsa064 } from './irsa-064-webhook-service-no-endpoint/check.ts';
@@ -71,6 +73,8 @@ export const CATALOGUE: readonly Check[] = [
   irsa040,
   irsa050,
   irsa051,
+  irsa060,
+  irsa061,
   irsa062,
   irsa063,
   irsa064,

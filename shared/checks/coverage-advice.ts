@@ -153,6 +153,12 @@ function serviceCli(api: string): string {
     case 'eks:ListAddons':
     case 'eks:DescribeAddon':
       return 'eks list-addons --cluster-name CLUSTER';
+    case 'eks:ListNodegroups':
+      return 'eks list-nodegroups --cluster-name CLUSTER';
+    case 'eks:DescribeNodegroup':
+      return 'eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NODEGROUP';
+    case 'ec2:DescribeLaunchTemplateVersions':
+      return 'ec2 describe-launch-template-versions --launch-template-id LAUNCH_TEMPLATE_ID';
     case 'eks:DescribePodIdentityAssociation':
       return 'eks describe-pod-identity-association --cluster-name CLUSTER --association-id ASSOCIATION_ID';
     case 'account:ListRegions':

@@ -22,6 +22,7 @@ export type CheckScope =
   | 'workload'
   | 'account'
   | 'provider'
+  | 'node-group'
   | 'file';
 
 export interface CheckMetadata {

@@ -4,6 +4,7 @@
  * endpoints from the environment (`AWS_ENDPOINT_URL_IAM`, ... honoured by the SDK itself).
  */
 import { AccountClient } from '@aws-sdk/client-account';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -46,6 +47,7 @@ export class AwsClients {
   private readonly options: Required<ClientOptions>;
   private readonly eksByRegion = new Map<string, EKSClient>();
   private readonly accountByRegion = new Map<string, AccountClient>();
+  private readonly ec2ByRegion = new Map<string, EC2Client>();
   private cachedIam: IAMClient | undefined;
   private cachedSts: STSClient | undefined;
   private cachedOrganizations: OrganizationsClient | undefined;
@@ -95,6 +97,15 @@ export class AwsClients {
     return client;
   }
 
+  ec2(region: string): EC2Client {
+    let client = this.ec2ByRegion.get(region);
+    if (!client) {
+      client = new EC2Client(this.config(region));
+      this.ec2ByRegion.set(region, client);
+    }
+    return client;
+  }
+
   account(region = homeRegion()): AccountClient {
     let client = this.accountByRegion.get(region);
     if (!client) {
@@ -116,6 +127,7 @@ export class AwsClients {
       this.cachedSts,
       this.cachedOrganizations,
       ...this.eksByRegion.values(),
+      ...this.ec2ByRegion.values(),
       ...this.accountByRegion.values(),
     ]) {
       client?.destroy();

@@ -17,12 +17,15 @@ import {
   resolveAccounts,
 } from './accounts.ts';
 import { AwsClients, type ClientOptions, describeAwsError } from './aws-clients.ts';
+import { describeLaunchTemplateVersions, type LaunchTemplateRef } from './ec2.ts';
 import {
   AddonDescribeError,
   describeCluster,
   describePodIdentityAssociations,
+  type ListedNodegroups,
   listAddons,
   listClusters,
+  listNodegroups,
   listPodIdentityAssociations,
 } from './eks.ts';
 import { byErrorOrder, ReadError } from './failures.ts';
@@ -96,7 +99,9 @@ export interface CollectOptions {
   /**
    * Whose attached and inline policies to list (IRSA-018): the roles this collection's
    * ServiceAccounts name (default), or also every role that trusts an EKS OIDC provider: the
-   * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter.
+   * pipeline, where another account's unit may need them (cross-account IRSA), uses the latter
+   * (and then reads the policy names of every role that trusts ec2.amazonaws.com, which the node
+   * groups of the account's parts may name: IRSA-061).
    */
   readonly rolePolicies?: 'referenced' | 'web-identity';
   /**
@@ -133,6 +138,18 @@ export interface CollectResult {
   readonly kubernetesRequests: Record<string, number>;
   readonly accounts: number;
   readonly clusters: number;
+}
+
+/** Whether a trust policy (as ListRoles returns it, URL-encoded) admits EC2 (a node role must). */
+function trustsEc2(document: unknown): boolean {
+  if (typeof document !== 'string') return false;
+  let text = document;
+  try {
+    text = decodeURIComponent(document);
+  } catch {
+    // not URL-encoded: look at it as it is
+  }
+  return /"ec2\.amazonaws\.com(?:\.cn)?"/i.test(text);
 }
 
 /** Whether a trust policy (as ListRoles returns it, URL-encoded) names an EKS OIDC provider. */
@@ -208,6 +225,55 @@ interface AccountState {
   readonly policiesLookedUp: Set<string>;
   /** Customer-managed policies read (or being read) for the account's roles, by ARN: each once. */
   readonly managedPolicies: Map<string, Promise<ManagedPolicy>>;
+  /** Roles whose policy documents were read (or tried): a node role's names may come first. */
+  readonly documentsLookedUp: Set<string>;
+  /** The clusters' node group reads, whose launch templates readLaunchTemplates reads once each. */
+  readonly nodeGroupReads: NodeGroupRead[];
+}
+
+/** One cluster's managed node groups, waiting for the launch templates of its account and region. */
+interface NodeGroupRead {
+  readonly region: string;
+  readonly base: string;
+  readonly clusterErrors: CollectionError[];
+  /** Null when ListNodegroups failed (no nodegroups.json). */
+  readonly listed: Promise<ListedNodegroups | null>;
+  /** Called once nodegroups.json is written (or known not to be): the cluster's errors are then complete. */
+  readonly written: () => void;
+}
+
+/** Launch template reads in flight at once per account. */
+const TEMPLATE_CONCURRENCY = 4;
+
+/**
+ * The launch template a node group names (DescribeNodegroup `launchTemplate`), with the version it
+ * names (no version: the template's default, as EKS uses it); null for EKS's generated one.
+ */
+function launchTemplateOf(
+  nodegroup: Record<string, unknown>,
+): { key: string; ref: LaunchTemplateRef; version: string } | null {
+  const template = nodegroup.launchTemplate as
+    | { id?: unknown; name?: unknown; version?: unknown }
+    | undefined;
+  const id = typeof template?.id === 'string' && template.id !== '' ? template.id : undefined;
+  const name = typeof template?.name === 'string' && template.name !== '' ? template.name : undefined;
+  if (!id && !name) return null;
+  const version =
+    typeof template?.version === 'string' && template.version !== '' ? template.version : '$Default';
+  return { key: id ? `id:${id}` : `name:${name}`, ref: id ? { id } : { name }, version };
+}
+
+/** What the snapshot keeps of a launch template version: never its UserData, which may hold secrets. */
+function trimLaunchTemplateVersion(version: Record<string, unknown>): Record<string, unknown> {
+  const data = version.LaunchTemplateData as { MetadataOptions?: unknown } | undefined;
+  return {
+    LaunchTemplateId: version.LaunchTemplateId,
+    LaunchTemplateName: version.LaunchTemplateName,
+    VersionNumber: version.VersionNumber,
+    DefaultVersion: version.DefaultVersion,
+    CreateTime: version.CreateTime,
+    LaunchTemplateData: data?.MetadataOptions === undefined ? {} : { MetadataOptions: data.MetadataOptions },
+  };
 }
 
 /** Collects the fleet. */
@@ -234,9 +300,13 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     errors: [],
     policiesLookedUp: new Set<string>(),
     managedPolicies: new Map(),
+    documentsLookedUp: new Set<string>(),
+    nodeGroupReads: [],
   }));
   /** Role ARNs referenced by service accounts, by the role's account. */
   const referencedRoles = new Map<string, Set<string>>();
+  /** Node roles of managed node groups (IRSA-061), by the role's account: their policy names only. */
+  const nodeRoles = new Map<string, Set<string>>();
   /** Each account's clusters still decoding and writing their files, after the account's slot is freed. */
   const tails: Promise<void>[] = [];
 
@@ -286,6 +356,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     const finishing: Promise<void>[] = [];
     if (options.route) {
       await collectRouted(state, clients, regions, options.route, clusterLimit, finishing);
+      await readLaunchTemplates(state);
       await lookUpPolicies(state);
       tails.push(
         Promise.all(finishing).then(() =>
@@ -314,6 +385,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         );
       }),
     );
+    // The launch templates its node groups run, each read once per region; their node roles noted.
+    await readLaunchTemplates(state);
     // In the account's own slot: its roles' lookups (latency-bound, on this thread) overlap with other
     // accounts' lists and with the decoding of its own last pod pages (on the decode threads).
     await lookUpPolicies(state);
@@ -342,6 +415,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         finishing.push(cluster.finished);
       }),
     );
+    await readLaunchTemplates(state);
     tails.push(
       Promise.all(finishing).then(() =>
         progress({
@@ -423,7 +497,10 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     );
   }
 
-  /** Permissions only for the roles that some service account uses (IRSA-018), each looked up once. */
+  /**
+   * Permissions only for the roles that some service account uses (IRSA-018), each looked up once,
+   * with their documents (IRSA-023); and the policy names alone of the node roles (IRSA-061).
+   */
   async function lookUpPolicies(state: AccountState): Promise<void> {
     const { iam, clients } = state;
     const wanted = new Set(
@@ -433,12 +510,28 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       for (const role of iam.Roles)
         if (trustsEksProvider(role.AssumeRolePolicyDocument)) wanted.add(role.RoleName as string);
     }
-    if (!iam || !clients || wanted.size === 0) return;
+    const nodeRoleNames = new Set(nodeRoles.get(state.accountId) ?? []);
+    if (options.rolePolicies === 'web-identity' && iam) {
+      // The pipeline: a part of the account reads its clusters' node groups with the lead's IAM, and
+      // the lead does not read the node groups of the clusters it forwards: every role EC2 may assume
+      // (a node role must) gets its policy names read here, once per run (IRSA-061).
+      for (const role of iam.Roles)
+        if (trustsEc2(role.AssumeRolePolicyDocument)) nodeRoleNames.add(role.RoleName as string);
+    }
+    const namesOnly = [...nodeRoleNames].filter((roleName) => !wanted.has(roleName));
+    if (!iam || !clients || wanted.size + namesOnly.length === 0) return;
     const existing = new Set(iam.Roles.map((r) => r.RoleName as string));
-    const roleNames = [...wanted].filter(
+    const roleNames = [...wanted, ...namesOnly].filter(
       (roleName) => existing.has(roleName) && !state.policiesLookedUp.has(roleName),
     );
-    if (roleNames.length === 0) return;
+    // A node role whose names an earlier lookup read, now referenced by a ServiceAccount: its documents.
+    const documentsOnly = [...wanted].filter(
+      (roleName) =>
+        state.policiesLookedUp.has(roleName) &&
+        !state.documentsLookedUp.has(roleName) &&
+        iam.RolePolicies[roleName] !== undefined,
+    );
+    if (roleNames.length + documentsOnly.length === 0) return;
     for (const roleName of roleNames) state.policiesLookedUp.add(roleName);
     progress({
       phase: 'policies',
@@ -462,10 +555,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
             });
             return;
           }
+          if (!wanted.has(roleName)) return;
+          state.documentsLookedUp.add(roleName);
           documents.push(readDocuments(state, iam, clients, roleName, limit));
         }),
       ),
     );
+    for (const roleName of documentsOnly) {
+      state.documentsLookedUp.add(roleName);
+      documents.push(readDocuments(state, iam, clients, roleName, limit));
+    }
     await Promise.all(documents);
     const managed = await Promise.all(
       [...state.managedPolicies.values()].map((read) =>
@@ -526,6 +625,108 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         );
       });
     await Promise.all([inline, ...managed]);
+  }
+
+  /**
+   * The launch template versions the account's node groups run: every cluster's node groups listed
+   * and described first, then one ec2:DescribeLaunchTemplateVersions per distinct template of a
+   * region, with all the versions its node groups name; each cluster's nodegroups.json then holds the
+   * versions of its templates (a failed template read is an error on each cluster that names it).
+   * Notes the node roles for lookUpPolicies. Idempotent: a read is taken once.
+   */
+  async function readLaunchTemplates(state: AccountState): Promise<void> {
+    const reads = state.nodeGroupReads.splice(0);
+    if (reads.length === 0) return;
+    const listed = await Promise.all(reads.map((read) => read.listed));
+    const templates = new Map<string, { region: string; ref: LaunchTemplateRef; versions: Set<string> }>();
+    for (const [i, read] of reads.entries()) {
+      for (const { nodegroup } of listed[i]?.described ?? []) {
+        const role = nodegroup.nodeRole;
+        if (typeof role === 'string' && isRoleArn(role)) {
+          const roleAccount = role.split(':')[4] ?? '';
+          nodeRoles.set(
+            roleAccount,
+            (nodeRoles.get(roleAccount) ?? new Set()).add(role.split('/').pop() ?? ''),
+          );
+        }
+        const template = launchTemplateOf(nodegroup);
+        if (!template) continue;
+        const key = `${read.region}/${template.key}`;
+        const entry = templates.get(key) ?? {
+          region: read.region,
+          ref: template.ref,
+          versions: new Set<string>(),
+        };
+        entry.versions.add(template.version);
+        templates.set(key, entry);
+      }
+    }
+    const limit = pLimit(TEMPLATE_CONCURRENCY);
+    const clients = state.clients;
+    const answers = new Map<string, Promise<{ items: Record<string, unknown>[] } | { error: unknown }>>();
+    for (const [key, template] of templates) {
+      answers.set(
+        key,
+        limit(() =>
+          clients
+            ? describeLaunchTemplateVersions(
+                clients.ec2(template.region),
+                template.ref,
+                [...template.versions].sort(),
+              )
+            : Promise.reject(new Error('no AWS clients for the account')),
+        ).then(
+          (items) => ({ items }),
+          (error: unknown) => ({ error }),
+        ),
+      );
+    }
+    await Promise.all(
+      reads.map(async (read, i) => {
+        try {
+          const nodegroups = listed[i];
+          if (!nodegroups) return;
+          const keys = new Set<string>();
+          for (const { nodegroup } of nodegroups.described) {
+            const template = launchTemplateOf(nodegroup);
+            if (template) keys.add(`${read.region}/${template.key}`);
+          }
+          const versions: Record<string, unknown>[] = [];
+          const seen = new Set<string>();
+          let failed = false;
+          for (const key of [...keys].sort()) {
+            const answer = await answers.get(key);
+            if (!answer) continue;
+            if ('error' in answer) {
+              // One error for the cluster: the first failure stands for the others.
+              if (!failed)
+                read.clusterErrors.push({
+                  api: 'ec2:DescribeLaunchTemplateVersions',
+                  ...describeAwsError(answer.error),
+                });
+              failed = true;
+              continue;
+            }
+            for (const item of answer.items) {
+              const id = `${String(item.LaunchTemplateId)}@${String(item.VersionNumber)}`;
+              if (seen.has(id)) continue;
+              seen.add(id);
+              versions.push(trimLaunchTemplateVersion(item));
+            }
+          }
+          files.set(
+            `${read.base}/nodegroups.json`,
+            json({
+              nodegroups: nodegroups.nodegroups,
+              described: nodegroups.described,
+              launchTemplateVersions: versions,
+            }),
+          );
+        } finally {
+          read.written();
+        }
+      }),
+    );
   }
 
   /** Notes the roles that ServiceAccounts reference, by the role's account, for lookUpPolicies. */
@@ -610,6 +811,29 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         } else clusterErrors.push({ api: 'eks:ListAddons', ...describeAwsError(error) });
       },
     );
+    // The managed node groups (IRSA-060, 061): their launch templates are read once per account and
+    // region by readLaunchTemplates, which writes nodegroups.json; a failed list leaves none.
+    let nodeGroupsWritten: () => void = () => {};
+    const nodeGroupsDone = new Promise<void>((resolve) => {
+      nodeGroupsWritten = resolve;
+    });
+    state.nodeGroupReads.push({
+      region,
+      base,
+      clusterErrors,
+      listed: listNodegroups(clients.eks(region), name).then(
+        ({ listed, describeError }) => {
+          if (describeError !== undefined)
+            clusterErrors.push({ api: 'eks:DescribeNodegroup', ...describeAwsError(describeError) });
+          return listed;
+        },
+        (error: unknown) => {
+          clusterErrors.push({ api: 'eks:ListNodegroups', ...describeAwsError(error) });
+          return null;
+        },
+      ),
+      written: () => nodeGroupsWritten(),
+    });
     const finish = async (kubernetes?: () => Promise<void>): Promise<void> => {
       try {
         await kubernetes?.();
@@ -618,6 +842,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       }
       await associations;
       await addons;
+      await nodeGroupsDone;
       if (clusterErrors.length > 0)
         files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
       progress({
@@ -705,8 +930,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
   }
 
   await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
-  // Roles referenced from another account that was collected after the role's own account.
-  await Promise.all(states.map((state) => accountLimit(() => lookUpPolicies(state))));
+  // Roles referenced from another account that was collected after the role's own account (and any
+  // node group read an early return left waiting).
+  await Promise.all(
+    states.map((state) =>
+      accountLimit(async () => {
+        await readLaunchTemplates(state);
+        await lookUpPolicies(state);
+      }),
+    ),
+  );
   await Promise.all(tails);
 
   for (const state of states) {

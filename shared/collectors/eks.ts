@@ -2,10 +2,12 @@
 import {
   DescribeAddonCommand,
   DescribeClusterCommand,
+  DescribeNodegroupCommand,
   DescribePodIdentityAssociationCommand,
   type EKSClient,
   paginateListAddons,
   paginateListClusters,
+  paginateListNodegroups,
   paginateListPodIdentityAssociations,
 } from '@aws-sdk/client-eks';
 
@@ -113,4 +115,51 @@ export class AddonDescribeError extends Error {
   ) {
     super('eks:DescribeAddon failed');
   }
+}
+
+/** The managed node groups of a cluster: the names, and each one's DescribeNodegroup `nodegroup`. */
+export interface ListedNodegroups {
+  nodegroups: string[];
+  described: { nodegroup: Record<string, unknown> }[];
+}
+
+/**
+ * The cluster's EKS managed node groups (IRSA-060, 061): eks:ListNodegroups (paged), then
+ * eks:DescribeNodegroup of each (its node role and launch template), a few at once. A node group
+ * whose describe failed is left out of `described`; the first failure is returned with the rest.
+ */
+export async function listNodegroups(
+  eks: EKSClient,
+  clusterName: string,
+): Promise<{ listed: ListedNodegroups; describeError: unknown }> {
+  const nodegroups: string[] = [];
+  for await (const page of paginateListNodegroups({ client: eks, pageSize: 100 }, { clusterName }))
+    nodegroups.push(...(page.nodegroups ?? []));
+  nodegroups.sort();
+  const described = new Map<string, Record<string, unknown>>();
+  let describeError: unknown;
+  const pending = [...nodegroups];
+  const worker = async (): Promise<void> => {
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+      const nodegroupName = next;
+      try {
+        const response = await eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }));
+        if (response.nodegroup)
+          described.set(nodegroupName, { ...response.nodegroup } as Record<string, unknown>);
+      } catch (error) {
+        describeError ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DESCRIBE_CONCURRENCY }, worker));
+  return {
+    listed: {
+      nodegroups,
+      described: nodegroups.flatMap((name) => {
+        const nodegroup = described.get(name);
+        return nodegroup ? [{ nodegroup }] : [];
+      }),
+    },
+    describeError,
+  };
 }

@@ -26,6 +26,8 @@ import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
  * - `pod-identity-associations`: eks:ListPodIdentityAssociations of the cluster, and
  *   eks:DescribePodIdentityAssociation of each association (its role);
  * - `addons`: the cluster's EKS add-ons (eks:ListAddons, eks:DescribeAddon of the Pod Identity agent);
+ * - `node-groups`: the cluster's managed node groups (eks:ListNodegroups, eks:DescribeNodegroup);
+ * - `launch-templates`: the launch template versions those name (ec2:DescribeLaunchTemplateVersions);
  * - `ServiceAccount`, `Pod`, `MutatingWebhookConfiguration`, `Namespace`: the cluster's Kubernetes lists (kubernetes.json);
  * - `Service`, `EndpointSlice`: the Services a pod identity webhook names, and their EndpointSlices (kubernetes.json);
  * - `TokenRequest`: the live probe's token requests (probes.json).
@@ -38,6 +40,8 @@ export const INPUTS = [
   'cluster',
   'pod-identity-associations',
   'addons',
+  'node-groups',
+  'launch-templates',
   'ServiceAccount',
   'Pod',
   'MutatingWebhookConfiguration',
@@ -56,9 +60,11 @@ export type InputName = (typeof INPUTS)[number];
  *   (and, for `role-policies` and `role-policy-documents`, that role);
  * - `region`: the subject's region, in any account of the fleet (hygiene checks: a provider or a
  *   trust may belong to a cluster of another account there);
- * - `fleet`: anywhere in the fleet.
+ * - `fleet`: anywhere in the fleet;
+ * - `subject-role`: the role the subject itself names (its `roleName`, in its account): a node
+ *   group's node role (IRSA-061).
  */
-export type InputPlace = 'cluster' | 'account' | 'role' | 'region' | 'fleet';
+export type InputPlace = 'cluster' | 'account' | 'role' | 'region' | 'fleet' | 'subject-role';
 
 export interface InputRead {
   readonly input: InputName;
@@ -97,6 +103,8 @@ const CLUSTER_INPUTS: readonly InputName[] = [
   'cluster',
   'pod-identity-associations',
   'addons',
+  'node-groups',
+  'launch-templates',
   ...KUBERNETES_INPUTS,
   'TokenRequest',
 ];
@@ -144,6 +152,12 @@ export function inputsLeftUnread(error: CollectionError, level: 'account' | 'clu
     case 'eks:ListAddons':
     case 'eks:DescribeAddon':
       return ['addons'];
+    case 'eks:ListNodegroups':
+    case 'eks:DescribeNodegroup':
+      // Without the node groups, the launch templates they name are unknown too.
+      return ['node-groups', 'launch-templates'];
+    case 'ec2:DescribeLaunchTemplateVersions':
+      return ['launch-templates'];
     case 'pipeline:AccountView':
       // Another account's unit did not share its IAM and clusters with this one (cross-account.ts).
       return ['iam', ...ROLE_INPUTS, 'cluster-list', ...CLUSTER_INPUTS];
@@ -283,6 +297,9 @@ export class Coverage {
         return { accountId: null, region: subject.region, cluster: null, role: null };
       case 'fleet':
         return { accountId: null, region: null, cluster: null, role: null };
+      case 'subject-role':
+        if (subject.roleName === null) return null;
+        return { accountId: subject.accountId, region: null, cluster: null, role: subject.roleName };
       case 'role': {
         const arn = this.roleArnOf(subject);
         if (arn === null) return null;

@@ -143,6 +143,12 @@ export interface Cluster {
    * invalid (PODID-004 is then not evaluated).
    */
   readonly addons?: ClusterAddons | null;
+  /**
+   * The cluster's EKS managed node groups and the launch template versions they use
+   * (`nodegroups.json`): absent (undefined) or null when the file is absent or invalid (IRSA-060
+   * and IRSA-061 are then not evaluated).
+   */
+  readonly nodeGroups?: ClusterNodeGroups | null;
   /** Results of the live probe (`probes.json`); null when the cluster was not probed or the file is invalid. */
   readonly probes: readonly ProbeResult[] | null;
 }
@@ -176,6 +182,11 @@ export interface ClusterInfo {
   readonly issuer: string | null;
   /** `certificateAuthority.data`: base64 of the cluster CA's PEM. */
   readonly certificateAuthorityData: string | null;
+  /**
+   * `computeConfig.enabled`: EKS Auto Mode runs the cluster's nodes. Null or absent when
+   * DescribeCluster did not say (an older snapshot, or a cluster created before Auto Mode).
+   */
+  readonly autoMode?: boolean | null;
 }
 
 /** The Kubernetes objects of one cluster; a kind that was not collected is null. */
@@ -343,6 +354,50 @@ export interface AddonState {
   readonly version: string | null;
   /** `health.issues`: each issue's code and message. */
   readonly issues: readonly string[];
+}
+
+/**
+ * A cluster's EKS managed node groups (`aws eks list-nodegroups`, `describe-nodegroup`) and the
+ * versions of the launch templates they name (`aws ec2 describe-launch-template-versions`).
+ */
+export interface ClusterNodeGroups {
+  /** The node group names ListNodegroups returned. */
+  readonly names: readonly string[];
+  /** The described node groups by name. */
+  readonly described: ReadonlyMap<string, NodeGroup>;
+  /** The launch template versions read for them (each template's versions the node groups name). */
+  readonly launchTemplateVersions: readonly LaunchTemplateVersion[];
+}
+
+export interface NodeGroup {
+  readonly name: string;
+  /** `nodeRole`: the ARN of the IAM role its nodes (and any pod that reaches their IMDS) get. */
+  readonly nodeRole: string | null;
+  readonly status: string | null;
+  readonly amiType: string | null;
+  /** `launchTemplate` (a custom launch template); null when EKS generated the node group's own. */
+  readonly launchTemplate: {
+    readonly id: string | null;
+    readonly name: string | null;
+    /** As DescribeNodegroup gives it: a number, `$Default`, `$Latest`, or null (the default). */
+    readonly version: string | null;
+  } | null;
+}
+
+export interface LaunchTemplateVersion {
+  readonly templateId: string | null;
+  readonly templateName: string | null;
+  readonly versionNumber: number;
+  readonly defaultVersion: boolean;
+  /**
+   * `LaunchTemplateData.MetadataOptions` as stored; null when the version sets none (EC2 then
+   * applies the AMI's and the account's defaults, which the snapshot does not hold).
+   */
+  readonly metadataOptions: {
+    readonly httpTokens: string | null;
+    readonly httpPutResponseHopLimit: number | null;
+    readonly httpEndpoint: string | null;
+  } | null;
 }
 
 export interface PodIdentityAssociation {

@@ -13,6 +13,7 @@ import {
   parseCollectionErrorsFile,
   parseIamFile,
   parseKubernetesFile,
+  parseNodegroupsFile,
   parsePodIdentityAssociationsFile,
   parseProbesFile,
 } from './parse-files.ts';
@@ -130,6 +131,8 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
         );
         // Absent (an older snapshot, or ListAddons failed): PODID-004 is not evaluated, never failed.
         const addons = await load(`${base}/addons.json`, where, parseAddonsFile, true);
+        // Absent (an older snapshot, or ListNodegroups failed): IRSA-060/061 are not evaluated, never failed.
+        const nodeGroups = await load(`${base}/nodegroups.json`, where, parseNodegroupsFile, true);
         // Written only by `collect --probe`: absent means the cluster was not probed (IRSA-040 not evaluated).
         const probes = await load(`${base}/probes.json`, where, parseProbesFile, true);
         clusters.push({
@@ -140,6 +143,7 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
           kubernetes: kubernetes === undefined || kubernetes === 'absent' ? null : kubernetes,
           podIdentityAssociations: associations === 'absent' ? [] : (associations ?? null),
           addons: addons === undefined || addons === 'absent' ? null : addons,
+          nodeGroups: nodeGroups === undefined || nodeGroups === 'absent' ? null : nodeGroups,
           collectionErrors: clusterErrors,
           probes: probes === undefined || probes === 'absent' ? null : probes,
         });

@@ -9,6 +9,7 @@ import type {
   AddonState,
   ClusterAddons,
   ClusterInfo,
+  ClusterNodeGroups,
   CollectionError,
   Container,
   EndpointSlice,
@@ -19,6 +20,7 @@ import type {
   ManagedPolicy,
   MutatingWebhookConfiguration,
   Namespace,
+  NodeGroup,
   Pod,
   PodIdentityAssociation,
   ProbeResult,
@@ -37,6 +39,7 @@ import {
   kubernetesFileSchema,
   LATER_KUBERNETES_KINDS,
   namespaceSchema,
+  nodegroupsFileSchema,
   podIdentityAssociationsFileSchema,
   podSchema,
   probesFileSchema,
@@ -150,6 +153,7 @@ export function parseClusterFile(text: string): Parsed<ClusterInfo> {
       endpoint: cluster.endpoint ?? null,
       issuer: cluster.identity?.oidc?.issuer ?? null,
       certificateAuthorityData: cluster.certificateAuthority?.data ?? null,
+      autoMode: cluster.computeConfig?.enabled ?? null,
     },
   };
 }
@@ -444,6 +448,51 @@ export function parseAddonsFile(text: string): Parsed<ClusterAddons> {
     });
   }
   return { ok: true, value: { names: result.data.addons, described } };
+}
+
+/** Parses `<cluster>/nodegroups.json`. */
+export function parseNodegroupsFile(text: string): Parsed<ClusterNodeGroups> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = nodegroupsFileSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  const described = new Map<string, NodeGroup>();
+  for (const { nodegroup } of result.data.described) {
+    const template = nodegroup.launchTemplate;
+    described.set(nodegroup.nodegroupName, {
+      name: nodegroup.nodegroupName,
+      nodeRole: nodegroup.nodeRole ?? null,
+      status: nodegroup.status ?? null,
+      amiType: nodegroup.amiType ?? null,
+      launchTemplate:
+        template && (template.id || template.name)
+          ? { id: template.id ?? null, name: template.name ?? null, version: template.version ?? null }
+          : null,
+    });
+  }
+  return {
+    ok: true,
+    value: {
+      names: result.data.nodegroups,
+      described,
+      launchTemplateVersions: result.data.launchTemplateVersions.map((v) => {
+        const options = v.LaunchTemplateData?.MetadataOptions;
+        return {
+          templateId: v.LaunchTemplateId ?? null,
+          templateName: v.LaunchTemplateName ?? null,
+          versionNumber: v.VersionNumber,
+          defaultVersion: v.DefaultVersion === true,
+          metadataOptions: options
+            ? {
+                httpTokens: options.HttpTokens ?? null,
+                httpPutResponseHopLimit: options.HttpPutResponseHopLimit ?? null,
+                httpEndpoint: options.HttpEndpoint ?? null,
+              }
+            : null,
+        };
+      }),
+    },
+  };
 }
 
 /** Parses a `collection-errors.json` (account or cluster folder). */

@@ -98,6 +98,8 @@ export const clusterFileSchema = z.object({
     endpoint: nullableString,
     certificateAuthority: z.object({ data: nullableString }).nullish(),
     identity: z.object({ oidc: z.object({ issuer: ruled(eksIssuerProblem).nullish() }).nullish() }).nullish(),
+    // EKS Auto Mode (IRSA-060, 061): absent before Auto Mode existed.
+    computeConfig: z.object({ enabled: z.boolean().nullish() }).nullish(),
   }),
 });
 export type ClusterFile = z.infer<typeof clusterFileSchema>;
@@ -269,6 +271,53 @@ export const addonsFileSchema = z.object({
   addons: z.array(z.string().min(1)),
   /** `aws eks describe-addon` outputs (`{"addon": {...}}`) of the add-ons described. */
   described: z.array(z.object({ addon: addonSchema.passthrough() })).default([]),
+});
+
+// ---- <cluster>/nodegroups.json ---------------------------------------------------------------
+
+/** EKS's rule for a node group name (CreateNodegroup): it lands in findings and fix commands. */
+const nodegroupName = z
+  .string()
+  .regex(
+    /^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$/,
+    'not an EKS node group name (1 to 63 of A-Z, a-z, 0-9, - and _)',
+  );
+
+/** `aws eks describe-nodegroup` output's `nodegroup` object, the fields IRSA-060/061 read. */
+const nodegroupSchema = z.object({
+  nodegroupName: nodegroupName,
+  nodeRole: nullableString,
+  status: nullableString,
+  amiType: nullableString,
+  launchTemplate: z.object({ id: nullableString, name: nullableString, version: nullableString }).nullish(),
+});
+
+/** An item of `aws ec2 describe-launch-template-versions` output's `LaunchTemplateVersions`. */
+const launchTemplateVersionSchema = z.object({
+  LaunchTemplateId: nullableString,
+  LaunchTemplateName: nullableString,
+  VersionNumber: z.number().int().min(1),
+  DefaultVersion: z.boolean().nullish(),
+  LaunchTemplateData: z
+    .object({
+      MetadataOptions: z
+        .object({
+          HttpTokens: nullableString,
+          HttpPutResponseHopLimit: z.number().int().nullish(),
+          HttpEndpoint: nullableString,
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+
+export const nodegroupsFileSchema = z.object({
+  /** `aws eks list-nodegroups` output's `nodegroups`: the node group names. */
+  nodegroups: z.array(nodegroupName),
+  /** `aws eks describe-nodegroup` outputs (`{"nodegroup": {...}}`) of the node groups described. */
+  described: z.array(z.object({ nodegroup: nodegroupSchema.passthrough() })).default([]),
+  /** The launch template versions the node groups name (describe-launch-template-versions items). */
+  launchTemplateVersions: z.array(launchTemplateVersionSchema.passthrough()).default([]),
 });
 
 // ---- collection-errors.json (account or cluster folder; written by the collector) -------------

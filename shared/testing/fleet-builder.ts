@@ -14,10 +14,12 @@ import type {
   EnvSource,
   Fleet,
   InputError,
+  LaunchTemplateVersion,
   ManagedPolicy,
   MutatingWebhook,
   MutatingWebhookConfiguration,
   Namespace,
+  NodeGroup,
   OidcProvider,
   Pod,
   PodIdentityAssociation,
@@ -154,6 +156,11 @@ export class ClusterBuilder {
       endpointSlices: EndpointSlice[] | null;
     } | null;
     podIdentityAssociations: PodIdentityAssociation[] | null;
+    nodeGroups?: {
+      names: string[];
+      described: Map<string, NodeGroup>;
+      launchTemplateVersions: LaunchTemplateVersion[];
+    } | null;
   };
   private podCounter = 0;
 
@@ -300,6 +307,63 @@ export class ClusterBuilder {
       });
     }
     this.cluster.addons = { names: names.sort(), described };
+    return this;
+  }
+
+  /** The cluster's managed node groups (nodegroups.json), created empty on first use. */
+  get nodeGroups() {
+    this.cluster.nodeGroups ??= { names: [], described: new Map(), launchTemplateVersions: [] };
+    return this.cluster.nodeGroups;
+  }
+
+  /**
+   * A managed node group with node role `nodeRoleArn`, on launch template `launchTemplate` (a
+   * version of it is added with {@link launchTemplateVersion}), or on EKS's own (null).
+   */
+  nodeGroup(
+    name: string,
+    nodeRoleArn: string | null,
+    launchTemplate: { id: string | null; name?: string | null; version?: string | null } | null = null,
+  ): NodeGroup {
+    const group: NodeGroup = {
+      name,
+      nodeRole: nodeRoleArn,
+      status: 'ACTIVE',
+      amiType: launchTemplate ? 'AL2_x86_64' : 'AL2023_x86_64_STANDARD',
+      launchTemplate: launchTemplate
+        ? {
+            id: launchTemplate.id,
+            name: launchTemplate.name ?? null,
+            version: launchTemplate.version ?? null,
+          }
+        : null,
+    };
+    this.nodeGroups.names.push(name);
+    this.nodeGroups.described.set(name, group);
+    return group;
+  }
+
+  /** A version of launch template `id` with these metadata options (null: the version sets none). */
+  launchTemplateVersion(
+    id: string,
+    versionNumber: number,
+    metadataOptions: LaunchTemplateVersion['metadataOptions'],
+    options: { name?: string; defaultVersion?: boolean } = {},
+  ): LaunchTemplateVersion {
+    const version: LaunchTemplateVersion = {
+      templateId: id,
+      templateName: options.name ?? `${id}-name`,
+      versionNumber,
+      defaultVersion: options.defaultVersion ?? false,
+      metadataOptions,
+    };
+    this.nodeGroups.launchTemplateVersions.push(version);
+    return version;
+  }
+
+  /** EKS Auto Mode on (DescribeCluster `computeConfig.enabled`). */
+  autoMode(enabled = true) {
+    if (this.cluster.info) this.cluster.info = { ...this.cluster.info, autoMode: enabled };
     return this;
   }
 

@@ -36,6 +36,65 @@ export interface SyntheticFleetShape {
    * collector reads for IRSA-064 (one GET of the Service, one list of its EndpointSlices). Default off.
    */
   readonly selfManagedWebhooks?: boolean;
+  /**
+   * Managed node groups per cluster (nodegroups.json, IRSA-060/061), default 0 (none listed). Each
+   * cluster has its own node role (the three worker-node policies); node group g of every cluster of
+   * a region runs launch template g % `launchTemplatesPerRegion` of that account and region, at
+   * version 1 or 2 by the cluster (so one template is read with two versions at once).
+   */
+  readonly nodeGroups?: number;
+  readonly launchTemplatesPerRegion?: number;
+}
+
+/** The launch template id of template `t` of an account and region (17 hex digits, as EC2's). */
+export const syntheticTemplateId = (account: string, region: string, t: number) =>
+  `lt-0${oidcIdFor(`${account}/${region}/lt/${t}`).slice(0, 16).toLowerCase()}`;
+
+const EC2_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
+
+/** nodegroups.json of a synthetic cluster: its node groups, and both versions of the templates they run. */
+function nodegroupsFile(
+  account: string,
+  region: string,
+  name: string,
+  c: number,
+  shape: SyntheticFleetShape,
+) {
+  const groups = shape.nodeGroups ?? 0;
+  const templates = Math.max(1, shape.launchTemplatesPerRegion ?? 1);
+  const used = new Set<number>();
+  const described = Array.from({ length: groups }, (_, g) => {
+    used.add(g % templates);
+    return {
+      nodegroup: {
+        nodegroupName: `ng-${g}`,
+        clusterName: name,
+        status: 'ACTIVE',
+        nodeRole: `arn:aws:iam::${account}:role/${name}-nodes`,
+        amiType: 'AL2_x86_64',
+        launchTemplate: {
+          id: syntheticTemplateId(account, region, g % templates),
+          name: `${region}-lt-${g % templates}`,
+          version: String((c % 2) + 1),
+        },
+      },
+    };
+  });
+  const launchTemplateVersions = [...used].flatMap((t) =>
+    [1, 2].map((VersionNumber) => ({
+      LaunchTemplateId: syntheticTemplateId(account, region, t),
+      LaunchTemplateName: `${region}-lt-${t}`,
+      VersionNumber,
+      DefaultVersion: VersionNumber === 1,
+      LaunchTemplateData: {
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+      },
+    })),
+  );
+  return { nodegroups: described.map((d) => d.nodegroup.nodegroupName), described, launchTemplateVersions };
 }
 
 /** Whether cluster `c` of a region runs the self-managed webhook (see SyntheticFleetShape). */
@@ -223,6 +282,25 @@ export async function writeSyntheticFleet(dir: string, shape: SyntheticFleetShap
         }
         const clusterDir = join(dir, account, region, name);
         await mkdir(clusterDir, { recursive: true });
+        if ((shape.nodeGroups ?? 0) > 0) {
+          roles.push({
+            RoleName: `${name}-nodes`,
+            Arn: `arn:aws:iam::${account}:role/${name}-nodes`,
+            AssumeRolePolicyDocument: EC2_TRUST,
+          });
+          rolePolicies[`${name}-nodes`] = {
+            AttachedPolicies: [
+              'AmazonEKSWorkerNodePolicy',
+              'AmazonEC2ContainerRegistryReadOnly',
+              'AmazonEKS_CNI_Policy',
+            ].map((PolicyName) => ({ PolicyName, PolicyArn: `arn:aws:iam::aws:policy/${PolicyName}` })),
+            PolicyNames: [],
+          };
+          await writeFile(
+            join(clusterDir, 'nodegroups.json'),
+            JSON.stringify(nodegroupsFile(account, region, name, c, shape)),
+          );
+        }
         await writeFile(
           join(clusterDir, 'cluster.json'),
           JSON.stringify({

@@ -34,6 +34,7 @@ interface Result {
   cluster: string | null;
   serviceAccount: string | null;
   roleName: string | null;
+  resource?: string | null;
   message: string;
   evidence?: Record<string, unknown>;
 }
@@ -60,6 +61,7 @@ const seeded = {
   clusters: [] as { account: string; region: string; name: string; described: Record<string, unknown> }[],
   providers: {} as Record<string, string>,
   irsaRoles: {} as Record<string, unknown>,
+  launchTemplate: '',
 };
 const timings: Record<string, number> = {};
 
@@ -138,6 +140,17 @@ async function seed(): Promise<void> {
     'payments-api',
     irsaTrust(seeded.providers.b, { sub: 'system:serviceaccount:payments:api', aud: 'sts.amazonaws.com' }),
   );
+  // Node-role exposure: prod's node group on a template that allows IMDSv1 with hop limit 2, its
+  // node role with a customer-managed policy beside nothing else (IRSA-060, 061).
+  await a.createRole('prod-nodes', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
+  await a.attachPolicy('prod-nodes', 'prod-nodes-extra');
+  seeded.launchTemplate = await a.createNodegroup('us-east-1', 'prod', 'general', 'prod-nodes', {
+    HttpTokens: 'optional',
+    HttpPutResponseHopLimit: 2,
+  });
   await createFillerRoles(a, FILLER_ROLES);
 }
 
@@ -217,7 +230,8 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
         for await (const page of paginateListRoles({ client: a.iam, pageSize: 100 }, {})) {
           for (const role of page.Roles ?? []) expected.push(role.RoleName ?? '');
         }
-        expect(expected.length).toBe(FILLER_ROLES + Object.keys(seeded.irsaRoles).length);
+        // The IRSA roles, the fillers and prod's node role.
+        expect(expected.length).toBe(FILLER_ROLES + Object.keys(seeded.irsaRoles).length + 1);
         expect(iam.Roles.length).toBeGreaterThan(1000); // more than one page was read
         expect(iam.Roles.map((r) => r.RoleName).sort()).toEqual(expected.sort());
         expect(new Set(iam.Roles.map((r) => r.RoleName)).size).toBe(iam.Roles.length); // no page twice
@@ -283,11 +297,22 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
         expect(b1.OpenIDConnectProviders[0]?.ClientIDList).toEqual(['sts.amazonaws.com', 'custom-aud']);
       });
 
-      it('looks up policies only for roles a ServiceAccount references: none, the clusters being unreachable', async () => {
+      it('looks up policies only for the node role and the roles a ServiceAccount references (none, the clusters being unreachable)', async () => {
         const iam = await json<{ RolePolicies: Record<string, unknown> }>(
           join(snapshot, MOTO_DEFAULT_ACCOUNT, 'iam.json'),
         );
-        expect(iam.RolePolicies).toEqual({});
+        // Only prod's node role (IRSA-061): its policy names, as moto answers them, and no document.
+        expect(iam.RolePolicies).toEqual({
+          'prod-nodes': {
+            AttachedPolicies: [
+              {
+                PolicyName: 'prod-nodes-extra',
+                PolicyArn: `arn:aws:iam::${a.accountId}:policy/prod-nodes-extra`,
+              },
+            ],
+            PolicyNames: [],
+          },
+        });
       });
 
       it('writes every DescribeCluster field as EKS answers it', async () => {
@@ -341,6 +366,36 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
         expect([0, 1]).toContain(check.status);
         expect(results.length).toBeGreaterThan(0);
         expect(resultsOf('AUDIT-004').filter((r) => r.status === 'fail')).toEqual([]);
+      });
+
+      it("IRSA-060/061: prod's node group, its launch template and node role as moto answers them", async () => {
+        const file = await json<{
+          nodegroups: string[];
+          described: { nodegroup: Record<string, unknown> }[];
+          launchTemplateVersions: Record<string, unknown>[];
+        }>(join(snapshot, a.accountId, 'us-east-1', 'prod', 'nodegroups.json'));
+        expect(file.nodegroups).toEqual(['general']);
+        expect(file.described[0]?.nodegroup).toMatchObject({
+          nodegroupName: 'general',
+          nodeRole: `arn:aws:iam::${a.accountId}:role/prod-nodes`,
+          launchTemplate: { id: seeded.launchTemplate },
+        });
+        expect(file.launchTemplateVersions).toEqual([
+          expect.objectContaining({
+            LaunchTemplateId: seeded.launchTemplate,
+            VersionNumber: 1,
+            LaunchTemplateData: {
+              MetadataOptions: expect.objectContaining({
+                HttpTokens: 'optional',
+                HttpPutResponseHopLimit: 2,
+              }),
+            },
+          }),
+        ]);
+        const where = { cluster: 'prod', resource: 'nodegroup/general' };
+        expect(statusOf('IRSA-060', where)).toEqual(['fail']);
+        expect(statusOf('IRSA-061', where)).toEqual(['fail']);
+        expect(resultsOf('IRSA-061', where)[0]?.message).toContain('prod-nodes-extra (customer-managed');
       });
 
       it('IRSA-001: web (eu-west-1) has no provider in its account; the others have theirs', () => {

@@ -3,7 +3,8 @@
  * IRSA roles share a customer-managed policy whose default version is its second, one also has an
  * inline policy and an AWS-managed policy; an EC2 role has a policy too. The collector runs as the
  * pipeline's auditor does (`rolePolicies: 'web-identity'`: moto's clusters have no reachable
- * Kubernetes API, so no ServiceAccount names a role) and must write exactly moto's documents.
+ * Kubernetes API, so no ServiceAccount names a role) and must write exactly moto's documents; the
+ * EC2 role's policy names only (a possible node role, IRSA-061).
  */
 import {
   AttachRolePolicyCommand,
@@ -86,9 +87,19 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
       await moto?.stop();
     });
 
-    it('looks up the IRSA roles only, without a collection error', () => {
+    it('looks up the IRSA roles, and the EC2 role as a possible node role by its names only, without a collection error', () => {
       expect(errors).toEqual([]);
-      expect(Object.keys(written.RolePolicies).sort()).toEqual(['reports-reader', 'reports-writer']);
+      // The pipeline reads the policy names of every role EC2 may assume (IRSA-061: a part's node
+      // groups may name it), never their documents: build-host-ecr is not read (Policies, below).
+      expect(Object.keys(written.RolePolicies).sort()).toEqual([
+        'build-host',
+        'reports-reader',
+        'reports-writer',
+      ]);
+      expect(written.RolePolicies['build-host']?.AttachedPolicies.map((p) => p.PolicyName)).toEqual([
+        'build-host-ecr',
+      ]);
+      expect(written.RolePolicies['build-host']?.RolePolicyList).toBeUndefined();
     });
 
     it('writes the inline document as moto answers GetRolePolicy', async () => {

@@ -4,7 +4,13 @@
  * policies) and EKS clusters. Another account is reached as moto allows: sts:AssumeRole into it
  * returns credentials that moto maps to that account.
  */
-import { CreateClusterCommand, DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateClusterCommand,
+  CreateNodegroupCommand,
+  DescribeClusterCommand,
+  EKSClient,
+} from '@aws-sdk/client-eks';
 import {
   AttachRolePolicyCommand,
   CreateOpenIDConnectProviderCommand,
@@ -93,6 +99,41 @@ export class MotoAccount {
     const { cluster } = await this.eks(region).send(new DescribeClusterCommand({ name }));
     if (!cluster) throw new Error(`moto: DescribeCluster ${name} answered no cluster`);
     return cluster as Record<string, unknown>;
+  }
+
+  /**
+   * A launch template with these metadata options, and a managed node group of `cluster` on its
+   * version 1 with node role `nodeRole` (IRSA-060/061). Returns the template id.
+   */
+  async createNodegroup(
+    region: string,
+    cluster: string,
+    name: string,
+    nodeRole: string,
+    metadata: { HttpTokens: 'optional' | 'required'; HttpPutResponseHopLimit: number },
+  ): Promise<string> {
+    const ec2 = new EC2Client({ endpoint: this.moto.endpoint, region, credentials: this.credentials });
+    try {
+      const { LaunchTemplate } = await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: `${cluster}-${name}`,
+          LaunchTemplateData: { MetadataOptions: { ...metadata, HttpEndpoint: 'enabled' } },
+        }),
+      );
+      const id = LaunchTemplate?.LaunchTemplateId ?? '';
+      await this.eks(region).send(
+        new CreateNodegroupCommand({
+          clusterName: cluster,
+          nodegroupName: name,
+          nodeRole: `arn:aws:iam::${this.accountId}:role/${nodeRole}`,
+          subnets: [`subnet-${cluster}a`],
+          launchTemplate: { id, version: '1' },
+        }),
+      );
+      return id;
+    } finally {
+      ec2.destroy();
+    }
   }
 
   /** An IAM OIDC provider for an issuer (`https://...`); returns its ARN. */

@@ -36,7 +36,7 @@ const ACCOUNT_LISTINGS: ReadonlySet<string> = new Set([
 export function isAccountListing(error: CollectionError): boolean {
   const api = operationOf(error.api);
   if (ACCOUNT_LISTINGS.has(api)) return true;
-  return !/^(eks:DescribeCluster|eks:ListPodIdentityAssociations|eks:DescribePodIdentityAssociation|eks:ListAddons|eks:DescribeAddon|iam:ListAttachedRolePolicies|iam:ListRolePolicies|iam:GetRolePolicy|iam:GetPolicy|iam:GetPolicyVersion|iam:GetAccountAuthorizationDetails|k8s)/.test(
+  return !/^(eks:DescribeCluster|eks:ListPodIdentityAssociations|eks:DescribePodIdentityAssociation|eks:ListAddons|eks:DescribeAddon|eks:ListNodegroups|eks:DescribeNodegroup|ec2:DescribeLaunchTemplateVersions|iam:ListAttachedRolePolicies|iam:ListRolePolicies|iam:GetRolePolicy|iam:GetPolicy|iam:GetPolicyVersion|iam:GetAccountAuthorizationDetails|k8s)/.test(
     api,
   );
 }

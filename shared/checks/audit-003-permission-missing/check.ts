@@ -55,13 +55,15 @@ const KINDS: { kind: string; field: keyof KubernetesData; resource: string; verb
  * this in step with the catalogue), for the message.
  */
 export const CHECKS_READING: Readonly<Record<InputName, string>> = {
-  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051; PODID-001, 002, 006',
-  'role-policies': 'IRSA-018, 023; PODID-006',
+  iam: 'IRSA-001, 002, 011..018, 022, 023, 050, 051, 061; PODID-001, 002, 006',
+  'role-policies': 'IRSA-018, 023, 061; PODID-006',
   'role-policy-documents': 'IRSA-023',
   'cluster-list': 'IRSA-015..017, 050, 051',
-  cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051',
+  cluster: 'IRSA-001, 002, 004, 012..017, 022, 050, 051, 060, 061',
   'pod-identity-associations': 'IRSA-021; PODID-001..006',
   addons: 'PODID-004',
+  'node-groups': 'IRSA-060, 061',
+  'launch-templates': 'IRSA-060',
   ServiceAccount: 'IRSA-002, 010..014, 018..023, 030..033, 040, 063; PODID-003, 005',
   Pod: 'IRSA-030..034, 063; PODID-004, 005',
   MutatingWebhookConfiguration: 'IRSA-003, 004, 062, 063, 064',
@@ -126,7 +128,10 @@ function clusterItems(cluster: Cluster, legacy: readonly CollectionError[]): Ite
       api === 'eks:ListPodIdentityAssociations' ||
       api === 'eks:DescribePodIdentityAssociation' ||
       api === 'eks:ListAddons' ||
-      api === 'eks:DescribeAddon'
+      api === 'eks:DescribeAddon' ||
+      api === 'eks:ListNodegroups' ||
+      api === 'eks:DescribeNodegroup' ||
+      api === 'ec2:DescribeLaunchTemplateVersions'
     ) {
       const advice = awsFailureAdvice(error, place);
       items.push({
