@@ -4,7 +4,7 @@
  * endpoints from the environment (`AWS_ENDPOINT_URL_IAM`, ... honoured by the SDK itself).
  */
 import { AccountClient } from '@aws-sdk/client-account';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
@@ -47,7 +47,7 @@ export class AwsClients {
   private readonly options: Required<ClientOptions>;
   private readonly eksByRegion = new Map<string, EKSClient>();
   private readonly accountByRegion = new Map<string, AccountClient>();
-  private readonly ec2ByRegion = new Map<string, EC2Client>();
+  private readonly ec2ByRegion = new Map<string, Promise<EC2Client>>();
   private cachedIam: IAMClient | undefined;
   private cachedSts: STSClient | undefined;
   private cachedOrganizations: OrganizationsClient | undefined;
@@ -97,10 +97,15 @@ export class AwsClients {
     return client;
   }
 
-  ec2(region: string): EC2Client {
+  /**
+   * The EC2 client of a region, loaded on first use: @aws-sdk/client-ec2 takes about a second of
+   * CPU to load, and only the launch template reads of node groups (IRSA-060) need it, so the
+   * commands and functions that never make them (planner, enroll, token) do not pay for it.
+   */
+  ec2(region: string): Promise<EC2Client> {
     let client = this.ec2ByRegion.get(region);
     if (!client) {
-      client = new EC2Client(this.config(region));
+      client = import('@aws-sdk/client-ec2').then(({ EC2Client }) => new EC2Client(this.config(region)));
       this.ec2ByRegion.set(region, client);
     }
     return client;
@@ -127,11 +132,15 @@ export class AwsClients {
       this.cachedSts,
       this.cachedOrganizations,
       ...this.eksByRegion.values(),
-      ...this.ec2ByRegion.values(),
       ...this.accountByRegion.values(),
     ]) {
       client?.destroy();
     }
+    for (const client of this.ec2ByRegion.values())
+      client.then(
+        (c) => c.destroy(),
+        () => {},
+      );
   }
 }
 

@@ -669,11 +669,11 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         key,
         limit(() =>
           clients
-            ? describeLaunchTemplateVersions(
-                clients.ec2(template.region),
-                template.ref,
-                [...template.versions].sort(),
-              )
+            ? clients
+                .ec2(template.region)
+                .then((ec2) =>
+                  describeLaunchTemplateVersions(ec2, template.ref, [...template.versions].sort()),
+                )
             : Promise.reject(new Error('no AWS clients for the account')),
         ).then(
           (items) => ({ items }),

@@ -3,7 +3,7 @@
  * run (IRSA-060). One ec2:DescribeLaunchTemplateVersions per template, with every version the node
  * groups name at once (numbers, `$Default`, `$Latest`).
  */
-import { DescribeLaunchTemplateVersionsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 
 /** A launch template as a node group names it: by id, else by name. */
 export interface LaunchTemplateRef {
@@ -21,6 +21,8 @@ export async function describeLaunchTemplateVersions(
   template: LaunchTemplateRef,
   versions: readonly string[],
 ): Promise<Record<string, unknown>[]> {
+  // Loaded on first use, as the client is (aws-clients.ts).
+  const { DescribeLaunchTemplateVersionsCommand } = await import('@aws-sdk/client-ec2');
   const items: Record<string, unknown>[] = [];
   let nextToken: string | undefined;
   do {
