@@ -139,22 +139,47 @@ export function findingKey(
 
 const STATUS_ORDER: Record<FindingStatus, number> = { fail: 0, exempted: 1, 'not-evaluated': 2, pass: 3 };
 
-/** The report's order: by place, failing first, most severe first, then check and identity. */
-export function compareFindings(
-  a: Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
-    Parameters<typeof findingKey>[0],
-  b: Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
-    Parameters<typeof findingKey>[0],
-): number {
+type Sortable = Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
+  Parameters<typeof findingKey>[0];
+
+/** `localeCompare`, answered without ICU when the strings are the same (most places and checks are). */
+function compareText(a: string, b: string): number {
+  return a === b ? 0 : a.localeCompare(b);
+}
+
+/** Everything {@link compareFindings} compares before the finding's key. */
+function compareHead(a: Sortable, b: Sortable): number {
   return (
-    (a.accountId ?? '').localeCompare(b.accountId ?? '') ||
-    (a.region ?? '').localeCompare(b.region ?? '') ||
-    (a.cluster ?? '').localeCompare(b.cluster ?? '') ||
+    compareText(a.accountId ?? '', b.accountId ?? '') ||
+    compareText(a.region ?? '', b.region ?? '') ||
+    compareText(a.cluster ?? '', b.cluster ?? '') ||
     STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
     severityRank(a.severity) - severityRank(b.severity) ||
-    a.checkId.localeCompare(b.checkId) ||
-    findingKey(a).localeCompare(findingKey(b))
+    compareText(a.checkId, b.checkId)
   );
+}
+
+/** The report's order: by place, failing first, most severe first, then check and identity. */
+export function compareFindings(a: Sortable, b: Sortable): number {
+  return compareHead(a, b) || findingKey(a).localeCompare(findingKey(b));
+}
+
+/**
+ * Sorts findings in place in {@link compareFindings}' order, each finding's key built once: the
+ * comparison would build two per call, n log n strings in all (most of an audit's allocation
+ * once a fleet has 100,000 results).
+ */
+export function sortFindings<T extends Sortable>(findings: T[]): T[] {
+  const keys = findings.map(findingKey);
+  const order = findings.map((_, i) => i);
+  order.sort((i, j) => {
+    const a = findings[i] as T;
+    const b = findings[j] as T;
+    return compareHead(a, b) || compareText(keys[i] as string, keys[j] as string);
+  });
+  const sorted = order.map((i) => findings[i] as T);
+  for (let i = 0; i < sorted.length; i++) findings[i] = sorted[i] as T;
+  return findings;
 }
 
 /** Runs the checks over the fleet and returns every result as a finding, with a summary. */
@@ -181,7 +206,7 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
     }
   }
   const evaluationMs = performance.now() - started;
-  findings.sort(compareFindings);
+  sortFindings(findings);
   return {
     findings,
     evaluationMs,
