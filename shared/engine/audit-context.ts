@@ -336,35 +336,45 @@ export class AuditContext {
     return this.fleet.accounts.flatMap((a) => a.iam?.roles ?? []);
   }
 
-  /** Active pods (not Succeeded or Failed) grouped by workload and service account. */
+  /** Active pods (not Succeeded or Failed) grouped by workload and service account, in the order first seen. */
   readonly workloads = memoize((cluster: Cluster): readonly Workload[] => {
-    const groups = new Map<
-      string,
-      { namespace: string; kind: string; name: string; sa: string; pods: Pod[] }
-    >();
+    // Nested maps (namespace, kind, name, service account), not a key string per pod: no string
+    // is built or hashed per pod but the Deployment name workloadOf cuts from its ReplicaSet's.
+    const byNamespace = new Map<string, Map<string, Map<string, Map<string, Pod[]>>>>();
+    const workloads: Workload[] = [];
     for (const pod of cluster.kubernetes?.pods ?? []) {
       if (!isActivePod(pod)) continue;
       const owner = workloadOf(pod);
-      const key = `${pod.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${pod.serviceAccountName}`;
-      let group = groups.get(key);
-      if (!group) {
-        group = {
+      const byKind = getOrAdd(byNamespace, pod.namespace, newMap);
+      const byName = getOrAdd(byKind, owner.kind, newMap);
+      const byServiceAccount = getOrAdd(byName, owner.name, newMap);
+      let pods = byServiceAccount.get(pod.serviceAccountName);
+      if (!pods) {
+        pods = [];
+        byServiceAccount.set(pod.serviceAccountName, pods);
+        workloads.push({
           namespace: pod.namespace,
           kind: owner.kind,
           name: owner.name,
-          sa: pod.serviceAccountName,
-          pods: [],
-        };
-        groups.set(key, group);
+          serviceAccountName: pod.serviceAccountName,
+          pods,
+        });
       }
-      group.pods.push(pod);
+      pods.push(pod);
     }
-    return [...groups.values()].map((g) => ({
-      namespace: g.namespace,
-      kind: g.kind,
-      name: g.name,
-      serviceAccountName: g.sa,
-      pods: g.pods,
-    }));
+    return workloads;
   });
+}
+
+function newMap<K, V>(): Map<K, V> {
+  return new Map();
+}
+
+function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => NoInfer<V>): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
 }

@@ -36,7 +36,8 @@ function shuffled<T>(items: readonly T[]): T[] {
 describe('sortFindings', () => {
   // Names whose locale order differs from their code-unit order (case, punctuation, accents),
   // in every field the order compares, and equal findings (the sort must stay stable).
-  const names = ['a-b', 'ab', 'AB', 'Ab', 'b', 'B', 'é', 'e', 'z', '_x', '10', '9'];
+  // `\u00e9` and `e\u0301` are canonically equivalent: localeCompare takes them as equal.
+  const names = ['a-b', 'ab', 'AB', 'Ab', 'b', 'B', '\u00e9', 'e', 'e\u0301', 'z', '_x', '10', '9'];
   const findings: Finding[] = [];
   for (const [i, name] of names.entries()) {
     findings.push(
@@ -47,6 +48,9 @@ describe('sortFindings', () => {
       finding({ workload: { kind: 'Deployment', name }, message: `first ${name}` }),
       finding({ workload: { kind: 'Deployment', name }, message: `second ${name}` }),
       finding({ resource: name, status: 'exempted' }),
+      // Places and checks that compare equal but are different strings, with statuses that interleave.
+      finding({ cluster: i % 2 === 0 ? '\u00e9' : 'e\u0301', status: i % 3 === 0 ? 'pass' : 'fail' }),
+      finding({ checkId: i % 2 === 0 ? 'IRSA-\u00e9' : 'IRSA-e\u0301', namespace: name }),
     );
   }
 
