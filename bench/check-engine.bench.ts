@@ -12,7 +12,8 @@
  * first audit. Then the runs alternate between the cases (x0.5, x1, x2, x4, fleet, x0.5, ...), so
  * that a change of the machine's load touches every case alike and the ratios stay fair. A run is
  * one whole `runAudit` (every check, coverage, ordering and summary of the findings), timed from a
- * collected heap: its own allocation and garbage collection count, earlier runs' garbage does not.
+ * collected heap (and 200 ms for the collector's background sweeping to end): its own allocation
+ * and garbage collection count, earlier runs' garbage does not.
  * Printed per case: the median of the runs and each run, the CPU time of the process during the
  * run (garbage collector threads included; less sensitive to other work on the machine), the
  * ratio to the previous size, total, and peak RSS.
@@ -35,6 +36,8 @@ const TARGET_X1_MS = 400;
 const MAX_GROWTH = 2.1;
 const DEFAULT_RUNS = 5;
 const NOW = new Date('2026-06-01T00:00:00Z');
+/** Pause between the collection before a run and the run. */
+const SETTLE_MS = 200;
 
 interface Case {
   readonly label: string;
@@ -115,12 +118,16 @@ async function child(shape: FleetShape): Promise<void> {
       return;
     }
     gc();
+    // Let the collector's background sweeping of that heap finish before the clock starts.
+    setTimeout(() => audit(), SETTLE_MS);
+  });
+  const audit = () => {
     const cpuBefore = cpuMs();
     const started = performance.now();
     const report = runAudit(fleet, { now: NOW });
     const ms = performance.now() - started;
     void send({ run: { ms, cpuMs: cpuMs() - cpuBefore, checksMs: report.evaluationMs } });
-  });
+  };
 }
 
 /** A child process for one case, answering one message at a time. */

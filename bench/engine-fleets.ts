@@ -21,11 +21,12 @@ export interface FleetShape {
   /** ServiceAccount i of a cluster is in namespace `ns-<i % namespaces>`. */
   readonly namespaces: number;
   /**
-   * One cluster in this many has its Pod Identity associations unreadable, and one account in this
-   * many one role's policies (collection-errors.json): the engine's coverage is then exercised as
-   * in a real collection. 0: no failed reads.
+   * One cluster in this many has its Pod Identity associations unreadable (collection-errors.json),
+   * so that the engine's coverage is exercised as in a real collection. 0: no failed reads.
    */
   readonly failedReadEvery: number;
+  /** One account in this many could not list one role's policies. 0: none. */
+  readonly failedRoleReadEvery: number;
 }
 
 export interface FleetSize {
@@ -47,6 +48,7 @@ export function singleCluster(serviceAccounts: number, roles: number): FleetShap
     rolesPerCluster: roles,
     namespaces: 200,
     failedReadEvery: 0,
+    failedRoleReadEvery: 0,
   };
 }
 
@@ -65,6 +67,7 @@ export function organisation(clusters: number): FleetShape {
     rolesPerCluster: 20,
     namespaces: 10,
     failedReadEvery: 100,
+    failedRoleReadEvery: 10,
   };
 }
 
@@ -136,7 +139,7 @@ export async function writeFleet(dir: string, shape: FleetShape): Promise<FleetS
       join(dir, accountId, 'iam.json'),
       JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
     );
-    if (shape.failedReadEvery > 0 && a % shape.failedReadEvery === shape.failedReadEvery - 1) {
+    if (shape.failedRoleReadEvery > 0 && a % shape.failedRoleReadEvery === shape.failedRoleReadEvery - 1) {
       await writeFile(
         join(dir, accountId, 'collection-errors.json'),
         JSON.stringify({

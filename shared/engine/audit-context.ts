@@ -196,9 +196,18 @@ export class AuditContext {
 
   /** The IAM OIDC provider of `account` for `issuer` (host/path), compared as IAM does: without scheme or trailing slash. */
   providerFor(account: Account, issuer: string): OidcProvider | undefined {
-    const wanted = issuer.toLowerCase();
-    return account.iam?.providers.find((p) => issuerHostPath(p.url).toLowerCase() === wanted);
+    return this.providersByIssuer(account).get(issuer.toLowerCase());
   }
+
+  /** An account's providers by issuer (lower case), the first one where several share it. */
+  private readonly providersByIssuer = memoize((account: Account): ReadonlyMap<string, OidcProvider> => {
+    const byIssuer = new Map<string, OidcProvider>();
+    for (const provider of account.iam?.providers ?? []) {
+      const issuer = issuerHostPath(provider.url).toLowerCase();
+      if (!byIssuer.has(issuer)) byIssuer.set(issuer, provider);
+    }
+    return byIssuer;
+  });
 
   /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
   clustersWithIssuer(issuer: string): readonly Cluster[] {
