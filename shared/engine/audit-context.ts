@@ -28,6 +28,7 @@ import {
   serviceAccountSubject,
   type TrustVerdict,
 } from '../policy/irsa-trust.ts';
+import { type BundleDecoding, decodeCertificateBundle } from './certificates.ts';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const AUDIENCE_ANNOTATION = 'eks.amazonaws.com/audience';
@@ -208,6 +209,18 @@ export class AuditContext {
     }
     return byIssuer;
   });
+
+  /**
+   * The cluster CA (cluster.json) and a webhook's caBundle, each decoded once per audit: X.509
+   * parsing is the costliest step per cluster, and IRSA-004 and IRSA-030 both read them.
+   */
+  readonly clusterCertificateAuthority = memoize(
+    (cluster: Cluster): BundleDecoding => decodeCertificateBundle(cluster.info?.certificateAuthorityData),
+  );
+
+  readonly webhookCaBundle = memoize(
+    (webhook: MutatingWebhook): BundleDecoding => decodeCertificateBundle(webhook.caBundle),
+  );
 
   /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
   clustersWithIssuer(issuer: string): readonly Cluster[] {

@@ -1,5 +1,10 @@
-import { podIdentityWebhooks, ROLE_ARN_ANNOTATION, type Workload } from '../../engine/audit-context.ts';
-import { decodeCertificateBundle, sameCertificate } from '../../engine/certificates.ts';
+import {
+  type AuditContext,
+  podIdentityWebhooks,
+  ROLE_ARN_ANNOTATION,
+  type Workload,
+} from '../../engine/audit-context.ts';
+import { sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
 import type { Cluster, Container, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
@@ -43,15 +48,15 @@ function missingInjection(pod: Pod): string[] | null {
 }
 
 /** Whether the cluster's webhook is visibly broken (missing, or its caBundle does not hold the cluster CA). */
-function webhookBroken(cluster: Cluster): boolean {
+function webhookBroken(context: AuditContext, cluster: Cluster): boolean {
   const configurations = cluster.kubernetes?.webhookConfigurations;
   if (!configurations) return false;
   const webhooks = podIdentityWebhooks(configurations);
   if (webhooks.length === 0) return true;
-  const ca = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
+  const ca = context.clusterCertificateAuthority(cluster);
   if (!ca.ok) return false;
   return webhooks.some((w) => {
-    const bundle = decodeCertificateBundle(w.caBundle);
+    const bundle = context.webhookCaBundle(w);
     return !bundle.ok || !bundle.certificates.some((c) => ca.certificates.some((x) => sameCertificate(c, x)));
   });
 }
@@ -121,7 +126,7 @@ export const check: Check = {
       let webhookState: boolean | undefined;
       // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.
       const brokenWebhook = () => {
-        webhookState ??= webhookBroken(cluster);
+        webhookState ??= webhookBroken(context, cluster);
         return webhookState;
       };
       let latestMutated: string | null = null;
