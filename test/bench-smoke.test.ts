@@ -4,23 +4,36 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/run-cli.ts';
 
 describe('npm run bench', () => {
-  it('runs at a small scale and prints a row per size', () => {
+  it('runs at a small scale and prints a row per case, with each run', () => {
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '--expose-gc', 'bench/check-engine.bench.ts', '--scale', '0.01'],
+      ['--import', 'tsx', '--expose-gc', 'bench/check-engine.bench.ts', '--scale', '0.01', '--runs', '2'],
       {
         cwd: REPO_ROOT,
         encoding: 'utf8',
-        timeout: 60_000,
+        timeout: 120_000,
       },
     );
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.status).toBe(0);
-    const rows = run.stdout.split('\n').filter((line) => /^\s+\d+\s+\d+\s+\d+\s+\d+\s+[\d.]+/.test(line));
-    expect(rows.map((r) => r.trim().split(/\s+/).slice(0, 3))).toEqual([
-      ['25', '250', '10'],
-      ['50', '500', '20'],
-      ['100', '1000', '40'],
+    const lines = run.stdout.split('\n');
+    // case, clusters, SAs, pods, roles, findings, failing: the sizes, and the fleet-shaped case.
+    const rows = lines.filter((line) => /^(x[\d.]+|fleet)\s+\d/.test(line)).map((r) => r.trim().split(/\s+/));
+    expect(rows.map((cells) => cells.slice(0, 5))).toEqual([
+      ['x0.5', '1', '25', '250', '10'],
+      ['x1', '1', '50', '500', '20'],
+      ['x2', '1', '100', '1,000', '40'],
+      ['x4', '1', '200', '2,000', '80'],
+      ['fleet', '10', '500', '5,000', '200'],
     ]);
+    for (const cells of rows) {
+      // Findings are counted, some of them failing (the synthetic fleets are broken on purpose).
+      expect(Number(cells[5]?.replace(/,/g, ''))).toBeGreaterThan(Number(cells[6]?.replace(/,/g, '')));
+      expect(Number(cells[6]?.replace(/,/g, ''))).toBeGreaterThan(0);
+    }
+    // Each case's runs, wall and CPU time, as many as asked for.
+    const perRun = lines.filter((line) => /^\s+(x[\d.]+|fleet)\s+\d/.test(line));
+    expect(perRun).toHaveLength(5);
+    for (const line of perRun) expect(line.trim().split(/\s+/).slice(1)).toHaveLength(2);
   });
 });

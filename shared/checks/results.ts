@@ -16,22 +16,44 @@ const EMPTY: Subject = {
   workload: null,
 };
 
+// The subjects below are written out field by field, in EMPTY's order (a finding's JSON keeps
+// it): one object per result, and there is a result per workload and ServiceAccount of the fleet.
+
 export function clusterSubject(cluster: Cluster): Subject {
-  return { ...EMPTY, accountId: cluster.accountId, region: cluster.region, cluster: cluster.name };
+  return {
+    accountId: cluster.accountId,
+    region: cluster.region,
+    cluster: cluster.name,
+    namespace: null,
+    serviceAccount: null,
+    roleName: null,
+    workload: null,
+  };
 }
 
 export function serviceAccountSubject(
   cluster: Cluster,
   sa: Pick<ServiceAccount, 'namespace' | 'name'>,
 ): Subject {
-  return { ...clusterSubject(cluster), namespace: sa.namespace, serviceAccount: sa.name };
+  return {
+    accountId: cluster.accountId,
+    region: cluster.region,
+    cluster: cluster.name,
+    namespace: sa.namespace,
+    serviceAccount: sa.name,
+    roleName: null,
+    workload: null,
+  };
 }
 
 export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
   return {
-    ...clusterSubject(cluster),
+    accountId: cluster.accountId,
+    region: cluster.region,
+    cluster: cluster.name,
     namespace: workload.namespace,
     serviceAccount: workload.serviceAccountName,
+    roleName: null,
     workload: { kind: workload.kind, name: workload.name },
   };
 }

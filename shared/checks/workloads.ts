@@ -19,10 +19,15 @@ export function restartCommand(cluster: Cluster, workload: Workload): string {
   return `${ctx} ${sh`delete pod -n ${workload.namespace}`} ${workload.pods.map((p) => shellWord(p.name)).join(' ')}   # then recreate them from their manifest`;
 }
 
-/** The pod's containers (init ones included) minus those named in its `eks.amazonaws.com/skip-containers`. */
-export function unskippedContainers(pod: Pod): Container[] {
+/**
+ * The pod's containers (init ones included) minus those named in its `eks.amazonaws.com/skip-containers`.
+ * Without that annotation (nearly every pod), the pod's own list: this runs for every pod of the fleet.
+ */
+export function unskippedContainers(pod: Pod): readonly Container[] {
+  const annotation = pod.annotations[SKIP_CONTAINERS_ANNOTATION];
+  if (annotation === undefined) return pod.containers;
   const skipped = new Set(
-    (pod.annotations[SKIP_CONTAINERS_ANNOTATION] ?? '')
+    annotation
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean),
@@ -31,8 +36,11 @@ export function unskippedContainers(pod: Pod): Container[] {
 }
 
 /** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */
-export function irsaContainers(pod: Pod): Container[] {
-  return unskippedContainers(pod).filter((c) => !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'));
+export function irsaContainers(pod: Pod): readonly Container[] {
+  const containers = unskippedContainers(pod);
+  return containers.some((c) => c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
+    ? containers.filter((c) => !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
+    : containers;
 }
 
 /** Whether the pod has the projected web-identity token volume. */

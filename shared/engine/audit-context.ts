@@ -28,6 +28,7 @@ import {
   serviceAccountSubject,
   type TrustVerdict,
 } from '../policy/irsa-trust.ts';
+import { type BundleDecoding, decodeCertificateBundle } from './certificates.ts';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const AUDIENCE_ANNOTATION = 'eks.amazonaws.com/audience';
@@ -224,9 +225,30 @@ export class AuditContext {
 
   /** The IAM OIDC provider of `account` for `issuer` (host/path), compared as IAM does: without scheme or trailing slash. */
   providerFor(account: Account, issuer: string): OidcProvider | undefined {
-    const wanted = issuer.toLowerCase();
-    return account.iam?.providers.find((p) => issuerHostPath(p.url).toLowerCase() === wanted);
+    return this.providersByIssuer(account).get(issuer.toLowerCase());
   }
+
+  /** An account's providers by issuer (lower case), the first one where several share it. */
+  private readonly providersByIssuer = memoize((account: Account): ReadonlyMap<string, OidcProvider> => {
+    const byIssuer = new Map<string, OidcProvider>();
+    for (const provider of account.iam?.providers ?? []) {
+      const issuer = issuerHostPath(provider.url).toLowerCase();
+      if (!byIssuer.has(issuer)) byIssuer.set(issuer, provider);
+    }
+    return byIssuer;
+  });
+
+  /**
+   * The cluster CA (cluster.json) and a webhook's caBundle, each decoded once per audit: X.509
+   * parsing is the costliest step per cluster, and IRSA-004 and IRSA-030 both read them.
+   */
+  readonly clusterCertificateAuthority = memoize(
+    (cluster: Cluster): BundleDecoding => decodeCertificateBundle(cluster.info?.certificateAuthorityData),
+  );
+
+  readonly webhookCaBundle = memoize(
+    (webhook: MutatingWebhook): BundleDecoding => decodeCertificateBundle(webhook.caBundle),
+  );
 
   /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
   clustersWithIssuer(issuer: string): readonly Cluster[] {
@@ -364,35 +386,45 @@ export class AuditContext {
     return this.fleet.accounts.flatMap((a) => a.iam?.roles ?? []);
   }
 
-  /** Active pods (not Succeeded or Failed) grouped by workload and service account. */
+  /** Active pods (not Succeeded or Failed) grouped by workload and service account, in the order first seen. */
   readonly workloads = memoize((cluster: Cluster): readonly Workload[] => {
-    const groups = new Map<
-      string,
-      { namespace: string; kind: string; name: string; sa: string; pods: Pod[] }
-    >();
+    // Nested maps (namespace, kind, name, service account), not a key string per pod: no string
+    // is built or hashed per pod but the Deployment name workloadOf cuts from its ReplicaSet's.
+    const byNamespace = new Map<string, Map<string, Map<string, Map<string, Pod[]>>>>();
+    const workloads: Workload[] = [];
     for (const pod of cluster.kubernetes?.pods ?? []) {
       if (!isActivePod(pod)) continue;
       const owner = workloadOf(pod);
-      const key = `${pod.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${pod.serviceAccountName}`;
-      let group = groups.get(key);
-      if (!group) {
-        group = {
+      const byKind = getOrAdd(byNamespace, pod.namespace, newMap);
+      const byName = getOrAdd(byKind, owner.kind, newMap);
+      const byServiceAccount = getOrAdd(byName, owner.name, newMap);
+      let pods = byServiceAccount.get(pod.serviceAccountName);
+      if (!pods) {
+        pods = [];
+        byServiceAccount.set(pod.serviceAccountName, pods);
+        workloads.push({
           namespace: pod.namespace,
           kind: owner.kind,
           name: owner.name,
-          sa: pod.serviceAccountName,
-          pods: [],
-        };
-        groups.set(key, group);
+          serviceAccountName: pod.serviceAccountName,
+          pods,
+        });
       }
-      group.pods.push(pod);
+      pods.push(pod);
     }
-    return [...groups.values()].map((g) => ({
-      namespace: g.namespace,
-      kind: g.kind,
-      name: g.name,
-      serviceAccountName: g.sa,
-      pods: g.pods,
-    }));
+    return workloads;
   });
+}
+
+function newMap<K, V>(): Map<K, V> {
+  return new Map();
+}
+
+function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => NoInfer<V>): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
 }

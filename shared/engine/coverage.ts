@@ -251,6 +251,8 @@ function covers(unread: UnreadInput, place: Place): boolean {
 /** The fleet's unread inputs, indexed by input, and the lookups the engine needs per result. */
 export class Coverage {
   private readonly byInput = new Map<InputName, UnreadInput[]>();
+  /** The same, by account too: a result's place names its account, and a fleet has many. */
+  private readonly byInputAndAccount = new Map<InputName, Map<string, UnreadInput[]>>();
   private readonly clusters = new Map<string, Cluster>();
 
   constructor(
@@ -261,6 +263,11 @@ export class Coverage {
       const list = this.byInput.get(unread.input) ?? [];
       list.push(unread);
       this.byInput.set(unread.input, list);
+      const byAccount = this.byInputAndAccount.get(unread.input) ?? new Map<string, UnreadInput[]>();
+      this.byInputAndAccount.set(unread.input, byAccount);
+      const inAccount = byAccount.get(unread.accountId) ?? [];
+      byAccount.set(unread.accountId, inAccount);
+      inAccount.push(unread);
     }
     for (const cluster of context.clusters)
       this.clusters.set(`${cluster.accountId}/${cluster.region}/${cluster.name}`, cluster);
@@ -278,7 +285,12 @@ export class Coverage {
       if (!candidates) continue;
       const place = this.placeOf(read.at, subject);
       if (place === null) continue;
-      const hit = candidates.find((unread) => covers(unread, place));
+      // Only the failures of the place's account can cover it (covers() compares the account).
+      const inAccount =
+        place.accountId === null
+          ? candidates
+          : (this.byInputAndAccount.get(read.input)?.get(place.accountId) ?? []);
+      const hit = inAccount.find((unread) => covers(unread, place));
       if (hit) gaps.push(hit);
     }
     return gaps;

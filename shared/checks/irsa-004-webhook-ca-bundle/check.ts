@@ -1,5 +1,5 @@
 import { clusterPodIdentityWebhooks, WEBHOOKS_NOT_COLLECTED } from '../../engine/audit-context.ts';
-import { decodeCertificateBundle, isExpired, sameCertificate } from '../../engine/certificates.ts';
+import { isExpired, sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
 import { sh } from '../../sinks/shell.ts';
 import { clusterSubject, resultsFor } from '../results.ts';
@@ -38,7 +38,7 @@ export const check: Check = {
       }
       const webhooks = located.map((l) => l.webhook);
       if (webhooks.length === 0) continue; // IRSA-003 reports the missing webhook; nothing to judge here.
-      const clusterCa = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
+      const clusterCa = context.clusterCertificateAuthority(cluster);
       if (!clusterCa.ok) {
         out.push(
           results.notEvaluated(subject, `the cluster CA from cluster.json is unusable (${clusterCa.detail})`),
@@ -48,7 +48,7 @@ export const check: Check = {
       const problems: string[] = [];
       const bundles: Record<string, unknown>[] = [];
       for (const webhook of webhooks) {
-        const bundle = decodeCertificateBundle(webhook.caBundle);
+        const bundle = context.webhookCaBundle(webhook);
         if (!bundle.ok) {
           problems.push(`webhook ${webhook.name}: ${bundle.detail}`);
           bundles.push({ webhook: webhook.name, problem: bundle.problem });

@@ -1,7 +1,12 @@
-import { podIdentityWebhooks, ROLE_ARN_ANNOTATION, type Workload } from '../../engine/audit-context.ts';
-import { decodeCertificateBundle, sameCertificate } from '../../engine/certificates.ts';
+import {
+  type AuditContext,
+  podIdentityWebhooks,
+  ROLE_ARN_ANNOTATION,
+  type Workload,
+} from '../../engine/audit-context.ts';
+import { sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Cluster, Pod } from '../../model/fleet.ts';
+import type { Cluster, Container, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import { hasTokenVolume, irsaContainers, isMutated, podNames, restartCommand } from '../workloads.ts';
@@ -24,11 +29,15 @@ export const metadata: CheckMetadata = {
 const results = resultsFor(metadata);
 const SKIP_POD_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
 
+const injected = (c: Container) => c.env.has('AWS_ROLE_ARN') && c.env.has('AWS_WEB_IDENTITY_TOKEN_FILE');
+
 /** What an unmutated pod lacks, or null when it has everything its IRSA containers need. */
 function missingInjection(pod: Pod): string[] | null {
   if (pod.labels[SKIP_POD_LABEL] !== undefined) return null;
   const containers = irsaContainers(pod);
   if (containers.length === 0) return null;
+  // The common case first, without building a list: this runs for every pod of an IRSA service account.
+  if (containers.every(injected) && hasTokenVolume(pod)) return null;
   const missing: string[] = [];
   for (const c of containers) {
     if (!c.env.has('AWS_ROLE_ARN')) missing.push(`${c.name}: AWS_ROLE_ARN`);
@@ -39,15 +48,15 @@ function missingInjection(pod: Pod): string[] | null {
 }
 
 /** Whether the cluster's webhook is visibly broken (missing, or its caBundle does not hold the cluster CA). */
-function webhookBroken(cluster: Cluster): boolean {
+function webhookBroken(context: AuditContext, cluster: Cluster): boolean {
   const configurations = cluster.kubernetes?.webhookConfigurations;
   if (!configurations) return false;
   const webhooks = podIdentityWebhooks(configurations);
   if (webhooks.length === 0) return true;
-  const ca = decodeCertificateBundle(cluster.info?.certificateAuthorityData);
+  const ca = context.clusterCertificateAuthority(cluster);
   if (!ca.ok) return false;
   return webhooks.some((w) => {
-    const bundle = decodeCertificateBundle(w.caBundle);
+    const bundle = context.webhookCaBundle(w);
     return !bundle.ok || !bundle.certificates.some((c) => ca.certificates.some((x) => sameCertificate(c, x)));
   });
 }
@@ -117,7 +126,7 @@ export const check: Check = {
       let webhookState: boolean | undefined;
       // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.
       const brokenWebhook = () => {
-        webhookState ??= webhookBroken(cluster);
+        webhookState ??= webhookBroken(context, cluster);
         return webhookState;
       };
       let latestMutated: string | null = null;
@@ -137,9 +146,11 @@ export const check: Check = {
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (!sa || !roleArn?.trim()) continue; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);
-        const failing = workload.pods
-          .map((pod) => ({ pod, missing: missingInjection(pod) }))
-          .filter((x) => x.missing);
+        const failing: { pod: Pod; missing: string[] }[] = [];
+        for (const pod of workload.pods) {
+          const missing = missingInjection(pod);
+          if (missing) failing.push({ pod, missing });
+        }
         if (failing.length === 0) {
           out.push(
             results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`),

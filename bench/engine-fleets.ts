@@ -1,0 +1,268 @@
+/**
+ * The synthetic fleets `npm run bench` audits (bench/check-engine.bench.ts): one large cluster at
+ * a chosen size, and a fleet shaped like an organisation's (many accounts, each with clusters in
+ * two regions and its own iam.json). Every cluster is built the same way, so both shapes break in
+ * the same proportions: one ServiceAccount in 50 has a typo in its role's trust (IRSA-013), one in
+ * 20 has unmutated pods (IRSA-030), one role in 100 has no policies (IRSA-018).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
+import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
+
+export interface FleetShape {
+  readonly accounts: number;
+  readonly clustersPerAccount: number;
+  /** Clusters of an account alternate between these regions. */
+  readonly regions: readonly string[];
+  readonly serviceAccountsPerCluster: number;
+  readonly podsPerServiceAccount: number;
+  readonly rolesPerCluster: number;
+  /** ServiceAccount i of a cluster is in namespace `ns-<i % namespaces>`. */
+  readonly namespaces: number;
+  /**
+   * One cluster in this many has its Pod Identity associations unreadable (collection-errors.json),
+   * so that the engine's coverage is exercised as in a real collection. 0: no failed reads.
+   */
+  readonly failedReadEvery: number;
+  /** One account in this many could not list one role's policies. 0: none. */
+  readonly failedRoleReadEvery: number;
+}
+
+export interface FleetSize {
+  readonly accounts: number;
+  readonly clusters: number;
+  readonly serviceAccounts: number;
+  readonly pods: number;
+  readonly roles: number;
+}
+
+/** The single-cluster case: `serviceAccounts` SAs with 10 pods each, sharing `roles` roles. */
+export function singleCluster(serviceAccounts: number, roles: number): FleetShape {
+  return {
+    accounts: 1,
+    clustersPerAccount: 1,
+    regions: ['us-west-2'],
+    serviceAccountsPerCluster: serviceAccounts,
+    podsPerServiceAccount: 10,
+    rolesPerCluster: roles,
+    namespaces: 200,
+    failedReadEvery: 0,
+    failedRoleReadEvery: 0,
+  };
+}
+
+/**
+ * The fleet-shaped case: `clusters` clusters of 50 ServiceAccounts (10 pods each, 20 roles per
+ * cluster: the single cluster's proportions), 20 clusters an account in two regions.
+ */
+export function organisation(clusters: number): FleetShape {
+  const clustersPerAccount = Math.min(20, clusters);
+  return {
+    accounts: Math.max(1, Math.round(clusters / clustersPerAccount)),
+    clustersPerAccount,
+    regions: ['us-east-1', 'eu-west-1'],
+    serviceAccountsPerCluster: 50,
+    podsPerServiceAccount: 10,
+    rolesPerCluster: 20,
+    namespaces: 10,
+    failedReadEvery: 100,
+    failedRoleReadEvery: 10,
+  };
+}
+
+export function sizeOf(shape: FleetShape): FleetSize {
+  const clusters = shape.accounts * shape.clustersPerAccount;
+  return {
+    accounts: shape.accounts,
+    clusters,
+    serviceAccounts: clusters * shape.serviceAccountsPerCluster,
+    pods: clusters * shape.serviceAccountsPerCluster * shape.podsPerServiceAccount,
+    roles: clusters * shape.rolesPerCluster,
+  };
+}
+
+const accountIdOf = (a: number) => `${200000000000 + a * 1111}`;
+
+/** Writes the fleet as a snapshot directory (docs/fleet-format.md) under `dir`. */
+export async function writeFleet(dir: string, shape: FleetShape): Promise<FleetSize> {
+  let clusterIndex = 0;
+  for (let a = 0; a < shape.accounts; a++) {
+    const accountId = accountIdOf(a);
+    const roles: unknown[] = [];
+    const rolePolicies: Record<string, unknown> = {};
+    const providers: unknown[] = [];
+    for (let c = 0; c < shape.clustersPerAccount; c++, clusterIndex++) {
+      const region = shape.regions[c % shape.regions.length] as string;
+      const name = shape.accounts * shape.clustersPerAccount === 1 ? 'bench' : `cluster-${c}`;
+      const issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${accountId}/${name}`)}`;
+      const provider = `arn:aws:iam::${accountId}:oidc-provider/${issuer}`;
+      providers.push({ Arn: provider, Url: issuer, ClientIDList: ['sts.amazonaws.com'] });
+      const cluster = clusterObjects(shape, clusterIndex, { accountId, name, issuer, provider });
+      roles.push(...cluster.roles);
+      Object.assign(rolePolicies, cluster.rolePolicies);
+      const clusterDir = join(dir, accountId, region, name);
+      await mkdir(clusterDir, { recursive: true });
+      await writeFile(
+        join(clusterDir, 'cluster.json'),
+        JSON.stringify({
+          cluster: {
+            name,
+            arn: `arn:aws:eks:${region}:${accountId}:cluster/${name}`,
+            identity: { oidc: { issuer: `https://${issuer}` } },
+            certificateAuthority: { data: base64(CLUSTER_CA_A_PEM) },
+          },
+        }),
+      );
+      await writeFile(
+        join(clusterDir, 'kubernetes.json'),
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: cluster.items }),
+      );
+      if (shape.failedReadEvery > 0 && clusterIndex % shape.failedReadEvery === shape.failedReadEvery - 1) {
+        await writeFile(
+          join(clusterDir, 'collection-errors.json'),
+          JSON.stringify({
+            errors: [
+              {
+                api: 'eks:ListPodIdentityAssociations',
+                code: 'AccessDeniedException',
+                class: 'denied',
+                status: 403,
+                message: 'not authorized to perform: eks:ListPodIdentityAssociations',
+              },
+            ],
+          }),
+        );
+      }
+    }
+    await writeFile(
+      join(dir, accountId, 'iam.json'),
+      JSON.stringify({ Roles: roles, OpenIDConnectProviders: providers, RolePolicies: rolePolicies }),
+    );
+    if (shape.failedRoleReadEvery > 0 && a % shape.failedRoleReadEvery === shape.failedRoleReadEvery - 1) {
+      await writeFile(
+        join(dir, accountId, 'collection-errors.json'),
+        JSON.stringify({
+          errors: [
+            {
+              api: 'iam:ListAttachedRolePolicies',
+              code: 'AccessDenied',
+              class: 'denied',
+              status: 403,
+              role: 'cluster-0-role-1',
+              message: 'not authorized to perform: iam:ListAttachedRolePolicies',
+            },
+          ],
+        }),
+      );
+    }
+  }
+  return sizeOf(shape);
+}
+
+/** One cluster's roles (with their policies) and its Kubernetes items. */
+function clusterObjects(
+  shape: FleetShape,
+  clusterIndex: number,
+  where: { accountId: string; name: string; issuer: string; provider: string },
+): { roles: unknown[]; rolePolicies: Record<string, unknown>; items: unknown[] } {
+  const { accountId, issuer, provider } = where;
+  // Role names are unique per account: prefix them with the cluster unless it is alone.
+  const prefix = shape.clustersPerAccount * shape.accounts === 1 ? '' : `${where.name}-`;
+  const roleName = (r: number) => `${prefix}role-${r}`;
+  const roleArn = (r: number) => `arn:aws:iam::${accountId}:role/${roleName(r)}`;
+  const sas = Array.from({ length: shape.serviceAccountsPerCluster }, (_, i) => ({
+    namespace: `ns-${i % shape.namespaces}`,
+    name: `sa-${i}`,
+    role: i % shape.rolesPerCluster,
+  }));
+  // Proportions are taken over the fleet's SAs and roles, not each cluster's.
+  const firstSa = clusterIndex * shape.serviceAccountsPerCluster;
+  const firstRole = clusterIndex * shape.rolesPerCluster;
+  const subjectsByRole = new Map<number, string[]>();
+  sas.forEach((sa, i) => {
+    // One SA in 50 gets a typo in its trust, so IRSA-013 has work to report.
+    const typo = (firstSa + i) % 50 === 7;
+    const subject = `system:serviceaccount:${sa.namespace}:${typo ? `${sa.name}x` : sa.name}`;
+    const subjects = subjectsByRole.get(sa.role);
+    if (subjects) subjects.push(subject);
+    else subjectsByRole.set(sa.role, [subject]);
+  });
+  const roles = Array.from({ length: shape.rolesPerCluster }, (_, r) => ({
+    RoleName: roleName(r),
+    Arn: roleArn(r),
+    AssumeRolePolicyDocument: encodeURIComponent(
+      JSON.stringify(
+        irsaTrustPolicy(provider, issuer, subjectsByRole.get(r) ?? ['system:serviceaccount:x:y']),
+      ),
+    ),
+  }));
+  const rolePolicies = Object.fromEntries(
+    roles.map((role, i) => [
+      role.RoleName,
+      {
+        AttachedPolicies:
+          (firstRole + i) % 100 === 3 ? [] : [{ PolicyName: 'p', PolicyArn: 'arn:aws:iam::aws:policy/p' }],
+        PolicyNames: [],
+      },
+    ]),
+  );
+  const items: unknown[] = sas.map((sa) => ({
+    kind: 'ServiceAccount',
+    metadata: {
+      namespace: sa.namespace,
+      name: sa.name,
+      annotations: { 'eks.amazonaws.com/role-arn': roleArn(sa.role) },
+    },
+  }));
+  sas.forEach((sa, i) => {
+    const mutated = (firstSa + i) % 20 !== 11; // one SA in 20 has unmutated pods (IRSA-030)
+    for (let p = 0; p < shape.podsPerServiceAccount; p++) {
+      const deployment = `${sa.name}-d${p % 2}`;
+      const hash = `h${p % 2}abc`;
+      items.push({
+        kind: 'Pod',
+        metadata: {
+          namespace: sa.namespace,
+          name: `${deployment}-${hash}-${p}`,
+          labels: { 'pod-template-hash': hash },
+          ownerReferences: [{ kind: 'ReplicaSet', name: `${deployment}-${hash}`, controller: true }],
+          creationTimestamp: '2026-01-01T00:00:00Z',
+        },
+        spec: {
+          serviceAccountName: sa.name,
+          containers: [
+            {
+              name: 'app',
+              env: mutated
+                ? [
+                    { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
+                    { name: 'AWS_ROLE_ARN', value: roleArn(sa.role) },
+                    {
+                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+                    },
+                  ]
+                : [],
+            },
+          ],
+          volumes: mutated
+            ? [
+                {
+                  name: 'aws-iam-token',
+                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                },
+              ]
+            : [],
+        },
+        status: { phase: 'Running' },
+      });
+    }
+  });
+  items.push({
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'pod-identity-webhook' },
+    webhooks: [{ name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } }],
+  });
+  return { roles, rolePolicies, items };
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { compareFindings, type Finding, sortFindings } from './run-audit.ts';
+
+function finding(overrides: Partial<Finding>): Finding {
+  return {
+    checkId: 'IRSA-013',
+    name: 'trust-subject-mismatch',
+    title: 't',
+    severity: 'high',
+    status: 'fail',
+    accountId: '111122223333',
+    region: 'eu-west-1',
+    cluster: 'prod',
+    namespace: 'ns',
+    serviceAccount: 'sa',
+    roleName: null,
+    workload: null,
+    resource: null,
+    message: 'm',
+    evidence: {},
+    remediation: null,
+    ...overrides,
+  };
+}
+
+/** A fixed permutation (no randomness: a failure replays). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = (i * 7919 + 13) % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+describe('sortFindings', () => {
+  // Names whose locale order differs from their code-unit order (case, punctuation, accents),
+  // in every field the order compares, and equal findings (the sort must stay stable).
+  // `\u00e9` and `e\u0301` are canonically equivalent: localeCompare takes them as equal.
+  const names = ['a-b', 'ab', 'AB', 'Ab', 'b', 'B', '\u00e9', 'e', 'e\u0301', 'z', '_x', '10', '9'];
+  const findings: Finding[] = [];
+  for (const [i, name] of names.entries()) {
+    findings.push(
+      finding({ cluster: name }),
+      finding({ namespace: name, status: i % 2 === 0 ? 'pass' : 'fail' }),
+      finding({ serviceAccount: name, severity: i % 3 === 0 ? 'low' : 'high' }),
+      finding({ accountId: name === 'b' ? null : '111122223333', region: name, checkId: `IRSA-0${i % 3}1` }),
+      finding({ workload: { kind: 'Deployment', name }, message: `first ${name}` }),
+      finding({ workload: { kind: 'Deployment', name }, message: `second ${name}` }),
+      finding({ resource: name, status: 'exempted' }),
+      // Places and checks that compare equal but are different strings, with statuses that interleave.
+      finding({ cluster: i % 2 === 0 ? '\u00e9' : 'e\u0301', status: i % 3 === 0 ? 'pass' : 'fail' }),
+      finding({ checkId: i % 2 === 0 ? 'IRSA-\u00e9' : 'IRSA-e\u0301', namespace: name }),
+    );
+  }
+
+  it('orders as compareFindings does, ties kept in their order', () => {
+    const input = shuffled(findings);
+    const expected = [...input].sort(compareFindings);
+    const actual = sortFindings([...input]);
+    expect(actual.map((f) => findings.indexOf(f))).toEqual(expected.map((f) => findings.indexOf(f)));
+    // The locale order is kept: `a-b` and `ab` are not in code-unit order.
+    const clusters = actual
+      .filter((f) => f.namespace === 'ns' && f.serviceAccount === 'sa')
+      .map((f) => f.cluster);
+    expect(clusters.indexOf('AB')).toBeGreaterThan(clusters.indexOf('ab'));
+    expect(clusters.indexOf('B')).toBeLessThan(clusters.indexOf('z'));
+  });
+
+  it('sorts in place and returns the same array', () => {
+    const input = shuffled(findings);
+    const returned = sortFindings(input);
+    expect(returned).toBe(input);
+    expect(input.map((f) => findings.indexOf(f))).toEqual(
+      shuffled(findings)
+        .sort(compareFindings)
+        .map((f) => findings.indexOf(f)),
+    );
+  });
+});
