@@ -43,11 +43,12 @@ import {
   type KubernetesCollectOptions,
   startKubernetesCollection,
 } from './kubernetes.ts';
-import { kubernetesListJson } from './kubernetes-pages.ts';
+import { kubernetesListParts } from './kubernetes-pages.ts';
 import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
 import { cidrsExcludeAll } from './public-access.ts';
 import {
   memorySink,
+  type SnapshotContent,
   type SnapshotFiles,
   type SnapshotSink,
   SnapshotWriter,
@@ -263,7 +264,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
   const caller = options.caller ?? new AwsClients(undefined, options.clientOptions);
   const writer = new SnapshotWriter(sink);
   /** Hands a finished file to the sink; resolves to null once kept, or to why not (never rejects). */
-  const write = (path: string, text: string) => writer.write(path, text);
+  const write = (path: string, content: SnapshotContent) => writer.write(path, content);
   const kubernetesRequests: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
   const accountLimit = pLimit(options.accountConcurrency ?? 4);
@@ -633,9 +634,9 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     // Each of the cluster's files goes to the sink as soon as it is complete; one it could not keep
     // becomes an error on the reads it holds, in the cluster's collection-errors.json, written last.
     const written: Promise<CollectionError | null>[] = [];
-    const keep = (file: string, text: string, read: Pick<CollectionError, 'api' | 'kind'>) =>
+    const keep = (file: string, content: SnapshotContent, read: Pick<CollectionError, 'api' | 'kind'>) =>
       written.push(
-        write(`${base}/${file}`, text).then((why) =>
+        write(`${base}/${file}`, content).then((why) =>
           why === null ? null : notWritten(read, `${base}/${file}`, why),
         ),
       );
@@ -755,7 +756,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
           (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
       clusterErrors.push(...result.errors);
       if (!result.file) return; // the API refused or failed as a whole: one error, no files
-      keep('kubernetes.json', kubernetesListJson(result.file), { api: 'k8s' });
+      keep('kubernetes.json', kubernetesListParts(result.file), { api: 'k8s' });
       if (probe) {
         clusterErrors.push(...probe.errors);
         if (probe.results)

@@ -14,11 +14,26 @@
  * cluster name): untrusted text. The directory sink writes only below its directory, refusing any
  * path that could lead out of it.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Relative path -> file text. */
 export type SnapshotFiles = Map<string, string>;
+
+/**
+ * A file's content: its text, or the pieces to write one after the other (text, or UTF-8 bytes):
+ * a cluster's kubernetes.json is its pages' lines as the decode threads sent them, never joined.
+ */
+export type SnapshotContent = string | readonly (string | Uint8Array)[];
+
+/** The content as one text. */
+export function contentText(content: SnapshotContent): string {
+  if (typeof content === 'string') return content;
+  return content.map((part) => (typeof part === 'string' ? part : bufferOf(part).toString('utf8'))).join('');
+}
+
+/** A view of the bytes as a Buffer, not a copy. */
+const bufferOf = (part: Uint8Array) => Buffer.from(part.buffer, part.byteOffset, part.byteLength);
 
 export interface SnapshotSink {
   /**
@@ -26,7 +41,7 @@ export interface SnapshotSink {
    * (`<account>/<region>/<cluster>/kubernetes.json`, docs/fleet-format.md). Called once per path.
    * Rejects when the file could not be kept (the collector records that, and goes on).
    */
-  write(relative: string, text: string): Promise<void>;
+  write(relative: string, content: SnapshotContent): Promise<void>;
 }
 
 /** A sink that keeps every file in memory. */
@@ -38,8 +53,8 @@ export function memorySink(): MemorySink {
   const files: SnapshotFiles = new Map();
   return {
     files,
-    async write(relative, text) {
-      files.set(relative, text);
+    async write(relative, content) {
+      files.set(relative, contentText(content));
     },
   };
 }
@@ -73,7 +88,7 @@ export function directorySink(dir: string): DirectorySink {
   let serial = 0;
   return {
     dir,
-    async write(relative, text) {
+    async write(relative, content) {
       const problem = snapshotPathProblem(relative);
       if (problem) throw new SnapshotPathError(`not written: ${JSON.stringify(relative)}: ${problem}`);
       const path = join(dir, relative);
@@ -83,7 +98,21 @@ export function directorySink(dir: string): DirectorySink {
       // one path never share it.
       const temporary = join(folder, `.${basename(path)}.${process.pid}.${++serial}.tmp`);
       try {
-        await writeFile(temporary, text);
+        const file = await open(temporary, 'w');
+        try {
+          // The pieces in one writev (bytes as they are), not joined into one string first.
+          const buffers = (typeof content === 'string' ? [content] : content).map((part) =>
+            typeof part === 'string' ? Buffer.from(part, 'utf8') : bufferOf(part),
+          );
+          let written = 0;
+          const total = buffers.reduce((n, b) => n + b.byteLength, 0);
+          while (written < total) {
+            const { bytesWritten } = await file.writev(remaining(buffers, written));
+            written += bytesWritten;
+          }
+        } finally {
+          await file.close();
+        }
         await rename(temporary, path);
       } catch (error) {
         await rm(temporary, { force: true }).catch(() => {});
@@ -91,6 +120,20 @@ export function directorySink(dir: string): DirectorySink {
       }
     },
   };
+}
+
+/** The buffers past the first `skip` bytes (a writev that wrote part of them goes on from there). */
+function remaining(buffers: readonly Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let offset = skip;
+  for (const buffer of buffers) {
+    if (offset >= buffer.byteLength) offset -= buffer.byteLength;
+    else {
+      rest.push(offset > 0 ? buffer.subarray(offset) : buffer);
+      offset = 0;
+    }
+  }
+  return rest;
 }
 
 /** A file the sink could not keep, and why. */
@@ -115,10 +158,10 @@ export class SnapshotWriter {
   }
 
   /** Hands one file to the sink: resolves to null once it is kept, or to why it could not be. */
-  write(relative: string, text: string): Promise<string | null> {
+  write(relative: string, content: SnapshotContent): Promise<string | null> {
     let handed: Promise<void>;
     try {
-      handed = this.#sink.write(relative, text);
+      handed = this.#sink.write(relative, content);
     } catch (error) {
       handed = Promise.reject(error);
     }
