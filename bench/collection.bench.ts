@@ -27,11 +27,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectFleet } from '#shared/collectors/collect-fleet.ts';
-import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
-import { directorySink } from '#shared/collectors/snapshot-sink.ts';
-import { runAudit } from '#shared/engine/run-audit.ts';
-import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import { build } from 'esbuild';
 import { type SyntheticFleetShape, writeSyntheticFleet } from '#shared/testing/synthetic-fleet.ts';
 import { startEmulator } from '../emulator/index.ts';
 
@@ -57,75 +53,6 @@ const PEAK_RSS_TARGET_MB = 350;
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
-/** Child: collect with the emulator's environment into BENCH_OUT, print wall time and peak memory as JSON. */
-async function child(): Promise<void> {
-  const regions = (process.env.BENCH_REGIONS ?? '').split(',');
-  const out = process.env.BENCH_OUT;
-  if (!out) throw new Error('BENCH_OUT: the directory to collect into is not set');
-  const decoder = createPageDecoderPool(
-    process.env.BENCH_THREADS === undefined ? undefined : Number(process.env.BENCH_THREADS),
-  );
-  // BENCH_MEMORY=1: the main thread's memory by kind, sampled, at the highest RSS seen (stderr).
-  let highest: NodeJS.MemoryUsage | undefined;
-  const sampler = process.env.BENCH_MEMORY
-    ? setInterval(() => {
-        const now = process.memoryUsage();
-        if (!highest || now.rss > highest.rss) highest = now;
-      }, 100)
-    : undefined;
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const result = await collectFleet(
-    {
-      kubernetes: { decoder },
-      accounts: { kind: 'organization' },
-      auditRole: { roleName: 'irsa-auditor' },
-      regions,
-      accountConcurrency: CONCURRENCY,
-      clusterConcurrency: CONCURRENCY,
-      totalClusterConcurrency: CONCURRENCY * CONCURRENCY,
-    },
-    directorySink(out),
-  );
-  const wallMs = performance.now() - started;
-  await decoder.close();
-  if (sampler) {
-    clearInterval(sampler);
-    const mb = (n: number) => Math.round(n / 1048576);
-    const after = process.memoryUsage();
-    process.stderr.write(
-      `memory at the highest RSS sampled: rss ${mb(highest?.rss ?? 0)} MB, main heap used ${mb(highest?.heapUsed ?? 0)} of ${mb(highest?.heapTotal ?? 0)} MB, ` +
-        `external ${mb(highest?.external ?? 0)} MB (array buffers ${mb(highest?.arrayBuffers ?? 0)}); at the end: rss ${mb(after.rss)} MB, heap used ${mb(after.heapUsed)} MB\n`,
-    );
-  }
-  const errors = [
-    ...result.paths.filter((k) => k.endsWith('collection-errors.json')),
-    ...result.unwritten.map((u) => `${u.path}: not written: ${u.message}`),
-  ];
-  process.stdout.write(
-    `${JSON.stringify({ wallMs, cpuMs: cpuMs(process.cpuUsage(cpuBefore)), peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, files: result.paths.length, errors })}\n`,
-  );
-}
-
-/** Child of `--evaluate`: checks the snapshot in BENCH_OUT as `check` does, prints time and peak memory. */
-async function evaluateChild(): Promise<void> {
-  const out = process.env.BENCH_OUT;
-  if (!out) throw new Error('BENCH_OUT: the snapshot to check is not set');
-  const started = performance.now();
-  const fleet = await loadFleet(out);
-  const loadedMs = performance.now() - started;
-  const report = runAudit(fleet, { now: new Date() });
-  process.stdout.write(
-    `${JSON.stringify({
-      loadMs: loadedMs,
-      evaluationMs: report.evaluationMs,
-      findings: report.findings.length,
-      inputErrors: fleet.inputErrors.length,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    })}\n`,
-  );
-}
-
 interface ChildRun {
   wallMs: number;
   cpuMs: number;
@@ -135,20 +62,47 @@ interface ChildRun {
   errors: string[];
 }
 
+/**
+ * The collector as the package ships it: bench/collection-child.ts and the decode worker bundled
+ * into JavaScript with esbuild (as scripts/build.ts builds dist/, npm packages left external), so
+ * that it runs on plain Node: without tsx, whose loader costs each thread about 25 MB and would be
+ * measured as the collector's. Written beside this file (node_modules resolves from there), removed
+ * at the end.
+ */
+async function buildChild(): Promise<{ dir: string; script: string }> {
+  const dir = mkdtempSync(join(fileURLToPath(new URL('.', import.meta.url)), '.collection-child-'));
+  await build({
+    absWorkingDir: fileURLToPath(new URL('..', import.meta.url)),
+    entryPoints: {
+      'collection-child': 'bench/collection-child.ts',
+      // page-decoder-pool.ts starts `./page-decoder.worker.mjs` beside its own code.
+      'page-decoder.worker': 'shared/collectors/page-decoder-worker.ts',
+    },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return { dir, script: join(dir, 'collection-child.mjs') };
+}
+
+let childScript = '';
+
 function runChild<T = ChildRun>(env: Record<string, string>, mode = '--child'): Promise<T> {
   return new Promise((resolve, reject) => {
     const profile =
       process.env.BENCH_PROFILE && mode === '--child'
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
         : [];
-    const proc = spawn(
-      process.execPath,
-      [...process.execArgv, ...profile, fileURLToPath(import.meta.url), mode],
-      {
-        env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const proc = spawn(process.execPath, [...profile, childScript, mode], {
+      env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
@@ -190,8 +144,6 @@ const median = (values: readonly number[]) => {
 };
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--child')) return child();
-  if (process.argv.includes('--evaluate-child')) return evaluateChild();
   const scale = argument('--scale') ?? '1';
   const factor = scale === 'small' ? 1 : Number(scale);
   if (!Number.isInteger(factor) || factor < 1)
@@ -213,6 +165,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-'));
   // Where each run's collector writes its snapshot (emptied before each run; the last one stays for --evaluate).
   const out = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-out-'));
+  const built = await buildChild();
+  childScript = built.script;
   try {
     let t = performance.now();
     await writeSyntheticFleet(dir, shape);
@@ -412,6 +366,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });
+    rmSync(built.dir, { recursive: true, force: true });
   }
 }
 
