@@ -5,23 +5,29 @@
  *
  *   npm run bench:collect                     # the full fleet, collected 3 times
  *   npm run bench:collect -- --runs 8         # ... 8 times
+ *   npm run bench:collect -- --scale 3        # 3 times the accounts (60, 900 clusters, 1,800,000 pods)
  *   npm run bench:collect -- --scale small    # 2 accounts x 3 regions x 2 clusters, for a quick look
+ *   npm run bench:collect -- --evaluate       # then also check the snapshot written (the engine's peak)
  *
  * Prints the API calls made by kind against the lower bound the design allows, the wall time
  * against the critical path that the latency and the concurrency allow, and peak memory of the
- * collector (it runs in its own process; the emulator runs in this one). The fleet is collected
+ * collector against its target, 350 MB whatever the fleet's size: the collector writes each file
+ * into a snapshot directory as soon as it is complete, as `irsa-audit collect` does, so it holds
+ * the clusters in flight, never the fleet (it runs in its own process; the emulator runs in this
+ * one). With `--evaluate`, the snapshot of the last run is then checked in a fresh process
+ * (`loadFleet` + `runAudit`, what `check --live` does after collecting), and that process's peak
+ * memory is printed: the engine loads the whole snapshot. The fleet is collected
  * `--runs` times (default 3) against one emulator: every run is printed, and the wall-time target
  * is judged on their median, because a shared machine's speed varies from minute to minute. The collector reads the
  * Kubernetes pages with the CLI's default worker threads (one per core, at most 4); BENCH_THREADS=N
  * overrides that, BENCH_LATENCY_MS the latency, BENCH_PROFILE=DIR writes CPU profiles.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectFleet } from '#shared/collectors/collect-fleet.ts';
-import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
+import { build } from 'esbuild';
 import {
   hasSelfManagedWebhook,
   type SyntheticFleetShape,
@@ -51,49 +57,61 @@ const PAGE = 500;
 const IAM_PAGE = 1_000;
 const PROVIDER_CONCURRENCY = 8;
 const POLICY_CONCURRENCY = 8;
+/** The collector's peak RSS target, whatever the fleet's size (issue 17). */
+const PEAK_RSS_TARGET_MB = 350;
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
-/** Child: collect with the emulator's environment, print wall time and peak memory as JSON. */
-async function child(): Promise<void> {
-  const regions = (process.env.BENCH_REGIONS ?? '').split(',');
-  const decoder = createPageDecoderPool(
-    process.env.BENCH_THREADS === undefined ? undefined : Number(process.env.BENCH_THREADS),
-  );
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const result = await collectFleet({
-    kubernetes: { decoder },
-    accounts: { kind: 'organization' },
-    auditRole: { roleName: 'irsa-auditor' },
-    regions,
-    accountConcurrency: CONCURRENCY,
-    clusterConcurrency: CONCURRENCY,
-    totalClusterConcurrency: CONCURRENCY * CONCURRENCY,
-  });
-  const wallMs = performance.now() - started;
-  await decoder.close();
-  const errors = [...result.files.keys()].filter((k) => k.endsWith('collection-errors.json'));
-  process.stdout.write(
-    `${JSON.stringify({ wallMs, cpuMs: cpuMs(process.cpuUsage(cpuBefore)), peakRssMb: process.resourceUsage().maxRSS / 1024, clusters: result.clusters, errors })}\n`,
-  );
+interface ChildRun {
+  wallMs: number;
+  cpuMs: number;
+  peakRssMb: number;
+  clusters: number;
+  files: number;
+  errors: string[];
 }
 
-function runChild(
-  env: Record<string, string>,
-): Promise<{ wallMs: number; cpuMs: number; peakRssMb: number; clusters: number; errors: string[] }> {
+/**
+ * The collector as the package ships it: bench/collection-child.ts and the decode worker bundled
+ * into JavaScript with esbuild (as scripts/build.ts builds dist/, npm packages left external), so
+ * that it runs on plain Node: without tsx, whose loader costs each thread about 25 MB and would be
+ * measured as the collector's. Written beside this file (node_modules resolves from there), removed
+ * at the end.
+ */
+async function buildChild(): Promise<{ dir: string; script: string }> {
+  const dir = mkdtempSync(join(fileURLToPath(new URL('.', import.meta.url)), '.collection-child-'));
+  await build({
+    absWorkingDir: fileURLToPath(new URL('..', import.meta.url)),
+    entryPoints: {
+      'collection-child': 'bench/collection-child.ts',
+      // page-decoder-pool.ts starts `./page-decoder.worker.mjs` beside its own code.
+      'page-decoder.worker': 'shared/collectors/page-decoder-worker.ts',
+    },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return { dir, script: join(dir, 'collection-child.mjs') };
+}
+
+let childScript = '';
+
+function runChild<T = ChildRun>(env: Record<string, string>, mode = '--child'): Promise<T> {
   return new Promise((resolve, reject) => {
-    const profile = process.env.BENCH_PROFILE
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-      : [];
-    const proc = spawn(
-      process.execPath,
-      [...process.execArgv, ...profile, fileURLToPath(import.meta.url), '--child'],
-      {
-        env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const profile =
+      process.env.BENCH_PROFILE && mode === '--child'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+        : [];
+    const proc = spawn(process.execPath, [...profile, childScript, mode], {
+      env: { ...process.env, ...env, NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
@@ -112,8 +130,17 @@ function argument(flag: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
+/** The bytes of the files under `dir`. */
+function bytesUnder(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
 interface Measured {
-  run: Awaited<ReturnType<typeof runChild>>;
+  run: ChildRun;
   emulatorCpuMs: number;
   counts: Record<string, number>;
   handshakes: Record<string, number>;
@@ -126,8 +153,13 @@ const median = (values: readonly number[]) => {
 };
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--child')) return child();
-  const shape = process.argv.includes('small') ? SMALL : FULL;
+  const scale = argument('--scale') ?? '1';
+  const factor = scale === 'small' ? 1 : Number(scale);
+  if (!Number.isInteger(factor) || factor < 1)
+    throw new RangeError(
+      `--scale must be "small" or a whole number from 1 (times the accounts), not ${scale}`,
+    );
+  const shape = scale === 'small' ? SMALL : { ...FULL, accounts: FULL.accounts * factor };
   const runs = Number(argument('--runs') ?? 3);
   if (!Number.isInteger(runs) || runs < 1)
     throw new RangeError(`--runs must be a whole number from 1, not ${argument('--runs')}`);
@@ -136,9 +168,14 @@ async function main(): Promise<void> {
     clustersPerAccount * Math.ceil(shape.serviceAccounts / shape.serviceAccountsPerRole);
   console.log(
     `irsa-audit collection benchmark: ${shape.accounts} accounts x ${shape.regions.length} regions x ${shape.clustersPerRegion} clusters, ` +
-      `${shape.serviceAccounts} SAs and ${shape.pods} pods per cluster, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY} accounts x ${CONCURRENCY} clusters, ${runs} run(s)\n`,
+      `${shape.serviceAccounts} SAs and ${shape.pods} pods per cluster (${(shape.accounts * clustersPerAccount * shape.pods).toLocaleString('en-US')} pods), ` +
+      `${LATENCY_MS} ms latency, concurrency ${CONCURRENCY} accounts x ${CONCURRENCY} clusters, ${runs} run(s)\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-'));
+  // Where each run's collector writes its snapshot (emptied before each run; the last one stays for --evaluate).
+  const out = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-out-'));
+  const built = await buildChild();
+  childScript = built.script;
   try {
     let t = performance.now();
     await writeSyntheticFleet(dir, shape);
@@ -182,10 +219,17 @@ async function main(): Promise<void> {
       // The same collection `runs` times against the one emulator (counts reset before each run):
       // this shared machine's speed varies from minute to minute, so one run tells little.
       const measured: Measured[] = [];
+      let written = 0;
       for (let index = 0; index < runs; index++) {
+        rmSync(out, { recursive: true, force: true });
         emulator.resetCounts();
         const emulatorCpu = process.cpuUsage();
-        const run = await runChild({ ...emulator.env, BENCH_REGIONS: shape.regions.join(',') });
+        const run = await runChild({
+          ...emulator.env,
+          BENCH_REGIONS: shape.regions.join(','),
+          BENCH_OUT: out,
+        });
+        written = bytesUnder(out);
         const emulatorCpuMs = cpuMs(process.cpuUsage(emulatorCpu));
         measured.push({
           run,
@@ -199,7 +243,10 @@ async function main(): Promise<void> {
             `collector peak RSS ${Math.round(run.peakRssMb)} MB; clusters ${run.clusters}; collection errors ${run.errors.length}`,
         );
       }
-      console.log('');
+      const last = measured[measured.length - 1] as Measured;
+      console.log(
+        `snapshot written (last run): ${last.run.files} files, ${(written / 1024 / 1024).toFixed(1)} MB, each file as soon as it was complete\n`,
+      );
 
       const first = measured[0] as Measured;
       const counts = first.counts;
@@ -332,19 +379,43 @@ async function main(): Promise<void> {
           `CPU time, median: collector ${Math.round(median(measured.map((m) => m.run.cpuMs)))} ms, emulator ${Math.round(median(measured.map((m) => m.emulatorCpuMs)))} ms (${os.availableParallelism()} cores); ` +
           `collector peak RSS up to ${Math.round(Math.max(...measured.map((m) => m.run.peakRssMb)))} MB`,
       );
+      const peakMb = Math.max(...measured.map((m) => m.run.peakRssMb));
+      console.log(
+        `peak RSS of the collector: ${Math.round(peakMb)} MB (target: under ${PEAK_RSS_TARGET_MB} MB at any --scale; ` +
+          `runs ${measured.map((m) => Math.round(m.run.peakRssMb)).join(', ')} MB)`,
+      );
       const errors = measured.reduce((n, m) => n + m.run.errors.length, 0);
       const callsOk = calls / bound <= 1.1;
       const timeOk = ratio(median(walls)) <= 2;
+      const memoryOk = peakMb < PEAK_RSS_TARGET_MB;
       console.log(
-        `\ntarget: calls within 1.1x of the bound: ${callsOk ? 'OK' : 'MISSED'}; median wall time within 2x of the critical path: ${timeOk ? 'OK' : 'MISSED'}` +
+        `\ntarget: calls within 1.1x of the bound: ${callsOk ? 'OK' : 'MISSED'}; median wall time within 2x of the critical path: ${timeOk ? 'OK' : 'MISSED'}; ` +
+          `collector peak RSS under ${PEAK_RSS_TARGET_MB} MB: ${memoryOk ? 'OK' : 'MISSED'}` +
           (errors > 0 ? `; collection errors: ${errors}` : ''),
       );
-      if (!callsOk || !timeOk || errors > 0) process.exitCode = 1;
+      if (!callsOk || !timeOk || !memoryOk || errors > 0) process.exitCode = 1;
+
+      if (process.argv.includes('--evaluate')) {
+        const checked = await runChild<{
+          loadMs: number;
+          evaluationMs: number;
+          findings: number;
+          inputErrors: number;
+          peakRssMb: number;
+        }>({ BENCH_OUT: out }, '--evaluate-child');
+        console.log(
+          `\nchecking the last run's snapshot (loadFleet + runAudit, as check --live does after collecting; not in the target): ` +
+            `load ${Math.round(checked.loadMs)} ms, evaluation ${Math.round(checked.evaluationMs)} ms, ${checked.findings} results, ` +
+            `${checked.inputErrors} input errors, peak RSS ${Math.round(checked.peakRssMb)} MB`,
+        );
+      }
     } finally {
       await emulator.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+    rmSync(built.dir, { recursive: true, force: true });
   }
 }
 

@@ -12,13 +12,12 @@ import { UnknownCheckError } from '#shared/engine/run-audit.ts';
 import { DEFAULT_CLUSTERS_PER_UNIT } from '#shared/pipeline/routing.ts';
 import { forTerminal } from '#shared/sinks/terminal.ts';
 import { FleetDirectoryError } from '#shared/snapshot/load-fleet.ts';
-import { memorySource } from '#shared/snapshot/snapshot-source.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { EXIT_BAD_INPUT, runCheckCommand } from './commands/check.ts';
 import { renderCatalogue } from './commands/checks.ts';
 // The commands that load the AWS SDK, the Kubernetes client, the emulator or dynalite (collect,
 // enroll, token, pipeline) are imported in their actions, only when they run: a fast start.
-import type { collectLive, LiveOptions } from './commands/collect.ts';
+import type { LiveOptions } from './commands/collect.ts';
 import { parseLatencyOption, parsePortOption, runEmulateCommand } from './commands/emulate.ts';
 import { EnrollError, LiveOptionsError, MissingDependencyError } from './commands/errors.ts';
 import { addHistoryCommand } from './commands/history.ts';
@@ -149,12 +148,6 @@ function liveOptionsOf(opts: Record<string, unknown>): LiveOptions {
   };
 }
 
-/** collectLive, its module (the collectors, the AWS SDK, the Kubernetes client) loaded only when it runs. */
-async function collectLiveLazily(...args: Parameters<typeof collectLive>): ReturnType<typeof collectLive> {
-  const { collectLive } = await import('./commands/collect.ts');
-  return collectLive(...args);
-}
-
 export function buildProgram(): Command {
   const program = new Command('irsa-audit')
     .description(
@@ -213,7 +206,14 @@ A fleet snapshot is a directory of AWS CLI and kubectl output: see docs/fleet-fo
     .option('--now <date>', 'reference time for expiry checks (default: now)', parseDate)
     .option('--no-color', 'disable colour (colour is only used on a terminal anyway; NO_COLOR is honoured)')
     .option('-q, --quiet', 'no progress output on stderr')
-    .option('--live', 'collect from the AWS and Kubernetes APIs (in memory) instead of reading a snapshot');
+    .option(
+      '--live',
+      'collect from the AWS and Kubernetes APIs instead of reading a snapshot (into a temporary directory, removed afterwards)',
+    )
+    .option(
+      '--keep-snapshot <dir>',
+      'with --live: collect into this new or empty directory and keep it (a snapshot `check DIR` reads)',
+    );
   addLiveOptions(check);
   check
     .addHelpText(
@@ -242,38 +242,33 @@ Examples:
         throw new LiveOptionsError('give either a fleet directory or --live');
       }
       if (opts.probe && !opts.live) throw new LiveOptionsError('--probe needs --live (it calls the APIs)');
-      const progress = !opts.quiet && Boolean(process.stderr.isTTY);
-      const source = fleetDir
-        ? fleetDir
-        : memorySource(
-            (
-              await collectLiveLazily(liveOptionsOf(opts), {
-                stderr: (t) => process.stderr.write(t),
-                progress,
-              })
-            ).files,
-          );
-      process.exitCode = await runCheckCommand(
-        source,
-        {
-          format: opts.format,
-          output: opts.output,
-          minSeverity: opts.minSeverity,
-          check: opts.check,
-          includePassed: opts.includePassed,
-          failOn: opts.failOn,
-          config: opts.config,
-          now: opts.now,
-          color: opts.color !== false && stdoutTty && !process.env.NO_COLOR,
-          progress: !opts.quiet && Boolean(process.stderr.isTTY),
-        },
-        {
-          stdout: (text) => process.stdout.write(text),
-          stderr: (text) => process.stderr.write(text),
-          cwd: process.cwd(),
-          width: process.stdout.columns || 100,
-        },
-      );
+      if (opts.keepSnapshot !== undefined && !opts.live)
+        throw new LiveOptionsError('--keep-snapshot needs --live (it keeps what the live collection wrote)');
+      const options = {
+        format: opts.format,
+        output: opts.output,
+        minSeverity: opts.minSeverity,
+        check: opts.check,
+        includePassed: opts.includePassed,
+        failOn: opts.failOn,
+        config: opts.config,
+        now: opts.now,
+        color: opts.color !== false && stdoutTty && !process.env.NO_COLOR,
+        progress: !opts.quiet && Boolean(process.stderr.isTTY),
+      };
+      const io = {
+        stdout: (text: string) => process.stdout.write(text),
+        stderr: (text: string) => process.stderr.write(text),
+        cwd: process.cwd(),
+        width: process.stdout.columns || 100,
+      };
+      if (fleetDir) {
+        process.exitCode = await runCheckCommand(fleetDir, options, io);
+        return;
+      }
+      // The collectors, the AWS SDK and the Kubernetes client are loaded only when --live runs.
+      const { runLiveCheck } = await import('./commands/collect.ts');
+      process.exitCode = await runLiveCheck(liveOptionsOf(opts), opts.keepSnapshot, options, io);
     });
 
   const collect = program

@@ -2,7 +2,7 @@
  * Keeps `npm run bench:collect` working, at its small scale and with two runs, and holds it to
  * its call count: exactly the lower bound of calls, in every run, and no collection error; the
  * policy names and documents of the referenced roles at their lower bound too. (Its
- * wall-time target is for the full fleet on a quiet machine: not asserted here.)
+ * wall-time and memory targets are for the full fleet on a quiet machine: not asserted here.)
  */
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, runNodeAsync } from './support/run-cli.ts';
@@ -39,5 +39,13 @@ describe('npm run bench:collect', () => {
     expect(run.stdout).not.toMatch(/did not all make the same number of calls/);
     expect(run.stdout).toMatch(/^wall time, median of 2: \d+ ms = [\d.]+x \(runs \d+ to \d+ ms/m);
     expect(run.stdout).toMatch(/target: calls within 1\.1x of the bound: OK/);
+    // The collector's peak memory, against its target (judged on the full fleet, not asserted here),
+    // and the snapshot it wrote to disk as it went.
+    expect(run.stdout).toMatch(
+      /^peak RSS of the collector: \d+ MB \(target: under 350 MB at any --scale; runs \d+, \d+ MB\)$/m,
+    );
+    expect(run.stdout).toMatch(/collector peak RSS under 350 MB: (OK|MISSED)/);
+    // 56 files before IRSA-060/061, and one nodegroups.json per cluster (12).
+    expect(run.stdout).toMatch(/^snapshot written \(last run\): 68 files, [\d.]+ MB/m);
   });
 });

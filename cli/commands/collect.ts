@@ -1,13 +1,20 @@
 /**
  * `irsa-audit collect --out DIR` and the live half of `irsa-audit check --live`: builds the
- * collection options from the command line and runs the collector with progress on stderr.
+ * collection options from the command line and runs the collector with progress on stderr. The
+ * files go to the directory as each is complete (snapshot-sink.ts): the collection never holds
+ * the fleet, only the clusters in flight.
  */
 
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AccountSelection } from '#shared/collectors/accounts.ts';
-import { type CollectOptions, type CollectResult, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { type CollectOptions, type CollectSummary, collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
-import { writeSnapshot } from '#shared/collectors/write-snapshot.ts';
+import { directorySink } from '#shared/collectors/snapshot-sink.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
+import { directorySource } from '#shared/snapshot/snapshot-source.ts';
+import { type CheckOptions, type CommandIo, EXIT_BAD_INPUT, runCheckCommand } from './check.ts';
 import { LiveOptionsError } from './errors.ts';
 
 export interface LiveOptions {
@@ -89,21 +96,91 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
   };
 }
 
-export async function collectLive(live: LiveOptions, io: CollectIo): Promise<CollectResult> {
+/** Collects into the snapshot directory `dir` (created as needed), each file as soon as it is complete. */
+export async function collectLive(live: LiveOptions, io: CollectIo, dir: string): Promise<CollectSummary> {
   const options = collectOptionsFrom(live, io);
   const decoder = createPageDecoderPool(live.threads);
   try {
-    return await collectFleet({ ...options, kubernetes: { ...options.kubernetes, decoder } });
+    return await collectFleet(
+      { ...options, kubernetes: { ...options.kubernetes, decoder } },
+      directorySink(dir),
+    );
   } finally {
     await decoder.close();
   }
 }
 
+/**
+ * Says on stderr which files could not be written (a full disk, a name that is no file name):
+ * the snapshot lacks them, which is bad input (exit 2) even where their reads are recorded as
+ * failed. Returns whether there were any.
+ */
+export function reportUnwritten(
+  summary: CollectSummary,
+  dir: string,
+  io: Pick<CollectIo, 'stderr'>,
+): boolean {
+  for (const file of summary.unwritten) {
+    // The path holds names the clusters gave: through the terminal sink.
+    io.stderr(`error: ${forTerminalLine(`${file.path}: not written to ${dir}: ${file.message}`)}\n`);
+  }
+  if (summary.unwritten.length > 0)
+    io.stderr(
+      `error: ${summary.unwritten.length} file(s) of the snapshot could not be written: it is incomplete\n`,
+    );
+  return summary.unwritten.length > 0;
+}
+
 export async function runCollectCommand(outDir: string, live: LiveOptions, io: CollectIo): Promise<number> {
-  const result = await collectLive(live, io);
-  await writeSnapshot(outDir, result.files);
+  const result = await collectLive(live, io, outDir);
   io.stderr(
-    `wrote ${result.files.size} files for ${result.accounts} account(s) and ${result.clusters} cluster(s) to ${outDir}\n`,
+    `wrote ${result.paths.length} files for ${result.accounts} account(s) and ${result.clusters} cluster(s) to ${outDir}\n`,
   );
-  return 0;
+  return reportUnwritten(result, outDir, io) ? 2 : 0;
+}
+
+/**
+ * A directory `check --live --keep-snapshot` may collect into: absent or empty. The audit reads all
+ * of it, so a file left there by an earlier collection (a cluster since deleted) would be audited
+ * as if it had just been read.
+ */
+async function assertFreshDirectory(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw new LiveOptionsError(`--keep-snapshot: ${dir} is a file, not a directory`);
+    throw error;
+  }
+  if (entries.length > 0)
+    throw new LiveOptionsError(
+      `--keep-snapshot: ${dir} is not empty (${entries.length} entries): give a new or empty directory, ` +
+        'so that the audit reads only what this collection wrote',
+    );
+}
+
+/**
+ * `irsa-audit check --live`: collects into a directory, each file as soon as it is complete, then
+ * checks that directory. The directory is a temporary one (under TMPDIR), removed afterwards,
+ * unless `keep` names one: then it stays, a snapshot that `check DIR` reads again.
+ */
+export async function runLiveCheck(
+  live: LiveOptions,
+  keep: string | undefined,
+  options: CheckOptions,
+  io: CommandIo,
+): Promise<number> {
+  if (keep !== undefined) await assertFreshDirectory(keep);
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'irsa-audit-live-')));
+  try {
+    const summary = await collectLive(live, { stderr: io.stderr, progress: options.progress }, dir);
+    const incomplete = reportUnwritten(summary, dir, io);
+    const code = await runCheckCommand(directorySource(dir, keep ?? 'live collection'), options, io);
+    if (keep !== undefined && options.progress) io.stderr(`the snapshot is kept in ${keep}\n`);
+    return incomplete ? EXIT_BAD_INPUT : code;
+  } finally {
+    if (keep === undefined) await rm(dir, { recursive: true, force: true });
+  }
 }

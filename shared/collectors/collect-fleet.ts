@@ -1,9 +1,10 @@
 /**
  * The live collection use-case: accounts -> (IAM once per account) + regions -> EKS clusters ->
  * Kubernetes, then the policies of the roles some service account references. Produces the
- * snapshot files of docs/fleet-format.md in memory; the caller writes them (`collect`) or
- * checks them directly (`check --live`). Every failure becomes a collection error next to the
- * data it concerns; nothing is thrown for one account or cluster.
+ * snapshot files of docs/fleet-format.md, each handed to a sink (snapshot-sink.ts) as soon as it
+ * is complete and not kept: a directory (`collect`, `check --live`), or memory (the default: the
+ * result's `files`). Every failure becomes a collection error next to the data it concerns;
+ * nothing is thrown for one account or cluster.
  */
 import pLimit from 'p-limit';
 import { EksTokenCache } from '../aws/eks-token.ts';
@@ -45,12 +46,19 @@ import {
   type KubernetesCollectOptions,
   startKubernetesCollection,
 } from './kubernetes.ts';
-import { kubernetesListJson } from './kubernetes-pages.ts';
+import { kubernetesListParts } from './kubernetes-pages.ts';
 import { type ProbeOptions, probeCandidates, probeServiceAccounts, WebIdentityStsClients } from './probe.ts';
 import { cidrsExcludeAll } from './public-access.ts';
+import {
+  memorySink,
+  type SnapshotContent,
+  type SnapshotFiles,
+  type SnapshotSink,
+  SnapshotWriter,
+  type UnwrittenFile,
+} from './snapshot-sink.ts';
 
-/** Relative path -> file text. */
-export type SnapshotFiles = Map<string, string>;
+export type { SnapshotFiles, SnapshotSink };
 
 export interface CollectProgress {
   readonly phase: 'accounts' | 'account' | 'cluster' | 'policies' | 'done';
@@ -132,12 +140,25 @@ export interface RoutableCluster {
 /** The code of the note on a cluster that another unit of the run reads (routing.ts). */
 export const OTHER_UNIT_CODE = 'OtherUnit';
 
-export interface CollectResult {
-  readonly files: SnapshotFiles;
+/** What a collection into a sink did (the files are the sink's). */
+export interface CollectSummary {
   /** Kubernetes requests by resource, summed over clusters. */
   readonly kubernetesRequests: Record<string, number>;
   readonly accounts: number;
   readonly clusters: number;
+  /** The paths the sink kept, in the order it kept them. */
+  readonly paths: readonly string[];
+  /**
+   * The files the sink could not keep (a full disk, a path it refuses), with why: the snapshot
+   * lacks them. Where the data's own collection errors could still be kept, they say so too
+   * (code `NotWritten`), so that the checks reading it are not evaluated.
+   */
+  readonly unwritten: readonly UnwrittenFile[];
+}
+
+/** A collection kept in memory (no sink given). */
+export interface CollectResult extends CollectSummary {
+  readonly files: SnapshotFiles;
 }
 
 /** Whether a trust policy (as ListRoles returns it, URL-encoded) admits EC2 (a node role must). */
@@ -276,10 +297,40 @@ function trimLaunchTemplateVersion(version: Record<string, unknown>): Record<str
   };
 }
 
-/** Collects the fleet. */
-export async function collectFleet(options: CollectOptions): Promise<CollectResult> {
+/**
+ * Collects the fleet: into memory (the result's `files`), or into `sink`, each file handed over as
+ * soon as it is complete and not kept, so that the collection holds the clusters in flight and
+ * the accounts' IAM, never the fleet's Kubernetes objects.
+ */
+export function collectFleet(options: CollectOptions): Promise<CollectResult>;
+export function collectFleet(options: CollectOptions, sink: SnapshotSink): Promise<CollectSummary>;
+export async function collectFleet(
+  options: CollectOptions,
+  sink?: SnapshotSink,
+): Promise<CollectSummary | CollectResult> {
+  if (sink) return collectInto(options, sink);
+  const memory = memorySink();
+  return { ...(await collectInto(options, memory)), files: memory.files };
+}
+
+/** The code of a collection error that stands for a file the sink could not keep. */
+export const NOT_WRITTEN_CODE = 'NotWritten';
+
+/** A collection error for a file the sink could not keep: the reads it holds count as failed. */
+function notWritten(read: Pick<CollectionError, 'api' | 'kind'>, path: string, why: string): CollectionError {
+  return {
+    ...read,
+    code: NOT_WRITTEN_CODE,
+    class: 'error',
+    message: `the snapshot file ${path} could not be written: ${why}`,
+  };
+}
+
+async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise<CollectSummary> {
   const caller = options.caller ?? new AwsClients(undefined, options.clientOptions);
-  const files: SnapshotFiles = new Map();
+  const writer = new SnapshotWriter(sink);
+  /** Hands a finished file to the sink; resolves to null once kept, or to why not (never rejects). */
+  const write = (path: string, content: SnapshotContent) => writer.write(path, content);
   const kubernetesRequests: Record<string, number> = {};
   const progress = options.onProgress ?? (() => {});
   const accountLimit = pLimit(options.accountConcurrency ?? 4);
@@ -374,7 +425,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
           fail('eks:ListClusters', error, { region });
           return;
         }
-        files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
+        void write(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
         await Promise.all(
           names.map(async (name) => {
             const cluster = await clusterLimit(() =>
@@ -444,7 +495,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       regions.map(async (region) => {
         try {
           const names = await listClusters(clients.eks(region));
-          files.set(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
+          void write(`${accountId}/${region}/region.json`, json({ region, clusters: names }));
           return names.map((name) => ({ region, name }));
         } catch (error) {
           state.errors.push({ api: 'eks:ListClusters', ...describeAwsError(error), region });
@@ -460,7 +511,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
             const result = await describeCluster(clients.eks(region), name);
             described.push({ region, name, cluster: result.cluster as Record<string, unknown> });
           } catch (error) {
-            files.set(
+            void write(
               `${accountId}/${region}/${name}/collection-errors.json`,
               json({ errors: [{ api: 'eks:DescribeCluster', ...describeAwsError(error) }] }),
             );
@@ -473,8 +524,8 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       described.map(async ({ region, name, cluster: description }) => {
         const base = `${accountId}/${region}/${name}`;
         if (!here.has(`${region}/${name}`)) {
-          files.set(`${base}/cluster.json`, json({ cluster: description }));
-          files.set(
+          void write(`${base}/cluster.json`, json({ cluster: description }));
+          void write(
             `${base}/collection-errors.json`,
             json({
               errors: [
@@ -714,14 +765,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
               versions.push(trimLaunchTemplateVersion(item));
             }
           }
-          files.set(
-            `${read.base}/nodegroups.json`,
+          const path = `${read.base}/nodegroups.json`;
+          const why = await write(
+            path,
             json({
               nodegroups: nodegroups.nodegroups,
               described: nodegroups.described,
               launchTemplateVersions: versions,
             }),
           );
+          if (why !== null) read.clusterErrors.push(notWritten({ api: 'eks:ListNodegroups' }, path, why));
         } finally {
           read.written();
         }
@@ -767,7 +820,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     } catch (error) {
       // A failed read inside a reachable account: recorded on the cluster (AUDIT-003), whose folder
       // then holds only this file; its checks are not evaluated, the rest of the account goes on.
-      files.set(
+      void write(
         `${base}/collection-errors.json`,
         json({ errors: [{ api: 'eks:DescribeCluster', ...describeAwsError(error) }] }),
       );
@@ -781,7 +834,16 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       return { finished: Promise.resolve() };
     }
     clusterCount++;
-    files.set(`${base}/cluster.json`, json(described));
+    // Each of the cluster's files goes to the sink as soon as it is complete; one it could not keep
+    // becomes an error on the reads it holds, in the cluster's collection-errors.json, written last.
+    const written: Promise<CollectionError | null>[] = [];
+    const keep = (file: string, content: SnapshotContent, read: Pick<CollectionError, 'api' | 'kind'>) =>
+      written.push(
+        write(`${base}/${file}`, content).then((why) =>
+          why === null ? null : notWritten(read, `${base}/${file}`, why),
+        ),
+      );
+    keep('cluster.json', json(described), { api: 'eks:DescribeCluster' });
     // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
     const clusterErrors: CollectionError[] = [];
     const associations = listPodIdentityAssociations(clients.eks(region), name).then(
@@ -792,7 +854,7 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
         // One error for the cluster: the first failure stands for the others (the same cause, as a rule).
         if (failed.length > 0)
           clusterErrors.push({ api: 'eks:DescribePodIdentityAssociation', ...describeAwsError(failed[0]) });
-        files.set(`${base}/pod-identity-associations.json`, json(result));
+        keep('pod-identity-associations.json', json(result), { api: 'eks:ListPodIdentityAssociations' });
       },
       (error: unknown) => {
         clusterErrors.push({ api: 'eks:ListPodIdentityAssociations', ...describeAwsError(error) });
@@ -801,12 +863,12 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
     // The add-ons (PODID-004): a failed list leaves no addons.json (not evaluated, AUDIT-003 says why).
     const addons = listAddons(clients.eks(region), name).then(
       (result) => {
-        files.set(`${base}/addons.json`, json(result));
+        keep('addons.json', json(result), { api: 'eks:ListAddons' });
       },
       (error: unknown) => {
         if (error instanceof AddonDescribeError) {
           // Listed but not described: the file keeps the names; the agent's state is unknown.
-          files.set(`${base}/addons.json`, json(error.listed));
+          keep('addons.json', json(error.listed), { api: 'eks:ListAddons' });
           clusterErrors.push({ api: 'eks:DescribeAddon', ...describeAwsError(error.cause) });
         } else clusterErrors.push({ api: 'eks:ListAddons', ...describeAwsError(error) });
       },
@@ -843,8 +905,9 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
       await associations;
       await addons;
       await nodeGroupsDone;
+      for (const error of await Promise.all(written)) if (error) clusterErrors.push(error);
       if (clusterErrors.length > 0)
-        files.set(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
+        await write(`${base}/collection-errors.json`, json({ errors: clusterErrors.sort(byErrorOrder) }));
       progress({
         phase: 'cluster',
         accountId: state.accountId,
@@ -920,49 +983,64 @@ export async function collectFleet(options: CollectOptions): Promise<CollectResu
           (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
       clusterErrors.push(...result.errors);
       if (!result.file) return; // the API refused or failed as a whole: one error, no files
-      files.set(`${base}/kubernetes.json`, kubernetesListJson(result.file));
+      keep('kubernetes.json', kubernetesListParts(result.file), { api: 'k8s' });
       if (probe) {
         clusterErrors.push(...probe.errors);
-        if (probe.results) files.set(`${base}/probes.json`, json({ results: probe.results }));
+        if (probe.results)
+          keep('probes.json', json({ results: probe.results }), {
+            api: 'k8s:serviceaccounts/token',
+            kind: 'TokenRequest',
+          });
       }
     });
     return { finished };
   }
 
+  /**
+   * An account's own files, once its roles' policies are all read: iam.json (its roles' policies
+   * sorted, as lookups finish in any order, so that two collections of one account diff cleanly)
+   * and collection-errors.json. Its IAM is not kept afterwards.
+   */
+  async function writeAccount(state: AccountState): Promise<void> {
+    if (state.iam) {
+      const policies = Object.entries(state.iam.RolePolicies).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      const path = `${state.accountId}/iam.json`;
+      const why = await write(path, json({ ...state.iam, RolePolicies: Object.fromEntries(policies) }));
+      if (why !== null) state.errors.push(notWritten({ api: 'iam:ListRoles' }, path, why));
+    } else if (state.errors.length === 0 && options.iam !== 'skip') {
+      // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.
+      state.errors.push({ api: 'iam:ListRoles', code: 'NotCollected', message: 'no IAM data' });
+    }
+    state.iam = undefined;
+    state.errors.sort(byErrorOrder);
+    if (state.errors.length > 0)
+      await write(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
+  }
+
   await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
-  // Roles referenced from another account that was collected after the role's own account (and any
-  // node group read an early return left waiting).
+  // Roles referenced from another account that was collected after the role's own account; then
+  // the account's IAM is complete: written, and let go.
   await Promise.all(
     states.map((state) =>
       accountLimit(async () => {
+        // Any node group read an early return left waiting.
         await readLaunchTemplates(state);
         await lookUpPolicies(state);
+        await writeAccount(state);
       }),
     ),
   );
   await Promise.all(tails);
-
-  for (const state of states) {
-    if (state.iam) {
-      // Lookups finish in any order: sort the roles' policies, so two collections of one account diff cleanly.
-      const policies = Object.entries(state.iam.RolePolicies).sort(([a], [b]) =>
-        a < b ? -1 : a > b ? 1 : 0,
-      );
-      files.set(
-        `${state.accountId}/iam.json`,
-        json({ ...state.iam, RolePolicies: Object.fromEntries(policies) }),
-      );
-    }
-    state.errors.sort(byErrorOrder);
-    if (state.errors.length > 0)
-      files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
-    // An account that could not be assumed still gets its folder, so AUDIT-001 reports it.
-    if (!state.iam && state.errors.length === 0 && options.iam !== 'skip') {
-      state.errors.push({ api: 'iam:ListRoles', code: 'NotCollected', message: 'no IAM data' });
-      files.set(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
-    }
-  }
+  await writer.settled();
   probeSts?.destroy();
   progress({ phase: 'done', message: `collected ${states.length} account(s), ${clusterCount} cluster(s)` });
-  return { files, kubernetesRequests, accounts: states.length, clusters: clusterCount };
+  return {
+    kubernetesRequests,
+    accounts: states.length,
+    clusters: clusterCount,
+    paths: writer.paths,
+    unwritten: writer.unwritten,
+  };
 }

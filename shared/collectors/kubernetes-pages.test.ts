@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePage, kubernetesListJson, peekContinue } from './kubernetes-pages.ts';
+import { decodePage, kubernetesListJson, kubernetesListParts, peekContinue } from './kubernetes-pages.ts';
 import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool.ts';
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+/** Page lines as text, whether a decoder gave text or UTF-8 bytes. */
+const text = (lines: string | Uint8Array) =>
+  typeof lines === 'string' ? lines : new TextDecoder().decode(lines);
 
 const POD = {
   apiVersion: 'v1',
@@ -324,16 +327,17 @@ describe('kubernetesListJson', () => {
     const sa = decodePage('ServiceAccount', bytes({ items: [SERVICE_ACCOUNT] }));
     const empty = decodePage('MutatingWebhookConfiguration', bytes({ items: [] }));
     const pods = decodePage('Pod', bytes({ items: [POD, POD] }));
-    const text = kubernetesListJson({
-      collected: ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'],
+    const file = {
+      collected: ['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration'] as const,
       chunks: [sa.lines, empty.lines, pods.lines],
-    });
-    const list = JSON.parse(text);
+    };
+    const json = kubernetesListJson({ ...file, collected: [...file.collected] });
+    const list = JSON.parse(json);
     expect(list.apiVersion).toBe('v1');
     expect(list.kind).toBe('List');
     expect(list.collected).toEqual(['ServiceAccount', 'Pod', 'MutatingWebhookConfiguration']);
     expect(list.items.map((i: { kind: string }) => i.kind)).toEqual(['ServiceAccount', 'Pod', 'Pod']);
-    const lines = text.split('\n');
+    const lines = json.split('\n');
     expect(lines[1]).toBe('"items": [');
     expect(lines.slice(2, 5).map((line) => JSON.parse(line.replace(/,$/, '')).kind)).toEqual([
       'ServiceAccount',
@@ -342,6 +346,16 @@ describe('kubernetesListJson', () => {
     ]);
     expect(lines.slice(5)).toEqual([']}', '']);
     expect(JSON.parse(kubernetesListJson({ collected: [], chunks: [] })).items).toEqual([]);
+
+    // The same file from pages decoded on another thread (their lines as UTF-8 bytes), and its
+    // pieces, written one after the other, are that file byte for byte.
+    const encoded = { collected: [...file.collected], chunks: file.chunks.map((c) => bytes(c)) };
+    expect(kubernetesListJson(encoded)).toBe(json);
+    const pieces = kubernetesListParts(encoded).map((part) =>
+      typeof part === 'string' ? bytes(part) : part,
+    );
+    expect(Buffer.concat(pieces).toString('utf8')).toBe(json);
+    expect(pieces.some((piece) => piece.byteLength === bytes(pods.lines).byteLength)).toBe(true);
   });
 });
 
@@ -353,14 +367,16 @@ describe('the worker-thread decoder', () => {
     const body = bytes({ metadata: { continue: 'c' }, items: [POD, POD] });
     const expected = decodePage('Pod', body.slice());
     const decoded = await pool.decode('Pod', body);
-    expect(decoded).toEqual(expected);
+    // The lines come back as UTF-8 bytes (transferred), the rest as it is.
+    expect({ ...decoded, lines: text(decoded.lines) }).toEqual(expected);
+    expect(decoded.lines).toBeInstanceOf(Uint8Array);
     expect(body.byteLength).toBe(0); // transferred to the worker
   });
 
   it('redacts credentials on the decode threads as on the main thread', async () => {
-    const decoded = await pool.decode('Pod', bytes({ items: [CREDENTIAL_POD] }));
-    expect(decoded.lines).not.toMatch(/AKIAEXAMPLE|wJalrXUtnFEMI|FwoGZXIv/);
-    expect(JSON.parse(decoded.lines).spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
+    const decoded = text((await pool.decode('Pod', bytes({ items: [CREDENTIAL_POD] }))).lines);
+    expect(decoded).not.toMatch(/AKIAEXAMPLE|wJalrXUtnFEMI|FwoGZXIv/);
+    expect(JSON.parse(decoded).spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
   });
 
   it('reports a malformed page from a worker the same way', async () => {

@@ -19,9 +19,18 @@ export interface DecodedPage {
   readonly malformed?: string;
 }
 
+/**
+ * A page as a decoder hands it back: as decodePage returns it, or with its lines as UTF-8 bytes
+ * when it was decoded on another thread (transferred, not copied: the collector's thread never
+ * holds a cluster's pods as text, only as bytes outside its heap, until they are written).
+ */
+export interface PageLines extends Omit<DecodedPage, 'lines'> {
+  readonly lines: string | Uint8Array;
+}
+
 /** Decodes list pages, here or on other threads. */
 export interface PageDecoder {
-  decode(kind: KubernetesKind, body: Uint8Array): Promise<DecodedPage>;
+  decode(kind: KubernetesKind, body: Uint8Array): Promise<PageLines>;
 }
 
 /** Decodes on the calling thread. */
@@ -392,17 +401,37 @@ function continueToken(metadata: { continue?: unknown } | undefined): string | u
   return typeof cont === 'string' && cont ? cont : undefined;
 }
 
-/** A cluster's `kubernetes.json`: a List with one item per line, still diffable and greppable. */
+/**
+ * A cluster's `kubernetes.json`, a List with one item per line (still diffable and greppable), as
+ * the pieces to write one after the other: the pages' lines as they are (text, or the bytes a
+ * decode thread sent), never joined into one string.
+ */
+export function kubernetesListParts(file: {
+  collected: readonly KubernetesKind[];
+  chunks: readonly (string | Uint8Array)[];
+}): (string | Uint8Array)[] {
+  const head = JSON.stringify({ apiVersion: 'v1', kind: 'List', collected: file.collected }).slice(1, -1);
+  const chunks = file.chunks.filter((chunk) => chunk.length > 0);
+  if (chunks.length === 0) return [`{${head},\n"items": []}\n`];
+  const parts: (string | Uint8Array)[] = [`{${head},\n"items": [\n`];
+  for (const [index, chunk] of chunks.entries()) {
+    if (index > 0) parts.push(',\n');
+    parts.push(chunk);
+  }
+  parts.push('\n]}\n');
+  return parts;
+}
+
+/** A cluster's `kubernetes.json` as one text (kubernetesListParts joined). */
 export function kubernetesListJson(file: {
   collected: readonly KubernetesKind[];
-  chunks: readonly string[];
+  chunks: readonly (string | Uint8Array)[];
 }): string {
-  const head = JSON.stringify({ apiVersion: 'v1', kind: 'List', collected: file.collected }).slice(1, -1);
-  // Concatenated, not joined: V8 keeps the pieces as a rope and copies them once, when the file is
-  // written or parsed, instead of once here and once more then.
-  let lines = '';
-  for (const chunk of file.chunks) {
-    if (chunk !== '') lines = lines === '' ? chunk : `${lines},\n${chunk}`;
-  }
-  return `{${head},\n"items": [${lines ? `\n${lines}\n` : ''}]}\n`;
+  return kubernetesListParts(file)
+    .map((part) =>
+      typeof part === 'string'
+        ? part
+        : Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('utf8'),
+    )
+    .join('');
 }

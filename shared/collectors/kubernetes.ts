@@ -8,11 +8,13 @@
  * retried with backoff, a list whose continue token expired (410) is restarted, and failures are
  * returned as collection errors, never thrown: the rest of the fleet is still audited.
  *
- * Authentication and TLS come from the Kubernetes client's KubeConfig (`applyToHTTPSOptions`: the
- * bearer header and the cluster CA, verification always on). The list pages themselves are read
- * over one keep-alive HTTPS agent per cluster and parsed as plain JSON: the generated typed API
- * opens a new TLS connection per request and turns every pod into class instances, which cost a
- * fleet of 600,000 pods about 14 of its 31 CPU-seconds (see bench/collection.bench.ts).
+ * Authentication is the EKS bearer token in the Authorization header; TLS is verified against the
+ * cluster CA (always on). The list pages are read over one keep-alive HTTPS agent per cluster and
+ * parsed as plain JSON: the client library's generated typed API opens a new TLS connection per
+ * request and turns every pod into class instances, which cost a fleet of 600,000 pods about 14
+ * of its 31 CPU-seconds (see bench/collection.bench.ts). The client library is not loaded here at
+ * all: it costs a process 70 MB of memory (more from the sources), and only the live probe
+ * (probe.ts) uses it.
  *
  * A list requests its next page as soon as a page's head names it, and the pages are decoded
  * meanwhile (a bounded number waiting): a cluster is `listed` once its pages are in and its
@@ -34,7 +36,6 @@ import type { ClientRequest } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { podIdentityWebhooks } from '../engine/audit-context.ts';
 import type {
@@ -47,9 +48,9 @@ import { namespaceProblem, objectNameProblem } from '../policy/aws-names.ts';
 import { DEFAULT_CLUSTER_DEADLINE_MS } from './collection-defaults.ts';
 import { classOf, redactSecrets } from './failures.ts';
 import {
-  type DecodedPage,
   inlinePageDecoder,
   type PageDecoder,
+  type PageLines,
   peekContinue,
   trimItem,
 } from './kubernetes-pages.ts';
@@ -252,8 +253,8 @@ export interface KubernetesCollection {
 export interface KubernetesListFile {
   /** The kinds listed completely. */
   readonly collected: KubernetesKind[];
-  /** The trimmed items as JSON lines, page by page (see DecodedPage.lines). */
-  readonly chunks: string[];
+  /** The trimmed items as JSON lines, page by page, as text or UTF-8 bytes (see PageLines). */
+  readonly chunks: (string | Uint8Array)[];
   /** The trimmed ServiceAccounts as objects. */
   readonly serviceAccounts: unknown[];
 }
@@ -343,7 +344,7 @@ export function webhookServices(configurations: readonly unknown[]): { namespace
 
 /** A 404 whose Status says the object does not exist (not a 404 of an endpoint that serves no such API). */
 function isNotFoundStatus(error: unknown, resource: string): boolean {
-  if (!(error instanceof ApiException) || error.code !== 404) return false;
+  if (!(error instanceof KubernetesApiError) || error.code !== 404) return false;
   const body = error.body as { kind?: unknown; reason?: unknown; details?: { kind?: unknown } } | undefined;
   return (
     typeof body === 'object' &&
@@ -356,42 +357,35 @@ function isNotFoundStatus(error: unknown, resource: string): boolean {
 
 /** What the reads behind the pod identity webhook gave (Services and their EndpointSlices). */
 interface WebhookServicesRead {
-  readonly chunks: string[];
+  readonly chunks: (string | Uint8Array)[];
   /** `Service` and `EndpointSlice` when every one of their reads succeeded. */
   readonly collected: KubernetesKind[];
   readonly errors: CollectionError[];
 }
 
-/** The client library's configuration for one cluster: its endpoint and CA (verified), the bearer token. */
-export function kubeConfig(target: KubernetesTarget, token: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: target.name, server: target.endpoint, caData: target.caData, skipTLSVerify: false }],
-    users: [{ name: 'irsa-auditor', token }],
-    contexts: [{ name: target.name, cluster: target.name, user: 'irsa-auditor' }],
-    currentContext: target.name,
-  });
-  return config;
+/** A non-2xx answer of the API server: its status, body (parsed when JSON) and headers. */
+export class KubernetesApiError extends Error {
+  override readonly name = 'KubernetesApiError';
+  constructor(
+    /** The HTTP status. */
+    readonly code: number,
+    message: string,
+    readonly body: unknown,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+  }
 }
 
-/** What one cluster's requests share: the request options from the KubeConfig, and one agent. */
+/** What one cluster's requests share: the bearer token's request options, and one agent. */
 interface Connection {
   readonly token: string;
   readonly options: RequestOptions;
 }
 
-/** The request options of the client's KubeConfig (bearer header, cluster CA), on our own agent. */
-async function connectionOptions(
-  target: KubernetesTarget,
-  token: string,
-  agent: Agent,
-): Promise<RequestOptions> {
-  const options: RequestOptions = {};
-  await kubeConfig(target, token).applyToHTTPSOptions(options);
-  return {
-    headers: { ...options.headers, accept: 'application/json' },
-    agent,
-  };
+/** A request's options: the bearer token, JSON, on the cluster's agent (whose TLS context holds its CA). */
+function connectionOptions(token: string, agent: Agent): RequestOptions {
+  return { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, agent };
 }
 
 /** What a request of a cluster is bounded by, and where it says what it is waiting for. */
@@ -412,7 +406,7 @@ interface RequestWatch {
   readonly onSocket?: (socket: Socket) => void;
 }
 
-/** GETs one list page's body; a non-2xx answer becomes the client library's ApiException. */
+/** GETs one list page's body; a non-2xx answer becomes a KubernetesApiError. */
 function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     if (watch.signal.aborted) {
@@ -536,7 +530,7 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
         for (const [key, value] of Object.entries(res.headers)) {
           if (typeof value === 'string') headers[key] = value;
         }
-        rejected(new ApiException(status, `HTTP ${status} from ${url.pathname}`, body, headers));
+        rejected(new KubernetesApiError(status, `HTTP ${status} from ${url.pathname}`, body, headers));
       });
     });
     // Until the agent gives it a socket, a request waits behind the cluster's other requests.
@@ -605,7 +599,7 @@ function classify(
   | { type: 'expired' }
   | { type: 'denied'; code: string; message: string }
   | { type: 'fatal'; code: string; message: string } {
-  if (error instanceof ApiException) {
+  if (error instanceof KubernetesApiError) {
     const status = error.code;
     const body = error.body as { message?: string } | string | undefined;
     const detail = typeof body === 'object' && body?.message ? body.message : `HTTP ${status}`;
@@ -663,7 +657,7 @@ export function collectKubernetes(
 /** One page received: what its head says comes next, and its decoding (which may still run). */
 interface ReceivedPage {
   readonly peeked: string | undefined | null;
-  readonly decoded: Promise<DecodedPage>;
+  readonly decoded: Promise<PageLines>;
 }
 
 /**
@@ -719,7 +713,7 @@ export function startKubernetesCollection(
   let current: Connection | undefined;
   async function optionsForToken(): Promise<RequestOptions> {
     const token = await whileWaiting('the EKS token', options.token());
-    if (current?.token !== token) current = { token, options: await connectionOptions(target, token, agent) };
+    if (current?.token !== token) current = { token, options: connectionOptions(token, agent) };
     return current.options;
   }
 
@@ -838,7 +832,7 @@ export function startKubernetesCollection(
   }
 
   /** A page's decoding, which ends the cluster's reads when the page has more items than a page may. */
-  function counted(lister: Lister, decoding: Promise<DecodedPage>): Promise<DecodedPage> {
+  function counted(lister: Lister, decoding: Promise<PageLines>): Promise<PageLines> {
     const checked = decoding.then((page) => {
       if (page.count <= maxPageItems) return page;
       throw stop(
@@ -863,10 +857,10 @@ export function startKubernetesCollection(
   async function listAll(
     lister: Lister,
     onReceived: () => void,
-  ): Promise<{ chunks: string[]; items: unknown[] }> {
+  ): Promise<{ chunks: (string | Uint8Array)[]; items: unknown[] }> {
     let restarts = 0;
     /** The pages so far, each with the token the next page was requested with (undefined: none). */
-    let pages: { decoded: Promise<DecodedPage>; next: string | undefined }[] = [];
+    let pages: { decoded: Promise<PageLines>; next: string | undefined }[] = [];
     /** The continue tokens followed in this pass of the list, with the page (from 1) that gave each. */
     let followed = new Map<string, number>();
     /** Checks that the list may go on with `token`, the continue token of its last page so far. */
@@ -919,7 +913,7 @@ export function startKubernetesCollection(
       }
       pages.push({ decoded: page.decoded, next: undefined });
       onReceived();
-      const decoded: DecodedPage[] = [];
+      const decoded: PageLines[] = [];
       let resume: string | undefined;
       for (const [index, entry] of pages.entries()) {
         const result = await entry.decoded;
@@ -988,7 +982,7 @@ export function startKubernetesCollection(
    * leaves its kind out of `collected`, with its error.
    */
   async function readWebhookServices(configurations: readonly unknown[]): Promise<WebhookServicesRead> {
-    const chunks: string[] = [];
+    const chunks: (string | Uint8Array)[] = [];
     const errors: CollectionError[] = [];
     let servicesOk = true;
     let slicesOk = true;
@@ -1083,7 +1077,7 @@ export function startKubernetesCollection(
 
 /** A cluster's collection from the outcomes of its lists (in LISTERS order) and of the webhook's Services. */
 function collection(
-  outcomes: PromiseSettledResult<{ chunks: string[]; items: unknown[] }>[],
+  outcomes: PromiseSettledResult<{ chunks: (string | Uint8Array)[]; items: unknown[] }>[],
   webhookServicesRead: WebhookServicesRead | null,
   requests: Record<string, number>,
   maxRestarts: number,
@@ -1105,7 +1099,7 @@ function collection(
     };
   }
   const errors: CollectionError[] = [];
-  const chunks: string[] = [];
+  const chunks: (string | Uint8Array)[] = [];
   const serviceAccounts: unknown[] = [];
   const collected: KubernetesKind[] = [];
   for (const [index, outcome] of outcomes.entries()) {
@@ -1172,7 +1166,7 @@ function collection(
 /** The failure class (and HTTP status, when the API answered) of a list that failed. */
 function failureOf(reason: unknown, code: string): { class: FailureClass; status?: number } {
   if (reason instanceof MalformedListError) return { class: 'malformed', status: 200 };
-  const status = reason instanceof ApiException ? reason.code : undefined;
+  const status = reason instanceof KubernetesApiError ? reason.code : undefined;
   return { class: classOf(status, code), ...(status === undefined ? {} : { status }) };
 }
 

@@ -5,8 +5,9 @@
  */
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { KubernetesKind } from '../model/fleet.ts';
-import { decodePage } from './kubernetes-pages.ts';
+import { decodePage, type PageLines } from './kubernetes-pages.ts';
 
 // On Linux a priority set for "process 0" applies to the calling thread only: this decode thread
 // yields to the collector's own thread when the cores are busy (the pool passes 0 elsewhere).
@@ -19,7 +20,18 @@ if (nice > 0) {
   }
 }
 
-/** Piscina's task: `{ kind, body }`, the body's ArrayBuffer transferred, not copied. */
+const encoder = new TextEncoder();
+
+/**
+ * Piscina's task: `{ kind, body }`, the body's ArrayBuffer transferred, not copied. The lines go
+ * back as UTF-8 bytes, transferred too: on the collector's thread they stay outside its heap, in
+ * one piece per page, until they are written (structured-cloned text would be copied into that
+ * heap, then joined and encoded again to be written).
+ */
 export default function decode({ kind, body }: { kind: KubernetesKind; body: ArrayBuffer }) {
-  return decodePage(kind, new Uint8Array(body));
+  const page = decodePage(kind, new Uint8Array(body));
+  // TextEncoder gives the bytes an ArrayBuffer of their own (never a pooled one), so it can move.
+  const lines = encoder.encode(page.lines);
+  const value: PageLines = { ...page, lines };
+  return move({ [transferableSymbol]: lines.buffer, [valueSymbol]: value } as never);
 }

@@ -6,13 +6,13 @@
  * denies is a collection error of the cluster (AUDIT-003), and the cluster has no probe results.
  */
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import { AUDIENCE_ANNOTATION, ROLE_ARN_ANNOTATION } from '../engine/audit-context.ts';
 import type { CollectionError, ProbeResult } from '../model/fleet.ts';
 import { DEFAULT_AUDIENCE } from '../policy/irsa-trust.ts';
 import { redactSecrets } from './failures.ts';
-import { kubeConfig } from './kubernetes.ts';
+import type { KubernetesTarget } from './kubernetes.ts';
 
 export const PROBE_SESSION_NAME = 'irsa-audit-probe';
 /** The shortest lifetime a TokenRequest accepts; the token is used once, right away. */
@@ -123,8 +123,33 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The Kubernetes client library, loaded the first time a cluster is probed: it costs a process about
+ * 70 MB of memory, which a collection without the probe does not pay.
+ */
+type ClientLibrary = typeof import('@kubernetes/client-node');
+let clientLibrary: Promise<ClientLibrary> | undefined;
+const loadClientLibrary = () => {
+  clientLibrary ??= import('@kubernetes/client-node');
+  return clientLibrary;
+};
+
+/** The client library's CoreV1Api for one cluster: its endpoint and CA (verified), the bearer token. */
+async function coreApi(target: KubernetesTarget, token: string): Promise<CoreV1Api> {
+  const { CoreV1Api, KubeConfig } = await loadClientLibrary();
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: target.name, server: target.endpoint, caData: target.caData, skipTLSVerify: false }],
+    users: [{ name: 'irsa-auditor', token }],
+    contexts: [{ name: target.name, cluster: target.name, user: 'irsa-auditor' }],
+    currentContext: target.name,
+  });
+  return config.makeApiClient(CoreV1Api);
+}
+
 /** Why a TokenRequest failed: the cluster refuses the probe, a retryable answer, or this SA only. */
 function classifyTokenError(
+  { ApiException }: ClientLibrary,
   error: unknown,
 ):
   | { type: 'denied'; code: string; message: string }
@@ -199,8 +224,7 @@ export async function probeServiceAccounts(
   let current: { token: string; api: CoreV1Api } | undefined;
   async function api(): Promise<CoreV1Api> {
     const token = await options.token();
-    if (current?.token !== token)
-      current = { token, api: kubeConfig(target, token).makeApiClient(CoreV1Api) };
+    if (current?.token !== token) current = { token, api: await coreApi(target, token) };
     return current.api;
   }
 
@@ -222,7 +246,7 @@ export async function probeServiceAccounts(
         if (token) return token;
         return result(candidate, 'error', 'NoToken', 'the TokenRequest returned no token');
       } catch (error) {
-        const verdict = classifyTokenError(error);
+        const verdict = classifyTokenError(await loadClientLibrary(), error);
         if (verdict.type === 'denied') {
           denied ??= {
             api: 'k8s:serviceaccounts/token',

@@ -17,9 +17,10 @@ export interface SnapshotSource {
   readText(path: string): Promise<FileRead>;
 }
 
-export function directorySource(root: string): SnapshotSource {
+/** The snapshot directory `root`; `description` names it in messages (default: the path). */
+export function directorySource(root: string, description = root): SnapshotSource {
   return {
-    description: root,
+    description,
     async exists() {
       try {
         return (await stat(root)).isDirectory();
