@@ -234,12 +234,23 @@ async function collected(options: CollectOptions = ORGANIZATION) {
         errors: CollectionError[];
       }
     ).errors;
-  return { files, iam, errors };
+  /** The node roles of the collected node groups (IRSA-061): their policy names are read, never their documents. */
+  const nodeRoles = new Set(
+    [...files.entries()]
+      .filter(([path]) => path.endsWith('/nodegroups.json'))
+      .flatMap(([, content]) =>
+        (JSON.parse(content) as { described: { nodegroup: { nodeRole?: string } }[] }).described.map(
+          (d) => d.nodegroup.nodeRole?.split('/').pop() ?? '',
+        ),
+      ),
+  );
+  return { files, iam, errors, nodeRoles };
 }
 
 describe('collection of the documents', () => {
   it('writes the documents of exactly the referenced roles: inline, and customer-managed default versions once', async () => {
-    const { iam, errors } = await collected();
+    const { iam, errors, nodeRoles } = await collected();
+    expect(nodeRoles.size).toBeGreaterThan(0);
     for (const accountId of [PAYMENTS, ML]) {
       expect(errors(accountId)).toEqual([]);
       const snapshot = snapshotIam(accountId);
@@ -250,6 +261,15 @@ describe('collection of the documents', () => {
       for (const roleName of lookedUp) {
         const role = written.RolePolicies[roleName];
         const stored = snapshot.RolePolicies[roleName];
+        if (nodeRoles.has(roleName)) {
+          // A node role (IRSA-061): its policy names, as the snapshot has them, and no document.
+          expect(role?.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual(
+            stored?.AttachedPolicies.map((p) => p.PolicyArn),
+          );
+          expect(role?.PolicyNames).toEqual(stored?.PolicyNames);
+          expect(role?.RolePolicyList).toBeUndefined();
+          continue;
+        }
         // Every inline document, as the API returned it (URL-encoded).
         expect(role?.RolePolicyList?.map((p) => p.PolicyName)).toEqual(stored?.PolicyNames);
         for (const inline of role?.RolePolicyList ?? []) {
@@ -292,7 +312,9 @@ describe('collection of the documents', () => {
     const { iam } = await collected();
     const referenced = new Set(Object.keys(iam(PAYMENTS).RolePolicies));
     expect(referenced.has(LEDGER)).toBe(true);
-    expect(referenced.has('payments-node-role')).toBe(false);
+    expect(referenced.has('payments-cluster-role')).toBe(false);
+    // A node role's names are read for IRSA-061, never its documents.
+    expect(iam(PAYMENTS).RolePolicies['payments-node-role']?.RolePolicyList).toBeUndefined();
   });
 
   it('a denied GetRolePolicy keeps the names, leaves the inline documents absent, and records the role', async () => {
