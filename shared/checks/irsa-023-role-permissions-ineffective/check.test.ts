@@ -318,4 +318,19 @@ describe('IRSA-023 findings', () => {
       allow('s3:ListBucket', BUCKET, { Condition: condition }),
     ]);
   });
+
+  it('still fails, with the get/edit/put commands, on a statement nested deeper than JSON can be written', () => {
+    // A document read from the account is untrusted: a Condition nested 100,000 levels deep must
+    // not end the audit (found by test/fuzz-snapshot.test.ts).
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const condition = { StringEquals: { 'aws:ResourceAccount': deep } };
+    const [result] = runCheck(
+      check,
+      fleetWith({ inline: { s3: doc(allow('s3:GetObject', BUCKET, { Condition: condition })) } })(),
+    );
+    expect(result?.status).toBe('fail');
+    expect(result?.remediation).toContain('nested too deeply to show');
+    expect(result?.remediation).toContain('--policy-document file://policy.json');
+  });
 });

@@ -119,17 +119,31 @@ function describeProblem(policy: PolicyOfRole, problem: GrantProblem): string {
   return `${where} allows ${problem.action} on ${problem.resources.join(', ')}, but ${problem.action} ${acts}`;
 }
 
+/**
+ * JSON text of part of a policy document read from the account, or null when it cannot be written
+ * as JSON (nested deeper than the stack allows: a hostile or broken document must not end the audit).
+ */
+function jsonOrNull(value: unknown): string | null {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}
+
 /** The commands that put each corrected document in place, with the corrected statements shown. */
 function remediationFor(roleName: string, failing: readonly PolicyOfRole[]): string {
   const lines: string[] = [];
   for (const policy of failing) {
     const { review } = policy;
     for (const [index, statements] of review.corrections) {
-      lines.push(sh`# ${policy.name}, statement ${index}, corrected: ${JSON.stringify(statements)}`);
+      const shown = jsonOrNull(statements) ?? '(nested too deeply to show: edit it in the document)';
+      lines.push(sh`# ${policy.name}, statement ${index}, corrected: ${shown}`);
     }
     if (review.hasPlaceholders) lines.push('# Replace each <Name> with the resource the workload uses.');
-    const document = JSON.stringify(review.correctedDocument);
-    const direct = !review.hasPlaceholders && document.length <= MAX_SHOWN_RUN;
+    const document = jsonOrNull(review.correctedDocument);
+    const direct = document !== null && !review.hasPlaceholders && document.length <= MAX_SHOWN_RUN;
     if (policy.kind === 'inline') {
       if (direct) {
         lines.push(
