@@ -6,13 +6,16 @@
  *   npm run bench                    # every case, 5 runs each, the targets checked
  *   npm run bench -- --runs 9        # more runs per case
  *   npm run bench -- --scale 0.1     # a quick run at a tenth of the sizes (targets not judged)
+ *   npm run bench -- --cases x1,x2   # only these cases (targets not judged)
  *
  * Each case lives in its own child process (so that its peak memory is its own), which writes
  * and loads its snapshot once: "total" is that load (reading and validating the files) plus the
  * first audit. Then the runs alternate between the cases (x0.5, x1, x2, x4, fleet, x0.5, ...), so
  * that a change of the machine's load touches every case alike and the ratios stay fair. A run is
  * one whole `runAudit` (every check, coverage, ordering and summary of the findings), timed from a
- * collected heap (and 200 ms for the collector's background sweeping to end): its own allocation
+ * collected heap, once the process is idle (the collector's background sweeping done); after the
+ * run its garbage is collected and the process idles again before the next case starts, so that no
+ * case's cleanup runs during another's run on a machine of few cores: its own allocation
  * and garbage collection count, earlier runs' garbage does not.
  * Printed per case: the median of the runs and each run, the CPU time of the process during the
  * run (garbage collector threads included; less sensitive to other work on the machine), the
@@ -36,8 +39,11 @@ const TARGET_X1_MS = 400;
 const MAX_GROWTH = 2.1;
 const DEFAULT_RUNS = 5;
 const NOW = new Date('2026-06-01T00:00:00Z');
-/** Pause between the collection before a run and the run. */
-const SETTLE_MS = 200;
+/** A process counts as quiet once it used under this much CPU time in one {@link QUIET_WINDOW_MS}. */
+const QUIET_CPU_MS = 5;
+const QUIET_WINDOW_MS = 100;
+/** The longest wait for quiet; the run goes on after it regardless. */
+const QUIET_LIMIT_MS = 10_000;
 
 interface Case {
   readonly label: string;
@@ -84,6 +90,20 @@ function cpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
+/**
+ * Resolves once this process (its garbage collector's background threads included) has been
+ * nearly idle for a window: the sweeping that follows a collection runs on other threads, and on
+ * a machine of few cores it would take CPU from the run that follows, here or in another case.
+ */
+async function quiet(): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    const before = cpuMs();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_WINDOW_MS));
+    if (cpuMs() - before < QUIET_CPU_MS || performance.now() - started > QUIET_LIMIT_MS) return;
+  }
+}
+
 /** Child: writes and loads one case's snapshot, then runs an audit whenever the parent asks. */
 async function child(shape: FleetShape): Promise<void> {
   const send = (message: FromChild) =>
@@ -119,14 +139,19 @@ async function child(shape: FleetShape): Promise<void> {
     }
     gc();
     // Let the collector's background sweeping of that heap finish before the clock starts.
-    setTimeout(() => audit(), SETTLE_MS);
+    void quiet().then(audit);
   });
   const audit = () => {
     const cpuBefore = cpuMs();
     const started = performance.now();
     const report = runAudit(fleet, { now: NOW });
     const ms = performance.now() - started;
-    void send({ run: { ms, cpuMs: cpuMs() - cpuBefore, checksMs: report.evaluationMs } });
+    const run: Run = { ms, cpuMs: cpuMs() - cpuBefore, checksMs: report.evaluationMs };
+    // Collect this run's garbage now, before the parent starts the next case: left to the
+    // collector's own schedule (its memory reducer runs seconds later, on background threads), it
+    // would take CPU from the next case's run on a machine of few cores.
+    gc();
+    void quiet().then(() => send({ run }));
   };
 }
 
@@ -305,10 +330,15 @@ async function main(): Promise<void> {
   console.log(
     `irsa-audit check engine benchmark (Node ${process.version}, scale x${scale}, ${runs} runs a case, alternating)\n`,
   );
+  const only = args.includes('--cases') ? (args[args.indexOf('--cases') + 1] ?? '').split(',') : null;
+  const selected = cases(scale).filter((c) => only === null || only.includes(c.label));
+  if (selected.length === 0) {
+    throw new Error(`--cases names none of ${cases(scale).map((c) => c.label).join(', ')}`);
+  }
   const rows: Row[] = [];
   const processes: CaseProcess[] = [];
   try {
-    for (const { label } of cases(scale)) {
+    for (const { label } of selected) {
       process.stderr.write(`preparing ${label} ...\n`);
       const proc = new CaseProcess(label, scale);
       processes.push(proc);
@@ -331,7 +361,7 @@ async function main(): Promise<void> {
     throw error;
   }
   printTable(rows);
-  if (scale !== 1) return;
+  if (scale !== 1 || selected.length < cases(scale).length) return;
   if (!judge(rows)) process.exitCode = 1;
 }
 

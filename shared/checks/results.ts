@@ -85,6 +85,9 @@ export function accountSubject(
   return { ...EMPTY, accountId, region, ...(resource === undefined ? {} : { resource }) };
 }
 
+/** The evidence of a result that has none: one frozen object shared by every such result. */
+const NO_EVIDENCE: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export interface ResultBuilder {
   pass(subject: Subject, message: string, evidence?: Record<string, unknown>): CheckResult;
   fail(
@@ -100,7 +103,7 @@ export interface ResultBuilder {
 export function resultsFor(metadata: CheckMetadata): ResultBuilder {
   const checkId = metadata.id;
   return {
-    pass: (subject, message, evidence = {}) => ({
+    pass: (subject, message, evidence = NO_EVIDENCE) => ({
       checkId,
       status: 'pass',
       subject,
@@ -116,7 +119,7 @@ export function resultsFor(metadata: CheckMetadata): ResultBuilder {
       evidence,
       remediation,
     }),
-    notEvaluated: (subject, reason, evidence = {}) => ({
+    notEvaluated: (subject, reason, evidence = NO_EVIDENCE) => ({
       checkId,
       status: 'not-evaluated',
       subject,

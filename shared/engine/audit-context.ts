@@ -69,6 +69,11 @@ export interface Workload {
   readonly kind: string;
   readonly name: string;
   readonly serviceAccountName: string;
+  /**
+   * The ServiceAccount the pods run as; undefined when the cluster has none of that name, or when
+   * ServiceAccounts were not collected ({@link AuditContext.serviceAccountIndex} is then null).
+   */
+  readonly serviceAccount: ServiceAccount | undefined;
   readonly pods: readonly Pod[];
 }
 
@@ -392,6 +397,7 @@ export class AuditContext {
     // is built or hashed per pod but the Deployment name workloadOf cuts from its ReplicaSet's.
     const byNamespace = new Map<string, Map<string, Map<string, Map<string, Pod[]>>>>();
     const workloads: Workload[] = [];
+    const accounts = this.serviceAccountIndex(cluster);
     for (const pod of cluster.kubernetes?.pods ?? []) {
       if (!isActivePod(pod)) continue;
       const owner = workloadOf(pod);
@@ -407,6 +413,7 @@ export class AuditContext {
           kind: owner.kind,
           name: owner.name,
           serviceAccountName: pod.serviceAccountName,
+          serviceAccount: accounts?.get(`${pod.namespace}/${pod.serviceAccountName}`),
           pods,
         });
       }

@@ -232,21 +232,37 @@ function accountLevel(account: Account, error: CollectionError): UnreadInput[] {
   }));
 }
 
-/** Where a result's subject reads an input: the account, region, cluster and role to look for. */
-interface Place {
-  readonly accountId: string | null;
-  readonly region: string | null;
-  readonly cluster: string | null;
-  readonly role: string | null;
-}
-
-function covers(unread: UnreadInput, place: Place): boolean {
-  if (place.accountId !== null && unread.accountId !== place.accountId) return false;
-  if (unread.region !== null && place.region !== null && unread.region !== place.region) return false;
-  if (unread.cluster !== null && place.cluster !== null && unread.cluster !== place.cluster) return false;
-  if (unread.role !== null && place.role !== null && unread.role !== place.role) return false;
+/**
+ * Whether an unread input covers the place where a result reads it: its account (null: any
+ * account), region, cluster and role (null: the place does not narrow it).
+ */
+function covers(
+  unread: UnreadInput,
+  accountId: string | null,
+  region: string | null,
+  cluster: string | null,
+  role: string | null,
+): boolean {
+  if (accountId !== null && unread.accountId !== accountId) return false;
+  if (unread.region !== null && region !== null && unread.region !== region) return false;
+  if (unread.cluster !== null && cluster !== null && unread.cluster !== cluster) return false;
+  if (unread.role !== null && role !== null && unread.role !== role) return false;
   return true;
 }
+
+function firstCovering(
+  candidates: readonly UnreadInput[] | undefined,
+  accountId: string | null,
+  region: string | null,
+  cluster: string | null,
+  role: string | null,
+): UnreadInput | undefined {
+  if (candidates === undefined) return undefined;
+  for (const unread of candidates) if (covers(unread, accountId, region, cluster, role)) return unread;
+  return undefined;
+}
+
+const NO_GAPS: readonly UnreadInput[] = Object.freeze([]);
 
 /** The fleet's unread inputs, indexed by input, and the lookups the engine needs per result. */
 export class Coverage {
@@ -277,52 +293,49 @@ export class Coverage {
     return this.byInput.size === 0;
   }
 
-  /** The unread inputs among `declared` that the result's subject depends on (empty: it stands). */
-  gapsOf(declared: readonly InputRead[], subject: Subject): UnreadInput[] {
-    const gaps: UnreadInput[] = [];
+  /**
+   * The unread inputs among `declared` that the result's subject depends on (empty: it stands).
+   * Called for every result of the fleet: nothing is built unless an unread input of the same
+   * kind, in the same account where the place names one, is there to compare.
+   */
+  gapsOf(declared: readonly InputRead[], subject: Subject): readonly UnreadInput[] {
+    let gaps: UnreadInput[] | null = null;
     for (const read of declared) {
-      const candidates = this.byInput.get(read.input);
-      if (!candidates) continue;
-      const place = this.placeOf(read.at, subject);
-      if (place === null) continue;
-      // Only the failures of the place's account can cover it (covers() compares the account).
-      const inAccount =
-        place.accountId === null
-          ? candidates
-          : (this.byInputAndAccount.get(read.input)?.get(place.accountId) ?? []);
-      const hit = inAccount.find((unread) => covers(unread, place));
-      if (hit) gaps.push(hit);
+      const hit = this.gapOf(read, subject);
+      if (hit !== undefined) (gaps ??= []).push(hit);
     }
-    return gaps;
+    return gaps ?? NO_GAPS;
   }
 
-  private placeOf(at: InputPlace, subject: Subject): Place | null {
-    switch (at) {
+  /** The first unread input that covers where the subject reads `read`. */
+  private gapOf(read: InputRead, subject: Subject): UnreadInput | undefined {
+    const anywhere = this.byInput.get(read.input);
+    if (anywhere === undefined) return undefined;
+    // Only the failures of the place's account can cover it (covers() compares the account).
+    const inAccount = (accountId: string | null) =>
+      accountId === null ? anywhere : this.byInputAndAccount.get(read.input)?.get(accountId);
+    const { accountId, region, cluster, roleName } = subject;
+    switch (read.at) {
       case 'cluster':
-        if (subject.cluster === null) return null;
-        return { accountId: subject.accountId, region: subject.region, cluster: subject.cluster, role: null };
+        if (cluster === null) return undefined;
+        return firstCovering(inAccount(accountId), accountId, region, cluster, null);
       case 'account':
-        return { accountId: subject.accountId, region: subject.region, cluster: subject.cluster, role: null };
+        return firstCovering(inAccount(accountId), accountId, region, cluster, null);
       case 'region':
         // A result of no region (a role-level IRSA-017) does not depend on any region's clusters.
-        if (subject.region === null) return null;
-        return { accountId: null, region: subject.region, cluster: null, role: null };
+        if (region === null) return undefined;
+        return firstCovering(anywhere, null, region, null, null);
       case 'fleet':
-        return { accountId: null, region: null, cluster: null, role: null };
+        return firstCovering(anywhere, null, null, null, null);
       case 'subject-role':
-        if (subject.roleName === null) return null;
-        return { accountId: subject.accountId, region: null, cluster: null, role: subject.roleName };
+        if (roleName === null) return undefined;
+        return firstCovering(inAccount(accountId), accountId, null, null, roleName);
       case 'role': {
         const arn = this.roleArnOf(subject);
-        if (arn === null) return null;
-        const parsed = parseArn(arn);
-        if (!parsed) return null;
-        return {
-          accountId: parsed.accountId,
-          region: null,
-          cluster: null,
-          role: parsed.resource.split('/').pop() ?? null,
-        };
+        const parsed = arn === null ? null : parseArn(arn);
+        if (!parsed) return undefined;
+        const role = parsed.resource.split('/').pop() ?? null;
+        return firstCovering(inAccount(parsed.accountId), parsed.accountId, null, null, role);
       }
     }
   }

@@ -67,6 +67,24 @@ describe('sortFindings', () => {
     expect(clusters.indexOf('B')).toBeLessThan(clusters.indexOf('z'));
   });
 
+  it('orders by identity field by field: a namespace before the names that extend it', () => {
+    // One key string per finding, compared whole, put `a-b|...` before `a|...` (ICU sorts `-`
+    // before `|`): the findings of namespace a were split around those of a-b.
+    const input = [
+      finding({ namespace: 'a-b', serviceAccount: 'api' }),
+      finding({ namespace: 'a', serviceAccount: 'zeta' }),
+      finding({ namespace: 'a', serviceAccount: 'api' }),
+      finding({ namespace: 'a', serviceAccount: 'api', roleName: 'r', resource: 'x' }),
+    ];
+    const ordered = sortFindings([...input]).map((f) => [f.namespace, f.serviceAccount, f.resource]);
+    expect(ordered).toEqual([
+      ['a', 'api', null],
+      ['a', 'api', 'x'],
+      ['a', 'zeta', null],
+      ['a-b', 'api', null],
+    ]);
+  });
+
   it('sorts in place and returns the same array', () => {
     const input = shuffled(findings);
     const returned = sortFindings(input);

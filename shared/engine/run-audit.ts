@@ -140,12 +140,26 @@ const STATUS_ORDER: Record<FindingStatus, number> = { fail: 0, exempted: 1, 'not
 type Sortable = Pick<Finding, 'accountId' | 'region' | 'cluster' | 'status' | 'severity' | 'checkId'> &
   Parameters<typeof findingKey>[0];
 
-/** `localeCompare`, answered without ICU when the strings are the same (most places and checks are). */
+/**
+ * `localeCompare`, made total: two different strings it takes as equal (canonically equivalent
+ * ones, `\u00e9` and `e\u0301`) are ordered by code unit, so that the order never depends on the
+ * input's. Answered without ICU when the strings are the same (most places and checks are).
+ */
 function compareText(a: string, b: string): number {
-  return a === b ? 0 : a.localeCompare(b);
+  return a === b ? 0 : a.localeCompare(b) || (a < b ? -1 : 1);
 }
 
-/** Everything {@link compareFindings} compares before the finding's key. */
+/** The fields that order findings within one check at one place, most significant first. */
+const IDENTITY_FIELDS = [
+  (f: Sortable) => f.namespace ?? '',
+  (f: Sortable) => f.serviceAccount ?? '',
+  (f: Sortable) => f.roleName ?? '',
+  (f: Sortable) => f.workload?.kind ?? '',
+  (f: Sortable) => f.workload?.name ?? '',
+  (f: Sortable) => f.resource ?? '',
+] as const;
+
+/** Everything {@link compareFindings} compares before the finding's identity. */
 function compareHead(a: Sortable, b: Sortable): number {
   return (
     compareText(a.accountId ?? '', b.accountId ?? '') ||
@@ -157,83 +171,106 @@ function compareHead(a: Sortable, b: Sortable): number {
   );
 }
 
-/** The report's order: by place, failing first, most severe first, then check and identity. */
-export function compareFindings(a: Sortable, b: Sortable): number {
-  return compareHead(a, b) || findingKey(a).localeCompare(findingKey(b));
-}
-
 /**
- * The rank of each item in `compare`'s order, by index; items that compare equal share a rank
- * (two different strings may: `localeCompare` takes canonically equivalent ones as equal).
+ * The report's order: by place (account, region, cluster), failing first, most severe first, then
+ * by check, then by identity: namespace, service account, role, workload and resource, each in
+ * locale order (so `a` and everything in it come before `a-b`).
  */
-function rankBy<V>(items: readonly V[], compare: (a: V, b: V) => number): number[] {
-  const order = items.map((_, i) => i).sort((i, j) => compare(items[i] as V, items[j] as V));
-  const rank: number[] = [];
-  let current = 0;
-  order.forEach((index, position) => {
-    const previous = order[position - 1];
-    if (previous !== undefined && compare(items[previous] as V, items[index] as V) !== 0) current++;
-    rank[index] = current;
-  });
-  return rank;
+export function compareFindings(a: Sortable, b: Sortable): number {
+  const head = compareHead(a, b);
+  if (head !== 0) return head;
+  for (const field of IDENTITY_FIELDS) {
+    const order = compareText(field(a), field(b));
+    if (order !== 0) return order;
+  }
+  return 0;
 }
 
 /**
- * Sorts findings in place in {@link compareFindings}' order, without calling it: that would build
- * two keys per comparison (n log n strings) and compare six fields before them. Here each finding's
- * key is built once, and everything compared before the key is one number: the rank of its place
- * (account, region, cluster), its status and severity, and the rank of its check id, each rank
- * taken over the few distinct values. The sort is stable, as compareFindings' is.
+ * Each finding's rank, among the distinct values of one string field, in {@link compareText}'s
+ * order; and how many distinct values there are. Only the distinct values are sorted (a fleet has
+ * far fewer distinct namespaces, names and checks than findings).
+ */
+function rankColumn<T>(
+  items: readonly T[],
+  field: (item: T) => string,
+): { ranks: Uint32Array; size: number } {
+  const ids = new Map<string, number>();
+  const distinct: string[] = [];
+  const ranks = new Uint32Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const value = field(items[i] as T);
+    let id = ids.get(value);
+    if (id === undefined) {
+      id = distinct.length;
+      distinct.push(value);
+      ids.set(value, id);
+    }
+    ranks[i] = id;
+  }
+  const rankOfId = new Uint32Array(distinct.length);
+  distinct
+    .map((_, id) => id)
+    .sort((a, b) => compareText(distinct[a] as string, distinct[b] as string))
+    .forEach((id, rank) => {
+      rankOfId[id] = rank;
+    });
+  for (let i = 0; i < ranks.length; i++) ranks[i] = rankOfId[ranks[i] as number] as number;
+  return { ranks, size: distinct.length };
+}
+
+/**
+ * Reorders `order` (indexes) stably by `keys[index]`, each below `size`: one counting-sort pass,
+ * linear in the items and the keys' range.
+ */
+function countingSortPass(order: Uint32Array, keys: Uint32Array, size: number): Uint32Array {
+  if (size <= 1) return order;
+  const starts = new Uint32Array(size + 1);
+  for (let i = 0; i < order.length; i++) (starts[(keys[order[i] as number] as number) + 1] as number)++;
+  for (let k = 0; k < size; k++) starts[k + 1] = (starts[k + 1] as number) + (starts[k] as number);
+  const out = new Uint32Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const index = order[i] as number;
+    const key = keys[index] as number;
+    out[starts[key] as number] = index;
+    starts[key] = (starts[key] as number) + 1;
+  }
+  return out;
+}
+
+/** Each finding's value of `rank` (a small number, below `size`). */
+function numberColumn<T>(items: readonly T[], rank: (item: T) => number, size: number) {
+  const ranks = new Uint32Array(items.length);
+  for (let i = 0; i < items.length; i++) ranks[i] = rank(items[i] as T);
+  return { ranks, size };
+}
+
+/**
+ * Sorts findings in place in {@link compareFindings}' order, without calling it: that would
+ * compare up to twelve strings per comparison, n log n times. Here each field compareFindings
+ * compares becomes a column of ranks (a string field: its rank among the field's distinct values),
+ * and a least-significant-digit radix sort orders the findings by those columns, one stable
+ * counting-sort pass per column from the identity's last field to the account. Linear in the
+ * findings, plus the sort of each field's distinct values; stable, as compareFindings' sort is.
  */
 export function sortFindings<T extends Sortable>(findings: T[]): T[] {
-  // Places by account, region and cluster in nested maps: no string is built per finding.
-  const places = new Map<string, Map<string, Map<string, number>>>();
-  const placeList: T[] = [];
-  const placeIndex = (f: T): number => {
-    let regions = places.get(f.accountId ?? '');
-    if (!regions) {
-      regions = new Map();
-      places.set(f.accountId ?? '', regions);
-    }
-    let clusters = regions.get(f.region ?? '');
-    if (!clusters) {
-      clusters = new Map();
-      regions.set(f.region ?? '', clusters);
-    }
-    let index = clusters.get(f.cluster ?? '');
-    if (index === undefined) {
-      index = placeList.length;
-      placeList.push(f);
-      clusters.set(f.cluster ?? '', index);
-    }
-    return index;
-  };
-  const placeOf = findings.map(placeIndex);
-  const placeRank = rankBy(
-    placeList,
-    (a, b) =>
-      compareText(a.accountId ?? '', b.accountId ?? '') ||
-      compareText(a.region ?? '', b.region ?? '') ||
-      compareText(a.cluster ?? '', b.cluster ?? ''),
-  );
-  const checkIds = [...new Set(findings.map((f) => f.checkId))];
-  const checkRanks = rankBy(checkIds, compareText);
-  const checkRank = new Map(checkIds.map((id, i) => [id, checkRanks[i] as number]));
-  // At most (places * 16 + 15) * checks + checks, far below 2^53 for any array that fits in memory.
-  const head = findings.map(
-    (f, i) =>
-      ((placeRank[placeOf[i] as number] as number) * 16 +
-        STATUS_ORDER[f.status] * 4 +
-        severityRank(f.severity)) *
-        checkRank.size +
-      (checkRank.get(f.checkId) as number),
-  );
-  const keys = findings.map(findingKey);
-  const order = findings.map((_, i) => i);
-  order.sort(
-    (i, j) => (head[i] as number) - (head[j] as number) || compareText(keys[i] as string, keys[j] as string),
-  );
-  const sorted = order.map((i) => findings[i] as T);
+  // Most significant first: compareFindings' order.
+  const columns = [
+    rankColumn(findings, (f) => f.accountId ?? ''),
+    rankColumn(findings, (f) => f.region ?? ''),
+    rankColumn(findings, (f) => f.cluster ?? ''),
+    numberColumn(findings, (f) => STATUS_ORDER[f.status], 4),
+    numberColumn(findings, (f) => severityRank(f.severity), SEVERITIES.length),
+    rankColumn(findings, (f) => f.checkId),
+    ...IDENTITY_FIELDS.map((field) => rankColumn(findings, field)),
+  ];
+  let order: Uint32Array = new Uint32Array(findings.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  for (let c = columns.length - 1; c >= 0; c--) {
+    const column = columns[c] as { ranks: Uint32Array; size: number };
+    order = countingSortPass(order, column.ranks, column.size);
+  }
+  const sorted = Array.from(order, (i) => findings[i] as T);
   for (let i = 0; i < sorted.length; i++) findings[i] = sorted[i] as T;
   return findings;
 }
@@ -254,8 +291,8 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
       // A verdict that rests on an input the collection could not read is not a verdict.
       // (A result the check itself left not evaluated gets the failed read as its reason too: it is
       // more precise than "could not be read".)
-      const gaps = coverage.empty ? [] : coverage.gapsOf(check.reads, evaluated.subject);
-      const result = gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
+      const gaps = coverage.empty ? null : coverage.gapsOf(check.reads, evaluated.subject);
+      const result = gaps === null || gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
       findings.push(
         toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),
       );

@@ -113,7 +113,19 @@ export function isNegatedOperator(baseOperator: string): boolean {
  * `null` when a variable names a key the request lacks (or carries several values) and has no
  * default: IAM documents that such a value never matches.
  */
-type Pattern = readonly (string | { readonly wildcard: '*' | '?' })[] | null;
+type Pattern = string | readonly Token[] | null;
+
+/**
+ * A resolved policy value: a string when it is plain text (no wildcard, no variable: the usual
+ * `system:serviceaccount:ns:sa` or `sts.amazonaws.com`, compared as it is), else its characters
+ * and wildcards.
+ */
+type Token = string | { readonly wildcard: '*' | '?' };
+
+/** Whether `value` resolves to itself: no `*` or `?`, and no `${` that would be substituted. */
+function isPlainText(value: string, substitute: boolean): boolean {
+  return !value.includes('*') && !value.includes('?') && !(substitute && value.includes('${'));
+}
 
 /**
  * Substitutes IAM policy variables in `value` (`${key}`, `${key, 'default'}`, `${*}`, `${?}`,
@@ -121,7 +133,9 @@ type Pattern = readonly (string | { readonly wildcard: '*' | '?' })[] | null;
  * 2012-10-17) `${...}` is plain text.
  */
 function resolveValue(value: string, context: NormalisedContext, substitute: boolean): Pattern {
-  const tokens: (string | { wildcard: '*' | '?' })[] = [];
+  // Most values are plain text: no list of characters to build and join back.
+  if (isPlainText(value, substitute)) return value;
+  const tokens: Token[] = [];
   let i = 0;
   while (i < value.length) {
     const ch = value[i] as string;
@@ -154,7 +168,8 @@ function resolveValue(value: string, context: NormalisedContext, substitute: boo
 }
 
 /** The pattern as literal text (for the `Equals` operators, where `*` and `?` are characters). */
-function literalText(pattern: readonly (string | { readonly wildcard: string })[]): string {
+function literalText(pattern: string | readonly Token[]): string {
+  if (typeof pattern === 'string') return pattern;
   return pattern.map((token) => (typeof token === 'string' ? token : token.wildcard)).join('');
 }
 
@@ -175,7 +190,8 @@ function arnComponents<T>(items: readonly T[], isColon: (item: T) => boolean): T
  * components is matched on its own, with `*` and `?` not crossing a component.
  */
 function arnMatches(pattern: NonNullable<Pattern>, requestValue: string): boolean | 'not-an-arn' {
-  const patternParts = arnComponents(pattern, (t) => t === ':');
+  const tokens: readonly Token[] = typeof pattern === 'string' ? [...pattern] : pattern;
+  const patternParts = arnComponents(tokens, (t) => t === ':');
   const valueParts = arnComponents([...requestValue], (c) => c === ':');
   if (patternParts === null || valueParts === null) return 'not-an-arn';
   return patternParts.every((part, index) => tokensMatch(part, (valueParts[index] as string[]).join('')));
@@ -183,26 +199,27 @@ function arnMatches(pattern: NonNullable<Pattern>, requestValue: string): boolea
 
 const BOOLEAN = /^(true|false)$/i;
 
+/** The base operators this evaluator models, in lower case. */
+const KNOWN_OPERATORS: ReadonlySet<string> = new Set([
+  'stringequals',
+  'stringnotequals',
+  'stringequalsignorecase',
+  'stringnotequalsignorecase',
+  'stringlike',
+  'stringnotlike',
+  'arnequals',
+  'arnlike',
+  'arnnotequals',
+  'arnnotlike',
+  'bool',
+]);
+
 /**
- * Compares one request value with one (resolved) policy value under a base operator.
- * Returns `undefined` for operators this evaluator does not model (they never hold).
+ * Compares one request value with one (resolved) policy value under a base operator (in lower
+ * case). Returns `undefined` for operators this evaluator does not model (they never hold).
  */
-function valueMatches(baseOperator: string, pattern: Pattern, requestValue: string): boolean | undefined {
-  const base = baseOperator.toLowerCase();
-  const known = [
-    'stringequals',
-    'stringnotequals',
-    'stringequalsignorecase',
-    'stringnotequalsignorecase',
-    'stringlike',
-    'stringnotlike',
-    'arnequals',
-    'arnlike',
-    'arnnotequals',
-    'arnnotlike',
-    'bool',
-  ];
-  if (!known.includes(base)) return undefined;
+function valueMatches(base: string, pattern: Pattern, requestValue: string): boolean | undefined {
+  if (!KNOWN_OPERATORS.has(base)) return undefined;
   // A value whose variable cannot be resolved never matches, and makes a negated operator fail
   // too: the request value counts as matched, so it does not pass.
   if (pattern === null) return NEGATED.has(base);
@@ -232,6 +249,18 @@ function valueMatches(baseOperator: string, pattern: Pattern, requestValue: stri
   }
 }
 
+const lowerCasedConditions = new WeakMap<Condition, { readonly key: string; readonly base: string }>();
+
+/** The condition's key and base operator in lower case, as IAM compares them; folded once per condition. */
+function lowerCased(condition: Condition): { readonly key: string; readonly base: string } {
+  let folded = lowerCasedConditions.get(condition);
+  if (folded === undefined) {
+    folded = { key: condition.key.toLowerCase(), base: condition.baseOperator.toLowerCase() };
+    lowerCasedConditions.set(condition, folded);
+  }
+  return folded;
+}
+
 /**
  * Evaluates one condition against the request context, as IAM does. `substituteVariables`:
  * the policy's Version is 2012-10-17, so `${...}` in values are policy variables.
@@ -241,9 +270,9 @@ export function conditionHolds(
   context: NormalisedContext,
   substituteVariables = false,
 ): boolean {
-  const present = context.get(condition.key.toLowerCase());
+  const { key, base } = lowerCased(condition);
+  const present = context.get(key);
   const requestValues = typeof present === 'string' ? [present] : present;
-  const base = condition.baseOperator.toLowerCase();
   const absent = requestValues === undefined || requestValues.length === 0;
   if (base === 'null') {
     // Only `true` and `false` mean anything to Null; any other value never holds.
@@ -272,6 +301,12 @@ export function conditionHolds(
     }
     return unknown ? undefined : false;
   };
+  if (typeof present === 'string') {
+    // One request value (the :sub and :aud of a token): its verdict is the condition's, whatever
+    // the set qualifier, and no list is built.
+    const matched = matchesAny(present);
+    return matched === undefined ? false : negated ? !matched : matched;
+  }
   const results = requestValues.map(matchesAny);
   if (results.includes(undefined)) return false;
   // For a negated operator a request value "passes" when it matches none of the policy values.
@@ -283,11 +318,12 @@ export function conditionHolds(
 
 /** `StringLike` matching of a resolved pattern (see `wildcardMatch`), literal `*`/`?` kept literal. */
 function tokensMatch(pattern: NonNullable<Pattern>, value: string): boolean {
+  if (typeof pattern === 'string') return pattern === value;
   let p = 0;
   let v = 0;
   let starP = -1;
   let starV = 0;
-  const isStar = (t: NonNullable<Pattern>[number] | undefined) => typeof t === 'object' && t.wildcard === '*';
+  const isStar = (t: Token | undefined) => typeof t === 'object' && t.wildcard === '*';
   while (v < value.length) {
     const token = pattern[p];
     if (isStar(token)) {

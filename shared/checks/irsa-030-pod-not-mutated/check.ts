@@ -142,7 +142,7 @@ export const check: Check = {
         }
       }
       for (const workload of workloads) {
-        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const sa = workload.serviceAccount;
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (!sa || !roleArn?.trim()) continue; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);

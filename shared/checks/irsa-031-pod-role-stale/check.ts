@@ -35,7 +35,7 @@ export const check: Check = {
         continue;
       }
       for (const workload of context.workloads(cluster)) {
-        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const sa = workload.serviceAccount;
         const current = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (current === undefined) continue;
         const subject = workloadSubject(cluster, workload);

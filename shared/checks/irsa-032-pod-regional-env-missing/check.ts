@@ -36,7 +36,7 @@ export const check: Check = {
         continue;
       }
       for (const workload of context.workloads(cluster)) {
-        const sa = accounts.get(`${workload.namespace}/${workload.serviceAccountName}`);
+        const sa = workload.serviceAccount;
         const asks = sa?.annotations[STS_REGIONAL_ANNOTATION];
         if (asks === undefined || !GO_TRUE.has(asks)) continue;
         const subject = workloadSubject(cluster, workload);

@@ -31,7 +31,7 @@ export const check: Check = {
         const subject = workloadSubject(cluster, workload);
         if (accounts === null) {
           out.push(results.notEvaluated(subject, 'ServiceAccounts were not collected'));
-        } else if (accounts.has(`${workload.namespace}/${workload.serviceAccountName}`)) {
+        } else if (workload.serviceAccount !== undefined) {
           out.push(results.pass(subject, `service account ${workload.serviceAccountName} exists`));
         } else {
           out.push(
