@@ -333,7 +333,11 @@ async function main(): Promise<void> {
   const only = args.includes('--cases') ? (args[args.indexOf('--cases') + 1] ?? '').split(',') : null;
   const selected = cases(scale).filter((c) => only === null || only.includes(c.label));
   if (selected.length === 0) {
-    throw new Error(`--cases names none of ${cases(scale).map((c) => c.label).join(', ')}`);
+    throw new Error(
+      `--cases names none of ${cases(scale)
+        .map((c) => c.label)
+        .join(', ')}`,
+    );
   }
   const rows: Row[] = [];
   const processes: CaseProcess[] = [];

@@ -302,7 +302,9 @@ export class Coverage {
     let gaps: UnreadInput[] | null = null;
     for (const read of declared) {
       const hit = this.gapOf(read, subject);
-      if (hit !== undefined) (gaps ??= []).push(hit);
+      if (hit === undefined) continue;
+      gaps ??= [];
+      gaps.push(hit);
     }
     return gaps ?? NO_GAPS;
   }
