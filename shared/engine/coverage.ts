@@ -334,15 +334,31 @@ export class Coverage {
         return firstCovering(inAccount(accountId), accountId, null, null, roleName);
       case 'role': {
         const arn = this.roleArnOf(subject);
-        const parsed = arn === null ? null : parseArn(arn);
-        if (!parsed) return undefined;
-        const role = parsed.resource.split('/').pop() ?? null;
-        return firstCovering(inAccount(parsed.accountId), parsed.accountId, null, null, role);
+        const role = arn === null ? null : this.roleOf(arn);
+        if (role === null) return undefined;
+        return firstCovering(inAccount(role.accountId), role.accountId, null, null, role.name);
       }
     }
   }
 
-  /** The well-formed role ARN the subject's ServiceAccount is annotated with, if any. */
+  /** The role ARN the subject's ServiceAccount is annotated with, if any (well-formed or not). */
+  /** Role ARNs already read: the same annotations come back for each result of each check. */
+  private readonly roles = new Map<
+    string,
+    { readonly accountId: string; readonly name: string | null } | null
+  >();
+
+  /** The account and name of a role ARN (annotation), or null when it is not a role ARN. */
+  private roleOf(arn: string): { readonly accountId: string; readonly name: string | null } | null {
+    let role = this.roles.get(arn);
+    if (role === undefined) {
+      const parsed = isRoleArn(arn) ? parseArn(arn) : null;
+      role = parsed ? { accountId: parsed.accountId, name: parsed.resource.split('/').pop() ?? null } : null;
+      this.roles.set(arn, role);
+    }
+    return role;
+  }
+
   private roleArnOf(subject: Subject): string | null {
     if (subject.cluster === null || subject.serviceAccount === null || subject.namespace === null)
       return null;
@@ -351,8 +367,7 @@ export class Coverage {
     const sa = this.context
       .serviceAccountIndex(cluster)
       ?.get(`${subject.namespace}/${subject.serviceAccount}`);
-    const arn = sa?.annotations[ROLE_ARN_ANNOTATION];
-    return arn !== undefined && isRoleArn(arn) ? arn : null;
+    return sa?.annotations[ROLE_ARN_ANNOTATION] ?? null;
   }
 }
 

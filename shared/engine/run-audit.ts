@@ -186,37 +186,43 @@ export function compareFindings(a: Sortable, b: Sortable): number {
   return 0;
 }
 
-/**
- * Each finding's rank, among the distinct values of one string field, in {@link compareText}'s
- * order; and how many distinct values there are. Only the distinct values are sorted (a fleet has
- * far fewer distinct namespaces, names and checks than findings).
- */
-function rankColumn<T>(
-  items: readonly T[],
-  field: (item: T) => string,
-): { ranks: Uint32Array; size: number } {
-  const ids = new Map<string, number>();
-  const distinct: string[] = [];
-  const ranks = new Uint32Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const value = field(items[i] as T);
-    let id = ids.get(value);
-    if (id === undefined) {
-      id = distinct.length;
-      distinct.push(value);
-      ids.set(value, id);
-    }
-    ranks[i] = id;
+/** Numbers for the distinct strings of one field, in the order first seen, then their ranks. */
+class TextIds {
+  private readonly ids = new Map<string, number>();
+  private readonly values: string[] = [];
+
+  get size(): number {
+    return this.values.length;
   }
-  const rankOfId = new Uint32Array(distinct.length);
-  distinct
-    .map((_, id) => id)
-    .sort((a, b) => compareText(distinct[a] as string, distinct[b] as string))
-    .forEach((id, rank) => {
-      rankOfId[id] = rank;
-    });
-  for (let i = 0; i < ranks.length; i++) ranks[i] = rankOfId[ranks[i] as number] as number;
-  return { ranks, size: distinct.length };
+
+  id(value: string): number {
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(value);
+      this.ids.set(value, id);
+    }
+    return id;
+  }
+
+  /** Each id's rank among the distinct values, in {@link compareText}'s order. */
+  ranks(): Uint32Array {
+    const values = this.values;
+    const rankOfId = new Uint32Array(values.length);
+    values
+      .map((_, id) => id)
+      .sort((a, b) => compareText(values[a] as string, values[b] as string))
+      .forEach((id, rank) => {
+        rankOfId[id] = rank;
+      });
+    return rankOfId;
+  }
+}
+
+/** Replaces each id of `column` by its rank. */
+function toRanks(column: Uint32Array, rankOfId: Uint32Array): Uint32Array {
+  for (let i = 0; i < column.length; i++) column[i] = rankOfId[column[i] as number] as number;
+  return column;
 }
 
 /**
@@ -238,40 +244,93 @@ function countingSortPass(order: Uint32Array, keys: Uint32Array, size: number): 
   return out;
 }
 
-/** Each finding's value of `rank` (a small number, below `size`). */
-function numberColumn<T>(items: readonly T[], rank: (item: T) => number, size: number) {
-  const ranks = new Uint32Array(items.length);
-  for (let i = 0; i < items.length; i++) ranks[i] = rank(items[i] as T);
-  return { ranks, size };
-}
-
 /**
  * Sorts findings in place in {@link compareFindings}' order, without calling it: that would
- * compare up to twelve strings per comparison, n log n times. Here each field compareFindings
- * compares becomes a column of ranks (a string field: its rank among the field's distinct values),
- * and a least-significant-digit radix sort orders the findings by those columns, one stable
- * counting-sort pass per column from the identity's last field to the account. Linear in the
- * findings, plus the sort of each field's distinct values; stable, as compareFindings' sort is.
+ * compare up to twelve strings per comparison, n log n times. Instead one pass over the findings
+ * numbers every string field's distinct values (a fleet has far fewer distinct places, checks,
+ * namespaces and names than findings); each field's distinct values are then sorted once, and the
+ * findings become columns of ranks: the place (account, region, cluster), the status, severity
+ * and check together, then the identity fields. A least-significant-digit radix sort orders them,
+ * one stable counting-sort pass per column from the last identity field to the place: linear in
+ * the findings. Stable, as compareFindings' sort is.
  */
 export function sortFindings<T extends Sortable>(findings: T[]): T[] {
-  // Most significant first: compareFindings' order.
-  const columns = [
-    rankColumn(findings, (f) => f.accountId ?? ''),
-    rankColumn(findings, (f) => f.region ?? ''),
-    rankColumn(findings, (f) => f.cluster ?? ''),
-    numberColumn(findings, (f) => STATUS_ORDER[f.status], 4),
-    numberColumn(findings, (f) => severityRank(f.severity), SEVERITIES.length),
-    rankColumn(findings, (f) => f.checkId),
-    ...IDENTITY_FIELDS.map((field) => rankColumn(findings, field)),
-  ];
-  let order: Uint32Array = new Uint32Array(findings.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  for (let c = columns.length - 1; c >= 0; c--) {
-    const column = columns[c] as { ranks: Uint32Array; size: number };
-    order = countingSortPass(order, column.ranks, column.size);
+  const n = findings.length;
+  // Places by account, region and cluster in nested maps: no string is built per finding.
+  const places = new Map<string, Map<string, Map<string, number>>>();
+  const placeList: T[] = [];
+  const checks = new TextIds();
+  const identities = IDENTITY_FIELDS.map(() => new TextIds());
+  const place = new Uint32Array(n);
+  const head = new Uint32Array(n);
+  const identity = IDENTITY_FIELDS.map(() => new Uint32Array(n));
+  // One pass over the findings, reading each finding's fields together.
+  for (let i = 0; i < n; i++) {
+    const f = findings[i] as T;
+    let regions = places.get(f.accountId ?? '');
+    if (!regions) {
+      regions = new Map();
+      places.set(f.accountId ?? '', regions);
+    }
+    let clusters = regions.get(f.region ?? '');
+    if (!clusters) {
+      clusters = new Map();
+      regions.set(f.region ?? '', clusters);
+    }
+    let index = clusters.get(f.cluster ?? '');
+    if (index === undefined) {
+      index = placeList.length;
+      placeList.push(f);
+      clusters.set(f.cluster ?? '', index);
+    }
+    place[i] = index;
+    head[i] = checks.id(f.checkId);
+    for (let c = 0; c < IDENTITY_FIELDS.length; c++) {
+      (identity[c] as Uint32Array)[i] = (identities[c] as TextIds).id(
+        (IDENTITY_FIELDS[c] as (f: T) => string)(f),
+      );
+    }
   }
-  const sorted = Array.from(order, (i) => findings[i] as T);
-  for (let i = 0; i < sorted.length; i++) findings[i] = sorted[i] as T;
+  const placeRank = new Uint32Array(placeList.length);
+  placeList
+    .map((_, id) => id)
+    .sort((i, j) => {
+      const a = placeList[i] as T;
+      const b = placeList[j] as T;
+      return (
+        compareText(a.accountId ?? '', b.accountId ?? '') ||
+        compareText(a.region ?? '', b.region ?? '') ||
+        compareText(a.cluster ?? '', b.cluster ?? '')
+      );
+    })
+    .forEach((id, rank) => {
+      placeRank[id] = rank;
+    });
+  toRanks(place, placeRank);
+  // Status, severity and check in one number: below 4 * SEVERITIES.length * checks.
+  const checkRank = checks.ranks();
+  for (let i = 0; i < n; i++) {
+    const f = findings[i] as T;
+    head[i] =
+      (STATUS_ORDER[f.status] * SEVERITIES.length + severityRank(f.severity)) * checks.size +
+      (checkRank[head[i] as number] as number);
+  }
+  const columns: { keys: Uint32Array; size: number }[] = [
+    { keys: place, size: placeList.length },
+    { keys: head, size: 4 * SEVERITIES.length * checks.size },
+    ...identity.map((keys, c) => {
+      const ids = identities[c] as TextIds;
+      return { keys: toRanks(keys, ids.ranks()), size: ids.size };
+    }),
+  ];
+  let order: Uint32Array = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let c = columns.length - 1; c >= 0; c--) {
+    const column = columns[c] as { keys: Uint32Array; size: number };
+    order = countingSortPass(order, column.keys, column.size);
+  }
+  const unsorted = findings.slice();
+  for (let i = 0; i < n; i++) findings[i] = unsorted[order[i] as number] as T;
   return findings;
 }
 
