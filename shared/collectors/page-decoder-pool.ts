@@ -36,6 +36,13 @@ export interface PageDecoderPoolOptions {
 /** The decode threads' default nice value: below the collector's own thread, above idle. */
 const DECODE_NICE = 10;
 
+/**
+ * The young generation of each decode thread's heap, in MB. A page is parsed, trimmed and dropped
+ * within one task, so its objects die young whatever the size; V8's default (up to 48 MB a thread
+ * on 64-bit) only lets each thread's heap, and the process's RSS, grow with the fleet's pages.
+ */
+const DECODE_YOUNG_GENERATION_MB = 16;
+
 /** The default number of decode threads (collection-defaults.ts). */
 export { defaultDecodeThreads };
 
@@ -60,6 +67,7 @@ export function createPageDecoderPool(
     workerData: { nice: process.platform === 'linux' ? nice : 0 },
     // No per-task timing histogram: nothing reads it.
     recordTiming: false,
+    resourceLimits: { maxYoungGenerationSizeMb: DECODE_YOUNG_GENERATION_MB },
   });
   return {
     threads,
