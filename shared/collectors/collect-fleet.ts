@@ -837,12 +837,14 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     // Each of the cluster's files goes to the sink as soon as it is complete; one it could not keep
     // becomes an error on the reads it holds, in the cluster's collection-errors.json, written last.
     const written: Promise<CollectionError | null>[] = [];
-    const keep = (file: string, content: SnapshotContent, read: Pick<CollectionError, 'api' | 'kind'>) =>
-      written.push(
-        write(`${base}/${file}`, content).then((why) =>
-          why === null ? null : notWritten(read, `${base}/${file}`, why),
-        ),
+    /** Hands a cluster file to the sink; settles (never rejects) once it is kept or not. */
+    const keep = (file: string, content: SnapshotContent, read: Pick<CollectionError, 'api' | 'kind'>) => {
+      const kept = write(`${base}/${file}`, content).then((why) =>
+        why === null ? null : notWritten(read, `${base}/${file}`, why),
       );
+      written.push(kept);
+      return kept;
+    };
     keep('cluster.json', json(described), { api: 'eks:DescribeCluster' });
     // Pod Identity associations and the Kubernetes lists are independent: fetch them at once.
     const clusterErrors: CollectionError[] = [];
@@ -983,7 +985,11 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
           (kubernetesRequests['serviceaccounts/token'] ?? 0) + tokenRequests;
       clusterErrors.push(...result.errors);
       if (!result.file) return; // the API refused or failed as a whole: one error, no files
-      keep('kubernetes.json', kubernetesListParts(result.file), { api: 'k8s' });
+      const file = result.file;
+      // Once written (or not), the pages' bytes go back to the decode threads to be freed.
+      void keep('kubernetes.json', kubernetesListParts(file), { api: 'k8s' }).then(() =>
+        options.kubernetes?.decoder?.release?.(file.chunks),
+      );
       if (probe) {
         clusterErrors.push(...probe.errors);
         if (probe.results)

@@ -379,6 +379,22 @@ describe('the worker-thread decoder', () => {
     expect(JSON.parse(decoded).spec.containers[0].env).toEqual(CREDENTIAL_ENV_TRIMMED);
   });
 
+  it('takes written pages’ bytes back (detached here, freed on a decode thread) and keeps decoding', async () => {
+    const first = await pool.decode('Pod', bytes({ items: [POD] }));
+    const second = await pool.decode('Pod', bytes({ items: [POD, POD] }));
+    const lines = [first.lines, second.lines, 'text lines stay', new Uint8Array(new ArrayBuffer(8), 2, 3)];
+    expect((first.lines as Uint8Array).byteLength).toBeGreaterThan(0);
+    pool.release?.(lines);
+    // The bytes of whole buffers moved to a decode thread; text and views of part of a buffer stay.
+    expect((first.lines as Uint8Array).byteLength).toBe(0);
+    expect((second.lines as Uint8Array).byteLength).toBe(0);
+    expect(lines[2]).toBe('text lines stay');
+    expect((lines[3] as Uint8Array).byteLength).toBe(3);
+    // Released twice (the same buffer again, now detached): nothing to send, nothing thrown.
+    expect(() => pool.release?.(lines)).not.toThrow();
+    expect((await pool.decode('Pod', bytes({ items: [POD] }))).count).toBe(1);
+  });
+
   it('reports a malformed page from a worker the same way', async () => {
     expect((await pool.decode('Pod', bytes('nope'))).malformed).toMatch(/not JSON/);
   });

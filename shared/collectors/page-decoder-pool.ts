@@ -19,6 +19,11 @@ import type { KubernetesKind } from '../model/fleet.ts';
 import { defaultDecodeThreads } from './collection-defaults.ts';
 import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
 
+/** A decode thread's task: a page to decode, or written pages' bytes to free (PageDecoder.release). */
+export type DecodeTask =
+  | { readonly kind: KubernetesKind; readonly body: ArrayBuffer }
+  | { readonly release: readonly ArrayBuffer[] };
+
 export interface PageDecoderPool extends PageDecoder {
   /** Threads decoding pages; 0 when pages are decoded on the calling thread. */
   readonly threads: number;
@@ -59,7 +64,7 @@ export function createPageDecoderPool(
     throw new RangeError(`the decode threads' nice value must be a whole number from 0 to 19, not ${nice}`);
   }
   if (threads === 0) return { ...inlinePageDecoder, threads: 0, close: async () => {} };
-  const pool = new Piscina<{ kind: KubernetesKind; body: ArrayBuffer }, DecodedPage>({
+  const pool = new Piscina<DecodeTask, DecodedPage | null>({
     filename: new URL('./page-decoder.worker.mjs', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
@@ -79,7 +84,26 @@ export function createPageDecoderPool(
         body.buffer instanceof ArrayBuffer
           ? body.buffer
           : body.slice().buffer;
-      return pool.run({ kind, body: buffer }, { transferList: [buffer] });
+      return pool.run({ kind, body: buffer }, { transferList: [buffer] }) as Promise<DecodedPage>;
+    },
+    release(lines) {
+      // Only bytes that own their whole buffer (as a decode thread's are), each once.
+      const buffers = [
+        ...new Set(
+          lines.flatMap((chunk) =>
+            typeof chunk !== 'string' &&
+            chunk.byteLength > 0 &&
+            chunk.byteOffset === 0 &&
+            chunk.byteLength === chunk.buffer.byteLength &&
+            chunk.buffer instanceof ArrayBuffer
+              ? [chunk.buffer]
+              : [],
+          ),
+        ),
+      ];
+      if (buffers.length === 0) return;
+      // A task that does nothing: the transfer moves the bytes to the thread that frees them.
+      void pool.run({ release: buffers }, { transferList: buffers }).catch(() => {});
     },
     close: () => pool.destroy(),
   };

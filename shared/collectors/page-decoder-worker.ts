@@ -6,8 +6,8 @@
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type { KubernetesKind } from '../model/fleet.ts';
 import { decodePage, type PageLines } from './kubernetes-pages.ts';
+import type { DecodeTask } from './page-decoder-pool.ts';
 
 // On Linux a priority set for "process 0" applies to the calling thread only: this decode thread
 // yields to the collector's own thread when the cores are busy (the pool passes 0 elsewhere).
@@ -28,7 +28,10 @@ const encoder = new TextEncoder();
  * one piece per page, until they are written (structured-cloned text would be copied into that
  * heap, then joined and encoded again to be written).
  */
-export default function decode({ kind, body }: { kind: KubernetesKind; body: ArrayBuffer }) {
+export default function decode(task: DecodeTask) {
+  // Written pages' bytes, sent back to be freed with this thread's garbage (PageDecoder.release).
+  if ('release' in task) return null;
+  const { kind, body } = task;
   const page = decodePage(kind, new Uint8Array(body));
   // TextEncoder gives the bytes an ArrayBuffer of their own (never a pooled one), so it can move.
   const lines = encoder.encode(page.lines);
