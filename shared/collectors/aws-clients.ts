@@ -126,6 +126,25 @@ export class AwsClients {
     return provider();
   }
 
+  /**
+   * Closes the EKS, EC2 and Account clients of every region and forgets them; a later call makes
+   * new ones. For an account whose clusters are all collected: IAM (its roles' policies, read to
+   * the end of the run) and STS stay. Each client holds its configuration, middleware and
+   * connections: kept for every account until the run's end, they grew the collector by about
+   * 2 MB an account.
+   */
+  releaseRegionalClients(): void {
+    for (const client of [...this.eksByRegion.values(), ...this.accountByRegion.values()]) client.destroy();
+    for (const client of this.ec2ByRegion.values())
+      client.then(
+        (c) => c.destroy(),
+        () => {},
+      );
+    this.eksByRegion.clear();
+    this.accountByRegion.clear();
+    this.ec2ByRegion.clear();
+  }
+
   destroy(): void {
     for (const client of [
       this.cachedIam,

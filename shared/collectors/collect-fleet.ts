@@ -405,15 +405,17 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     }
     const clusterLimit = pLimit(options.clusterConcurrency ?? 4);
     const finishing: Promise<void>[] = [];
+    /** Once its clusters are all written: the account's regional clients go (IAM stays). */
+    const collected = () =>
+      Promise.all(finishing).then(() => {
+        if (clients !== caller) clients.releaseRegionalClients();
+        progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` });
+      });
     if (options.route) {
       await collectRouted(state, clients, regions, options.route, clusterLimit, finishing);
       await readLaunchTemplates(state);
       await lookUpPolicies(state);
-      tails.push(
-        Promise.all(finishing).then(() =>
-          progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` }),
-        ),
-      );
+      tails.push(collected());
       return;
     }
     await Promise.all(
@@ -443,11 +445,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     await lookUpPolicies(state);
     // Then the slot is the next account's: the decoding of this one's last pod pages needs no
     // request, so it goes on while the next account lists (the page slots bound what waits).
-    tails.push(
-      Promise.all(finishing).then(() =>
-        progress({ phase: 'account', accountId, message: `collected ${regions.length} region(s)` }),
-      ),
-    );
+    tails.push(collected());
   }
 
   /** A part: the given clusters of one region, in the account's cluster slots. */
