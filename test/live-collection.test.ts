@@ -4,7 +4,7 @@
  * must find exactly what they find on the directory. Then faults: throttling, 5xx, expired
  * continue tokens, an unreachable cluster, a refused token, a denied account.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -240,6 +240,30 @@ describe('live collection through the emulator', () => {
     expect(results.find((f) => f.checkId === 'AUDIT-003')?.message).toContain(
       'ec2:DescribeLaunchTemplateVersions',
     );
+  });
+
+  it("sets each account's IAM aside on disk between the two passes, writes the same iam.json, and leaves no trace", async () => {
+    const tmp = process.env.TMPDIR;
+    const aside = mkdtempSync(join(scratch, 'tmp-'));
+    const iamFiles = (files: Map<string, string>) =>
+      [...files].filter(([path]) => path.endsWith('/iam.json')).sort(([a], [b]) => (a < b ? -1 : 1));
+    try {
+      // A TMPDIR that is a file: nothing can be set aside, every account's IAM stays in memory.
+      process.env.TMPDIR = join(FLEET, 'README.md');
+      const inMemory = await collectFleet(ORGANIZATION);
+      process.env.TMPDIR = aside;
+      const setAside = await collectFleet(ORGANIZATION);
+      expect(iamFiles(setAside.files).length).toBe(2);
+      expect(iamFiles(setAside.files)).toEqual(iamFiles(inMemory.files));
+      // No collection error either way, and nothing left where it was set aside.
+      expect([...setAside.files.keys()].filter((path) => path.endsWith('collection-errors.json'))).toEqual(
+        [...inMemory.files.keys()].filter((path) => path.endsWith('collection-errors.json')),
+      );
+      expect(readdirSync(aside)).toEqual([]);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
   });
 
   it('lists IAM once per account and pages Kubernetes lists', async () => {

@@ -6,6 +6,9 @@
  * result's `files`). Every failure becomes a collection error next to the data it concerns;
  * nothing is thrown for one account or cluster.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { EksTokenCache } from '../aws/eks-token.ts';
 import type { CollectionError } from '../model/fleet.ts';
@@ -241,6 +244,8 @@ interface AccountState {
   readonly accountId: string;
   clients?: AwsClients;
   iam?: IamSnapshot;
+  /** Where the IAM was set aside between the two passes (setIamAside), while it is there. */
+  iamAside?: string;
   readonly errors: CollectionError[];
   /** Roles whose policies were looked up (or tried): never twice. */
   readonly policiesLookedUp: Set<string>;
@@ -416,6 +421,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
       await readLaunchTemplates(state);
       await lookUpPolicies(state);
       tails.push(collected());
+      await setIamAside(state);
       return;
     }
     await Promise.all(
@@ -446,6 +452,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     // Then the slot is the next account's: the decoding of this one's last pod pages needs no
     // request, so it goes on while the next account lists (the page slots bound what waits).
     tails.push(collected());
+    await setIamAside(state);
   }
 
   /** A part: the given clusters of one region, in the account's cluster slots. */
@@ -1000,6 +1007,48 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     return { finished };
   }
 
+  /** The private folder (0700) where accounts' IAM waits between the two passes; made on first use. */
+  let asideDirectory: Promise<string> | undefined;
+  let asideFiles = 0;
+
+  /**
+   * Once an account's first pass is over, its IAM (roles, and the policy documents read) waits on
+   * disk for the second pass instead of in memory: kept for every account until the last one's
+   * first pass ends, it grew the collector with the fleet. Only the second pass (a role referenced
+   * from an account collected later) reads it again. Where it cannot be written, it stays in memory.
+   */
+  async function setIamAside(state: AccountState): Promise<void> {
+    if (!state.iam) return;
+    try {
+      asideDirectory ??= mkdtemp(join(tmpdir(), 'irsa-audit-iam-'));
+      const path = join(await asideDirectory, `${++asideFiles}.json`);
+      await writeFile(path, JSON.stringify(state.iam), { mode: 0o600 });
+      state.iamAside = path;
+      state.iam = undefined;
+    } catch {
+      // No room or no right to write: the IAM stays in memory, as it did before.
+    }
+  }
+
+  /** The account's IAM back from disk for the second pass; an error on the account if it cannot be. */
+  async function takeIamBack(state: AccountState): Promise<void> {
+    const path = state.iamAside;
+    if (path === undefined) return;
+    state.iamAside = undefined;
+    try {
+      state.iam = JSON.parse(await readFile(path, 'utf8')) as IamSnapshot;
+    } catch (error) {
+      state.errors.push({
+        api: 'iam:ListRoles',
+        code: NOT_WRITTEN_CODE,
+        class: 'error',
+        message: `the account's IAM, set aside on disk between the collection's two passes, could not be read back: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    } finally {
+      await rm(path, { force: true }).catch(() => {});
+    }
+  }
+
   /**
    * An account's own files, once its roles' policies are all read: iam.json (its roles' policies
    * sorted, as lookups finish in any order, so that two collections of one account diff cleanly)
@@ -1023,22 +1072,28 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
       await write(`${state.accountId}/collection-errors.json`, json({ errors: state.errors }));
   }
 
-  await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
-  // Roles referenced from another account that was collected after the role's own account; then
-  // the account's IAM is complete: written, and let go.
-  await Promise.all(
-    states.map((state) =>
-      accountLimit(async () => {
-        // Any node group read an early return left waiting.
-        await readLaunchTemplates(state);
-        await lookUpPolicies(state);
-        await writeAccount(state);
-      }),
-    ),
-  );
-  await Promise.all(tails);
-  await writer.settled();
-  probeSts?.destroy();
+  try {
+    await Promise.all(states.map((state) => accountLimit(() => collectAccount(state))));
+    // Roles referenced from another account that was collected after the role's own account; then
+    // the account's IAM is complete: written, and let go.
+    await Promise.all(
+      states.map((state) =>
+        accountLimit(async () => {
+          await takeIamBack(state);
+          // Any node group read an early return left waiting.
+          await readLaunchTemplates(state);
+          await lookUpPolicies(state);
+          await writeAccount(state);
+        }),
+      ),
+    );
+    await Promise.all(tails);
+    await writer.settled();
+    probeSts?.destroy();
+  } finally {
+    // The IAM set aside between the passes never outlives the run.
+    await asideDirectory?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => {});
+  }
   progress({ phase: 'done', message: `collected ${states.length} account(s), ${clusterCount} cluster(s)` });
   return {
     kubernetesRequests,
