@@ -4,11 +4,11 @@
  * cluster without managed node groups runs its pods on (EKS Auto Mode, Fargate, or nodes EKS does
  * not show: self-managed). docs/checks.md, "Node-role exposure", has the decisions.
  */
-import { isActivePod } from '../engine/audit-context.ts';
+import { type AuditContext, isActivePod } from '../engine/audit-context.ts';
 import type { Cluster, ClusterNodeGroups, LaunchTemplateVersion, NodeGroup } from '../model/fleet.ts';
 import { parseRoleArn } from '../policy/aws-names.ts';
-import { clusterSubject } from './results.ts';
-import type { Subject } from './types.ts';
+import { clusterSubject, type ResultBuilder } from './results.ts';
+import type { CheckResult, Subject } from './types.ts';
 
 export const NODE_IMDS_REFERENCE =
   'https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html#_restrict_access_to_the_instance_profile_assigned_to_the_worker_node';
@@ -146,4 +146,62 @@ export function listedNodeGroups(nodeGroups: ClusterNodeGroups): { name: string;
   return [...nodeGroups.names]
     .sort()
     .map((name) => ({ name, group: nodeGroups.described.get(name) ?? null }));
+}
+
+/** What a node-role check says, in its own words, of a cluster that has no managed node group. */
+export interface NodelessWording {
+  /** The pass of a cluster on EKS Auto Mode. */
+  readonly autoMode: (cluster: Cluster) => { message: string; evidence: Record<string, unknown> };
+  /** The pass of a cluster whose running pods all run on Fargate. */
+  readonly fargate: (
+    cluster: Cluster,
+    pods: number,
+  ) => { message: string; evidence: Record<string, unknown> };
+  /** The evidence of the not-evaluated result when what runs the pods is unknown. */
+  readonly unknownEvidence?: Record<string, unknown>;
+}
+
+/**
+ * The walk IRSA-060 and IRSA-061 share: per cluster, not evaluated without nodegroups.json; one
+ * cluster-level result without managed node groups (Auto Mode and Fargate pass, anything else is
+ * not evaluated); per node group, not evaluated when it was listed but not described, else the
+ * check's `judge`. Node groups in name order.
+ */
+export function perNodeGroup(
+  context: AuditContext,
+  results: ResultBuilder,
+  nodeless: NodelessWording,
+  judge: (cluster: Cluster, nodeGroups: ClusterNodeGroups, name: string, group: NodeGroup) => CheckResult,
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const cluster of context.clusters) {
+    const nodeGroups = cluster.nodeGroups ?? null;
+    if (nodeGroups === null) {
+      out.push(results.notEvaluated(clusterSubject(cluster), 'nodegroups.json is absent or invalid'));
+      continue;
+    }
+    if (nodeGroups.names.length === 0) {
+      const compute = nodelessCompute(cluster);
+      const subject = clusterSubject(cluster);
+      if (compute.kind === 'auto-mode') {
+        const { message, evidence } = nodeless.autoMode(cluster);
+        out.push(results.pass(subject, message, evidence));
+      } else if (compute.kind === 'fargate') {
+        const { message, evidence } = nodeless.fargate(cluster, compute.pods);
+        out.push(results.pass(subject, message, evidence));
+      } else out.push(results.notEvaluated(subject, compute.why, nodeless.unknownEvidence));
+      continue;
+    }
+    for (const { name, group } of listedNodeGroups(nodeGroups)) {
+      out.push(
+        group === null
+          ? results.notEvaluated(
+              nodeGroupSubject(cluster, name),
+              `node group ${name} was listed but not described`,
+            )
+          : judge(cluster, nodeGroups, name, group),
+      );
+    }
+  }
+  return out;
 }

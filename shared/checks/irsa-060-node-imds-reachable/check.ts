@@ -1,18 +1,17 @@
 import { reads } from '../../engine/coverage.ts';
-import type { Cluster, NodeGroup } from '../../model/fleet.ts';
+import type { Cluster, ClusterNodeGroups, NodeGroup } from '../../model/fleet.ts';
 import { sh } from '../../sinks/shell.ts';
 import {
   imdsVerdict,
   LAUNCH_TEMPLATE_REFERENCE,
-  listedNodeGroups,
   NODE_IMDS_REFERENCE,
   nodeGroupSubject,
-  nodelessCompute,
   nodeRoleOf,
+  perNodeGroup,
   resolveLaunchTemplateVersion,
   templateLabel,
 } from '../node-groups.ts';
-import { clusterSubject, resultsFor } from '../results.ts';
+import { resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
 export const metadata: CheckMetadata = {
@@ -53,6 +52,67 @@ function remediation(
   ].join('\n');
 }
 
+/** IRSA-060's verdict on one described node group: the launch template version it runs. */
+function judge(cluster: Cluster, nodeGroups: ClusterNodeGroups, name: string, group: NodeGroup): CheckResult {
+  const role = nodeRoleOf(group)?.name ?? null;
+  const subject = nodeGroupSubject(cluster, name, role);
+  const template = group.launchTemplate;
+  const evidence: Record<string, unknown> = {
+    nodegroup: name,
+    nodeRole: group.nodeRole,
+    amiType: group.amiType,
+  };
+  if (template === null) {
+    return results.notEvaluated(
+      subject,
+      `node group ${name} has no launch template of its own: EKS generated one, whose metadata options DescribeNodegroup does not show (not seen; on a node: aws ec2 describe-instances --filters Name=tag:eks:nodegroup-name,Values=${name} --query 'Reservations[].Instances[].MetadataOptions')`,
+      { ...evidence, launchTemplate: null },
+    );
+  }
+  const version = resolveLaunchTemplateVersion(nodeGroups, template);
+  const asked = template.version ?? '$Default';
+  const label = templateLabel(template);
+  if (version === null) {
+    return results.notEvaluated(
+      subject,
+      `version ${asked} of launch template ${label} is not in the snapshot`,
+      {
+        ...evidence,
+        launchTemplate: template,
+      },
+    );
+  }
+  const judged = {
+    ...evidence,
+    launchTemplate: { ...template, resolvedVersion: version.versionNumber },
+    metadataOptions: version.metadataOptions,
+  };
+  const runs = `launch template ${label} version ${version.versionNumber}${/^\d+$/.test(asked) ? '' : ` (${asked})`}`;
+  const verdict = imdsVerdict(version.metadataOptions);
+  if (verdict.kind === 'disabled') {
+    return results.pass(subject, `${runs} disables the metadata endpoint (HttpEndpoint disabled)`, judged);
+  } else if (verdict.kind === 'blocked') {
+    return results.pass(
+      subject,
+      `${runs} requires IMDSv2 with hop limit 1: pods on the pod network cannot reach the metadata (hostNetwork pods still can)`,
+      judged,
+    );
+  } else if (verdict.kind === 'unknown') {
+    return results.notEvaluated(
+      subject,
+      `${runs} does not set ${verdict.missing.join(' and ')}: EC2 applies the AMI's and the account's IMDS defaults, which the snapshot does not hold`,
+      judged,
+    );
+  } else {
+    return results.fail(
+      subject,
+      `Node group ${name} of cluster ${cluster.name} runs ${runs}, which lets pods reach the node's instance metadata: ${verdict.reasons.join('; ')}. Any pod there can take the node role${role ? ` ${role}` : ''}'s credentials.`,
+      { ...judged, reasons: verdict.reasons },
+      remediation(cluster, group, template, version.versionNumber),
+    );
+  }
+}
+
 /** IRSA-060: pods on a managed node group cannot reach the node's instance metadata. */
 export const check: Check = {
   metadata,
@@ -61,118 +121,21 @@ export const check: Check = {
   // that could not be read leaves that result not evaluated by the check itself.
   reads: reads('cluster', 'cluster', 'node-groups', 'launch-templates'),
   evaluate(context) {
-    const out: CheckResult[] = [];
-    for (const cluster of context.clusters) {
-      const nodeGroups = cluster.nodeGroups ?? null;
-      if (nodeGroups === null) {
-        out.push(results.notEvaluated(clusterSubject(cluster), 'nodegroups.json is absent or invalid'));
-        continue;
-      }
-      if (nodeGroups.names.length === 0) {
-        const compute = nodelessCompute(cluster);
-        const subject = clusterSubject(cluster);
-        if (compute.kind === 'auto-mode')
-          out.push(
-            results.pass(
-              subject,
-              `Cluster ${cluster.name} has no managed node group and runs on EKS Auto Mode: not exposed (EKS sets the nodes' metadata options: IMDSv2 required, hop limit 1)`,
-              { autoMode: true, nodegroups: [] },
-            ),
-          );
-        else if (compute.kind === 'fargate')
-          out.push(
-            results.pass(
-              subject,
-              `Cluster ${cluster.name} has no managed node group and its ${compute.pods} running pod(s) all run on Fargate: not exposed (a Fargate pod has no node instance metadata)`,
-              { fargatePods: compute.pods, nodegroups: [] },
-            ),
-          );
-        else out.push(results.notEvaluated(subject, compute.why, { nodegroups: [] }));
-        continue;
-      }
-      for (const { name, group } of listedNodeGroups(nodeGroups)) {
-        if (group === null) {
-          out.push(
-            results.notEvaluated(
-              nodeGroupSubject(cluster, name),
-              `node group ${name} was listed but not described`,
-            ),
-          );
-          continue;
-        }
-        const role = nodeRoleOf(group)?.name ?? null;
-        const subject = nodeGroupSubject(cluster, name, role);
-        const template = group.launchTemplate;
-        const evidence: Record<string, unknown> = {
-          nodegroup: name,
-          nodeRole: group.nodeRole,
-          amiType: group.amiType,
-        };
-        if (template === null) {
-          out.push(
-            results.notEvaluated(
-              subject,
-              `node group ${name} has no launch template of its own: EKS generated one, whose metadata options DescribeNodegroup does not show (not seen; on a node: aws ec2 describe-instances --filters Name=tag:eks:nodegroup-name,Values=${name} --query 'Reservations[].Instances[].MetadataOptions')`,
-              { ...evidence, launchTemplate: null },
-            ),
-          );
-          continue;
-        }
-        const version = resolveLaunchTemplateVersion(nodeGroups, template);
-        const asked = template.version ?? '$Default';
-        const label = templateLabel(template);
-        if (version === null) {
-          out.push(
-            results.notEvaluated(
-              subject,
-              `version ${asked} of launch template ${label} is not in the snapshot`,
-              {
-                ...evidence,
-                launchTemplate: template,
-              },
-            ),
-          );
-          continue;
-        }
-        const judged = {
-          ...evidence,
-          launchTemplate: { ...template, resolvedVersion: version.versionNumber },
-          metadataOptions: version.metadataOptions,
-        };
-        const runs = `launch template ${label} version ${version.versionNumber}${/^\d+$/.test(asked) ? '' : ` (${asked})`}`;
-        const verdict = imdsVerdict(version.metadataOptions);
-        if (verdict.kind === 'disabled') {
-          out.push(
-            results.pass(subject, `${runs} disables the metadata endpoint (HttpEndpoint disabled)`, judged),
-          );
-        } else if (verdict.kind === 'blocked') {
-          out.push(
-            results.pass(
-              subject,
-              `${runs} requires IMDSv2 with hop limit 1: pods on the pod network cannot reach the metadata (hostNetwork pods still can)`,
-              judged,
-            ),
-          );
-        } else if (verdict.kind === 'unknown') {
-          out.push(
-            results.notEvaluated(
-              subject,
-              `${runs} does not set ${verdict.missing.join(' and ')}: EC2 applies the AMI's and the account's IMDS defaults, which the snapshot does not hold`,
-              judged,
-            ),
-          );
-        } else {
-          out.push(
-            results.fail(
-              subject,
-              `Node group ${name} of cluster ${cluster.name} runs ${runs}, which lets pods reach the node's instance metadata: ${verdict.reasons.join('; ')}. Any pod there can take the node role${role ? ` ${role}` : ''}'s credentials.`,
-              { ...judged, reasons: verdict.reasons },
-              remediation(cluster, group, template, version.versionNumber),
-            ),
-          );
-        }
-      }
-    }
-    return out;
+    return perNodeGroup(
+      context,
+      results,
+      {
+        autoMode: (cluster) => ({
+          message: `Cluster ${cluster.name} has no managed node group and runs on EKS Auto Mode: not exposed (EKS sets the nodes' metadata options: IMDSv2 required, hop limit 1)`,
+          evidence: { autoMode: true, nodegroups: [] },
+        }),
+        fargate: (cluster, pods) => ({
+          message: `Cluster ${cluster.name} has no managed node group and its ${pods} running pod(s) all run on Fargate: not exposed (a Fargate pod has no node instance metadata)`,
+          evidence: { fargatePods: pods, nodegroups: [] },
+        }),
+        unknownEvidence: { nodegroups: [] },
+      },
+      judge,
+    );
   },
 };

@@ -4,15 +4,14 @@ import type { Cluster, ClusterNodeGroups, NodeGroup } from '../../model/fleet.ts
 import { sh } from '../../sinks/shell.ts';
 import {
   imdsVerdict,
-  listedNodeGroups,
   NODE_IMDS_REFERENCE,
   NODE_ROLE_REFERENCE,
   nodeGroupSubject,
-  nodelessCompute,
   nodeRoleOf,
+  perNodeGroup,
   resolveLaunchTemplateVersion,
 } from '../node-groups.ts';
-import { clusterSubject, resultsFor } from '../results.ts';
+import { resultsFor } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 
 export const metadata: CheckMetadata = {
@@ -142,48 +141,20 @@ export const check: Check = {
   // The node role's policies: those of the role the result names (subject-role), in its account.
   reads: [...reads('cluster', 'cluster', 'node-groups'), ...reads('subject-role', 'iam', 'role-policies')],
   evaluate(context) {
-    const out: CheckResult[] = [];
-    for (const cluster of context.clusters) {
-      const nodeGroups = cluster.nodeGroups ?? null;
-      if (nodeGroups === null) {
-        out.push(results.notEvaluated(clusterSubject(cluster), 'nodegroups.json is absent or invalid'));
-        continue;
-      }
-      if (nodeGroups.names.length === 0) {
-        const compute = nodelessCompute(cluster);
-        const subject = clusterSubject(cluster);
-        if (compute.kind === 'auto-mode')
-          out.push(
-            results.pass(
-              subject,
-              `Cluster ${cluster.name} has no managed node group and runs on EKS Auto Mode: pods cannot reach its node role (IMDSv2, hop limit 1, set by EKS)`,
-              { autoMode: true },
-            ),
-          );
-        else if (compute.kind === 'fargate')
-          out.push(
-            results.pass(
-              subject,
-              `Cluster ${cluster.name} runs its pods on Fargate only: no node role is reachable from them`,
-              { fargatePods: compute.pods },
-            ),
-          );
-        else out.push(results.notEvaluated(subject, compute.why));
-        continue;
-      }
-      for (const { name, group } of listedNodeGroups(nodeGroups)) {
-        if (group === null) {
-          out.push(
-            results.notEvaluated(
-              nodeGroupSubject(cluster, name),
-              `node group ${name} was listed but not described`,
-            ),
-          );
-          continue;
-        }
-        out.push(judge(context, cluster, nodeGroups, name, group));
-      }
-    }
-    return out;
+    return perNodeGroup(
+      context,
+      results,
+      {
+        autoMode: (cluster) => ({
+          message: `Cluster ${cluster.name} has no managed node group and runs on EKS Auto Mode: pods cannot reach its node role (IMDSv2, hop limit 1, set by EKS)`,
+          evidence: { autoMode: true },
+        }),
+        fargate: (cluster, pods) => ({
+          message: `Cluster ${cluster.name} runs its pods on Fargate only: no node role is reachable from them`,
+          evidence: { fargatePods: pods },
+        }),
+      },
+      (cluster, nodeGroups, name, group) => judge(context, cluster, nodeGroups, name, group),
+    );
   },
 };
