@@ -1,7 +1,42 @@
-/** Shared by the workload checks: how a workload is restarted and which containers IRSA must reach. */
-import { SKIP_CONTAINERS_ANNOTATION, type Workload } from '../engine/audit-context.ts';
+/**
+ * Shared by the workload checks: the walk over workloads and their ServiceAccounts, how a
+ * workload is restarted and which containers IRSA must reach.
+ */
+import { type AuditContext, SKIP_CONTAINERS_ANNOTATION, type Workload } from '../engine/audit-context.ts';
 import type { Cluster, Container, Pod } from '../model/fleet.ts';
 import { sh, shellWord } from '../sinks/shell.ts';
+import { type ResultBuilder, workloadSubject } from './results.ts';
+import type { CheckResult } from './types.ts';
+
+/**
+ * The walk of the checks that judge a workload against its ServiceAccount (IRSA-030, 031, 032):
+ * on a cluster whose ServiceAccounts were not collected, every workload is not evaluated; else
+ * `judgeIn(cluster)` (once per cluster, for what a check works out per cluster) judges each
+ * workload, null meaning no result for it (its ServiceAccount asks nothing of the check).
+ */
+export function perWorkloadWithServiceAccount(
+  context: AuditContext,
+  results: ResultBuilder,
+  judgeIn: (cluster: Cluster) => (workload: Workload) => CheckResult | null,
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const cluster of context.clusters) {
+    if (context.serviceAccountIndex(cluster) === null) {
+      for (const workload of context.workloads(cluster)) {
+        out.push(
+          results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
+        );
+      }
+      continue;
+    }
+    const judge = judgeIn(cluster);
+    for (const workload of context.workloads(cluster)) {
+      const result = judge(workload);
+      if (result !== null) out.push(result);
+    }
+  }
+  return out;
+}
 
 const RESTARTABLE: Record<string, string> = {
   Deployment: 'deployment',

@@ -8,8 +8,15 @@ import { sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
 import type { Cluster, Container, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
-import type { Check, CheckMetadata, CheckResult } from '../types.ts';
-import { hasTokenVolume, irsaContainers, isMutated, podNames, restartCommand } from '../workloads.ts';
+import type { Check, CheckMetadata } from '../types.ts';
+import {
+  hasTokenVolume,
+  irsaContainers,
+  isMutated,
+  perWorkloadWithServiceAccount,
+  podNames,
+  restartCommand,
+} from '../workloads.ts';
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-030',
@@ -111,18 +118,7 @@ export const check: Check = {
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
   reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
-    const out: CheckResult[] = [];
-    for (const cluster of context.clusters) {
-      const accounts = context.serviceAccountIndex(cluster);
-      if (accounts === null) {
-        for (const workload of context.workloads(cluster)) {
-          out.push(
-            results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
-          );
-        }
-        continue;
-      }
-      const workloads = context.workloads(cluster);
+    return perWorkloadWithServiceAccount(context, results, (cluster) => {
       let webhookState: boolean | undefined;
       // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.
       const brokenWebhook = () => {
@@ -130,7 +126,7 @@ export const check: Check = {
         return webhookState;
       };
       let latestMutated: string | null = null;
-      for (const w of workloads) {
+      for (const w of context.workloads(cluster)) {
         for (const pod of w.pods) {
           if (
             isMutated(pod) &&
@@ -141,10 +137,10 @@ export const check: Check = {
           }
         }
       }
-      for (const workload of workloads) {
+      return (workload) => {
         const sa = workload.serviceAccount;
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
-        if (!sa || !roleArn?.trim()) continue; // no IRSA expected (or IRSA-033)
+        if (!sa || !roleArn?.trim()) return null; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);
         const failing: { pod: Pod; missing: string[] }[] = [];
         for (const pod of workload.pods) {
@@ -152,10 +148,10 @@ export const check: Check = {
           if (missing) failing.push({ pod, missing });
         }
         if (failing.length === 0) {
-          out.push(
-            results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`),
+          return results.pass(
+            subject,
+            `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`,
           );
-          continue;
         }
         const pods = failing.map((f) => f.pod);
         const { cause, why } = causeOf(
@@ -172,24 +168,21 @@ export const check: Check = {
             : cause === 'predates-annotation'
               ? 'they predate the annotation: restart them'
               : 'restart them; if new pods are still not mutated, the webhook is failing';
-        out.push(
-          results.fail(
-            subject,
-            `${failing.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
-            {
-              pods: podNames(pods),
-              missing: failing[0]?.missing,
-              cause,
-              why,
-              podCreated: pods.map((p) => p.creationTimestamp),
-            },
-            cause === 'webhook-failing'
-              ? `# fix the webhook first (see IRSA-003 / IRSA-004 for ${cluster.name}), then:\n${restartCommand(cluster, workload)}`
-              : restartCommand(cluster, workload),
-          ),
+        return results.fail(
+          subject,
+          `${failing.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
+          {
+            pods: podNames(pods),
+            missing: failing[0]?.missing,
+            cause,
+            why,
+            podCreated: pods.map((p) => p.creationTimestamp),
+          },
+          cause === 'webhook-failing'
+            ? `# fix the webhook first (see IRSA-003 / IRSA-004 for ${cluster.name}), then:\n${restartCommand(cluster, workload)}`
+            : restartCommand(cluster, workload),
         );
-      }
-    }
-    return out;
+      };
+    });
   },
 };

@@ -1,8 +1,8 @@
 import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
-import type { Check, CheckMetadata, CheckResult } from '../types.ts';
-import { podNames, restartCommand } from '../workloads.ts';
+import type { Check, CheckMetadata } from '../types.ts';
+import { perWorkloadWithServiceAccount, podNames, restartCommand } from '../workloads.ts';
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-031',
@@ -23,46 +23,29 @@ export const check: Check = {
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
   reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
-    const out: CheckResult[] = [];
-    for (const cluster of context.clusters) {
-      const accounts = context.serviceAccountIndex(cluster);
-      if (accounts === null) {
-        for (const workload of context.workloads(cluster)) {
-          out.push(
-            results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
-          );
-        }
-        continue;
+    return perWorkloadWithServiceAccount(context, results, (cluster) => (workload) => {
+      const current = workload.serviceAccount?.annotations[ROLE_ARN_ANNOTATION];
+      if (current === undefined) return null;
+      const subject = workloadSubject(cluster, workload);
+      const stale = workload.pods.filter((pod) =>
+        pod.containers.some(
+          (c) => c.env.get('AWS_ROLE_ARN') != null && c.env.get('AWS_ROLE_ARN') !== current,
+        ),
+      );
+      if (stale.length === 0) {
+        return results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`);
       }
-      for (const workload of context.workloads(cluster)) {
-        const sa = workload.serviceAccount;
-        const current = sa?.annotations[ROLE_ARN_ANNOTATION];
-        if (current === undefined) continue;
-        const subject = workloadSubject(cluster, workload);
-        const stale = workload.pods.filter((pod) =>
-          pod.containers.some(
-            (c) => c.env.get('AWS_ROLE_ARN') != null && c.env.get('AWS_ROLE_ARN') !== current,
-          ),
-        );
-        if (stale.length === 0) {
-          out.push(results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`));
-          continue;
-        }
-        const injected = [
-          ...new Set(
-            stale.flatMap((p) => p.containers.map((c) => c.env.get('AWS_ROLE_ARN')).filter((v) => v != null)),
-          ),
-        ];
-        out.push(
-          results.fail(
-            subject,
-            `${stale.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} run with role ${injected.join(', ')} but service account ${workload.serviceAccountName} now names ${current}.`,
-            { pods: podNames(stale), injectedRoleArn: injected, annotatedRoleArn: current },
-            restartCommand(cluster, workload),
-          ),
-        );
-      }
-    }
-    return out;
+      const injected = [
+        ...new Set(
+          stale.flatMap((p) => p.containers.map((c) => c.env.get('AWS_ROLE_ARN')).filter((v) => v != null)),
+        ),
+      ];
+      return results.fail(
+        subject,
+        `${stale.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} run with role ${injected.join(', ')} but service account ${workload.serviceAccountName} now names ${current}.`,
+        { pods: podNames(stale), injectedRoleArn: injected, annotatedRoleArn: current },
+        restartCommand(cluster, workload),
+      );
+    });
   },
 };

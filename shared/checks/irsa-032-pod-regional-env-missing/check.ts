@@ -2,8 +2,8 @@ import { STS_REGIONAL_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import { GO_TRUE } from '../irsa-019-sts-regional-endpoints-invalid/check.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
-import type { Check, CheckMetadata, CheckResult } from '../types.ts';
-import { podNames, restartCommand } from '../workloads.ts';
+import type { Check, CheckMetadata } from '../types.ts';
+import { perWorkloadWithServiceAccount, podNames, restartCommand } from '../workloads.ts';
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-032',
@@ -24,39 +24,23 @@ export const check: Check = {
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
   reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
-    const out: CheckResult[] = [];
-    for (const cluster of context.clusters) {
-      const accounts = context.serviceAccountIndex(cluster);
-      if (accounts === null) {
-        for (const workload of context.workloads(cluster)) {
-          out.push(
-            results.notEvaluated(workloadSubject(cluster, workload), 'ServiceAccounts were not collected'),
+    return perWorkloadWithServiceAccount(context, results, (cluster) => (workload) => {
+      const asks = workload.serviceAccount?.annotations[STS_REGIONAL_ANNOTATION];
+      if (asks === undefined || !GO_TRUE.has(asks)) return null;
+      const subject = workloadSubject(cluster, workload);
+      const lacking = workload.pods.filter((pod) =>
+        pod.containers.some(
+          (c) => c.env.has('AWS_ROLE_ARN') && c.env.get('AWS_STS_REGIONAL_ENDPOINTS') !== 'regional',
+        ),
+      );
+      return lacking.length === 0
+        ? results.pass(subject, `pods of ${workload.kind} ${workload.name} use regional STS`)
+        : results.fail(
+            subject,
+            `${lacking.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} lack AWS_STS_REGIONAL_ENDPOINTS=regional although service account ${workload.serviceAccountName} sets ${STS_REGIONAL_ANNOTATION}=${asks}.`,
+            { pods: podNames(lacking), annotation: asks },
+            restartCommand(cluster, workload),
           );
-        }
-        continue;
-      }
-      for (const workload of context.workloads(cluster)) {
-        const sa = workload.serviceAccount;
-        const asks = sa?.annotations[STS_REGIONAL_ANNOTATION];
-        if (asks === undefined || !GO_TRUE.has(asks)) continue;
-        const subject = workloadSubject(cluster, workload);
-        const lacking = workload.pods.filter((pod) =>
-          pod.containers.some(
-            (c) => c.env.has('AWS_ROLE_ARN') && c.env.get('AWS_STS_REGIONAL_ENDPOINTS') !== 'regional',
-          ),
-        );
-        out.push(
-          lacking.length === 0
-            ? results.pass(subject, `pods of ${workload.kind} ${workload.name} use regional STS`)
-            : results.fail(
-                subject,
-                `${lacking.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} lack AWS_STS_REGIONAL_ENDPOINTS=regional although service account ${workload.serviceAccountName} sets ${STS_REGIONAL_ANNOTATION}=${asks}.`,
-                { pods: podNames(lacking), annotation: asks },
-                restartCommand(cluster, workload),
-              ),
-        );
-      }
-    }
-    return out;
+    });
   },
 };
