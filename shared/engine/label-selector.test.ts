@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LabelSelector } from '../model/fleet.ts';
-import { describeSelector, namespaceByName, selectorVerdict } from './label-selector.ts';
+import {
+  describeSelector,
+  namespaceByName,
+  SHOWN_LABEL_LENGTH,
+  SHOWN_SELECTOR_LENGTH,
+  selectorVerdict,
+  shownLabels,
+} from './label-selector.ts';
 
 function selector(
   matchLabels: Record<string, string>,
@@ -82,5 +89,22 @@ describe('describeSelector', () => {
         ]),
       ),
     ).toBe('app=web, env notin (a,b), !skip, x');
+  });
+
+  it('cuts what no Kubernetes label can be (a hostile snapshot), never a valid key or value', () => {
+    const huge = 'a'.repeat(100_000);
+    const longest = `${'p'.repeat(253)}/${'n'.repeat(63)}`;
+    // Valid keys and values, at Kubernetes' limits, are shown whole.
+    expect(describeSelector(selector({ [longest]: 'v'.repeat(63) }))).toBe(`${longest}=${'v'.repeat(63)}`);
+    expect(shownLabels({ [longest]: 'v'.repeat(63) })).toEqual({ [longest]: 'v'.repeat(63) });
+    // A 100,000-character value is cut, once, and so is a selector of many values.
+    const described = describeSelector(
+      selector({ app: huge }, [{ key: 'k', operator: 'In', values: [huge, huge] }]),
+    );
+    expect(described.length).toBeLessThanOrEqual(SHOWN_SELECTOR_LENGTH);
+    expect(described.startsWith(`app=${'a'.repeat(SHOWN_LABEL_LENGTH - 1)}…`)).toBe(true);
+    const shown = shownLabels({ [huge]: huge, app: 'web' });
+    expect(Object.keys(shown).map((k) => k.length)).toEqual([SHOWN_LABEL_LENGTH, 3]);
+    expect(Object.values(shown).map((v) => v.length)).toEqual([SHOWN_LABEL_LENGTH, 3]);
   });
 });

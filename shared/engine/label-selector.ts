@@ -9,6 +9,7 @@
  * unknown key is `unknown`, and one requirement that decidedly fails decides the whole selector.
  */
 import type { LabelSelector } from '../model/fleet.ts';
+import { clip } from '../notify/text.ts';
 
 export type SelectorVerdict = 'match' | 'no-match' | 'unknown';
 
@@ -64,20 +65,43 @@ export function selectorVerdict(selector: LabelSelector, known: KnownLabels): Se
   return verdict;
 }
 
-/** The selector as one line (`app=web, tier notin (batch), !skip`), for messages and evidence. */
+/**
+ * The longest label key or value shown in a message or evidence: longer than any Kubernetes allows
+ * (a key's prefix 253 and name 63 characters, a value 63), so a valid one is never cut; a snapshot
+ * that says otherwise is not trusted to fill every finding of the cluster with it.
+ */
+export const SHOWN_LABEL_LENGTH = 320;
+/** The longest selector shown (all its requirements together). */
+export const SHOWN_SELECTOR_LENGTH = 1_000;
+
+/** Labels as shown in evidence: each key and value cut at SHOWN_LABEL_LENGTH. */
+export function shownLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const shown: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    shown[clip(key, SHOWN_LABEL_LENGTH)] = clip(value, SHOWN_LABEL_LENGTH);
+  }
+  return shown;
+}
+
+/**
+ * The selector as one line (`app=web, tier notin (batch), !skip`), for messages and evidence: each
+ * key and value cut at SHOWN_LABEL_LENGTH, the whole at SHOWN_SELECTOR_LENGTH (it is quoted in
+ * the result of every annotated ServiceAccount of the cluster).
+ */
 export function describeSelector(selector: LabelSelector): string {
+  const label = (text: string) => clip(text, SHOWN_LABEL_LENGTH);
   const parts = [
-    ...Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`),
+    ...Object.entries(selector.matchLabels).map(([k, v]) => `${label(k)}=${label(v)}`),
     ...selector.matchExpressions.map((e) => {
       switch (e.operator) {
         case 'Exists':
-          return e.key;
+          return label(e.key);
         case 'DoesNotExist':
-          return `!${e.key}`;
+          return `!${label(e.key)}`;
         default:
-          return `${e.key} ${e.operator.toLowerCase()} (${e.values.join(',')})`;
+          return `${label(e.key)} ${e.operator.toLowerCase()} (${e.values.map(label).join(',')})`;
       }
     }),
   ];
-  return parts.length === 0 ? '{} (everything)' : parts.join(', ');
+  return parts.length === 0 ? '{} (everything)' : clip(parts.join(', '), SHOWN_SELECTOR_LENGTH);
 }

@@ -10,6 +10,7 @@ import {
   namespaceByName,
   type SelectorVerdict,
   selectorVerdict,
+  shownLabels,
 } from '../../engine/label-selector.ts';
 import type { Pod } from '../../model/fleet.ts';
 import { sh, shellWord } from '../../sinks/shell.ts';
@@ -122,9 +123,9 @@ export const check: Check = {
           : (running ?? []).filter((p) => podVerdict(p) === 'no-match');
         const evidence = {
           webhooks: selectors,
-          namespaceLabels: listed ? listed.labels : null,
+          namespaceLabels: listed ? shownLabels(listed.labels) : null,
           runningPods: running?.length ?? null,
-          excludedPods: excluded.map((p) => ({ pod: p.name, labels: p.labels })),
+          excludedPods: excluded.map((p) => ({ pod: p.name, labels: shownLabels(p.labels) })),
         };
         if (namespaceExcluded || excluded.length > 0) {
           // With the namespace's labels known, a matchLabels selector is met by labelling the namespace.
