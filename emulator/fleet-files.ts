@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { KUBERNETES_KINDS } from '#shared/snapshot/schemas.ts';
 
 const ACCOUNT_DIR = /^\d{12}$/;
 
@@ -94,15 +95,7 @@ export type FleetRolePolicies = z.infer<typeof rolePoliciesSchema>;
 export type FleetManagedPolicy = z.infer<typeof managedPolicySchema>;
 export type KubeObject = z.infer<typeof kubeObjectSchema>;
 
-/** The kinds a snapshot's kubernetes.json can hold, as kubectl names them. */
-export const KUBERNETES_KINDS = [
-  'ServiceAccount',
-  'Pod',
-  'MutatingWebhookConfiguration',
-  'Namespace',
-  'Service',
-  'EndpointSlice',
-] as const;
+/** A kind a snapshot's kubernetes.json can hold, as kubectl names it (the loader's list). */
 export type KubernetesKind = (typeof KUBERNETES_KINDS)[number];
 
 export interface FleetAccountFiles {

@@ -146,20 +146,8 @@ export class AwsClients {
   }
 
   destroy(): void {
-    for (const client of [
-      this.cachedIam,
-      this.cachedSts,
-      this.cachedOrganizations,
-      ...this.eksByRegion.values(),
-      ...this.accountByRegion.values(),
-    ]) {
-      client?.destroy();
-    }
-    for (const client of this.ec2ByRegion.values())
-      client.then(
-        (c) => c.destroy(),
-        () => {},
-      );
+    for (const client of [this.cachedIam, this.cachedSts, this.cachedOrganizations]) client?.destroy();
+    this.releaseRegionalClients();
   }
 }
 

@@ -159,12 +159,19 @@ const IDENTITY_FIELDS = [
   (f: Sortable) => f.resource ?? '',
 ] as const;
 
-/** Everything {@link compareFindings} compares before the finding's identity. */
-function compareHead(a: Sortable, b: Sortable): number {
+/** The place's order: account, region, cluster. */
+function comparePlace(a: Sortable, b: Sortable): number {
   return (
     compareText(a.accountId ?? '', b.accountId ?? '') ||
     compareText(a.region ?? '', b.region ?? '') ||
-    compareText(a.cluster ?? '', b.cluster ?? '') ||
+    compareText(a.cluster ?? '', b.cluster ?? '')
+  );
+}
+
+/** Everything {@link compareFindings} compares before the finding's identity. */
+function compareHead(a: Sortable, b: Sortable): number {
+  return (
+    comparePlace(a, b) ||
     STATUS_ORDER[a.status] - STATUS_ORDER[b.status] ||
     severityRank(a.severity) - severityRank(b.severity) ||
     compareText(a.checkId, b.checkId)
@@ -207,16 +214,20 @@ class TextIds {
 
   /** Each id's rank among the distinct values, in {@link compareText}'s order. */
   ranks(): Uint32Array {
-    const values = this.values;
-    const rankOfId = new Uint32Array(values.length);
-    values
-      .map((_, id) => id)
-      .sort((a, b) => compareText(values[a] as string, values[b] as string))
-      .forEach((id, rank) => {
-        rankOfId[id] = rank;
-      });
-    return rankOfId;
+    return ranksOf(this.values, compareText);
   }
+}
+
+/** Each item's rank (by index) in `compare`'s order. */
+function ranksOf<V>(items: readonly V[], compare: (a: V, b: V) => number): Uint32Array {
+  const rankOfId = new Uint32Array(items.length);
+  items
+    .map((_, id) => id)
+    .sort((a, b) => compare(items[a] as V, items[b] as V))
+    .forEach((id, rank) => {
+      rankOfId[id] = rank;
+    });
+  return rankOfId;
 }
 
 /** Replaces each id of `column` by its rank. */
@@ -291,22 +302,7 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
       );
     }
   }
-  const placeRank = new Uint32Array(placeList.length);
-  placeList
-    .map((_, id) => id)
-    .sort((i, j) => {
-      const a = placeList[i] as T;
-      const b = placeList[j] as T;
-      return (
-        compareText(a.accountId ?? '', b.accountId ?? '') ||
-        compareText(a.region ?? '', b.region ?? '') ||
-        compareText(a.cluster ?? '', b.cluster ?? '')
-      );
-    })
-    .forEach((id, rank) => {
-      placeRank[id] = rank;
-    });
-  toRanks(place, placeRank);
+  toRanks(place, ranksOf(placeList, comparePlace));
   // Status, severity and check in one number: below 4 * SEVERITIES.length * checks.
   const checkRank = checks.ranks();
   for (let i = 0; i < n; i++) {
