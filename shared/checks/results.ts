@@ -4,7 +4,7 @@
  */
 import type { RoleResolution, ServiceAccountLink, Workload } from '../engine/audit-context.ts';
 import type { Cluster, ServiceAccount } from '../model/fleet.ts';
-import type { CheckMetadata, CheckResult, Subject } from './types.ts';
+import type { CheckMetadata, CheckResult, ResultStatus, Severity, Subject, WorkloadRef } from './types.ts';
 
 const EMPTY: Subject = {
   accountId: null,
@@ -88,6 +88,72 @@ export function accountSubject(
 /** The evidence of a result that has none: one frozen object shared by every such result. */
 const NO_EVIDENCE: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/**
+ * A check's result, already in the shape of the finding the engine reports (run-audit.ts): the
+ * check's name, title and default severity, and the subject's fields, in the order a finding is
+ * printed. The engine reports it as it is when nothing changes it (no severity override, exemption
+ * or unread input), so that a result is one object rather than a result, a subject and a finding:
+ * there is one per workload and ServiceAccount of the fleet, and each lives until the report is
+ * done. `subject` is built again when asked for.
+ */
+export class Result implements CheckResult {
+  declare readonly checkId: string;
+  declare readonly name: string;
+  declare readonly title: string;
+  declare readonly severity: Severity;
+  declare readonly accountId: string | null;
+  declare readonly region: string | null;
+  declare readonly cluster: string | null;
+  declare readonly namespace: string | null;
+  declare readonly serviceAccount: string | null;
+  declare readonly roleName: string | null;
+  declare readonly workload: WorkloadRef | null;
+  declare readonly status: ResultStatus;
+  declare readonly resource: string | null;
+  declare readonly message: string;
+  declare readonly evidence: Readonly<Record<string, unknown>>;
+  declare readonly remediation: string | null;
+
+  constructor(
+    metadata: CheckMetadata,
+    status: ResultStatus,
+    subject: Subject,
+    message: string,
+    evidence: Readonly<Record<string, unknown>>,
+    remediation: string | null,
+  ) {
+    this.checkId = metadata.id;
+    this.name = metadata.name;
+    this.title = metadata.title;
+    this.severity = metadata.severity;
+    this.accountId = subject.accountId;
+    this.region = subject.region;
+    this.cluster = subject.cluster;
+    this.namespace = subject.namespace;
+    this.serviceAccount = subject.serviceAccount;
+    this.roleName = subject.roleName;
+    this.workload = subject.workload;
+    this.status = status;
+    this.resource = subject.resource ?? null;
+    this.message = message;
+    this.evidence = evidence;
+    this.remediation = remediation;
+  }
+
+  get subject(): Subject {
+    const subject: Subject = {
+      accountId: this.accountId,
+      region: this.region,
+      cluster: this.cluster,
+      namespace: this.namespace,
+      serviceAccount: this.serviceAccount,
+      roleName: this.roleName,
+      workload: this.workload,
+    };
+    return this.resource === null ? subject : { ...subject, resource: this.resource };
+  }
+}
+
 export interface ResultBuilder {
   pass(subject: Subject, message: string, evidence?: Record<string, unknown>): CheckResult;
   fail(
@@ -101,32 +167,13 @@ export interface ResultBuilder {
 
 /** Result constructors bound to one check. */
 export function resultsFor(metadata: CheckMetadata): ResultBuilder {
-  const checkId = metadata.id;
   return {
-    pass: (subject, message, evidence = NO_EVIDENCE) => ({
-      checkId,
-      status: 'pass',
-      subject,
-      message,
-      evidence,
-      remediation: null,
-    }),
-    fail: (subject, message, evidence, remediation) => ({
-      checkId,
-      status: 'fail',
-      subject,
-      message,
-      evidence,
-      remediation,
-    }),
-    notEvaluated: (subject, reason, evidence = NO_EVIDENCE) => ({
-      checkId,
-      status: 'not-evaluated',
-      subject,
-      message: `not evaluated: ${reason}`,
-      evidence,
-      remediation: null,
-    }),
+    pass: (subject, message, evidence = NO_EVIDENCE) =>
+      new Result(metadata, 'pass', subject, message, evidence, null),
+    fail: (subject, message, evidence, remediation) =>
+      new Result(metadata, 'fail', subject, message, evidence, remediation),
+    notEvaluated: (subject, reason, evidence = NO_EVIDENCE) =>
+      new Result(metadata, 'not-evaluated', subject, `not evaluated: ${reason}`, evidence, null),
   };
 }
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compareFindings, type Finding, sortFindings } from './run-audit.ts';
+import { resultsFor, serviceAccountSubject } from '../checks/results.ts';
+import type { Check, CheckMetadata } from '../checks/types.ts';
+import type { AuditConfig } from '../config/audit-config.ts';
+import type { Cluster, Fleet } from '../model/fleet.ts';
+import { compareFindings, type Finding, runAudit, sortFindings } from './run-audit.ts';
 
 function finding(overrides: Partial<Finding>): Finding {
   return {
@@ -94,5 +98,87 @@ describe('sortFindings', () => {
         .sort(compareFindings)
         .map((f) => findings.indexOf(f)),
     );
+  });
+});
+
+describe('runAudit: a check result reported as the finding', () => {
+  // A check that passes one ServiceAccount and fails another: its results are already findings
+  // (results.ts); configuration makes new ones.
+  const metadata: CheckMetadata = {
+    id: 'TEST-001',
+    name: 'test-check',
+    title: 'A test check',
+    severity: 'medium',
+    scope: 'service-account',
+    risk: 'r',
+    remediation: 'm',
+    references: [],
+  };
+  const results = resultsFor(metadata);
+  const cluster = { accountId: '111122223333', region: 'eu-west-1', name: 'prod' } as Cluster;
+  const check: Check = {
+    metadata,
+    reads: [],
+    evaluate: () => [
+      results.pass(serviceAccountSubject(cluster, { namespace: 'ns', name: 'ok' }), 'fine'),
+      results.fail(
+        serviceAccountSubject(cluster, { namespace: 'ns', name: 'bad' }),
+        'broken',
+        { a: 1 },
+        'fix it',
+      ),
+    ],
+  };
+  const fleet: Fleet = { accounts: [], inputErrors: [] } as unknown as Fleet;
+  const now = new Date('2026-06-01T00:00:00Z');
+  const audit = (config?: AuditConfig) =>
+    runAudit(fleet, { now, catalogue: [check], config }).findings.map((f) => JSON.parse(JSON.stringify(f)));
+
+  const expected = (serviceAccount: string, status: string, rest: Record<string, unknown>) => ({
+    checkId: 'TEST-001',
+    name: 'test-check',
+    title: 'A test check',
+    severity: 'medium',
+    accountId: '111122223333',
+    region: 'eu-west-1',
+    cluster: 'prod',
+    namespace: 'ns',
+    serviceAccount,
+    roleName: null,
+    workload: null,
+    status,
+    resource: null,
+    ...rest,
+  });
+
+  it('prints every field of the finding, in the finding order, without the subject', () => {
+    const [failed, passed] = audit();
+    expect(Object.keys(failed)).toEqual(
+      Object.keys(expected('bad', 'fail', {})).concat(['message', 'evidence', 'remediation']),
+    );
+    expect(failed).toEqual(
+      expected('bad', 'fail', { message: 'broken', evidence: { a: 1 }, remediation: 'fix it' }),
+    );
+    expect(passed).toEqual(expected('ok', 'pass', { message: 'fine', evidence: {}, remediation: null }));
+  });
+
+  it('applies a severity override and an exemption, in the same shape', () => {
+    const [exempted, passed] = audit({
+      severities: { 'TEST-001': 'critical' },
+      exemptions: [
+        { checkId: 'TEST-001', scope: { serviceAccount: 'bad' }, reason: 'known', expires: '2026-12-31' },
+      ],
+    });
+    expect(exempted).toEqual({
+      ...expected('bad', 'exempted', { message: 'broken', evidence: { a: 1 }, remediation: 'fix it' }),
+      severity: 'critical',
+      exemption: { reason: 'known', expires: '2026-12-31' },
+    });
+    expect(passed).toEqual({
+      ...expected('ok', 'pass', { message: 'fine', evidence: {}, remediation: null }),
+      severity: 'critical',
+    });
+    // Unchanged by configuration: the check's own result, as it is.
+    expect(Object.keys(passed)).toEqual(Object.keys(audit()[1]));
   });
 });

@@ -4,6 +4,7 @@
  */
 
 import { CATALOGUE } from '../checks/catalogue.ts';
+import { Result } from '../checks/results.ts';
 import {
   type Check,
   type CheckResult,
@@ -193,22 +194,31 @@ export function compareFindings(a: Sortable, b: Sortable): number {
   return 0;
 }
 
-/** Numbers for the distinct strings of one field, in the order first seen, then their ranks. */
+/**
+ * Numbers for the distinct strings of one field, in the order first seen, then their ranks.
+ * Findings come grouped (by check, cluster, namespace), so a value is most often the one before:
+ * that one is answered without a lookup.
+ */
 class TextIds {
   private readonly ids = new Map<string, number>();
   private readonly values: string[] = [];
+  private last: string | null = null;
+  private lastId = 0;
 
   get size(): number {
     return this.values.length;
   }
 
   id(value: string): number {
+    if (value === this.last) return this.lastId;
     let id = this.ids.get(value);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(value);
       this.ids.set(value, id);
     }
+    this.last = value;
+    this.lastId = id;
     return id;
   }
 
@@ -271,36 +281,69 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
   const places = new Map<string, Map<string, Map<string, number>>>();
   const placeList: T[] = [];
   const checks = new TextIds();
-  const identities = IDENTITY_FIELDS.map(() => new TextIds());
   const place = new Uint32Array(n);
   const head = new Uint32Array(n);
+  // The identity fields, in IDENTITY_FIELDS' order, each read by its own line below (one call
+  // site per field, rather than one call site through a list of accessors).
+  const identities = IDENTITY_FIELDS.map(() => new TextIds());
   const identity = IDENTITY_FIELDS.map(() => new Uint32Array(n));
-  // One pass over the findings, reading each finding's fields together.
+  const [namespaces, serviceAccounts, roles, kinds, names, resources] = identities as [
+    TextIds,
+    TextIds,
+    TextIds,
+    TextIds,
+    TextIds,
+    TextIds,
+  ];
+  const [namespace, serviceAccount, role, kind, name, resource] = identity as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
+  // One pass over the findings, reading each finding's fields together. Consecutive findings
+  // mostly share their place: that is recognised without a lookup.
+  let last: T | null = null;
+  let lastPlace = 0;
   for (let i = 0; i < n; i++) {
     const f = findings[i] as T;
-    let regions = places.get(f.accountId ?? '');
-    if (!regions) {
-      regions = new Map();
-      places.set(f.accountId ?? '', regions);
+    if (
+      last !== null &&
+      f.cluster === last.cluster &&
+      f.region === last.region &&
+      f.accountId === last.accountId
+    ) {
+      place[i] = lastPlace;
+    } else {
+      let regions = places.get(f.accountId ?? '');
+      if (!regions) {
+        regions = new Map();
+        places.set(f.accountId ?? '', regions);
+      }
+      let clusters = regions.get(f.region ?? '');
+      if (!clusters) {
+        clusters = new Map();
+        regions.set(f.region ?? '', clusters);
+      }
+      let index = clusters.get(f.cluster ?? '');
+      if (index === undefined) {
+        index = placeList.length;
+        placeList.push(f);
+        clusters.set(f.cluster ?? '', index);
+      }
+      place[i] = lastPlace = index;
+      last = f;
     }
-    let clusters = regions.get(f.region ?? '');
-    if (!clusters) {
-      clusters = new Map();
-      regions.set(f.region ?? '', clusters);
-    }
-    let index = clusters.get(f.cluster ?? '');
-    if (index === undefined) {
-      index = placeList.length;
-      placeList.push(f);
-      clusters.set(f.cluster ?? '', index);
-    }
-    place[i] = index;
     head[i] = checks.id(f.checkId);
-    for (let c = 0; c < IDENTITY_FIELDS.length; c++) {
-      (identity[c] as Uint32Array)[i] = (identities[c] as TextIds).id(
-        (IDENTITY_FIELDS[c] as (f: T) => string)(f),
-      );
-    }
+    namespace[i] = namespaces.id(f.namespace ?? '');
+    serviceAccount[i] = serviceAccounts.id(f.serviceAccount ?? '');
+    role[i] = roles.id(f.roleName ?? '');
+    const workload = f.workload;
+    kind[i] = kinds.id(workload?.kind ?? '');
+    name[i] = names.id(workload?.name ?? '');
+    resource[i] = resources.id(f.resource ?? '');
   }
   toRanks(place, ranksOf(placeList, comparePlace));
   // Status, severity and check in one number: below 4 * SEVERITIES.length * checks.
@@ -373,6 +416,16 @@ function toFinding(
   meta: { name: string; title: string; severity: Severity },
   exemptions: readonly Exemption[],
 ): Finding {
+  // A result that is already the finding (results.ts), unless configuration changes it.
+  if (
+    result instanceof Result &&
+    result.severity === meta.severity &&
+    result.name === meta.name &&
+    result.title === meta.title &&
+    (result.status !== 'fail' || !exemptions.some((e) => exemptionMatches(e, result)))
+  ) {
+    return result;
+  }
   // Field by field (no rest or spread): one object per result, in the order findings are printed.
   const subject = result.subject;
   const base: Finding = {
