@@ -80,7 +80,7 @@ function causeOf(
   workload: Workload,
   failing: readonly Pod[],
   annotatedAt: string | null,
-  mutatedSince: string | null,
+  mutatedSince: () => string | null,
 ): { cause: Cause; why: string } {
   const newest =
     failing
@@ -100,10 +100,11 @@ function causeOf(
   }
   if (brokenWebhook())
     return { cause: 'webhook-failing', why: 'the pod identity webhook is missing or its caBundle is wrong' };
-  if (mutatedSince && newest && mutatedSince > newest) {
+  const mutated = newest ? mutatedSince() : null;
+  if (mutated && mutated > newest) {
     return {
       cause: 'predates-annotation',
-      why: `the webhook mutated pods created later (${mutatedSince}) in ${cluster.name}`,
+      why: `the webhook mutated pods created later (${mutated}) in ${cluster.name}`,
     };
   }
   return {
@@ -125,18 +126,27 @@ export const check: Check = {
         webhookState ??= webhookBroken(context, cluster);
         return webhookState;
       };
-      let latestMutated: string | null = null;
-      for (const w of context.workloads(cluster)) {
-        for (const pod of w.pods) {
-          if (
-            isMutated(pod) &&
-            pod.creationTimestamp &&
-            (latestMutated === null || pod.creationTimestamp > latestMutated)
-          ) {
-            latestMutated = pod.creationTimestamp;
+      // The newest mutated pod of the cluster: a walk over every pod, made only once a workload
+      // fails and neither the annotation's time nor the webhook explains it (a healthy cluster,
+      // the common case, never needs it).
+      let latestMutatedState: string | null | undefined;
+      const latestMutated = () => {
+        if (latestMutatedState !== undefined) return latestMutatedState;
+        let latest: string | null = null;
+        for (const w of context.workloads(cluster)) {
+          for (const pod of w.pods) {
+            if (
+              isMutated(pod) &&
+              pod.creationTimestamp &&
+              (latest === null || pod.creationTimestamp > latest)
+            ) {
+              latest = pod.creationTimestamp;
+            }
           }
         }
-      }
+        latestMutatedState = latest;
+        return latest;
+      };
       return (workload) => {
         const sa = workload.serviceAccount;
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
