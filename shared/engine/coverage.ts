@@ -64,6 +64,15 @@ export type InputName = (typeof INPUTS)[number];
  * - `subject-role`: the role the subject itself names (its `roleName`, in its account): a node
  *   group's node role (IRSA-061).
  */
+/**
+ * The fields of a result's subject that say where it reads its inputs: a subject, or a result
+ * that carries them itself (results.ts), so that no subject is built per result to ask.
+ */
+export type SubjectPlace = Pick<
+  Subject,
+  'accountId' | 'region' | 'cluster' | 'namespace' | 'serviceAccount' | 'roleName'
+>;
+
 export type InputPlace = 'cluster' | 'account' | 'role' | 'region' | 'fleet' | 'subject-role';
 
 export interface InputRead {
@@ -298,7 +307,7 @@ export class Coverage {
    * Called for every result of the fleet: nothing is built unless an unread input of the same
    * kind, in the same account where the place names one, is there to compare.
    */
-  gapsOf(declared: readonly InputRead[], subject: Subject): readonly UnreadInput[] {
+  gapsOf(declared: readonly InputRead[], subject: SubjectPlace): readonly UnreadInput[] {
     let gaps: UnreadInput[] | null = null;
     for (const read of declared) {
       const hit = this.gapOf(read, subject);
@@ -310,7 +319,7 @@ export class Coverage {
   }
 
   /** The first unread input that covers where the subject reads `read`. */
-  private gapOf(read: InputRead, subject: Subject): UnreadInput | undefined {
+  private gapOf(read: InputRead, subject: SubjectPlace): UnreadInput | undefined {
     const anywhere = this.byInput.get(read.input);
     if (anywhere === undefined) return undefined;
     // Only the failures of the place's account can cover it (covers() compares the account).
@@ -359,7 +368,7 @@ export class Coverage {
     return role;
   }
 
-  private roleArnOf(subject: Subject): string | null {
+  private roleArnOf(subject: SubjectPlace): string | null {
     if (subject.cluster === null || subject.serviceAccount === null || subject.namespace === null)
       return null;
     const cluster = this.clusters.get(`${subject.accountId}/${subject.region}/${subject.cluster}`);

@@ -391,7 +391,9 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
       // A verdict that rests on an input the collection could not read is not a verdict.
       // (A result the check itself left not evaluated gets the failed read as its reason too: it is
       // more precise than "could not be read".)
-      const gaps = coverage.empty ? null : coverage.gapsOf(check.reads, evaluated.subject);
+      const gaps = coverage.empty
+        ? null
+        : coverage.gapsOf(check.reads, evaluated instanceof Result ? evaluated : evaluated.subject);
       const result = gaps === null || gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
       findings.push(
         toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),
