@@ -1,5 +1,6 @@
 import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import type { Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata } from '../types.ts';
 import { perWorkloadWithServiceAccount, podNames, restartCommand } from '../workloads.ts';
@@ -17,6 +18,10 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
+/** Whether a container's injected role (if any) is not the one its ServiceAccount names now. */
+const isStale = (injected: string | null | undefined, current: string) =>
+  injected != null && injected !== current;
+
 /** IRSA-031: the AWS_ROLE_ARN injected into a pod equals its SA's current role-arn annotation. */
 export const check: Check = {
   metadata,
@@ -27,12 +32,15 @@ export const check: Check = {
       const current = workload.serviceAccount?.annotations[ROLE_ARN_ANNOTATION];
       if (current === undefined) return null;
       const subject = workloadSubject(cluster, workload);
-      const stale = workload.pods.filter((pod) =>
-        pod.containers.some(
-          (c) => c.env.get('AWS_ROLE_ARN') != null && c.env.get('AWS_ROLE_ARN') !== current,
-        ),
-      );
-      if (stale.length === 0) {
+      // A list only once a stale pod is found: this runs for every workload of an IRSA ServiceAccount.
+      let stale: Pod[] | null = null;
+      for (const pod of workload.pods) {
+        if (pod.containers.some((c) => isStale(c.env.get('AWS_ROLE_ARN'), current))) {
+          stale ??= [];
+          stale.push(pod);
+        }
+      }
+      if (stale === null) {
         return results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`);
       }
       const injected = [

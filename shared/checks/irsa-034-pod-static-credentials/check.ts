@@ -170,43 +170,55 @@ export const check: Check = {
     for (const cluster of context.clusters) {
       for (const workload of context.workloads(cluster)) {
         const subject = workloadSubject(cluster, workload);
-        const failing: string[] = [];
-        const sets: Setting[] = [];
-        const notJudged: Setting[] = [];
-        const roleArns = new Set<string>();
+        // Built only once a container mentions a static credential variable: nearly no workload does.
+        let failing: string[] | null = null;
+        let sets: Setting[] | null = null;
+        let notJudged: Setting[] | null = null;
+        let roleArns: Set<string> | null = null;
         for (const pod of workload.pods) {
           let podSets = false;
           for (const container of unskippedContainers(pod)) {
             const found = settingsOf(container);
             if (found === NOTHING_SET) continue;
-            notJudged.push(...found.notJudged);
+            if (found.notJudged.length > 0) {
+              notJudged ??= [];
+              notJudged.push(...found.notJudged);
+            }
             if (found.sets.length === 0) continue;
             podSets = true;
+            sets ??= [];
             sets.push(...found.sets);
             const roleArn = container.env.get('AWS_ROLE_ARN');
-            if (roleArn) roleArns.add(roleArn);
+            if (roleArn) {
+              roleArns ??= new Set();
+              roleArns.add(roleArn);
+            }
           }
-          if (podSets) failing.push(pod.name);
+          if (podSets) {
+            failing ??= [];
+            failing.push(pod.name);
+          }
         }
-        const unjudged = distinct(notJudged);
+        const unjudged = notJudged === null ? [] : distinct(notJudged);
         const noted =
           unjudged.length > 0
             ? ` (not judged: ${unjudged.map((s) => `${s.variable} of container ${s.container} from ${s.source}`).join(', ')})`
             : '';
-        if (sets.length === 0) {
+        if (sets === null || failing === null) {
           out.push(
             results.pass(
               subject,
               `no container of ${workload.kind} ${workload.name} sets static AWS credentials${noted}`,
-              unjudged.length > 0 ? { notJudged: unjudged } : {},
+              unjudged.length > 0 ? { notJudged: unjudged } : undefined,
             ),
           );
           continue;
         }
         const settings = distinct(sets);
+        const arns = roleArns === null ? [] : [...roleArns];
         const effect =
-          roleArns.size > 0
-            ? `every AWS SDK takes them before web identity, so the IRSA role ${[...roleArns].join(', ')} is never used`
+          arns.length > 0
+            ? `every AWS SDK takes them before web identity, so the IRSA role ${arns.join(', ')} is never used`
             : `every AWS SDK takes them before web identity: long-lived keys instead of the role of a service account`;
         out.push(
           results.fail(
@@ -215,10 +227,10 @@ export const check: Check = {
             {
               pods: failing,
               credentials: settings,
-              ...(roleArns.size > 0 ? { roleArn: [...roleArns] } : {}),
+              ...(arns.length > 0 ? { roleArn: arns } : {}),
               ...(unjudged.length > 0 ? { notJudged: unjudged } : {}),
             },
-            remediationFor(cluster, workload, settings, [...roleArns]),
+            remediationFor(cluster, workload, settings, arns),
           ),
         );
       }
