@@ -152,12 +152,16 @@ export const check: Check = {
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (!sa || !roleArn?.trim()) return null; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);
-        const failing: { pod: Pod; missing: string[] }[] = [];
+        // A list only once a pod lacks the injection: this runs for every IRSA workload.
+        let failing: { pod: Pod; missing: string[] }[] | null = null;
         for (const pod of workload.pods) {
           const missing = missingInjection(pod);
-          if (missing) failing.push({ pod, missing });
+          if (missing) {
+            failing ??= [];
+            failing.push({ pod, missing });
+          }
         }
-        if (failing.length === 0) {
+        if (failing === null) {
           return results.pass(
             subject,
             `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`,
