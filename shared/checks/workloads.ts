@@ -2,7 +2,12 @@
  * Shared by the workload checks: the walk over workloads and their ServiceAccounts, how a
  * workload is restarted and which containers IRSA must reach.
  */
-import { type AuditContext, SKIP_CONTAINERS_ANNOTATION, type Workload } from '../engine/audit-context.ts';
+import {
+  type AuditContext,
+  ROLE_ARN_ANNOTATION,
+  SKIP_CONTAINERS_ANNOTATION,
+  type Workload,
+} from '../engine/audit-context.ts';
 import type { Cluster, Container, Pod } from '../model/fleet.ts';
 import { sh, shellWord } from '../sinks/shell.ts';
 import { type ResultBuilder, workloadSubject } from './results.ts';
@@ -90,4 +95,70 @@ export function isMutated(pod: Pod): boolean {
 
 export function podNames(pods: readonly Pod[]): string[] {
   return pods.map((p) => p.name);
+}
+
+/** The pod label that makes the webhook leave a pod alone. */
+export const SKIP_POD_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
+
+/** Whether the webhook injected both web-identity variables into the container. */
+export const injected = (c: Container) =>
+  c.env.has('AWS_ROLE_ARN') && c.env.has('AWS_WEB_IDENTITY_TOKEN_FILE');
+
+/** The variables that make an SDK take static credentials from the environment. */
+export const STATIC_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+
+/** Whether the container sets (or names a source for) a static credential variable. */
+export function mentionsStaticCredentials(container: Container): boolean {
+  for (const variable of STATIC_CREDENTIAL_VARIABLES) if (container.sources.has(variable)) return true;
+  return false;
+}
+
+/** {@link podFacts}: a pod the webhook did not skip lacks what its IRSA containers need (IRSA-030). */
+export const POD_LACKS_INJECTION = 1;
+/** {@link podFacts}: a container runs with a role other than the one its ServiceAccount names now (IRSA-031). */
+export const POD_ROLE_STALE = 2;
+/** {@link podFacts}: a container the webhook does not skip mentions a static credential variable (IRSA-034). */
+export const POD_MENTIONS_STATIC_CREDENTIALS = 4;
+
+const facts = new WeakMap<Workload, Uint8Array>();
+
+/**
+ * What IRSA-030, 031 and 034 ask of each pod of the workload, as bits (index = the pod's in
+ * `workload.pods`), worked out in one walk over its containers by whichever check asks first.
+ * Each of the three walked every pod's containers before, and at fleet size those walks wait on
+ * memory, not on the work. Keyed by the audit's own Workload objects: nothing outlives the audit.
+ */
+export function podFacts(workload: Workload): Uint8Array {
+  let bits = facts.get(workload);
+  if (bits === undefined) {
+    const current = workload.serviceAccount?.annotations[ROLE_ARN_ANNOTATION];
+    bits = new Uint8Array(workload.pods.length);
+    for (let i = 0; i < workload.pods.length; i++) bits[i] = factsOfPod(workload.pods[i] as Pod, current);
+    facts.set(workload, bits);
+  }
+  return bits;
+}
+
+function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {
+  let bits = 0;
+  if (currentRoleArn !== undefined) {
+    for (const c of pod.containers) {
+      const roleArn = c.env.get('AWS_ROLE_ARN');
+      if (roleArn != null && roleArn !== currentRoleArn) {
+        bits |= POD_ROLE_STALE;
+        break;
+      }
+    }
+  }
+  if (unskippedContainers(pod).some(mentionsStaticCredentials)) bits |= POD_MENTIONS_STATIC_CREDENTIALS;
+  if (lacksInjection(pod)) bits |= POD_LACKS_INJECTION;
+  return bits;
+}
+
+/** Whether a pod the webhook did not skip lacks the variables of an IRSA container or the token volume. */
+function lacksInjection(pod: Pod): boolean {
+  if (pod.labels[SKIP_POD_LABEL] !== undefined) return false;
+  const containers = irsaContainers(pod);
+  if (containers.length === 0) return false;
+  return !(containers.every(injected) && hasTokenVolume(pod));
 }

@@ -6,14 +6,16 @@ import {
 } from '../../engine/audit-context.ts';
 import { sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Cluster, Container, Pod } from '../../model/fleet.ts';
+import type { Cluster, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata } from '../types.ts';
 import {
   hasTokenVolume,
   irsaContainers,
   isMutated,
+  POD_LACKS_INJECTION,
   perWorkloadWithServiceAccount,
+  podFacts,
   podNames,
   restartCommand,
 } from '../workloads.ts';
@@ -34,24 +36,17 @@ export const metadata: CheckMetadata = {
 };
 
 const results = resultsFor(metadata);
-const SKIP_POD_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
 
-const injected = (c: Container) => c.env.has('AWS_ROLE_ARN') && c.env.has('AWS_WEB_IDENTITY_TOKEN_FILE');
-
-/** What an unmutated pod lacks, or null when it has everything its IRSA containers need. */
-function missingInjection(pod: Pod): string[] | null {
-  if (pod.labels[SKIP_POD_LABEL] !== undefined) return null;
+/** What a pod flagged POD_LACKS_INJECTION (workloads.ts) lacks. */
+function missingInjection(pod: Pod): string[] {
   const containers = irsaContainers(pod);
-  if (containers.length === 0) return null;
-  // The common case first, without building a list: this runs for every pod of an IRSA service account.
-  if (containers.every(injected) && hasTokenVolume(pod)) return null;
   const missing: string[] = [];
   for (const c of containers) {
     if (!c.env.has('AWS_ROLE_ARN')) missing.push(`${c.name}: AWS_ROLE_ARN`);
     if (!c.env.has('AWS_WEB_IDENTITY_TOKEN_FILE')) missing.push(`${c.name}: AWS_WEB_IDENTITY_TOKEN_FILE`);
   }
   if (!hasTokenVolume(pod)) missing.push('volume aws-iam-token');
-  return missing.length > 0 ? missing : null;
+  return missing;
 }
 
 /** Whether the cluster's webhook is visibly broken (missing, or its caBundle does not hold the cluster CA). */
@@ -154,12 +149,12 @@ export const check: Check = {
         const subject = workloadSubject(cluster, workload);
         // A list only once a pod lacks the injection: this runs for every IRSA workload.
         let failing: { pod: Pod; missing: string[] }[] | null = null;
-        for (const pod of workload.pods) {
-          const missing = missingInjection(pod);
-          if (missing) {
-            failing ??= [];
-            failing.push({ pod, missing });
-          }
+        const facts = podFacts(workload);
+        for (let i = 0; i < workload.pods.length; i++) {
+          if (((facts[i] as number) & POD_LACKS_INJECTION) === 0) continue;
+          const pod = workload.pods[i] as Pod;
+          failing ??= [];
+          failing.push({ pod, missing: missingInjection(pod) });
         }
         if (failing === null) {
           return results.pass(

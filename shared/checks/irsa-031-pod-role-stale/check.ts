@@ -3,7 +3,13 @@ import { reads } from '../../engine/coverage.ts';
 import type { Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata } from '../types.ts';
-import { perWorkloadWithServiceAccount, podNames, restartCommand } from '../workloads.ts';
+import {
+  POD_ROLE_STALE,
+  perWorkloadWithServiceAccount,
+  podFacts,
+  podNames,
+  restartCommand,
+} from '../workloads.ts';
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-031',
@@ -18,10 +24,6 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
-/** Whether a container's injected role (if any) is not the one its ServiceAccount names now. */
-const isStale = (injected: string | null | undefined, current: string) =>
-  injected != null && injected !== current;
-
 /** IRSA-031: the AWS_ROLE_ARN injected into a pod equals its SA's current role-arn annotation. */
 export const check: Check = {
   metadata,
@@ -34,11 +36,11 @@ export const check: Check = {
       const subject = workloadSubject(cluster, workload);
       // A list only once a stale pod is found: this runs for every workload of an IRSA ServiceAccount.
       let stale: Pod[] | null = null;
-      for (const pod of workload.pods) {
-        if (pod.containers.some((c) => isStale(c.env.get('AWS_ROLE_ARN'), current))) {
-          stale ??= [];
-          stale.push(pod);
-        }
+      const facts = podFacts(workload);
+      for (let i = 0; i < workload.pods.length; i++) {
+        if (((facts[i] as number) & POD_ROLE_STALE) === 0) continue;
+        stale ??= [];
+        stale.push(workload.pods[i] as Pod);
       }
       if (stale === null) {
         return results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`);

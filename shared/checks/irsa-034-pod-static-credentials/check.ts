@@ -1,10 +1,19 @@
 import type { Workload } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Cluster, Container, EnvSource } from '../../model/fleet.ts';
+import type { Cluster, Container, EnvSource, Pod } from '../../model/fleet.ts';
 import { sh, shellWord } from '../../sinks/shell.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
-import { restartCommand, unskippedContainers } from '../workloads.ts';
+import {
+  mentionsStaticCredentials,
+  POD_MENTIONS_STATIC_CREDENTIALS,
+  podFacts,
+  restartCommand,
+  STATIC_CREDENTIAL_VARIABLES,
+  unskippedContainers,
+} from '../workloads.ts';
+
+export { STATIC_CREDENTIAL_VARIABLES };
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-034',
@@ -23,8 +32,6 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
-/** The variables that make an SDK take static credentials from the environment. */
-export const STATIC_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
 const REFERENCE_KINDS: ReadonlySet<string> = new Set(['secretKeyRef', 'configMapKeyRef']);
 
 /** Workload kinds whose pod template `kubectl set env` changes (the pods are then replaced). */
@@ -49,11 +56,6 @@ interface Setting {
 
 const NOTHING_SET = { sets: [], notJudged: [] } as const;
 
-function mentionsAny(container: Container): boolean {
-  for (const variable of STATIC_CREDENTIAL_VARIABLES) if (container.sources.has(variable)) return true;
-  return false;
-}
-
 /**
  * The static credential variables a container sets (a non-empty literal, or a required Secret or
  * ConfigMap reference), and those not judged (an `optional: true` reference: whether the object
@@ -61,7 +63,7 @@ function mentionsAny(container: Container): boolean {
  */
 function settingsOf(container: Container): { sets: readonly Setting[]; notJudged: readonly Setting[] } {
   // Nearly every container sets neither variable: answer it without building anything.
-  if (!mentionsAny(container)) return NOTHING_SET;
+  if (!mentionsStaticCredentials(container)) return NOTHING_SET;
   const sets: Setting[] = [];
   const notJudged: Setting[] = [];
   for (const variable of STATIC_CREDENTIAL_VARIABLES) {
@@ -175,7 +177,11 @@ export const check: Check = {
         let sets: Setting[] | null = null;
         let notJudged: Setting[] | null = null;
         let roleArns: Set<string> | null = null;
-        for (const pod of workload.pods) {
+        const facts = podFacts(workload);
+        for (let i = 0; i < workload.pods.length; i++) {
+          // Only a pod with a container that mentions a static credential variable has any to judge.
+          if (((facts[i] as number) & POD_MENTIONS_STATIC_CREDENTIALS) === 0) continue;
+          const pod = workload.pods[i] as Pod;
           let podSets = false;
           for (const container of unskippedContainers(pod)) {
             const found = settingsOf(container);
