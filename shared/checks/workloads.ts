@@ -77,7 +77,11 @@ export function unskippedContainers(pod: Pod): readonly Container[] {
 
 /** Containers the webhook must have injected: all but the skipped ones and those served by EKS Pod Identity. */
 export function irsaContainers(pod: Pod): readonly Container[] {
-  const containers = unskippedContainers(pod);
+  return withoutPodIdentity(unskippedContainers(pod));
+}
+
+/** The containers not served by EKS Pod Identity (the list itself when none is). */
+function withoutPodIdentity(containers: readonly Container[]): readonly Container[] {
   return containers.some((c) => c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
     ? containers.filter((c) => !c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))
     : containers;
@@ -150,15 +154,30 @@ function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {
       }
     }
   }
-  if (unskippedContainers(pod).some(mentionsStaticCredentials)) bits |= POD_MENTIONS_STATIC_CREDENTIALS;
-  if (lacksInjection(pod)) bits |= POD_LACKS_INJECTION;
+  const unskipped = unskippedContainers(pod);
+  if (unskipped.some(mentionsStaticCredentials)) bits |= POD_MENTIONS_STATIC_CREDENTIALS;
+  if (lacksInjection(pod, withoutPodIdentity(unskipped))) bits |= POD_LACKS_INJECTION;
   return bits;
 }
 
-/** Whether a pod the webhook did not skip lacks the variables of an IRSA container or the token volume. */
-function lacksInjection(pod: Pod): boolean {
+/**
+ * Whether a pod the webhook did not skip lacks the variables of an IRSA container (`irsa`: its
+ * {@link irsaContainers}) or the token volume.
+ */
+function lacksInjection(pod: Pod, irsa: readonly Container[]): boolean {
   if (pod.labels[SKIP_POD_LABEL] !== undefined) return false;
-  const containers = irsaContainers(pod);
-  if (containers.length === 0) return false;
-  return !(containers.every(injected) && hasTokenVolume(pod));
+  if (irsa.length === 0) return false;
+  return !(irsa.every(injected) && hasTokenVolume(pod));
+}
+
+/** The workload's pods whose {@link podFacts} hold `bit`, in order; null when none does. */
+export function podsWith(workload: Workload, bit: number): Pod[] | null {
+  const bits = podFacts(workload);
+  let pods: Pod[] | null = null;
+  for (let i = 0; i < bits.length; i++) {
+    if (((bits[i] as number) & bit) === 0) continue;
+    pods ??= [];
+    pods.push(workload.pods[i] as Pod);
+  }
+  return pods;
 }

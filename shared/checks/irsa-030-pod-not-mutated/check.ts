@@ -15,8 +15,8 @@ import {
   isMutated,
   POD_LACKS_INJECTION,
   perWorkloadWithServiceAccount,
-  podFacts,
   podNames,
+  podsWith,
   restartCommand,
 } from '../workloads.ts';
 
@@ -147,22 +147,13 @@ export const check: Check = {
         const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
         if (!sa || !roleArn?.trim()) return null; // no IRSA expected (or IRSA-033)
         const subject = workloadSubject(cluster, workload);
-        // A list only once a pod lacks the injection: this runs for every IRSA workload.
-        let failing: { pod: Pod; missing: string[] }[] | null = null;
-        const facts = podFacts(workload);
-        for (let i = 0; i < workload.pods.length; i++) {
-          if (((facts[i] as number) & POD_LACKS_INJECTION) === 0) continue;
-          const pod = workload.pods[i] as Pod;
-          failing ??= [];
-          failing.push({ pod, missing: missingInjection(pod) });
-        }
-        if (failing === null) {
+        const pods = podsWith(workload, POD_LACKS_INJECTION);
+        if (pods === null) {
           return results.pass(
             subject,
             `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`,
           );
         }
-        const pods = failing.map((f) => f.pod);
         const { cause, why } = causeOf(
           cluster,
           brokenWebhook,
@@ -179,10 +170,10 @@ export const check: Check = {
               : 'restart them; if new pods are still not mutated, the webhook is failing';
         return results.fail(
           subject,
-          `${failing.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
+          `${pods.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
           {
             pods: podNames(pods),
-            missing: failing[0]?.missing,
+            missing: missingInjection(pods[0] as Pod),
             cause,
             why,
             podCreated: pods.map((p) => p.creationTimestamp),

@@ -1,13 +1,12 @@
 import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata } from '../types.ts';
 import {
   POD_ROLE_STALE,
   perWorkloadWithServiceAccount,
-  podFacts,
   podNames,
+  podsWith,
   restartCommand,
 } from '../workloads.ts';
 
@@ -34,14 +33,7 @@ export const check: Check = {
       const current = workload.serviceAccount?.annotations[ROLE_ARN_ANNOTATION];
       if (current === undefined) return null;
       const subject = workloadSubject(cluster, workload);
-      // A list only once a stale pod is found: this runs for every workload of an IRSA ServiceAccount.
-      let stale: Pod[] | null = null;
-      const facts = podFacts(workload);
-      for (let i = 0; i < workload.pods.length; i++) {
-        if (((facts[i] as number) & POD_ROLE_STALE) === 0) continue;
-        stale ??= [];
-        stale.push(workload.pods[i] as Pod);
-      }
+      const stale = podsWith(workload, POD_ROLE_STALE);
       if (stale === null) {
         return results.pass(subject, `pods of ${workload.kind} ${workload.name} use the current role`);
       }

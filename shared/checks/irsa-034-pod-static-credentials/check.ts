@@ -1,19 +1,17 @@
 import type { Workload } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Cluster, Container, EnvSource, Pod } from '../../model/fleet.ts';
+import type { Cluster, Container, EnvSource } from '../../model/fleet.ts';
 import { sh, shellWord } from '../../sinks/shell.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import {
   mentionsStaticCredentials,
   POD_MENTIONS_STATIC_CREDENTIALS,
-  podFacts,
+  podsWith,
   restartCommand,
   STATIC_CREDENTIAL_VARIABLES,
   unskippedContainers,
 } from '../workloads.ts';
-
-export { STATIC_CREDENTIAL_VARIABLES };
 
 export const metadata: CheckMetadata = {
   id: 'IRSA-034',
@@ -177,11 +175,8 @@ export const check: Check = {
         let sets: Setting[] | null = null;
         let notJudged: Setting[] | null = null;
         let roleArns: Set<string> | null = null;
-        const facts = podFacts(workload);
-        for (let i = 0; i < workload.pods.length; i++) {
-          // Only a pod with a container that mentions a static credential variable has any to judge.
-          if (((facts[i] as number) & POD_MENTIONS_STATIC_CREDENTIALS) === 0) continue;
-          const pod = workload.pods[i] as Pod;
+        // Only a pod with a container that mentions a static credential variable has any to judge.
+        for (const pod of podsWith(workload, POD_MENTIONS_STATIC_CREDENTIALS) ?? []) {
           let podSets = false;
           for (const container of unskippedContainers(pod)) {
             const found = settingsOf(container);

@@ -4,7 +4,7 @@ import type { Pod } from '../../model/fleet.ts';
 import { POD_IDENTITY_REFERENCE } from '../pod-identity.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
-import { podNames, restartCommand, unskippedContainers } from '../workloads.ts';
+import { podNames, restartCommand, SKIP_POD_LABEL, unskippedContainers } from '../workloads.ts';
 
 export const metadata: CheckMetadata = {
   id: 'PODID-005',
@@ -27,7 +27,6 @@ export const POD_IDENTITY_VARIABLES = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
 ] as const;
-const SKIP_POD_LABEL = 'eks.amazonaws.com/skip-pod-identity-webhook';
 
 /** `container: VARIABLE` for each variable a container of the pod lacks (skipped containers aside). */
 function missingVariables(pod: Pod): string[] {
