@@ -3,8 +3,10 @@ import { AuditContext } from '../engine/audit-context.ts';
 import { FIXTURE_NOW } from '../testing/check-harness.ts';
 import { healthyIrsa } from '../testing/fleet-builder.ts';
 import {
+  isMutated,
   POD_LACKS_INJECTION,
   POD_MENTIONS_STATIC_CREDENTIALS,
+  POD_MUTATED,
   POD_ROLE_STALE,
   podFacts,
 } from './workloads.ts';
@@ -37,11 +39,36 @@ describe('podFacts', () => {
   };
 
   it('gives each pod the bits IRSA-030, 031 and 034 ask for', () => {
-    expect(factsOf('api')).toEqual([0, 0]);
+    expect(factsOf('api')).toEqual([POD_MUTATED, POD_MUTATED]);
     expect(factsOf('unmutated')).toEqual([POD_LACKS_INJECTION]);
-    expect(factsOf('stale')).toEqual([POD_ROLE_STALE]);
-    expect(factsOf('keys')).toEqual([POD_MENTIONS_STATIC_CREDENTIALS]);
+    expect(factsOf('stale')).toEqual([POD_MUTATED | POD_ROLE_STALE]);
+    expect(factsOf('keys')).toEqual([POD_MUTATED | POD_MENTIONS_STATIC_CREDENTIALS]);
     expect(factsOf('skipped')).toEqual([0]);
+  });
+
+  it('marks a pod mutated exactly when isMutated says so, a valueFrom AWS_ROLE_ARN included', () => {
+    for (const workload of context.workloads(cluster)) {
+      const facts = podFacts(workload);
+      workload.pods.forEach((pod, i) => {
+        expect(((facts[i] as number) & POD_MUTATED) !== 0, `${workload.name} pod ${i}`).toBe(isMutated(pod));
+      });
+    }
+    const unmutated = context.workloads(cluster).find((w) => w.name === 'unmutated');
+    const pod = unmutated?.pods[0];
+    if (!unmutated || !pod) throw new Error('no unmutated pod');
+    // The same pod with AWS_ROLE_ARN from a valueFrom (its env value is null): mutated, not stale.
+    const fromRef = {
+      ...unmutated,
+      pods: [
+        {
+          ...pod,
+          containers: pod.containers.map((c) => ({ ...c, env: new Map([...c.env, ['AWS_ROLE_ARN', null]]) })),
+        },
+      ],
+    };
+    expect([...podFacts(fromRef)].map((bits) => bits & (POD_MUTATED | POD_ROLE_STALE))).toEqual([
+      POD_MUTATED,
+    ]);
   });
 
   it('works a workload out once per audit, whichever check asks first', () => {

@@ -123,6 +123,8 @@ export const POD_LACKS_INJECTION = 1;
 export const POD_ROLE_STALE = 2;
 /** {@link podFacts}: a container the webhook does not skip mentions a static credential variable (IRSA-034). */
 export const POD_MENTIONS_STATIC_CREDENTIALS = 4;
+/** {@link podFacts}: the webhook mutated the pod, {@link isMutated} (IRSA-030's newest mutated pod). */
+export const POD_MUTATED = 8;
 
 const facts = new WeakMap<Workload, Uint8Array>();
 
@@ -145,13 +147,14 @@ export function podFacts(workload: Workload): Uint8Array {
 
 function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {
   let bits = 0;
-  if (currentRoleArn !== undefined) {
-    for (const c of pod.containers) {
-      const roleArn = c.env.get('AWS_ROLE_ARN');
-      if (roleArn != null && roleArn !== currentRoleArn) {
-        bits |= POD_ROLE_STALE;
-        break;
-      }
+  for (const c of pod.containers) {
+    // An env value is a string or null (valueFrom): undefined only when the variable is absent.
+    const roleArn = c.env.get('AWS_ROLE_ARN');
+    if (roleArn === undefined) continue;
+    bits |= POD_MUTATED;
+    if (currentRoleArn !== undefined && roleArn !== null && roleArn !== currentRoleArn) {
+      bits |= POD_ROLE_STALE;
+      break;
     }
   }
   const unskipped = unskippedContainers(pod);

@@ -324,7 +324,7 @@ export class AuditContext {
       links.push({
         serviceAccount: sa,
         roleArn,
-        role: isRoleArn(roleArn) ? this.resolveRole(roleArn) : null,
+        role: this.roleOfAnnotation(roleArn),
         subject: serviceAccountSubject(sa.namespace, sa.name),
         audience: audience?.trim() ? audience : DEFAULT_AUDIENCE,
       });
@@ -332,7 +332,25 @@ export class AuditContext {
     return links;
   });
 
+  private readonly annotatedRoles = new Map<string, RoleResolution | null>();
+
+  /**
+   * The role an annotation names (null when it is not a role ARN), resolved once per distinct
+   * annotation: ServiceAccounts share roles (a role per application, its SAs in several namespaces).
+   */
+  private roleOfAnnotation(roleArn: string): RoleResolution | null {
+    let role = this.annotatedRoles.get(roleArn);
+    if (role === undefined) {
+      role = isRoleArn(roleArn) ? this.resolveRole(roleArn) : null;
+      this.annotatedRoles.set(roleArn, role);
+    }
+    return role;
+  }
+
   private readonly trustCache = new WeakMap<ServiceAccountLink, TrustAssessment>();
+
+  /** The partition of the role's ARN (`aws` when it names none): one split per role, not per ServiceAccount. */
+  private readonly partitionOf = memoize((role: Role): string => parseArn(role.arn)?.partition || 'aws');
 
   /**
    * Whether the SA's role trusts a web-identity token of this SA from this cluster (IRSA-012/013/014),
@@ -362,9 +380,8 @@ export class AuditContext {
     const issuer = this.issuerOf(cluster);
     if (issuer === null)
       return { result: 'not-evaluated', reason: 'the cluster OIDC issuer is unknown (cluster.json)' };
-    const partition = parseArn(role.role.arn)?.partition || 'aws';
     return assessWebIdentityTrust(role.role.trust.policy, {
-      providerArn: oidcProviderArn(partition, role.account.accountId, issuer),
+      providerArn: oidcProviderArn(this.partitionOf(role.role), role.account.accountId, issuer),
       issuer,
       subject: link.subject,
       audience: link.audience,

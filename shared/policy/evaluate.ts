@@ -34,7 +34,9 @@ export type NormalisedContext = ReadonlyMap<string, string | readonly string[]>;
 
 export function normaliseContext(context: PolicyRequest['context']): NormalisedContext {
   const map = new Map<string, string | readonly string[]>();
-  for (const [key, value] of Object.entries(context)) map.set(key.toLowerCase(), value);
+  for (const key in context) {
+    if (Object.hasOwn(context, key)) map.set(key.toLowerCase(), context[key] as string | readonly string[]);
+  }
   return map;
 }
 
@@ -45,18 +47,42 @@ export function substitutesVariables(policy: PolicyDocument): boolean {
 
 /** Evaluates `policy` for `request`. Pure; never throws on a parsed policy. */
 export function evaluatePolicy(policy: PolicyDocument, request: PolicyRequest): Evaluation {
-  const context = normaliseContext(request.context);
+  return evaluateInContext(policy, request.action, request.principal, normaliseContext(request.context));
+}
+
+/**
+ * {@link evaluatePolicy} for a context already normalised: a caller that evaluates one request
+ * per ServiceAccount builds the map itself, without an object of computed keys to fold first.
+ */
+export function evaluateInContext(
+  policy: PolicyDocument,
+  action: string,
+  principal: PolicyRequest['principal'],
+  context: NormalisedContext,
+): Evaluation {
   const substitute = substitutesVariables(policy);
   const matchedAllows: Statement[] = [];
   const matchedDenies: Statement[] = [];
   for (const statement of policy.statements) {
-    if (!statementAppliesTo(statement, request.action, request.principal)) continue;
-    if (!statement.conditions.every((condition) => conditionHolds(condition, context, substitute))) continue;
+    if (!statementAppliesTo(statement, action, principal)) continue;
+    if (!allConditionsHold(statement.conditions, context, substitute)) continue;
     (statement.effect === 'Deny' ? matchedDenies : matchedAllows).push(statement);
   }
   const decision: Decision =
     matchedDenies.length > 0 ? 'explicit-deny' : matchedAllows.length > 0 ? 'allow' : 'implicit-deny';
   return { decision, matchedAllows, matchedDenies };
+}
+
+/** Whether every condition of a statement holds (IAM ANDs them; none holds vacuously). */
+function allConditionsHold(
+  conditions: readonly Condition[],
+  context: NormalisedContext,
+  substitute: boolean,
+): boolean {
+  for (let i = 0; i < conditions.length; i++) {
+    if (!conditionHolds(conditions[i] as Condition, context, substitute)) return false;
+  }
+  return true;
 }
 
 /** Whether the statement's principal and action elements cover the request (conditions aside). */
@@ -82,16 +108,20 @@ function principalMatches(spec: PrincipalSpec, principal: PolicyRequest['princip
   if (spec === '*') return true;
   // `{"AWS": "*"}` is the same principal as `"*"`: everyone, federated callers included.
   if (Object.hasOwn(spec, 'AWS') && spec.AWS?.includes('*')) return true;
-  for (const [specType, ids] of Object.entries(spec)) {
-    if (specType !== principal.type) continue;
-    if (ids.some((id) => id === '*' || id === principal.id)) return true;
+  // Only the request's own principal type can name it (types are compared as written).
+  if (!Object.hasOwn(spec, principal.type)) return false;
+  const ids = spec[principal.type] as readonly string[];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id === '*' || id === principal.id) return true;
   }
   return false;
 }
 
 /** Actions match case-insensitively, with `*` and `?` wildcards (`sts:*`, `*`). */
 export function actionMatches(pattern: string, action: string): boolean {
-  return wildcardMatch(pattern.toLowerCase(), action.toLowerCase());
+  // The usual statement names the action as the request does: equal text matches in any case.
+  return pattern === action || wildcardMatch(pattern.toLowerCase(), action.toLowerCase());
 }
 
 const NEGATED = new Set([
@@ -291,22 +321,15 @@ export function conditionHolds(
   }
   // A multivalued key needs a set qualifier: without one the condition does not hold, negated or not.
   if (typeof present !== 'string' && condition.setQualifier === null) return false;
-  const patterns = condition.values.map((value) => resolveValue(value, context, substituteVariables));
-  const matchesAny = (requestValue: string): boolean | undefined => {
-    let unknown = false;
-    for (const pattern of patterns) {
-      const result = valueMatches(base, pattern, requestValue);
-      if (result === undefined) unknown = true;
-      else if (result) return true;
-    }
-    return unknown ? undefined : false;
-  };
   if (typeof present === 'string') {
     // One request value (the :sub and :aud of a token): its verdict is the condition's, whatever
     // the set qualifier, and no list is built.
-    const matched = matchesAny(present);
+    const matched = matchesAnyValue(condition.values, base, present, context, substituteVariables);
     return matched === undefined ? false : negated ? !matched : matched;
   }
+  const patterns = condition.values.map((value) => resolveValue(value, context, substituteVariables));
+  const matchesAny = (requestValue: string): boolean | undefined =>
+    matchesAnyPattern(patterns, base, requestValue);
   const results = requestValues.map(matchesAny);
   if (results.includes(undefined)) return false;
   // For a negated operator a request value "passes" when it matches none of the policy values.
@@ -314,6 +337,42 @@ export function conditionHolds(
   if (condition.setQualifier === 'ForAllValues') return passes.every(Boolean);
   if (condition.setQualifier === 'ForAnyValue') return passes.some(Boolean);
   return negated ? passes.every(Boolean) : passes.some(Boolean);
+}
+
+/**
+ * Whether `requestValue` matches one of the condition's values under `base`: `true` at the first
+ * that matches, `undefined` when none does and the operator is not modelled, else `false`. Each
+ * value is resolved as it is reached (the first of a list is most often the match).
+ */
+function matchesAnyValue(
+  values: readonly string[],
+  base: string,
+  requestValue: string,
+  context: NormalisedContext,
+  substitute: boolean,
+): boolean | undefined {
+  let unknown = false;
+  for (let i = 0; i < values.length; i++) {
+    const result = valueMatches(base, resolveValue(values[i] as string, context, substitute), requestValue);
+    if (result === undefined) unknown = true;
+    else if (result) return true;
+  }
+  return unknown ? undefined : false;
+}
+
+/** {@link matchesAnyValue} over values already resolved (one list for several request values). */
+function matchesAnyPattern(
+  patterns: readonly Pattern[],
+  base: string,
+  requestValue: string,
+): boolean | undefined {
+  let unknown = false;
+  for (let i = 0; i < patterns.length; i++) {
+    const result = valueMatches(base, patterns[i] as Pattern, requestValue);
+    if (result === undefined) unknown = true;
+    else if (result) return true;
+  }
+  return unknown ? undefined : false;
 }
 
 /** `StringLike` matching of a resolved pattern (see `wildcardMatch`), literal `*`/`?` kept literal. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   admitsEveryServiceAccount,
+  assessWebIdentityTrust,
   eksIssuerRegion,
   hostPathOfProviderArn,
   issuerHostPath,
@@ -50,6 +51,56 @@ describe('issuer and ARN helpers', () => {
     expect(eksIssuerRegion(ISSUER)).toBe('us-west-2');
     expect(eksIssuerRegion('oidc.eks.cn-north-1.amazonaws.com.cn/id/ABC')).toBe('cn-north-1');
     expect(eksIssuerRegion('token.actions.githubusercontent.com')).toBeNull();
+  });
+});
+
+describe('assessWebIdentityTrust', () => {
+  const OTHER_ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/DEF';
+  const OTHER_PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${OTHER_ISSUER}`;
+  const statement = (provider: string, issuerKey: string, subject: string) => ({
+    Effect: 'Allow',
+    Principal: { Federated: provider },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+    Condition: { StringEquals: { [`${issuerKey}:sub`]: subject, [`${issuerKey}:aud`]: 'sts.amazonaws.com' } },
+  });
+  // One role trusted by two clusters; the second statement's keys are written in upper case.
+  const parsed = parsePolicyDocument({
+    Version: '2012-10-17',
+    Statement: [
+      statement(PROVIDER, ISSUER, 'system:serviceaccount:shop:api'),
+      statement(OTHER_PROVIDER, OTHER_ISSUER.toUpperCase(), 'system:serviceaccount:shop:worker'),
+    ],
+  });
+  if (!parsed.ok) throw new Error(parsed.error);
+  const policy = parsed.policy;
+  const request = (issuer: string, provider: string, sa: string, audience = 'sts.amazonaws.com') => ({
+    providerArn: provider,
+    issuer,
+    subject: `system:serviceaccount:shop:${sa}`,
+    audience,
+  });
+
+  it('judges each request by the keys of its own issuer, whichever issuer was assessed before', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(assessWebIdentityTrust(policy, request(ISSUER, PROVIDER, 'api')).result).toBe('admits');
+      // Condition keys are compared in any case, as IAM does.
+      expect(assessWebIdentityTrust(policy, request(OTHER_ISSUER, OTHER_PROVIDER, 'worker')).result).toBe(
+        'admits',
+      );
+      // Each cluster's statement admits its own ServiceAccount only.
+      expect(assessWebIdentityTrust(policy, request(OTHER_ISSUER, OTHER_PROVIDER, 'api')).result).toBe(
+        'IRSA-013',
+      );
+      expect(assessWebIdentityTrust(policy, request(ISSUER, PROVIDER, 'worker')).result).toBe('IRSA-013');
+    }
+  });
+
+  it('attributes a failure to the provider, the subject or the audience', () => {
+    const elsewhere = `arn:aws:iam::444455556666:oidc-provider/${ISSUER}`;
+    expect(assessWebIdentityTrust(policy, request(ISSUER, elsewhere, 'api')).result).toBe('IRSA-012');
+    const audience = assessWebIdentityTrust(policy, request(ISSUER, PROVIDER, 'api', 'other'));
+    expect(audience).toMatchObject({ result: 'IRSA-014' });
+    expect(audience.result !== 'admits' && audience.reason).toMatch(/require :aud "sts.amazonaws.com"/);
   });
 });
 

@@ -6,9 +6,8 @@
 import {
   actionMatches,
   conditionHolds,
-  evaluatePolicy,
+  evaluateInContext,
   isNegatedOperator,
-  normaliseContext,
   statementAppliesTo,
   substitutesVariables,
   wildcardMatch,
@@ -100,6 +99,18 @@ export interface WebIdentityRequest {
   readonly audience: string;
 }
 
+/** The last issuer's `:sub` and `:aud` keys, in lower case: ServiceAccounts are assessed cluster by cluster. */
+let lastClaimKeys = { issuer: '', sub: ':sub', aud: ':aud' };
+
+/** `<issuer>:sub` and `<issuer>:aud` folded to lower case, as IAM compares condition keys. */
+function claimKeys(issuer: string): { readonly sub: string; readonly aud: string } {
+  if (lastClaimKeys.issuer !== issuer) {
+    const prefix = issuer.toLowerCase();
+    lastClaimKeys = { issuer, sub: `${prefix}:sub`, aud: `${prefix}:aud` };
+  }
+  return lastClaimKeys;
+}
+
 function describeStatement(statement: Statement): string {
   return statement.sid ? `statement "${statement.sid}"` : `Statement[${statement.index}]`;
 }
@@ -111,11 +122,11 @@ function describeStatement(statement: Statement): string {
  */
 export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdentityRequest): TrustVerdict {
   const principal = { type: 'Federated', id: request.providerArn };
-  const rawContext = {
-    [`${request.issuer}:sub`]: request.subject,
-    [`${request.issuer}:aud`]: request.audience,
-  };
-  const evaluation = evaluatePolicy(policy, { action: WEB_IDENTITY_ACTION, principal, context: rawContext });
+  const keys = claimKeys(request.issuer);
+  const context = new Map<string, string>();
+  context.set(keys.sub, request.subject);
+  context.set(keys.aud, request.audience);
+  const evaluation = evaluateInContext(policy, WEB_IDENTITY_ACTION, principal, context);
   if (evaluation.decision === 'allow') return { result: 'admits', statements: evaluation.matchedAllows };
 
   const denies = evaluation.matchedDenies;
@@ -138,7 +149,6 @@ export function assessWebIdentityTrust(policy: PolicyDocument, request: WebIdent
       reason: `${describeStatement(subjectDeny)} denies subject ${request.subject}`,
     };
   }
-  const context = normaliseContext(rawContext);
   const admitsSubject = (s: Statement) =>
     s.conditions
       .filter(isSubCondition)

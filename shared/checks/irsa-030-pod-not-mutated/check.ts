@@ -12,9 +12,10 @@ import type { Check, CheckMetadata } from '../types.ts';
 import {
   hasTokenVolume,
   irsaContainers,
-  isMutated,
   POD_LACKS_INJECTION,
+  POD_MUTATED,
   perWorkloadWithServiceAccount,
+  podFacts,
   podNames,
   podsWith,
   restartCommand,
@@ -129,14 +130,12 @@ export const check: Check = {
         if (latestMutatedState !== undefined) return latestMutatedState;
         let latest: string | null = null;
         for (const w of context.workloads(cluster)) {
-          for (const pod of w.pods) {
-            if (
-              isMutated(pod) &&
-              pod.creationTimestamp &&
-              (latest === null || pod.creationTimestamp > latest)
-            ) {
-              latest = pod.creationTimestamp;
-            }
+          // The pods' facts, which this check asks of every workload anyway, say which are mutated.
+          const facts = podFacts(w);
+          for (let i = 0; i < facts.length; i++) {
+            if (((facts[i] as number) & POD_MUTATED) === 0) continue;
+            const created = (w.pods[i] as Pod).creationTimestamp;
+            if (created && (latest === null || created > latest)) latest = created;
           }
         }
         latestMutatedState = latest;
