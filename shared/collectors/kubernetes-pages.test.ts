@@ -1,7 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodePage, kubernetesListJson, kubernetesListParts, peekContinue } from './kubernetes-pages.ts';
+import {
+  decodePage,
+  decodePageItems,
+  encodeLines,
+  kubernetesListJson,
+  kubernetesListParts,
+  peekContinue,
+  splitListPage,
+} from './kubernetes-pages.ts';
 import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool.ts';
 
 const bytes = (value: unknown) =>
@@ -319,6 +328,91 @@ describe('peekContinue', () => {
   it('agrees with the full decode of the same page', () => {
     const body = page({ continue: 'next' });
     expect(peekContinue(body)).toBe(decodePage('Pod', body).continue);
+  });
+});
+
+describe('splitListPage', () => {
+  const head = '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7","continue":"n"}';
+  const tricky = {
+    metadata: { name: 'a', annotations: { 'x}': '{[', quote: 'say "}" \\', slash: '\\', uni: 'é中😀' } },
+    spec: { containers: [{ name: 'c', env: [{ name: 'AWS_ROLE_ARN', value: '"]}' }] }] },
+  };
+  const canonical = (items: unknown[]) =>
+    `${head},"items":[${items.map((i) => JSON.stringify(i)).join(',')}]}`;
+
+  it('reads a page laid out as the API server writes it item by item, to the objects a whole parse gives', () => {
+    for (const items of [[], [POD], [POD, tricky, {}, POD]]) {
+      const text = canonical(items);
+      const split = splitListPage(bytes(text));
+      expect(split, text).toEqual({ items, metadata: { resourceVersion: '7', continue: 'n' } });
+      // Whitespace between the items, as a server may indent, is read the same way.
+      const spaced = `${head},"items": [ ${items.map((i) => JSON.stringify(i)).join(' ,\n ')} ] }\n`;
+      expect(splitListPage(bytes(spaced))).toEqual(split);
+    }
+  });
+
+  it('leaves any other page to the whole parse, which words its faults', () => {
+    const others = [
+      // another "items" after the list (JSON keeps the last one)
+      `${head},"items":[{"a":1}],"items":[{"b":2}]}`,
+      // an item that is not an object, or not JSON
+      `${head},"items":[{"a":1},[1]]}`,
+      `${head},"items":[{"a":1},null]}`,
+      `${head},"items":[{"a":tru}]}`,
+      `${head},"items":[{"a":1} {"b":2}]}`,
+      // cut short, inside a string or between items
+      `${head},"items":[{"a":"}`,
+      `${head},"items":[{"a":1},`,
+      `${head},"items":[{"a":1}]`,
+      // something after the list, or a byte-order mark before it
+      `${head},"items":[{"a":1}]}x`,
+      `\ufeff${head},"items":[{"a":1}]}`,
+      // no head, a head that is not an object, items that are not an array
+      '{"items":[{"a":1}]}',
+      '[1,"items":[{"a":1}]]',
+      `${head},"items":{"a":1}}`,
+    ];
+    for (const text of others) expect(splitListPage(bytes(text)), text).toBeNull();
+    // Those pages decode as before: from the whole parse.
+    expect(decodePage('Pod', bytes(others[0] as string)).count).toBe(1);
+    expect(decodePage('Pod', bytes(others[2] as string)).malformed).toBe(
+      'item 1 of the Pod list page is not an object',
+    );
+    expect(decodePage('Pod', bytes(others[3] as string)).malformed).toMatch(/^the Pod list page is not JSON/);
+    expect(decodePage('Pod', bytes(others[9] as string)).count).toBe(1);
+  });
+
+  it('gives the same objects as JSON.parse for any items (property)', () => {
+    const item = fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue(), { maxKeys: 6 });
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 6 }), (items) => {
+        const text = canonical(items);
+        expect(splitListPage(bytes(text))).toEqual({
+          items: JSON.parse(text).items,
+          metadata: JSON.parse(text).metadata,
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('encodeLines', () => {
+  it('gives the bytes of the lines joined by ",\\n", in an ArrayBuffer of their own', () => {
+    for (const lines of [[], ['{}'], ['{"a":"é"}', '{"b":"中😀"}', '{}']]) {
+      const encoded = encodeLines(lines);
+      expect(Buffer.from(encoded).equals(Buffer.from(new TextEncoder().encode(lines.join(',\n'))))).toBe(
+        true,
+      );
+      expect(encoded.byteOffset).toBe(0);
+      expect(encoded.buffer.byteLength).toBe(encoded.byteLength);
+    }
+  });
+
+  it('encodes what decodePage joins, line for line', () => {
+    const body = bytes({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [POD, POD] });
+    const joined = decodePage('Pod', body).lines;
+    expect(new TextDecoder().decode(encodeLines(decodePageItems('Pod', body).lines))).toBe(joined);
   });
 });
 

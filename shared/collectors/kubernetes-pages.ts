@@ -342,30 +342,54 @@ function parseProblem(error: unknown): string {
   return withoutExcerpt.includes('"') ? 'not valid JSON' : withoutExcerpt;
 }
 
+/**
+ * A page decoded with each trimmed item's JSON apart, not joined: {@link decodePage} joins them,
+ * a decode thread encodes them straight into the bytes it sends back ({@link encodeLines}).
+ */
+export interface DecodedItems extends Omit<DecodedPage, 'lines'> {
+  /** Each trimmed item as one line of JSON. */
+  readonly lines: readonly string[];
+}
+
 /** Parses and trims one page of a list of `kind`. Never throws: a body that is not a list is `malformed`. */
 export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage {
-  let page: { items?: unknown; metadata?: { continue?: unknown } };
-  try {
-    page = JSON.parse(new TextDecoder().decode(body));
-  } catch (error) {
-    return {
-      lines: '',
-      count: 0,
-      malformed: `the ${kind} list page is not JSON: ${parseProblem(error)}`,
-    };
+  const page = decodePageItems(kind, body);
+  return { ...page, lines: page.lines.join(',\n') };
+}
+
+const SEPARATOR = ',\n';
+
+/**
+ * The lines as one UTF-8 text, joined by `,\n` (what `TextEncoder.encode(lines.join(',\n'))`
+ * gives), each line encoded into its place in one buffer: no joined string, which for a page is
+ * a large object of V8's (see {@link splitListPage}), made only to be encoded and dropped. The
+ * buffer is an ArrayBuffer of its own (never a pooled one), so a decode thread can transfer it.
+ */
+export function encodeLines(lines: readonly string[]): Uint8Array {
+  let size = lines.length > 0 ? SEPARATOR.length * (lines.length - 1) : 0;
+  for (let i = 0; i < lines.length; i++) size += Buffer.byteLength(lines[i] as string, 'utf8');
+  const bytes = Buffer.from(new ArrayBuffer(size));
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) at += bytes.write(SEPARATOR, at, 'latin1');
+    at += bytes.write(lines[i] as string, at, 'utf8');
   }
-  if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
-    return { lines: '', count: 0, malformed: `the ${kind} list page has no items array` };
-  }
+  return new Uint8Array(bytes.buffer, 0, at);
+}
+
+/** {@link decodePage}, its lines apart. */
+export function decodePageItems(kind: KubernetesKind, body: Uint8Array): DecodedItems {
+  const page = parseListPage(kind, body);
+  if ('malformed' in page) return { lines: [], count: 0, malformed: page.malformed };
   const trim = TRIM[kind];
   const keep = KEEP_OBJECTS.has(kind);
-  const items: unknown[] = page.items;
+  const items = page.items;
   const trimmed: unknown[] = [];
   const lines: string[] = new Array(items.length);
   for (let index = 0; index < items.length; index++) {
     const item = items[index];
     if (!item || typeof item !== 'object') {
-      return { lines: '', count: 0, malformed: `item ${index} of the ${kind} list page is not an object` };
+      return { lines: [], count: 0, malformed: `item ${index} of the ${kind} list page is not an object` };
     }
     const object = trim(item as never);
     lines[index] = JSON.stringify(object);
@@ -373,13 +397,128 @@ export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage 
   }
   const cont = continueToken(page.metadata);
   return {
-    lines: lines.join(',\n'),
+    lines,
     count: lines.length,
     ...(cont ? { continue: cont } : {}),
-    ...(KEEP_OBJECTS.has(kind) ? { items: trimmed } : {}),
+    ...(keep ? { items: trimmed } : {}),
   };
 }
 
+type ParsedList = { items: unknown[]; metadata: { continue?: unknown } | undefined } | { malformed: string };
+
+/**
+ * A list page's items and metadata. A page laid out as the API server writes it is read item by
+ * item ({@link splitListPage}); any other is parsed whole, and its faults are worded from that.
+ */
+function parseListPage(kind: KubernetesKind, body: Uint8Array): ParsedList {
+  const split = splitListPage(body);
+  if (split !== null) return split;
+  let page: { items?: unknown; metadata?: { continue?: unknown } };
+  try {
+    page = JSON.parse(new TextDecoder().decode(body));
+  } catch (error) {
+    return { malformed: `the ${kind} list page is not JSON: ${parseProblem(error)}` };
+  }
+  if (!page || typeof page !== 'object' || !Array.isArray(page.items)) {
+    return { malformed: `the ${kind} list page has no items array` };
+  }
+  return { items: page.items, metadata: page.metadata };
+}
+
+const itemDecoder = new TextDecoder();
+
+/**
+ * The page's items, each parsed from its own bytes, when the page is laid out as the API server
+ * writes it: a head (kind, apiVersion, metadata), then `"items":[` and objects, then `]}`; null
+ * for any other page (whitespace elsewhere, another key after the items, an item that is not an
+ * object or not JSON), which the whole-page parse then judges. The same objects as that parse
+ * gives (a JSON value means the same wherever it is cut out of its document), without making the
+ * page one string first: a string the size of a page (hundreds of KB) goes to V8's large-object
+ * space, on pages of memory of its own, and making one costs about as much as parsing it.
+ */
+export function splitListPage(body: Uint8Array): ParsedList | null {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const head = listHead(bytes);
+  if (head === null) return null;
+  const n = bytes.length;
+  let i = skipWhitespace(bytes, head.itemsAt);
+  if (bytes[i] !== 0x5b) return null; // [
+  i = skipWhitespace(bytes, i + 1);
+  const items: unknown[] = [];
+  if (bytes[i] === 0x5d) {
+    i++; // ] of an empty list
+  } else {
+    for (;;) {
+      if (bytes[i] !== 0x7b) return null; // { : an object, else the whole parse says what it is
+      const end = objectEnd(bytes, i);
+      if (end < 0) return null;
+      let item: unknown;
+      try {
+        item = JSON.parse(itemDecoder.decode(body.subarray(i, end)));
+      } catch {
+        return null;
+      }
+      items.push(item);
+      i = skipWhitespace(bytes, end);
+      if (bytes[i] === 0x2c) {
+        i = skipWhitespace(bytes, i + 1); // ,
+        continue;
+      }
+      if (bytes[i] !== 0x5d) return null; // ]
+      i++;
+      break;
+    }
+  }
+  i = skipWhitespace(bytes, i);
+  if (bytes[i] !== 0x7d) return null; // } closing the list
+  return skipWhitespace(bytes, i + 1) === n ? { items, metadata: head.metadata } : null;
+}
+
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+function skipWhitespace(bytes: Uint8Array, from: number): number {
+  let i = from;
+  for (;;) {
+    const c = bytes[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+/**
+ * The index after the `}` that closes the object opening at `start`, counting braces and brackets
+ * outside strings (a string is skipped to its closing quote, one not escaped by an odd run of
+ * backslashes); -1 when the page ends first. What lies between is left to JSON.parse to judge.
+ */
+function objectEnd(bytes: Buffer, start: number): number {
+  let depth = 0;
+  for (let i = start; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x22) {
+      // "
+      for (;;) {
+        const quote = bytes.indexOf(0x22, i + 1);
+        if (quote < 0) return -1;
+        let backslash = quote - 1;
+        while (bytes[backslash] === 0x5c) backslash--;
+        i = quote;
+        if ((quote - 1 - backslash) % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The continue token of a list page, read from the page's head without parsing its items, so the
+ * next page can be requested while this one is decoded: a string, `undefined` on the last page,
+ * or `null` when the head is not laid out as the API server writes it (kind, apiVersion,
+ * metadata, then items); then only the full decode can tell.
+ */
 const ITEMS_KEY = Buffer.from(',"items":');
 /** How far into a page its head (kind, apiVersion, metadata) is looked for. */
 const HEAD_LIMIT = 64 * 1024;
@@ -391,8 +530,17 @@ const HEAD_LIMIT = 64 * 1024;
  * metadata, then items); then only the full decode can tell.
  */
 export function peekContinue(body: Uint8Array): string | undefined | null {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, HEAD_LIMIT));
-  const end = bytes.indexOf(ITEMS_KEY);
+  const head = listHead(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  return head === null ? null : continueToken(head.metadata);
+}
+
+/**
+ * The head of a list page laid out as the API server writes it: the metadata, and where the items'
+ * array starts (after `,"items":`, looked for in the first {@link HEAD_LIMIT} bytes). Null when
+ * the head is not an object with an object `metadata`, or is not found there.
+ */
+function listHead(bytes: Buffer): { metadata: { continue?: unknown }; itemsAt: number } | null {
+  const end = bytes.subarray(0, HEAD_LIMIT).indexOf(ITEMS_KEY);
   if (end < 0) return null;
   let head: { metadata?: { continue?: unknown } };
   try {
@@ -401,7 +549,7 @@ export function peekContinue(body: Uint8Array): string | undefined | null {
     return null;
   }
   if (!head || typeof head !== 'object' || !head.metadata || typeof head.metadata !== 'object') return null;
-  return continueToken(head.metadata);
+  return { metadata: head.metadata, itemsAt: end + ITEMS_KEY.length };
 }
 
 /** A list's continue token: a non-empty string, or undefined on the last page. */

@@ -6,7 +6,7 @@
 import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { decodePage, type PageLines } from './kubernetes-pages.ts';
+import { decodePageItems, encodeLines, type PageLines } from './kubernetes-pages.ts';
 import type { DecodeTask } from './page-decoder-pool.ts';
 
 // On Linux a priority set for "process 0" applies to the calling thread only: this decode thread
@@ -20,8 +20,6 @@ if (nice > 0) {
   }
 }
 
-const encoder = new TextEncoder();
-
 /**
  * Piscina's task: `{ kind, body }`, the body's ArrayBuffer transferred, not copied. The lines go
  * back as UTF-8 bytes, transferred too: on the collector's thread they stay outside its heap, in
@@ -32,9 +30,9 @@ export default function decode(task: DecodeTask) {
   // Written pages' bytes, sent back to be freed with this thread's garbage (PageDecoder.release).
   if ('release' in task) return null;
   const { kind, body } = task;
-  const page = decodePage(kind, new Uint8Array(body));
-  // TextEncoder gives the bytes an ArrayBuffer of their own (never a pooled one), so it can move.
-  const lines = encoder.encode(page.lines);
+  const page = decodePageItems(kind, new Uint8Array(body));
+  // Each item's line encoded into one ArrayBuffer of its own (never a pooled one), so it can move.
+  const lines = encodeLines(page.lines);
   const value: PageLines = { ...page, lines };
   return move({ [transferableSymbol]: lines.buffer, [valueSymbol]: value } as never);
 }
