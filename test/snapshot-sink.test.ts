@@ -259,6 +259,16 @@ describe('the directory sink', () => {
     await expect(sink.write('111122223333/collection-errors.json', '{}\n')).rejects.toThrow();
     expect(readdirSync(join(dir, '111122223333')).sort()).toEqual(['collection-errors.json', 'iam.json']);
   });
+
+  it('makes a folder once for its files, and again if it disappears while the sink writes', async () => {
+    const dir = freshDir();
+    const sink = directorySink(dir);
+    await sink.write('111122223333/us-east-1/a/cluster.json', '1\n');
+    await sink.write('111122223333/us-east-1/a/kubernetes.json', '2\n');
+    rmSync(join(dir, '111122223333'), { recursive: true });
+    await sink.write('111122223333/us-east-1/a/eks.json', '3\n');
+    expect(filesUnder(dir)).toEqual(new Map([['111122223333/us-east-1/a/eks.json', '3\n']]));
+  });
 });
 
 describe('check --live through the CLI', () => {

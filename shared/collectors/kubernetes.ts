@@ -514,8 +514,9 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       res.on('end', () => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) {
-          // A buffer of its own (not a slice of Node's pool), so a worker thread can take it over.
-          const body = new Uint8Array(length);
+          // A buffer of its own (not a slice of Node's pool), so a worker thread can take it over;
+          // not zeroed first, as the chunks fill it whole.
+          const body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
           let offset = 0;
           for (const chunk of chunks) {
             body.set(chunk, offset);

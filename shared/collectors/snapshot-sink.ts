@@ -86,6 +86,24 @@ export interface DirectorySink extends SnapshotSink {
 
 export function directorySink(dir: string): DirectorySink {
   let serial = 0;
+  // Folders this sink has made (or found): a cluster's files share one, and a fleet's collection
+  // writes thousands of files. One that disappears while the sink writes is made again.
+  const made = new Set<string>();
+  const openIn = async (folder: string, temporary: string) => {
+    if (!made.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      made.add(folder);
+    }
+    try {
+      return await open(temporary, 'w');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      made.delete(folder);
+      await mkdir(folder, { recursive: true });
+      made.add(folder);
+      return await open(temporary, 'w');
+    }
+  };
   return {
     dir,
     async write(relative, content) {
@@ -93,12 +111,11 @@ export function directorySink(dir: string): DirectorySink {
       if (problem) throw new SnapshotPathError(`not written: ${JSON.stringify(relative)}: ${problem}`);
       const path = join(dir, relative);
       const folder = dirname(path);
-      await mkdir(folder, { recursive: true });
       // Hidden, and unique in this process: the snapshot loader never reads it, and two writes of
       // one path never share it.
       const temporary = join(folder, `.${basename(path)}.${process.pid}.${++serial}.tmp`);
       try {
-        const file = await open(temporary, 'w');
+        const file = await openIn(folder, temporary);
         try {
           // The pieces in one writev (bytes as they are), not joined into one string first.
           const buffers = (typeof content === 'string' ? [content] : content).map((part) =>
