@@ -4,6 +4,7 @@ import { FIXTURE_NOW } from '../testing/check-harness.ts';
 import { healthyIrsa } from '../testing/fleet-builder.ts';
 import {
   isMutated,
+  newestMutatedPod,
   POD_LACKS_INJECTION,
   POD_MENTIONS_STATIC_CREDENTIALS,
   POD_MUTATED,
@@ -69,6 +70,22 @@ describe('podFacts', () => {
     expect([...podFacts(fromRef)].map((bits) => bits & (POD_MUTATED | POD_ROLE_STALE))).toEqual([
       POD_MUTATED,
     ]);
+  });
+
+  it("takes the newest creation time of the workload's mutated pods in the same walk", () => {
+    let mutatedWithTime = 0;
+    for (const workload of context.workloads(cluster)) {
+      const times = workload.pods
+        .filter((pod) => isMutated(pod) && pod.creationTimestamp)
+        .map((pod) => pod.creationTimestamp as string)
+        .sort();
+      mutatedWithTime += times.length;
+      expect(newestMutatedPod(workload), workload.name).toBe(times.at(-1) ?? null);
+    }
+    expect(mutatedWithTime).toBeGreaterThan(0);
+    expect(
+      newestMutatedPod(context.workloads(cluster).find((w) => w.name === 'unmutated') as never),
+    ).toBeNull();
   });
 
   it('works a workload out once per audit, whichever check asks first', () => {

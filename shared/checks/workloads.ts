@@ -126,7 +126,14 @@ export const POD_MENTIONS_STATIC_CREDENTIALS = 4;
 /** {@link podFacts}: the webhook mutated the pod, {@link isMutated} (IRSA-030's newest mutated pod). */
 export const POD_MUTATED = 8;
 
-const facts = new WeakMap<Workload, Uint8Array>();
+/** What {@link podFacts} works out for a workload, once per audit. */
+interface WorkloadFacts {
+  readonly bits: Uint8Array;
+  /** The newest creationTimestamp of the workload's mutated pods (null: none, or none with one). */
+  readonly newestMutated: string | null;
+}
+
+const facts = new WeakMap<Workload, WorkloadFacts>();
 
 /**
  * What IRSA-030, 031 and 034 ask of each pod of the workload, as bits (index = the pod's in
@@ -135,14 +142,37 @@ const facts = new WeakMap<Workload, Uint8Array>();
  * memory, not on the work. Keyed by the audit's own Workload objects: nothing outlives the audit.
  */
 export function podFacts(workload: Workload): Uint8Array {
-  let bits = facts.get(workload);
-  if (bits === undefined) {
+  return factsOf(workload).bits;
+}
+
+/**
+ * The newest creation time among the workload's mutated pods ({@link POD_MUTATED}), or null:
+ * taken in the same walk as {@link podFacts}, so that IRSA-030's newest mutated pod of a cluster
+ * is a look at each workload, not at each pod again.
+ */
+export function newestMutatedPod(workload: Workload): string | null {
+  return factsOf(workload).newestMutated;
+}
+
+function factsOf(workload: Workload): WorkloadFacts {
+  let known = facts.get(workload);
+  if (known === undefined) {
     const current = workload.serviceAccount?.annotations[ROLE_ARN_ANNOTATION];
-    bits = new Uint8Array(workload.pods.length);
-    for (let i = 0; i < workload.pods.length; i++) bits[i] = factsOfPod(workload.pods[i] as Pod, current);
-    facts.set(workload, bits);
+    const bits = new Uint8Array(workload.pods.length);
+    let newestMutated: string | null = null;
+    for (let i = 0; i < workload.pods.length; i++) {
+      const pod = workload.pods[i] as Pod;
+      const podBits = factsOfPod(pod, current);
+      bits[i] = podBits;
+      const created = pod.creationTimestamp;
+      if ((podBits & POD_MUTATED) !== 0 && created && (newestMutated === null || created > newestMutated)) {
+        newestMutated = created;
+      }
+    }
+    known = { bits, newestMutated };
+    facts.set(workload, known);
   }
-  return bits;
+  return known;
 }
 
 function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {

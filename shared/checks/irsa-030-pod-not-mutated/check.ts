@@ -12,10 +12,9 @@ import type { Check, CheckMetadata } from '../types.ts';
 import {
   hasTokenVolume,
   irsaContainers,
+  newestMutatedPod,
   POD_LACKS_INJECTION,
-  POD_MUTATED,
   perWorkloadWithServiceAccount,
-  podFacts,
   podNames,
   podsWith,
   restartCommand,
@@ -130,13 +129,9 @@ export const check: Check = {
         if (latestMutatedState !== undefined) return latestMutatedState;
         let latest: string | null = null;
         for (const w of context.workloads(cluster)) {
-          // The pods' facts, which this check asks of every workload anyway, say which are mutated.
-          const facts = podFacts(w);
-          for (let i = 0; i < facts.length; i++) {
-            if (((facts[i] as number) & POD_MUTATED) === 0) continue;
-            const created = (w.pods[i] as Pod).creationTimestamp;
-            if (created && (latest === null || created > latest)) latest = created;
-          }
+          // Taken with the pods' facts, which this check works out for every workload anyway.
+          const created = newestMutatedPod(w);
+          if (created !== null && (latest === null || created > latest)) latest = created;
         }
         latestMutatedState = latest;
         return latest;
