@@ -113,7 +113,12 @@ export const STATIC_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACC
 
 /** Whether the container sets (or names a source for) a static credential variable. */
 export function mentionsStaticCredentials(container: Container): boolean {
-  for (const variable of STATIC_CREDENTIAL_VARIABLES) if (container.sources.has(variable)) return true;
+  // A variable with a source is in `env` too (parse-files.ts sets every variable there): the
+  // environment, which the pod walk has just read, answers for nearly every container, without a
+  // look at the sources.
+  for (const variable of STATIC_CREDENTIAL_VARIABLES) {
+    if (container.env.has(variable) && container.sources.has(variable)) return true;
+  }
   return false;
 }
 
