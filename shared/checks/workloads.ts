@@ -192,10 +192,20 @@ function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {
       break;
     }
   }
+  // The healthy pod, nearly every one: each container injected, none mentioning a static
+  // credential, and the token volume. Whichever containers are skipped, nothing then lacks and
+  // nothing mentions, so its annotations and labels are not looked at.
+  if (everyContainerClean(pod.containers) && hasTokenVolume(pod)) return bits;
   const unskipped = unskippedContainers(pod);
   if (unskipped.some(mentionsStaticCredentials)) bits |= POD_MENTIONS_STATIC_CREDENTIALS;
   if (lacksInjection(pod, withoutPodIdentity(unskipped))) bits |= POD_LACKS_INJECTION;
   return bits;
+}
+
+/** Whether every container has the injected variables and none mentions a static credential. */
+function everyContainerClean(containers: readonly Container[]): boolean {
+  for (const c of containers) if (!injected(c) || mentionsStaticCredentials(c)) return false;
+  return true;
 }
 
 /**
