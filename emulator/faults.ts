@@ -31,17 +31,6 @@ export interface FaultOptions {
    */
   oversizedPages?: Record<string, number>;
   /**
-   * Kubernetes answers larger than this many bytes are gzipped when the client accepts gzip
-   * (default 128 KiB, kube-apiserver's threshold; 0: every answer).
-   */
-  gzipAboveBytes?: number;
-  /**
-   * Kubernetes API key -> how each list page comes back encoded, whatever the client accepts:
-   * `gzip-bomb` (64 KiB of gzip that inflates to 64 MiB), `corrupt-gzip` (Content-Encoding gzip on
-   * bytes that are not), `br` (an encoding the client did not ask for, on the plain page).
-   */
-  pageEncodings?: Record<string, 'gzip-bomb' | 'corrupt-gzip' | 'br'>;
-  /**
    * Kubernetes API keys whose every list page has a continue token, a new one each time (the items
    * go round): a list that never ends.
    */
@@ -164,13 +153,9 @@ export class FaultState {
     return Object.fromEntries([...this.handshakes].sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  /** Kubernetes answers sent gzipped (not a request count: the benchmarks sum those). */
-  gzipped = 0;
-
   resetCounts(): void {
     this.counts = new Map();
     this.handshakes = new Map();
-    this.gzipped = 0;
   }
 
   /** The first configured value among `keys` (a key and its aliases) in `table`. */
@@ -215,20 +200,6 @@ export class FaultState {
   /** The size of each list page of this operation, when it is one of the hugePages. */
   hugePageBytes(keys: readonly string[]): number | undefined {
     return this.firstOf(this.faults.hugePages, keys);
-  }
-
-  /** Answers larger than this are gzipped when the client accepts gzip (gzipAboveBytes). */
-  gzipAboveBytes(defaultBytes: number): number {
-    return this.faults.gzipAboveBytes ?? defaultBytes;
-  }
-
-  /** How this operation's list pages are encoded, when it is one of the pageEncodings. */
-  pageEncoding(keys: readonly string[]): 'gzip-bomb' | 'corrupt-gzip' | 'br' | undefined {
-    for (const key of keys) {
-      const encoding = this.faults.pageEncodings?.[key];
-      if (encoding) return encoding;
-    }
-    return undefined;
   }
 
   /** How many items each list page of this operation has, when it is one of the oversizedPages. */

@@ -69,8 +69,6 @@ export interface Emulator {
   handshakeCounts(): Record<string, number>;
   /** Connections open now to each cluster's API endpoint, by cluster name (to see that a client closed its own). */
   openConnections(): Record<string, number>;
-  /** Kubernetes answers sent gzipped since the counts were reset (the client accepted gzip). */
-  gzipAnswers(): number;
   /** Forgets the request and handshake counts. */
   resetCounts(): void;
   /** Replaces the current faults (the throttle/serverErrors/expireContinue counters restart). */
@@ -243,7 +241,6 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       clusters,
       requestCounts: () => faults.requestCounts(),
       handshakeCounts: () => faults.handshakeCounts(),
-      gzipAnswers: () => faults.gzipped,
       resetCounts: () => faults.resetCounts(),
       openConnections: () => {
         const open: Record<string, number> = {};

@@ -12,7 +12,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { DEFAULT_CIPHERS, type TLSSocket } from 'node:tls';
-import { gzip, gzipSync, constants as zlibConstants } from 'node:zlib';
 import type { ClusterTls } from './certificates.ts';
 import { type FaultState, sleep } from './faults.ts';
 import type { FleetClusterFiles, JsonObject, KubeObject, KubernetesKind } from './fleet-files.ts';
@@ -285,41 +284,13 @@ function singleObject(path: string): SingleObject | undefined {
   return undefined;
 }
 
-/**
- * kube-apiserver gzips an answer larger than this when the client accepts gzip (the
- * APIResponseCompression feature, on by default; client-go and kubectl ask for it).
- */
-const GZIP_THRESHOLD_BYTES = 128 * 1024;
-
-/** Whether the request's Accept-Encoding names gzip (with a q-value other than 0). */
-function acceptsGzip(req: IncomingMessage): boolean {
-  const header = req.headers['accept-encoding'];
-  if (typeof header !== 'string') return false;
-  return header.split(',').some((part) => {
-    const [coding = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    if (coding !== 'gzip' && coding !== '*') return false;
-    const q = params.find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
-}
-
 /** A response body already serialised (a list page built from its items' JSON). */
 class RawJson {
   constructor(
     readonly bytes: Buffer,
     /** What the bytes are, when not JSON (an injected HTML error page). */
     readonly contentType = 'application/json',
-    /** A Content-Encoding the bytes are sent with as they are (pageEncodings), whatever was asked. */
-    readonly contentEncoding?: string,
   ) {}
-}
-
-let bomb: Buffer | undefined;
-
-/** 64 KiB of gzip that inflate to 64 MiB of spaces: made once, on first use. */
-function gzipBomb(): Buffer {
-  bomb ??= gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20), { level: zlibConstants.Z_BEST_COMPRESSION });
-  return bomb;
 }
 
 /**
@@ -614,34 +585,10 @@ export class KubernetesClusterServer {
             res.writeHead(result.code, { 'content-type': 'application/json' });
             result.body.write(res, () => closed || res.destroyed).catch(() => res.destroy());
           } else {
-            const contentType = result.body instanceof RawJson ? result.body.contentType : 'application/json';
-            const bytes =
-              result.body instanceof RawJson ? result.body.bytes : Buffer.from(JSON.stringify(result.body));
-            const forced = result.body instanceof RawJson ? result.body.contentEncoding : undefined;
-            if (forced) {
-              res.writeHead(result.code, { 'content-type': contentType, 'content-encoding': forced });
-              res.end(bytes);
-              return;
-            }
-            if (bytes.length > this.context.faults.gzipAboveBytes(GZIP_THRESHOLD_BYTES) && acceptsGzip(req)) {
-              // As kube-apiserver does (APIResponseCompression): a large answer, gzipped at BestSpeed.
-              gzip(bytes, { level: zlibConstants.Z_BEST_SPEED }, (error, compressed) => {
-                if (error) {
-                  res.destroy(error);
-                  return;
-                }
-                this.context.faults.gzipped++;
-                res.writeHead(result.code, {
-                  'content-type': contentType,
-                  'content-encoding': 'gzip',
-                  vary: 'Accept-Encoding',
-                });
-                res.end(compressed);
-              });
-              return;
-            }
-            res.writeHead(result.code, { 'content-type': contentType });
-            res.end(bytes);
+            res.writeHead(result.code, {
+              'content-type': result.body instanceof RawJson ? result.body.contentType : 'application/json',
+            });
+            res.end(result.body instanceof RawJson ? result.body.bytes : JSON.stringify(result.body));
           }
         });
     });
@@ -767,11 +714,6 @@ export class KubernetesClusterServer {
     if (page instanceof StreamedJson) return { code: 200, body: page };
     if (this.context.faults.isMalformedList(keys) || failure === 'malformed') {
       return { code: 200, body: new RawJson(page.bytes.subarray(0, Math.floor(page.bytes.length / 2))) };
-    }
-    const encoding = this.context.faults.pageEncoding(keys);
-    if (encoding) {
-      const bytes = encoding === 'gzip-bomb' ? gzipBomb() : page.bytes;
-      return { code: 200, body: new RawJson(bytes, 'application/json', encoding === 'br' ? 'br' : 'gzip') };
     }
     const trickle = this.context.faults.trickleOf(this.context.cluster);
     return { code: 200, body: trickle ? trickled(page.bytes, trickle) : page };

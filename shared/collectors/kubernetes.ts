@@ -36,7 +36,6 @@ import type { ClientRequest } from 'node:http';
 import { Agent, type RequestOptions, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { gunzip, gunzipSync } from 'node:zlib';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { podIdentityWebhooks } from '../engine/audit-context.ts';
 import type {
@@ -391,29 +390,7 @@ interface Connection {
 
 /** A request's options: the bearer token, JSON, on the cluster's agent (whose TLS context holds its CA). */
 function connectionOptions(token: string, agent: Agent): RequestOptions {
-  return {
-    // gzip, as client-go and kubectl ask for it: the API server then compresses large answers (a
-    // pods page to a tenth or less of its size), and the collector's thread receives that much less.
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'accept-encoding': 'gzip' },
-    agent,
-  };
-}
-
-/** What the answer's Content-Encoding says its body is: plain, gzip, or an encoding not asked for. */
-function contentEncoding(header: string | undefined): 'identity' | 'gzip' | string {
-  const encoding = (header ?? '').trim().toLowerCase();
-  return encoding === '' || encoding === 'identity' ? 'identity' : encoding;
-}
-
-/**
- * A page's bytes as a buffer of their own (an ArrayBuffer of exactly their size, never a slice of
- * Node's pool or of zlib's output chunk), so a decode thread can take it over.
- */
-function ownBuffer(bytes: Buffer): Uint8Array {
-  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength) return bytes;
-  const own = new Uint8Array(Buffer.allocUnsafeSlow(bytes.byteLength).buffer, 0, bytes.byteLength);
-  own.set(bytes);
-  return own;
+  return { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, agent };
 }
 
 /** What a request of a cluster is bounded by, and where it says what it is waiting for. */
@@ -536,38 +513,7 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        const encoding = contentEncoding(res.headers['content-encoding']);
         if (status >= 200 && status < 300) {
-          if (encoding === 'gzip') {
-            // Inflated on libuv's threads, not this one; bounded as a plain page is (a small
-            // answer may inflate to gigabytes).
-            clearTimeout(rateTimer);
-            gunzip(
-              Buffer.concat(chunks, length),
-              { maxOutputLength: watch.maxPageBytes },
-              (error, inflated) => {
-                if (failure) rejected(failure);
-                else if (!error) resolved(ownBuffer(inflated));
-                else if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-                  rejected(tooLarge(`more than that once inflated from ${length} bytes of gzip`));
-                else
-                  rejected(
-                    new MalformedListError(
-                      `the ${watch.resource} page is not valid gzip (Content-Encoding: gzip): ${error.message} (${url.pathname})`,
-                    ),
-                  );
-              },
-            );
-            return;
-          }
-          if (encoding !== 'identity') {
-            rejected(
-              new MalformedListError(
-                `the ${watch.resource} page is encoded as ${JSON.stringify(encoding.slice(0, 40))}, which was not asked for (${url.pathname})`,
-              ),
-            );
-            return;
-          }
           // A buffer of its own (not a slice of Node's pool), so a worker thread can take it over;
           // not zeroed first, as the chunks fill it whole.
           const body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
@@ -579,7 +525,7 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
           resolved(body);
           return;
         }
-        const text = errorText(Buffer.concat(chunks), encoding);
+        const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown = text;
         try {
           body = JSON.parse(text);
@@ -647,19 +593,6 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
     watch.signal.addEventListener('abort', onAbort, { once: true });
     req.end();
   });
-}
-
-/** The largest error answer read, once inflated: an API server's Status is a few hundred bytes. */
-const MAX_ERROR_BYTES = 1024 * 1024;
-
-/** An error answer's text (inflated when gzipped; what cannot be inflated is said, not guessed). */
-function errorText(body: Buffer, encoding: string): string {
-  if (encoding !== 'gzip') return body.toString('utf8');
-  try {
-    return gunzipSync(body, { maxOutputLength: MAX_ERROR_BYTES }).toString('utf8');
-  } catch {
-    return `(a gzip body of ${body.length} bytes that does not inflate within ${MAX_ERROR_BYTES} bytes)`;
-  }
 }
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
