@@ -113,12 +113,7 @@ export const STATIC_CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACC
 
 /** Whether the container sets (or names a source for) a static credential variable. */
 export function mentionsStaticCredentials(container: Container): boolean {
-  // A variable with a source is in `env` too (parse-files.ts sets every variable there): the
-  // environment, which the pod walk has just read, answers for nearly every container, without a
-  // look at the sources.
-  for (const variable of STATIC_CREDENTIAL_VARIABLES) {
-    if (container.env.has(variable) && container.sources.has(variable)) return true;
-  }
+  for (const variable of STATIC_CREDENTIAL_VARIABLES) if (container.sources.has(variable)) return true;
   return false;
 }
 
@@ -192,20 +187,10 @@ function factsOfPod(pod: Pod, currentRoleArn: string | undefined): number {
       break;
     }
   }
-  // The healthy pod, nearly every one: each container injected, none mentioning a static
-  // credential, and the token volume. Whichever containers are skipped, nothing then lacks and
-  // nothing mentions, so its annotations and labels are not looked at.
-  if (everyContainerClean(pod.containers) && hasTokenVolume(pod)) return bits;
   const unskipped = unskippedContainers(pod);
   if (unskipped.some(mentionsStaticCredentials)) bits |= POD_MENTIONS_STATIC_CREDENTIALS;
   if (lacksInjection(pod, withoutPodIdentity(unskipped))) bits |= POD_LACKS_INJECTION;
   return bits;
-}
-
-/** Whether every container has the injected variables and none mentions a static credential. */
-function everyContainerClean(containers: readonly Container[]): boolean {
-  for (const c of containers) if (!injected(c) || mentionsStaticCredentials(c)) return false;
-  return true;
 }
 
 /**

@@ -89,18 +89,17 @@ export function directorySink(dir: string): DirectorySink {
   // Folders this sink has made (or found): a cluster's files share one, and a fleet's collection
   // writes thousands of files. One that disappears while the sink writes is made again.
   const made = new Set<string>();
+  const makeFolder = async (folder: string) => {
+    await mkdir(folder, { recursive: true });
+    made.add(folder);
+  };
   const openIn = async (folder: string, temporary: string) => {
-    if (!made.has(folder)) {
-      await mkdir(folder, { recursive: true });
-      made.add(folder);
-    }
+    if (!made.has(folder)) await makeFolder(folder);
     try {
       return await open(temporary, 'w');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      made.delete(folder);
-      await mkdir(folder, { recursive: true });
-      made.add(folder);
+      await makeFolder(folder);
       return await open(temporary, 'w');
     }
   };

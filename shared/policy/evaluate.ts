@@ -327,9 +327,8 @@ export function conditionHolds(
     const matched = matchesAnyValue(condition.values, base, present, context, substituteVariables);
     return matched === undefined ? false : negated ? !matched : matched;
   }
-  const patterns = condition.values.map((value) => resolveValue(value, context, substituteVariables));
   const matchesAny = (requestValue: string): boolean | undefined =>
-    matchesAnyPattern(patterns, base, requestValue);
+    matchesAnyValue(condition.values, base, requestValue, context, substituteVariables);
   const results = requestValues.map(matchesAny);
   if (results.includes(undefined)) return false;
   // For a negated operator a request value "passes" when it matches none of the policy values.
@@ -354,21 +353,6 @@ function matchesAnyValue(
   let unknown = false;
   for (let i = 0; i < values.length; i++) {
     const result = valueMatches(base, resolveValue(values[i] as string, context, substitute), requestValue);
-    if (result === undefined) unknown = true;
-    else if (result) return true;
-  }
-  return unknown ? undefined : false;
-}
-
-/** {@link matchesAnyValue} over values already resolved (one list for several request values). */
-function matchesAnyPattern(
-  patterns: readonly Pattern[],
-  base: string,
-  requestValue: string,
-): boolean | undefined {
-  let unknown = false;
-  for (let i = 0; i < patterns.length; i++) {
-    const result = valueMatches(base, patterns[i] as Pattern, requestValue);
     if (result === undefined) unknown = true;
     else if (result) return true;
   }
