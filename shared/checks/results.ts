@@ -165,15 +165,26 @@ export interface ResultBuilder {
   notEvaluated(subject: Subject, reason: string, evidence?: Record<string, unknown>): CheckResult;
 }
 
-/** Result constructors bound to one check. */
+/**
+ * Result constructors bound to one check. A check that cannot judge a whole cluster gives every
+ * resource there the same reason: the message made of the last reason is reused for the next
+ * one equal to it, so those results share one string instead of a copy each.
+ */
 export function resultsFor(metadata: CheckMetadata): ResultBuilder {
+  let lastReason: string | undefined;
+  let lastMessage = '';
   return {
     pass: (subject, message, evidence = NO_EVIDENCE) =>
       new Result(metadata, 'pass', subject, message, evidence, null),
     fail: (subject, message, evidence, remediation) =>
       new Result(metadata, 'fail', subject, message, evidence, remediation),
-    notEvaluated: (subject, reason, evidence = NO_EVIDENCE) =>
-      new Result(metadata, 'not-evaluated', subject, `not evaluated: ${reason}`, evidence, null),
+    notEvaluated: (subject, reason, evidence = NO_EVIDENCE) => {
+      if (reason !== lastReason) {
+        lastReason = reason;
+        lastMessage = `not evaluated: ${reason}`;
+      }
+      return new Result(metadata, 'not-evaluated', subject, lastMessage, evidence, null);
+    },
   };
 }
 

@@ -182,3 +182,92 @@ describe('runAudit: a check result reported as the finding', () => {
     expect(Object.keys(passed)).toEqual(Object.keys(audit()[1]));
   });
 });
+
+describe('runAudit: the summary', () => {
+  const cluster = { accountId: '111122223333', region: 'eu-west-1', name: 'prod' } as Cluster;
+  const subject = (name: string) => serviceAccountSubject(cluster, { namespace: 'ns', name });
+  const checkOf = (id: string, severity: CheckMetadata['severity'], evaluate: Check['evaluate']): Check => ({
+    metadata: {
+      id,
+      name: id.toLowerCase(),
+      title: id,
+      severity,
+      scope: 'service-account',
+      risk: 'r',
+      remediation: 'm',
+      references: [],
+    },
+    reads: [],
+    evaluate,
+  });
+  const late = resultsFor({ id: 'TEST-009', name: 'late', title: 'late', severity: 'low' } as CheckMetadata);
+  const early = resultsFor({
+    id: 'TEST-001',
+    name: 'early',
+    title: 'early',
+    severity: 'high',
+  } as CheckMetadata);
+  // Run in this order: TEST-009 first, though the report sorts TEST-001's failures (more severe) first.
+  // The summary counts failures by check in the order the checks ran, not in the report's.
+  const catalogue = [
+    checkOf('TEST-009', 'low', () => [
+      late.fail(subject('a'), 'broken', {}, 'fix'),
+      late.notEvaluated(subject('b'), 'no data'),
+      late.notEvaluated(subject('c'), 'other reason'),
+      late.notEvaluated(subject('d'), 'no data'),
+      late.pass(subject('e'), 'fine'),
+    ]),
+    checkOf('TEST-001', 'high', () => [
+      early.fail(subject('a'), 'broken', {}, 'fix'),
+      early.fail(subject('b'), 'broken', {}, 'fix'),
+      early.fail(subject('c'), 'broken', {}, 'fix'),
+    ]),
+  ];
+  const fleet: Fleet = { accounts: [], inputErrors: [] } as unknown as Fleet;
+  const now = new Date('2026-06-01T00:00:00Z');
+
+  it('counts what the findings say, configuration applied, failures by check in the order the checks ran', () => {
+    const report = runAudit(fleet, {
+      now,
+      catalogue,
+      config: {
+        severities: { 'TEST-001': 'critical' },
+        exemptions: [{ checkId: 'TEST-001', scope: { serviceAccount: 'c' }, reason: 'known' }],
+      },
+    });
+    const count = (status: string) => report.findings.filter((f) => f.status === status).length;
+    expect(report.findings.map((f) => `${f.checkId} ${f.status}`).slice(0, 3)).toEqual([
+      'TEST-001 fail',
+      'TEST-001 fail',
+      'TEST-009 fail',
+    ]);
+    expect(report.summary).toMatchObject({
+      failed: count('fail'),
+      exempted: count('exempted'),
+      passed: count('pass'),
+      notEvaluated: count('not-evaluated'),
+      bySeverity: { critical: 2, high: 0, medium: 0, low: 1 },
+    });
+    expect([
+      report.summary.failed,
+      report.summary.exempted,
+      report.summary.passed,
+      report.summary.notEvaluated,
+    ]).toEqual([3, 1, 1, 3]);
+    expect(Object.entries(report.summary.byCheck)).toEqual([
+      ['TEST-009', 1],
+      ['TEST-001', 2],
+    ]);
+  });
+
+  it('words each not-evaluated result from its own reason, however the reasons alternate', () => {
+    const messages = runAudit(fleet, { now, catalogue })
+      .findings.filter((f) => f.status === 'not-evaluated')
+      .map((f) => `${f.serviceAccount}: ${f.message}`);
+    expect(messages).toEqual([
+      'b: not evaluated: no data',
+      'c: not evaluated: other reason',
+      'd: not evaluated: no data',
+    ]);
+  });
+});

@@ -382,6 +382,7 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
   const context = new AuditContext(fleet, options.now, options.iamCatalogue);
   const coverage = new Coverage(fleet, context);
   const findings: Finding[] = [];
+  const tally = new Tally();
   for (const check of checks) {
     const { id, name, title } = check.metadata;
     const severity = (config.severities[id] as Severity | undefined) ?? check.metadata.severity;
@@ -395,9 +396,13 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
         ? null
         : coverage.gapsOf(check.reads, evaluated instanceof Result ? evaluated : evaluated.subject);
       const result = gaps === null || gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
-      findings.push(
-        toFinding(result, { name, title, severity }, id === result.checkId ? activeExemptions : []),
+      const finding = toFinding(
+        result,
+        { name, title, severity },
+        id === result.checkId ? activeExemptions : [],
       );
+      tally.add(finding);
+      findings.push(finding);
     }
   }
   const evaluationMs = performance.now() - started;
@@ -407,7 +412,7 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
     evaluationMs,
     summary: summarise(
       fleet,
-      findings,
+      tally,
       checks,
       options.now,
       config.exemptions.filter((e) => !exemptionActive(e, options.now)),
@@ -460,26 +465,31 @@ function toFinding(
   };
 }
 
+/**
+ * The summary's counts, taken as each finding is made: the findings are then still in the order
+ * they were made, next to one another in memory, not scattered by the sort.
+ */
+class Tally {
+  readonly bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  readonly byCheck: Record<string, number> = {};
+  readonly counts: Record<FindingStatus, number> = { fail: 0, exempted: 0, pass: 0, 'not-evaluated': 0 };
+
+  add(finding: Finding): void {
+    this.counts[finding.status]++;
+    if (finding.status === 'fail') {
+      this.bySeverity[finding.severity]++;
+      this.byCheck[finding.checkId] = (this.byCheck[finding.checkId] ?? 0) + 1;
+    }
+  }
+}
+
 function summarise(
   fleet: Fleet,
-  findings: readonly Finding[],
+  { bySeverity, byCheck, counts }: Tally,
   checks: readonly Check[],
   now: Date,
   expiredExemptions: readonly Exemption[],
 ): AuditSummary {
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  const byCheck: Record<string, number> = {};
-  const counts: Record<FindingStatus, number> = { fail: 0, exempted: 0, pass: 0, 'not-evaluated': 0 };
-  // An index loop: it runs once an audit, over every finding, often before it is optimised, and
-  // a for-of there allocates an iterator result per finding.
-  for (let i = 0; i < findings.length; i++) {
-    const finding = findings[i] as Finding;
-    counts[finding.status]++;
-    if (finding.status === 'fail') {
-      bySeverity[finding.severity]++;
-      byCheck[finding.checkId] = (byCheck[finding.checkId] ?? 0) + 1;
-    }
-  }
   return {
     generatedAt: now.toISOString(),
     accounts: fleet.accounts.length,

@@ -98,13 +98,9 @@ export const check: Check = {
       const links = context.serviceAccountLinks(cluster);
       const probes = cluster.probes;
       if (probes === null) {
+        const reason = `cluster ${cluster.name} was not probed (irsa-audit check --live --probe)`;
         for (const link of links) {
-          out.push(
-            results.notEvaluated(
-              serviceAccountSubject(cluster, link.serviceAccount),
-              `cluster ${cluster.name} was not probed (irsa-audit check --live --probe)`,
-            ),
-          );
+          out.push(results.notEvaluated(serviceAccountSubject(cluster, link.serviceAccount), reason));
         }
         continue;
       }

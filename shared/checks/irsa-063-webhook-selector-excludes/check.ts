@@ -68,6 +68,7 @@ export const check: Check = {
       const webhooks = located ? located.map((l) => l.webhook) : [];
       if (located && webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
       const unrecorded = webhooks.filter((w) => w.namespaceSelector === null || w.objectSelector === null);
+      const unrecordedReason = `the snapshot does not record the namespaceSelector and objectSelector of webhook ${unrecorded.map((w) => w.name).join(', ')} (collected before they were kept)`;
       const pods = cluster.kubernetes?.pods;
       const namespaces = cluster.kubernetes?.namespaces ?? null;
       const namespaceIndex = namespaces ? new Map(namespaces.map((n) => [n.name, n])) : null;
@@ -78,12 +79,7 @@ export const check: Check = {
           continue;
         }
         if (unrecorded.length > 0) {
-          out.push(
-            results.notEvaluated(
-              subject,
-              `the snapshot does not record the namespaceSelector and objectSelector of webhook ${unrecorded.map((w) => w.name).join(', ')} (collected before they were kept)`,
-            ),
-          );
+          out.push(results.notEvaluated(subject, unrecordedReason));
           continue;
         }
         const selectors = webhooks.map((w) => ({
