@@ -181,6 +181,20 @@ describe('cdk synth as the CLI runs it', () => {
     }
   });
 
+  it("bundles the EC2 client into the auditor's function (loadEc2Sdk's import), nothing left to require at run time", () => {
+    const manifest = JSON.parse(readFileSync(join(cliOut, `${STACK_NAMES.stateless}.assets.json`), 'utf8'));
+    const dirs = Object.values(manifest.files as Record<string, { source: { path: string } }>)
+      .map((f) => f.source.path)
+      .filter((p) => p.startsWith('asset.'));
+    const auditor = dirs.find((dir) => readdirSync(join(cliOut, dir)).includes('iam-data')) as string;
+    const code = readFileSync(join(cliOut, auditor, 'index.mjs'), 'utf8');
+    expect(code).toContain('DescribeLaunchTemplateVersions');
+    // The package's name stays only as data (the SDK's user agent names it), never as a module
+    // to load at run time.
+    expect(code).not.toMatch(/\(\s*["']@aws-sdk\/client-ec2["']\s*\)/);
+    expect(code).not.toContain('IRSA_SDK_BUNDLED');
+  });
+
   it("ships the IAM action catalogue beside the auditor's bundle only, where IRSA-023 reads it", () => {
     const manifest = JSON.parse(readFileSync(join(cliOut, `${STACK_NAMES.stateless}.assets.json`), 'utf8'));
     const dirs = Object.values(manifest.files as Record<string, { source: { path: string } }>)

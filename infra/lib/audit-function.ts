@@ -178,6 +178,9 @@ export class AuditFunction extends Construct {
         sourcesContent: false,
         // The SDK versions the tests ran with, not the runtime's.
         bundleAwsSDK: true,
+        // The SDK is in the bundle: what loadEc2Sdk (shared/collectors/aws-clients.ts) imports
+        // is resolved at build time, not required at run time.
+        define: { IRSA_SDK_BUNDLED: 'true' },
         forceDockerBundling: false,
         logLevel: nodejs.LogLevel.WARNING,
         ...(props.iamCatalogue

@@ -4,6 +4,7 @@
  * groups name at once (numbers, `$Default`, `$Latest`).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import { loadEc2Sdk } from './aws-clients.ts';
 
 /** A launch template as a node group names it: by id, else by name. */
 export interface LaunchTemplateRef {
@@ -21,8 +22,8 @@ export async function describeLaunchTemplateVersions(
   template: LaunchTemplateRef,
   versions: readonly string[],
 ): Promise<Record<string, unknown>[]> {
-  // Loaded on first use, as the client is (aws-clients.ts).
-  const { DescribeLaunchTemplateVersionsCommand } = await import('@aws-sdk/client-ec2');
+  // Loaded on first use, as the client is.
+  const { DescribeLaunchTemplateVersionsCommand } = await loadEc2Sdk();
   const items: Record<string, unknown>[] = [];
   let nextToken: string | undefined;
   do {
