@@ -354,9 +354,10 @@ export interface DecodedItems extends Omit<DecodedPage, 'lines'> {
 /** Parses and trims one page of a list of `kind`. Never throws: a body that is not a list is `malformed`. */
 export function decodePage(kind: KubernetesKind, body: Uint8Array): DecodedPage {
   const page = decodePageItems(kind, body);
-  return { ...page, lines: page.lines.join(',\n') };
+  return { ...page, lines: page.lines.join(SEPARATOR) };
 }
 
+/** Between two items' lines, in a page's text and in {@link encodeLines}' bytes alike. */
 const SEPARATOR = ',\n';
 
 /**
