@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../model/fleet.ts';
-import { workloadOf } from './audit-context.ts';
+import { FIXTURE_NOW } from '../testing/check-harness.ts';
+import { healthyIrsa } from '../testing/fleet-builder.ts';
+import { AuditContext, workloadOf } from './audit-context.ts';
 
 function pod(owner: Pod['owner'], labels: Record<string, string> = {}): Pod {
   return {
@@ -54,5 +56,52 @@ describe('workloadOf', () => {
     ['a StatefulSet', { kind: 'StatefulSet', name: 'db' }, {}, { kind: 'StatefulSet', name: 'db' }],
   ])('%s', (_name, owner, labels, expected) => {
     expect(workloadOf(pod(owner, labels))).toEqual(expected);
+  });
+});
+
+describe('AuditContext derivations', () => {
+  const h = healthyIrsa();
+  const fleet = h.fleet.build();
+  const [cluster] = new AuditContext(fleet, FIXTURE_NOW).clusters;
+  const role = h.role;
+  if (!cluster) throw new Error('the healthy fleet has a cluster');
+  const derive = (context: AuditContext) => ({
+    index: context.serviceAccountIndex(cluster),
+    links: context.serviceAccountLinks(cluster),
+    workloads: context.workloads(cluster),
+    grants: context.roleGrantsByCluster(role),
+    ca: context.clusterCertificateAuthority(cluster),
+  });
+
+  it('works each one out once per audit and key, and anew in another audit', () => {
+    const context = new AuditContext(fleet, FIXTURE_NOW);
+    const first = derive(context);
+    const second = derive(context);
+    const other = derive(new AuditContext(fleet, FIXTURE_NOW));
+    for (const key of Object.keys(first) as (keyof typeof first)[]) {
+      expect(second[key], key).toBe(first[key]);
+      expect(other[key], key).not.toBe(first[key]);
+      expect(other[key], key).toEqual(first[key]);
+    }
+    // What each holds: the healthy fleet's one annotated ServiceAccount, its workload, its grant.
+    expect(first.links.map((l) => l.serviceAccount.name)).toEqual([h.serviceAccount.name]);
+    expect(first.index?.get(`${h.serviceAccount.namespace}/${h.serviceAccount.name}`)).toBe(
+      first.links[0]?.serviceAccount,
+    );
+    expect(first.workloads.map((w) => [w.kind, w.serviceAccountName])).toEqual([
+      ['Deployment', h.serviceAccount.name],
+    ]);
+    expect([...first.grants.keys()]).toEqual([cluster]);
+  });
+
+  it('keeps one derivation per key: another cluster gets its own', () => {
+    const two = healthyIrsa();
+    two.account.cluster('second');
+    const twoFleet = two.fleet.build();
+    const context = new AuditContext(twoFleet, FIXTURE_NOW);
+    const [a, b] = context.clusters;
+    if (!a || !b) throw new Error('two clusters');
+    expect(context.serviceAccountLinks(a)).not.toBe(context.serviceAccountLinks(b));
+    expect(context.serviceAccountLinks(b)).toEqual([]);
   });
 });

@@ -29,6 +29,7 @@ import {
   type TrustVerdict,
 } from '../policy/irsa-trust.ts';
 import { type BundleDecoding, decodeCertificateBundle } from './certificates.ts';
+import { keepShape, NO_FLEET } from './shapes.ts';
 
 export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export const AUDIENCE_ANNOTATION = 'eks.amazonaws.com/audience';
@@ -77,16 +78,24 @@ export interface Workload {
   readonly pods: readonly Pod[];
 }
 
-function memoize<K extends object, V>(compute: (key: K) => V): (key: K) => V {
-  const cache = new WeakMap<K, V>();
-  return (key) => {
-    let value = cache.get(key);
-    if (value === undefined && !cache.has(key)) {
-      value = compute(key);
-      cache.set(key, value);
+/**
+ * A derivation of one audit, worked out once per key (a fleet object) and kept for the audit. The
+ * derivation (a method of AuditContext, or a function of this module) is passed in at each call:
+ * it is never a closure made per audit. V8's optimised code embeds the closure it calls, and once
+ * an audit's closures are freed, every function that called them is thrown away and compiled
+ * again in the next audit of the same process (a warm Lambda, the benchmark). See shapes.ts.
+ */
+class PerAudit<K extends object, V> {
+  private readonly values = new WeakMap<K, V>();
+
+  get(context: AuditContext, key: K, derive: (this: AuditContext, key: K) => V): V {
+    let value = this.values.get(key);
+    if (value === undefined) {
+      value = derive.call(context, key);
+      this.values.set(key, value);
     }
-    return value as V;
-  };
+    return value;
+  }
 }
 
 /** The workload that owns a pod, derived from its owner reference alone (no ReplicaSet or Job objects needed). */
@@ -234,26 +243,35 @@ export class AuditContext {
   }
 
   /** An account's providers by issuer (lower case), the first one where several share it. */
-  private readonly providersByIssuer = memoize((account: Account): ReadonlyMap<string, OidcProvider> => {
+  private providersByIssuer(account: Account): ReadonlyMap<string, OidcProvider> {
+    return this.providersByIssuerOf.get(this, account, this.indexProviders);
+  }
+
+  private readonly providersByIssuerOf = new PerAudit<Account, ReadonlyMap<string, OidcProvider>>();
+
+  private indexProviders(account: Account): ReadonlyMap<string, OidcProvider> {
     const byIssuer = new Map<string, OidcProvider>();
     for (const provider of account.iam?.providers ?? []) {
       const issuer = issuerHostPath(provider.url).toLowerCase();
       if (!byIssuer.has(issuer)) byIssuer.set(issuer, provider);
     }
     return byIssuer;
-  });
+  }
 
   /**
    * The cluster CA (cluster.json) and a webhook's caBundle, each decoded once per audit: X.509
    * parsing is the costliest step per cluster, and IRSA-004 and IRSA-030 both read them.
    */
-  readonly clusterCertificateAuthority = memoize(
-    (cluster: Cluster): BundleDecoding => decodeCertificateBundle(cluster.info?.certificateAuthorityData),
-  );
+  private readonly clusterCas = new PerAudit<Cluster, BundleDecoding>();
+  private readonly webhookCas = new PerAudit<MutatingWebhook, BundleDecoding>();
 
-  readonly webhookCaBundle = memoize(
-    (webhook: MutatingWebhook): BundleDecoding => decodeCertificateBundle(webhook.caBundle),
-  );
+  clusterCertificateAuthority(cluster: Cluster): BundleDecoding {
+    return this.clusterCas.get(this, cluster, decodeClusterCa);
+  }
+
+  webhookCaBundle(webhook: MutatingWebhook): BundleDecoding {
+    return this.webhookCas.get(this, webhook, decodeWebhookCa);
+  }
 
   /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
   clustersWithIssuer(issuer: string): readonly Cluster[] {
@@ -308,14 +326,24 @@ export class AuditContext {
     return role ? { kind: 'found', role, account } : { kind: 'missing', accountId, roleName };
   }
 
+  private readonly serviceAccountIndexes = new PerAudit<
+    Cluster,
+    ReadonlyMap<string, ServiceAccount> | null
+  >();
+
   /** Service accounts of a cluster, keyed `namespace/name`; null when they were not collected. */
-  readonly serviceAccountIndex = memoize((cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null => {
-    const accounts = cluster.kubernetes?.serviceAccounts;
-    return accounts ? new Map(accounts.map((sa) => [`${sa.namespace}/${sa.name}`, sa])) : null;
-  });
+  serviceAccountIndex(cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null {
+    return this.serviceAccountIndexes.get(this, cluster, indexServiceAccounts);
+  }
+
+  private readonly links = new PerAudit<Cluster, readonly ServiceAccountLink[]>();
 
   /** The annotated service accounts of a cluster, with their role resolved. */
-  readonly serviceAccountLinks = memoize((cluster: Cluster): readonly ServiceAccountLink[] => {
+  serviceAccountLinks(cluster: Cluster): readonly ServiceAccountLink[] {
+    return this.links.get(this, cluster, this.linkServiceAccounts);
+  }
+
+  private linkServiceAccounts(cluster: Cluster): readonly ServiceAccountLink[] {
     const links: ServiceAccountLink[] = [];
     for (const sa of cluster.kubernetes?.serviceAccounts ?? []) {
       const roleArn = sa.annotations[ROLE_ARN_ANNOTATION];
@@ -330,7 +358,7 @@ export class AuditContext {
       });
     }
     return links;
-  });
+  }
 
   private readonly annotatedRoles = new Map<string, RoleResolution | null>();
 
@@ -349,8 +377,12 @@ export class AuditContext {
 
   private readonly trustCache = new WeakMap<ServiceAccountLink, TrustAssessment>();
 
+  private readonly partitions = new PerAudit<Role, string>();
+
   /** The partition of the role's ARN (`aws` when it names none): one split per role, not per ServiceAccount. */
-  private readonly partitionOf = memoize((role: Role): string => parseArn(role.arn)?.partition || 'aws');
+  private partitionOf(role: Role): string {
+    return this.partitions.get(this, role, partitionOfRole);
+  }
 
   /**
    * Whether the SA's role trusts a web-identity token of this SA from this cluster (IRSA-012/013/014),
@@ -388,11 +420,17 @@ export class AuditContext {
     });
   }
 
+  private readonly roleGrants = new PerAudit<Role, ReadonlyMap<Cluster, readonly ProviderGrant[]>>();
+
   /**
    * The web-identity grants of a role's trust grouped by the fleet cluster whose provider they name
    * (grants for providers of no cluster in the fleet are left out). Empty for an unparseable trust.
    */
-  readonly roleGrantsByCluster = memoize((role: Role): ReadonlyMap<Cluster, readonly ProviderGrant[]> => {
+  roleGrantsByCluster(role: Role): ReadonlyMap<Cluster, readonly ProviderGrant[]> {
+    return this.roleGrants.get(this, role, this.groupRoleGrants);
+  }
+
+  private groupRoleGrants(role: Role): ReadonlyMap<Cluster, readonly ProviderGrant[]> {
     const byCluster = new Map<Cluster, ProviderGrant[]>();
     if (!role.trust.ok) return byCluster;
     for (const grant of providerGrants(role.trust.policy)) {
@@ -401,15 +439,21 @@ export class AuditContext {
       }
     }
     return byCluster;
-  });
+  }
 
   /** Every role of every account whose IAM data was read. */
   get roles(): readonly Role[] {
     return this.fleet.accounts.flatMap((a) => a.iam?.roles ?? []);
   }
 
+  private readonly workloadsOf = new PerAudit<Cluster, readonly Workload[]>();
+
   /** Active pods (not Succeeded or Failed) grouped by workload and service account, in the order first seen. */
-  readonly workloads = memoize((cluster: Cluster): readonly Workload[] => {
+  workloads(cluster: Cluster): readonly Workload[] {
+    return this.workloadsOf.get(this, cluster, this.groupWorkloads);
+  }
+
+  private groupWorkloads(cluster: Cluster): readonly Workload[] {
     // Nested maps (namespace, kind, name, service account), not a key string per pod: no string
     // is built or hashed per pod but the Deployment name workloadOf cuts from its ReplicaSet's.
     const byNamespace = new Map<string, Map<string, Map<string, Map<string, Pod[]>>>>();
@@ -437,7 +481,24 @@ export class AuditContext {
       pods.push(pod);
     }
     return workloads;
-  });
+  }
+}
+
+function decodeClusterCa(cluster: Cluster): BundleDecoding {
+  return decodeCertificateBundle(cluster.info?.certificateAuthorityData);
+}
+
+function decodeWebhookCa(webhook: MutatingWebhook): BundleDecoding {
+  return decodeCertificateBundle(webhook.caBundle);
+}
+
+function indexServiceAccounts(cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null {
+  const accounts = cluster.kubernetes?.serviceAccounts;
+  return accounts ? new Map(accounts.map((sa) => [`${sa.namespace}/${sa.name}`, sa])) : null;
+}
+
+function partitionOfRole(role: Role): string {
+  return parseArn(role.arn)?.partition || 'aws';
 }
 
 function newMap<K, V>(): Map<K, V> {
@@ -452,3 +513,6 @@ function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => NoInfer<V>): V {
   }
   return value;
 }
+
+// See shapes.ts.
+keepShape(new AuditContext(NO_FLEET, new Date(0)));

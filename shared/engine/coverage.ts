@@ -12,7 +12,8 @@ import type { CheckResult, Subject } from '../checks/types.ts';
 import type { Account, Cluster, CollectionError, Fleet } from '../model/fleet.ts';
 import { isRoleArn } from '../policy/aws-names.ts';
 import { parseArn } from '../policy/irsa-trust.ts';
-import { type AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
+import { AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
+import { keepShape, NO_FLEET } from './shapes.ts';
 
 /**
  * What a check can read, named for the snapshot file or Kubernetes kind it comes from:
@@ -416,3 +417,6 @@ export function notEvaluatedFor(result: CheckResult, gaps: readonly UnreadInput[
     remediation: null,
   };
 }
+
+// See shapes.ts.
+keepShape(new Coverage(NO_FLEET, new AuditContext(NO_FLEET, new Date(0))));

@@ -20,6 +20,7 @@ import { wildcardMatch } from '../policy/evaluate.ts';
 import type { IamCatalogue } from '../policy/iam-catalogue.ts';
 import { AuditContext } from './audit-context.ts';
 import { Coverage, notEvaluatedFor } from './coverage.ts';
+import { keepShape } from './shapes.ts';
 
 export type FindingStatus = ResultStatus | 'exempted';
 
@@ -505,3 +506,7 @@ function summarise(
     expiredExemptions,
   };
 }
+
+// See shapes.ts.
+keepShape(new TextIds());
+keepShape(new Tally());

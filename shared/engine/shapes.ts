@@ -1,0 +1,23 @@
+/**
+ * One instance of each class an audit makes anew, kept for the life of the process.
+ *
+ * V8 gives the objects of a class their layout (a hidden class, or map) step by step as the
+ * constructor adds each field, and holds the maps of those steps only weakly: once the last
+ * AuditContext (or Coverage, Tally ...) of an audit is freed, so are its maps, and the next
+ * audit's objects get new ones. Every optimised function that checked the old maps (the checks'
+ * `evaluate`, the trust lookups, the sort) is then thrown away and compiled again, in every audit
+ * of a process that runs more than one (a warm Lambda, the benchmark). One live instance keeps
+ * the maps, and the code made for them, valid. The other half of the cure is in AuditContext:
+ * no closure made per audit (PerAudit).
+ */
+import type { Fleet } from '../model/fleet.ts';
+
+const kept: object[] = [];
+
+/** A fleet of nothing, for the instances kept here. */
+export const NO_FLEET: Fleet = Object.freeze({ accounts: [], inputErrors: [] });
+
+/** Keeps `instance` alive for the life of the process (see above). */
+export function keepShape(instance: object): void {
+  kept.push(instance);
+}
