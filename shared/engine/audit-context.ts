@@ -501,11 +501,12 @@ function partitionOfRole(role: Role): string {
   return parseArn(role.arn)?.partition || 'aws';
 }
 
-function newMap<K, V>(): Map<K, V> {
+export function newMap<K, V>(): Map<K, V> {
   return new Map();
 }
 
-function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => NoInfer<V>): V {
+/** The value of `key`, made with `create` and added when absent. */
+export function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => NoInfer<V>): V {
   let value = map.get(key);
   if (value === undefined) {
     value = create();

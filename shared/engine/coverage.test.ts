@@ -4,7 +4,10 @@ import { CHECKS_READING } from '../checks/audit-003-permission-missing/check.ts'
 import { CATALOGUE } from '../checks/catalogue.ts';
 import { classifyAwsError, safeMessage } from '../collectors/failures.ts';
 import type { Account, CollectionError, Fleet } from '../model/fleet.ts';
+import { FIXTURE_NOW } from '../testing/check-harness.ts';
+import { FleetBuilder, irsaTrustPolicy } from '../testing/fleet-builder.ts';
 import { INPUTS, inputsLeftUnread, legacyResource, unreadInputs } from './coverage.ts';
+import { runAudit } from './run-audit.ts';
 
 /** `IRSA-001, 002, 011..018; PODID-001..003` -> the catalogue ids it names (a bare number takes the last prefix). */
 function expand(list: string): string[] {
@@ -189,5 +192,44 @@ describe('the resource of an older api (`eks:ListClusters (us-east-1)`)', () => 
     expect(legacyResource(api)).toBe(api.slice('iam:ListRoles ('.length, -1));
     expect(legacyResource(`${api} `)).toBeNull();
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('a result whose ServiceAccount names a role in another account', () => {
+  // Cluster account A runs shop/api (role payments of account B) and shop/web (role web of B);
+  // reading payments' policies in B was denied.
+  const fleet = new FleetBuilder();
+  const a = fleet.account('111111111111');
+  const b = fleet.account('222222222222');
+  const cluster = a.cluster('demo');
+  a.provider(cluster.issuer);
+  cluster.webhook();
+  for (const name of ['api', 'web']) {
+    const role = b.role(
+      name === 'api' ? 'payments' : 'web',
+      irsaTrustPolicy(cluster.providerArn(), cluster.issuer, `system:serviceaccount:shop:${name}`),
+    );
+    cluster.serviceAccount('shop', name, { 'eks.amazonaws.com/role-arn': role.arn });
+  }
+  b.collectionErrors.push({
+    api: 'iam:ListAttachedRolePolicies',
+    code: 'AccessDenied',
+    message: 'not authorized',
+    class: 'denied',
+    role: 'payments',
+  });
+  const findings = runAudit(fleet.build(), { now: FIXTURE_NOW, checkIds: ['IRSA-018'] }).findings;
+  const of = (serviceAccount: string) => findings.find((f) => f.serviceAccount === serviceAccount);
+
+  it("is not evaluated when that role's reads failed there, naming the failure", () => {
+    expect(of('api')?.status).toBe('not-evaluated');
+    expect(of('api')?.message).toContain(
+      'iam:ListAttachedRolePolicies failed on role payments of account 222222222222',
+    );
+  });
+
+  it("stands when the failure was another role's", () => {
+    expect(of('web')?.status).not.toBe('not-evaluated');
+    expect(of('web')?.message).not.toContain('failed');
   });
 });

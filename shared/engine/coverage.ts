@@ -9,10 +9,10 @@
  * failed read. No check has to special-case a failure for this to hold.
  */
 import type { CheckResult, Subject } from '../checks/types.ts';
-import type { Account, Cluster, CollectionError, Fleet } from '../model/fleet.ts';
+import type { Account, Cluster, CollectionError, Fleet, ServiceAccount } from '../model/fleet.ts';
 import { isRoleArn } from '../policy/aws-names.ts';
 import { parseArn } from '../policy/irsa-trust.ts';
-import { AuditContext, ROLE_ARN_ANNOTATION } from './audit-context.ts';
+import { AuditContext, getOrAdd, newMap, ROLE_ARN_ANNOTATION } from './audit-context.ts';
 import { keepShape, NO_FLEET } from './shapes.ts';
 
 /**
@@ -279,7 +279,10 @@ export class Coverage {
   private readonly byInput = new Map<InputName, UnreadInput[]>();
   /** The same, by account too: a result's place names its account, and a fleet has many. */
   private readonly byInputAndAccount = new Map<InputName, Map<string, UnreadInput[]>>();
-  private readonly clusters = new Map<string, Cluster>();
+  /** The fleet's clusters by account, region and name: found without a key string per result. */
+  private readonly clusters = new Map<string, Map<string, Map<string, Cluster>>>();
+  /** Each cluster's role-arn annotations by namespace and ServiceAccount name (null: not collected). */
+  private readonly roleArns = new Map<Cluster, ReadonlyMap<string, ReadonlyMap<string, string>> | null>();
 
   constructor(
     fleet: Fleet,
@@ -295,8 +298,10 @@ export class Coverage {
       byAccount.set(unread.accountId, inAccount);
       inAccount.push(unread);
     }
-    for (const cluster of context.clusters)
-      this.clusters.set(`${cluster.accountId}/${cluster.region}/${cluster.name}`, cluster);
+    for (const cluster of context.clusters) {
+      const regions = getOrAdd(this.clusters, cluster.accountId, newMap);
+      getOrAdd(regions, cluster.region, newMap).set(cluster.name, cluster);
+    }
   }
 
   get empty(): boolean {
@@ -323,16 +328,13 @@ export class Coverage {
   private gapOf(read: InputRead, subject: SubjectPlace): UnreadInput | undefined {
     const anywhere = this.byInput.get(read.input);
     if (anywhere === undefined) return undefined;
-    // Only the failures of the place's account can cover it (covers() compares the account).
-    const inAccount = (accountId: string | null) =>
-      accountId === null ? anywhere : this.byInputAndAccount.get(read.input)?.get(accountId);
     const { accountId, region, cluster, roleName } = subject;
     switch (read.at) {
       case 'cluster':
         if (cluster === null) return undefined;
-        return firstCovering(inAccount(accountId), accountId, region, cluster, null);
+        return firstCovering(this.inAccount(read, anywhere, accountId), accountId, region, cluster, null);
       case 'account':
-        return firstCovering(inAccount(accountId), accountId, region, cluster, null);
+        return firstCovering(this.inAccount(read, anywhere, accountId), accountId, region, cluster, null);
       case 'region':
         // A result of no region (a role-level IRSA-017) does not depend on any region's clusters.
         if (region === null) return undefined;
@@ -341,14 +343,32 @@ export class Coverage {
         return firstCovering(anywhere, null, null, null, null);
       case 'subject-role':
         if (roleName === null) return undefined;
-        return firstCovering(inAccount(accountId), accountId, null, null, roleName);
+        return firstCovering(this.inAccount(read, anywhere, accountId), accountId, null, null, roleName);
       case 'role': {
         const arn = this.roleArnOf(subject);
         const role = arn === null ? null : this.roleOf(arn);
         if (role === null) return undefined;
-        return firstCovering(inAccount(role.accountId), role.accountId, null, null, role.name);
+        return firstCovering(
+          this.inAccount(read, anywhere, role.accountId),
+          role.accountId,
+          null,
+          null,
+          role.name,
+        );
       }
     }
+  }
+
+  /**
+   * The unread inputs of `read` that can cover a place of the account: only that account's
+   * failures can (covers() compares the account); all of them (`anywhere`) when the place names none.
+   */
+  private inAccount(
+    read: InputRead,
+    anywhere: readonly UnreadInput[],
+    accountId: string | null,
+  ): readonly UnreadInput[] | undefined {
+    return accountId === null ? anywhere : this.byInputAndAccount.get(read.input)?.get(accountId);
   }
 
   /** The role ARN the subject's ServiceAccount is annotated with, if any (well-formed or not). */
@@ -370,15 +390,31 @@ export class Coverage {
   }
 
   private roleArnOf(subject: SubjectPlace): string | null {
-    if (subject.cluster === null || subject.serviceAccount === null || subject.namespace === null)
-      return null;
-    const cluster = this.clusters.get(`${subject.accountId}/${subject.region}/${subject.cluster}`);
+    const { accountId, region, namespace, serviceAccount } = subject;
+    if (subject.cluster === null || serviceAccount === null || namespace === null) return null;
+    if (accountId === null || region === null) return null;
+    const cluster = this.clusters.get(accountId)?.get(region)?.get(subject.cluster);
     if (!cluster) return null;
-    const sa = this.context
-      .serviceAccountIndex(cluster)
-      ?.get(`${subject.namespace}/${subject.serviceAccount}`);
-    return sa?.annotations[ROLE_ARN_ANNOTATION] ?? null;
+    let roleArns = this.roleArns.get(cluster);
+    if (roleArns === undefined) {
+      roleArns = annotatedRoles(this.context.serviceAccountIndex(cluster));
+      this.roleArns.set(cluster, roleArns);
+    }
+    return roleArns?.get(namespace)?.get(serviceAccount) ?? null;
   }
+}
+
+/** The role-arn annotation of each ServiceAccount of the index, by namespace and name. */
+function annotatedRoles(
+  index: ReadonlyMap<string, ServiceAccount> | null,
+): ReadonlyMap<string, ReadonlyMap<string, string>> | null {
+  if (index === null) return null;
+  const byNamespace = new Map<string, Map<string, string>>();
+  for (const sa of index.values()) {
+    const roleArn = sa.annotations[ROLE_ARN_ANNOTATION];
+    if (roleArn !== undefined) getOrAdd(byNamespace, sa.namespace, newMap).set(sa.name, roleArn);
+  }
+  return byNamespace;
 }
 
 /** Where an unread input was, in words: `cluster payments (eu-west-1)`, `account 111122223333`. */
