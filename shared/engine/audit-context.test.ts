@@ -94,6 +94,25 @@ describe('AuditContext derivations', () => {
     expect([...first.grants.keys()]).toEqual([cluster]);
   });
 
+  it('decodes a certificate bundle once per content: the webhook holding the cluster CA, as on EKS', () => {
+    const context = new AuditContext(fleet, FIXTURE_NOW);
+    const webhook = cluster.kubernetes?.webhookConfigurations?.[0]?.webhooks[0];
+    if (!webhook?.caBundle) throw new Error('the healthy webhook has a caBundle');
+    expect(webhook.caBundle).toBe(cluster.info?.certificateAuthorityData);
+    const ca = context.clusterCertificateAuthority(cluster);
+    expect(ca.ok && ca.certificates.length).toBe(1);
+    expect(context.webhookCaBundle(webhook)).toBe(ca);
+    // Another bundle is its own decoding, and an empty one is not valid.
+    expect(context.webhookCaBundle({ ...webhook, caBundle: 'bm90IGEgY2VydA==' })).toMatchObject({
+      ok: false,
+      problem: 'not-pem',
+    });
+    expect(context.webhookCaBundle({ ...webhook, caBundle: null })).toMatchObject({
+      ok: false,
+      problem: 'empty',
+    });
+  });
+
   it('keeps one derivation per key: another cluster gets its own', () => {
     const two = healthyIrsa();
     two.account.cluster('second');

@@ -259,18 +259,28 @@ export class AuditContext {
   }
 
   /**
-   * The cluster CA (cluster.json) and a webhook's caBundle, each decoded once per audit: X.509
-   * parsing is the costliest step per cluster, and IRSA-004 and IRSA-030 both read them.
+   * The cluster CA (cluster.json) and a webhook's caBundle, decoded once per audit and content:
+   * X.509 parsing is the costliest step per cluster, IRSA-004 and IRSA-030 both read them, and on
+   * EKS the webhook's caBundle is the cluster CA itself.
    */
-  private readonly clusterCas = new PerAudit<Cluster, BundleDecoding>();
-  private readonly webhookCas = new PerAudit<MutatingWebhook, BundleDecoding>();
+  private readonly bundles = new Map<string, BundleDecoding>();
 
   clusterCertificateAuthority(cluster: Cluster): BundleDecoding {
-    return this.clusterCas.get(this, cluster, decodeClusterCa);
+    return this.certificateBundle(cluster.info?.certificateAuthorityData);
   }
 
   webhookCaBundle(webhook: MutatingWebhook): BundleDecoding {
-    return this.webhookCas.get(this, webhook, decodeWebhookCa);
+    return this.certificateBundle(webhook.caBundle);
+  }
+
+  private certificateBundle(base64Pem: string | null | undefined): BundleDecoding {
+    if (!base64Pem) return decodeCertificateBundle(base64Pem);
+    let decoded = this.bundles.get(base64Pem);
+    if (decoded === undefined) {
+      decoded = decodeCertificateBundle(base64Pem);
+      this.bundles.set(base64Pem, decoded);
+    }
+    return decoded;
   }
 
   /** The clusters of the fleet whose issuer is `issuer` (host/path, any case). */
@@ -482,14 +492,6 @@ export class AuditContext {
     }
     return workloads;
   }
-}
-
-function decodeClusterCa(cluster: Cluster): BundleDecoding {
-  return decodeCertificateBundle(cluster.info?.certificateAuthorityData);
-}
-
-function decodeWebhookCa(webhook: MutatingWebhook): BundleDecoding {
-  return decodeCertificateBundle(webhook.caBundle);
 }
 
 function indexServiceAccounts(cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null {
