@@ -113,6 +113,15 @@ describe('AuditContext derivations', () => {
     });
   });
 
+  it('holds no function of its own: a closure made per audit would be compiled into its callers and thrown away with it', () => {
+    // See PerAudit and shapes.ts: V8's optimised callers embed the closure they call, and every
+    // audit in the same process would then deoptimise them again.
+    const context = new AuditContext(fleet, FIXTURE_NOW);
+    derive(context);
+    const own = Object.entries(context).filter(([, value]) => typeof value === 'function');
+    expect(own.map(([key]) => key)).toEqual([]);
+  });
+
   it('keeps one derivation per key: another cluster gets its own', () => {
     const two = healthyIrsa();
     two.account.cluster('second');

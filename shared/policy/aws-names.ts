@@ -80,12 +80,16 @@ export type RoleArnParse =
   | { readonly ok: true; readonly arn: RoleArn }
   | { readonly ok: false; readonly problem: string };
 
+/** A parse that failed, and why. (Not a closure in parseRoleArn: it runs for every ServiceAccount.) */
+function fail(problem: string): RoleArnParse {
+  return { ok: false, problem };
+}
+
 /**
  * Parses an IAM role ARN by IAM's own rules, saying what is wrong when it is not one: the form,
  * the partition, the account id, the path, the name.
  */
 export function parseRoleArn(value: string): RoleArnParse {
-  const fail = (problem: string): RoleArnParse => ({ ok: false, problem });
   if (value !== value.trim()) return fail('it has spaces or line breaks around it');
   if (/^["']|["']$/.test(value)) return fail('it is quoted');
   const parts = value.split(':');
