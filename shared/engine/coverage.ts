@@ -371,7 +371,6 @@ export class Coverage {
     return accountId === null ? anywhere : this.byInputAndAccount.get(read.input)?.get(accountId);
   }
 
-  /** The role ARN the subject's ServiceAccount is annotated with, if any (well-formed or not). */
   /** Role ARNs already read: the same annotations come back for each result of each check. */
   private readonly roles = new Map<
     string,
@@ -389,6 +388,7 @@ export class Coverage {
     return role;
   }
 
+  /** The role ARN the subject's ServiceAccount is annotated with, if any (well-formed or not). */
   private roleArnOf(subject: SubjectPlace): string | null {
     const { accountId, region, namespace, serviceAccount } = subject;
     if (subject.cluster === null || serviceAccount === null || namespace === null) return null;
