@@ -3,6 +3,7 @@
  * fields are filled the same way everywhere.
  */
 import type { RoleResolution, ServiceAccountLink, Workload } from '../engine/audit-context.ts';
+import { keepShape } from '../engine/shapes.ts';
 import type { Cluster, ServiceAccount } from '../model/fleet.ts';
 import type { CheckMetadata, CheckResult, ResultStatus, Severity, Subject, WorkloadRef } from './types.ts';
 
@@ -208,3 +209,26 @@ export function foundRole(
     notEvaluated: role.kind === 'unaudited' ? role.why : `role ${role.roleName} does not exist (IRSA-011)`,
   };
 }
+
+// The layout of a Result outlives every audit (shapes.ts): a process's findings are freed with each
+// report, and with the last of them V8 would free the layout and throw away the code optimised for
+// it (the builders above, the engine's toFinding and tallies), to compile it again in the next audit.
+keepShape(
+  new Result(
+    {
+      id: '',
+      name: '',
+      title: '',
+      severity: 'low',
+      scope: 'workload',
+      risk: '',
+      remediation: '',
+      references: [],
+    },
+    'pass',
+    { ...EMPTY, workload: { kind: '', name: '' } },
+    '',
+    NO_EVIDENCE,
+    null,
+  ),
+);
