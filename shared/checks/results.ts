@@ -19,6 +19,9 @@ const EMPTY: Subject = {
 
 // The subjects below are written out field by field, in EMPTY's order (a finding's JSON keeps
 // it): one object per result, and there is a result per workload and ServiceAccount of the fleet.
+// Object literals, not spreads of EMPTY: a literal's layout lives as long as the code that makes it,
+// while a spread's is reached by transitions V8 holds weakly, freed with an audit's last subject,
+// and with it the code optimised for it (the Result constructor's, on Node 24; see shapes.ts).
 
 export function clusterSubject(cluster: Cluster): Subject {
   return {
@@ -66,15 +69,28 @@ export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
  * the finding belongs to that cluster's unit (history/record-audit.ts).
  */
 export function roleSubject(accountId: string, roleName: string, cluster: Cluster | null): Subject {
+  const region = cluster?.region ?? null;
+  const name = cluster?.name ?? null;
+  if (cluster && cluster.accountId !== accountId) {
+    return {
+      accountId,
+      region,
+      cluster: name,
+      namespace: null,
+      serviceAccount: null,
+      roleName,
+      workload: null,
+      resource: `${cluster.accountId}/${cluster.region}/${cluster.name}`,
+    };
+  }
   return {
-    ...EMPTY,
     accountId,
-    region: cluster?.region ?? null,
-    cluster: cluster?.name ?? null,
+    region,
+    cluster: name,
+    namespace: null,
+    serviceAccount: null,
     roleName,
-    ...(cluster && cluster.accountId !== accountId
-      ? { resource: `${cluster.accountId}/${cluster.region}/${cluster.name}` }
-      : {}),
+    workload: null,
   };
 }
 
@@ -83,7 +99,27 @@ export function accountSubject(
   resource?: string,
   region: string | null = null,
 ): Subject {
-  return { ...EMPTY, accountId, region, ...(resource === undefined ? {} : { resource }) };
+  if (resource === undefined) {
+    return {
+      accountId,
+      region,
+      cluster: null,
+      namespace: null,
+      serviceAccount: null,
+      roleName: null,
+      workload: null,
+    };
+  }
+  return {
+    accountId,
+    region,
+    cluster: null,
+    namespace: null,
+    serviceAccount: null,
+    roleName: null,
+    workload: null,
+    resource,
+  };
 }
 
 /** The evidence of a result that has none: one frozen object shared by every such result. */
