@@ -37,8 +37,21 @@ const NOT_COLON: CharSet = { test: (c) => c !== ':' };
 /** S3 bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html */
 const BUCKET_CHAR: CharSet = { test: (c) => /^[a-z0-9.-]$/.test(c) };
 
+/**
+ * Each character's token, made once: a pattern has a token per character, and an entry of an
+ * untrusted snapshot may be hundreds of thousands of characters long (a token and a closure made
+ * for each character, on each of the many matches IRSA-023 tries on it, took seconds). At most one
+ * per UTF-16 code unit, as a pattern is read by them.
+ */
+const LITERALS = new Map<string, Token>();
+
 function literal(char: string): Token {
-  return { star: false, set: { literal: char, test: (c) => c === char } };
+  let token = LITERALS.get(char);
+  if (token === undefined) {
+    token = { star: false, set: { literal: char, test: (c) => c === char } };
+    LITERALS.set(char, token);
+  }
+  return token;
 }
 
 function meets(a: CharSet, b: CharSet): boolean {

@@ -191,6 +191,14 @@ function editDistance(a: string, b: string, limit: number): number {
 
 const isPlaceholder = (entry: string) => /<[A-Za-z]+>/.test(entry);
 
+/**
+ * How many separators, from the end of a Resource entry, the search for its parent tries. An ARN
+ * has a handful; an entry of a snapshot is untrusted and may have hundreds of thousands (IAM itself
+ * caps a role's inline policies at 10,240 characters), and each try copies and matches the entry
+ * cut there: without a bound, quadratic in its length (an entry of 250,000 slashes took 5 s).
+ */
+const MAX_PARENT_CUTS = 32;
+
 /** The Resource entries on which the action works, derived from the ones written (module comment). */
 function correctedResources(
   resources: readonly string[],
@@ -200,10 +208,12 @@ function correctedResources(
   const out = new Set<string>();
   for (const entry of resources) {
     for (const type of types) {
-      // The parent: the entry cut at its last separator that leaves a matching ARN.
-      for (let cut = entry.length - 1; cut > 0; cut--) {
+      // The parent: the entry cut at its last separator that leaves a matching ARN (of the last
+      // MAX_PARENT_CUTS separators).
+      for (let cut = entry.length - 1, tries = 0; cut > 0 && tries < MAX_PARENT_CUTS; cut--) {
         const char = entry[cut];
         if (char !== '/' && char !== ':') continue;
+        tries++;
         const parent = entry.slice(0, cut);
         if (parent.split(':').length >= 6 && canMatchTemplate(parent, type.arn)) {
           out.add(parent);
