@@ -69,29 +69,15 @@ export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
  * the finding belongs to that cluster's unit (history/record-audit.ts).
  */
 export function roleSubject(accountId: string, roleName: string, cluster: Cluster | null): Subject {
-  const region = cluster?.region ?? null;
-  const name = cluster?.name ?? null;
-  if (cluster && cluster.accountId !== accountId) {
-    return {
-      accountId,
-      region,
-      cluster: name,
-      namespace: null,
-      serviceAccount: null,
-      roleName,
-      workload: null,
-      resource: `${cluster.accountId}/${cluster.region}/${cluster.name}`,
-    };
-  }
-  return {
+  return unscopedSubject(
     accountId,
-    region,
-    cluster: name,
-    namespace: null,
-    serviceAccount: null,
+    cluster?.region ?? null,
+    cluster?.name ?? null,
     roleName,
-    workload: null,
-  };
+    cluster && cluster.accountId !== accountId
+      ? `${cluster.accountId}/${cluster.region}/${cluster.name}`
+      : undefined,
+  );
 }
 
 export function accountSubject(
@@ -99,24 +85,27 @@ export function accountSubject(
   resource?: string,
   region: string | null = null,
 ): Subject {
+  return unscopedSubject(accountId, region, null, null, resource);
+}
+
+/** A subject without namespace, ServiceAccount or workload; `resource` (last) only when given. */
+function unscopedSubject(
+  accountId: string | null,
+  region: string | null,
+  cluster: string | null,
+  roleName: string | null,
+  resource: string | undefined,
+): Subject {
   if (resource === undefined) {
-    return {
-      accountId,
-      region,
-      cluster: null,
-      namespace: null,
-      serviceAccount: null,
-      roleName: null,
-      workload: null,
-    };
+    return { accountId, region, cluster, namespace: null, serviceAccount: null, roleName, workload: null };
   }
   return {
     accountId,
     region,
-    cluster: null,
+    cluster,
     namespace: null,
     serviceAccount: null,
-    roleName: null,
+    roleName,
     workload: null,
     resource,
   };
