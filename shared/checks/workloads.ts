@@ -16,13 +16,19 @@ import type { CheckResult } from './types.ts';
 /**
  * The walk of the checks that judge a workload against its ServiceAccount (IRSA-030, 031, 032):
  * on a cluster whose ServiceAccounts were not collected, every workload is not evaluated; else
- * `judgeIn(cluster)` (once per cluster, for what a check works out per cluster) judges each
- * workload, null meaning no result for it (its ServiceAccount asks nothing of the check).
+ * `judge` judges each workload, null meaning no result for it (its ServiceAccount asks nothing of
+ * the check), given what `perCluster` (when given) works out once for the cluster.
+ *
+ * `judge` and `perCluster` are functions of the check's module, not closures made in `evaluate`:
+ * V8 holds the code it optimised for a function expression only while one of its closures lives,
+ * so a closure made anew in each audit loses that code with the audit's garbage and is compiled
+ * again in the next audit of a warm process (shapes.ts; test/warm-audits.test.ts).
  */
-export function perWorkloadWithServiceAccount(
+export function perWorkloadWithServiceAccount<S = undefined>(
   context: AuditContext,
   results: ResultBuilder,
-  judgeIn: (cluster: Cluster) => (workload: Workload) => CheckResult | null,
+  judge: (cluster: Cluster, workload: Workload, state: S) => CheckResult | null,
+  perCluster?: (context: AuditContext, cluster: Cluster) => S,
 ): CheckResult[] {
   const out: CheckResult[] = [];
   for (const cluster of context.clusters) {
@@ -34,9 +40,9 @@ export function perWorkloadWithServiceAccount(
       }
       continue;
     }
-    const judge = judgeIn(cluster);
+    const state = perCluster ? perCluster(context, cluster) : (undefined as S);
     for (const workload of context.workloads(cluster)) {
-      const result = judge(workload);
+      const result = judge(cluster, workload, state);
       if (result !== null) out.push(result);
     }
   }

@@ -225,20 +225,36 @@ class TextIds {
 
   /** Each id's rank among the distinct values, in {@link compareText}'s order. */
   ranks(): Uint32Array {
-    return ranksOf(this.values, compareText);
+    return ranksOf(this.values, compareRankedText);
   }
 }
 
-/** Each item's rank (by index) in `compare`'s order. */
-function ranksOf<V>(items: readonly V[], compare: (a: V, b: V) => number): Uint32Array {
+/** An item to rank and its index. */
+interface Ranked<V> {
+  readonly item: V;
+  readonly id: number;
+}
+
+/**
+ * Each item's rank (by index) in the order of `compare`, which compares two {@link Ranked}. The
+ * comparators are functions of this module, not closures made per call: V8 would lose the code it
+ * optimised for such a closure with each audit's garbage (checks/workloads.ts).
+ */
+function ranksOf<V>(items: readonly V[], compare: (a: Ranked<V>, b: Ranked<V>) => number): Uint32Array {
+  const ranked: Ranked<V>[] = new Array(items.length);
+  for (let id = 0; id < items.length; id++) ranked[id] = { item: items[id] as V, id };
+  ranked.sort(compare);
   const rankOfId = new Uint32Array(items.length);
-  items
-    .map((_, id) => id)
-    .sort((a, b) => compare(items[a] as V, items[b] as V))
-    .forEach((id, rank) => {
-      rankOfId[id] = rank;
-    });
+  for (let rank = 0; rank < ranked.length; rank++) rankOfId[(ranked[rank] as Ranked<V>).id] = rank;
   return rankOfId;
+}
+
+function compareRankedText(a: Ranked<string>, b: Ranked<string>): number {
+  return compareText(a.item, b.item);
+}
+
+function compareRankedPlace(a: Ranked<Sortable>, b: Ranked<Sortable>): number {
+  return comparePlace(a.item, b.item);
 }
 
 /** Replaces each id of `column` by its rank. */
@@ -346,7 +362,7 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
     name[i] = names.id(workload?.name ?? '');
     resource[i] = resources.id(f.resource ?? '');
   }
-  toRanks(place, ranksOf(placeList, comparePlace));
+  toRanks(place, ranksOf<Sortable>(placeList, compareRankedPlace));
   // Status, severity and check in one number: below 4 * SEVERITIES.length * checks.
   const checkRank = checks.ranks();
   for (let i = 0; i < n; i++) {

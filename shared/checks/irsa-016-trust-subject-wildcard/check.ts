@@ -2,6 +2,7 @@ import { reads } from '../../engine/coverage.ts';
 import { wildcardMatch } from '../../policy/evaluate.ts';
 import {
   foreignIssuerConditions,
+  type ProviderGrant,
   serviceAccountSubject,
   subjectRestriction,
 } from '../../policy/irsa-trust.ts';
@@ -23,6 +24,18 @@ export const metadata: CheckMetadata = {
 const results = resultsFor(metadata);
 const MAX_LISTED = 50;
 
+/**
+ * The wildcard `sub` patterns of the grants that condition no other issuer (IRSA-017 judges those).
+ * A loop of the module, not callbacks made in `evaluate` for each role (see checks/workloads.ts).
+ */
+function wildcardPatternsOf(grants: readonly ProviderGrant[]): string[] {
+  const patterns: string[] = [];
+  for (const g of grants) {
+    if (foreignIssuerConditions(g).length === 0) patterns.push(...subjectRestriction(g).wildcardPatterns);
+  }
+  return patterns;
+}
+
 /** IRSA-016: no `:sub` value under StringLike contains `*` or `?`; lists the service accounts a pattern admits. */
 export const check: Check = {
   metadata,
@@ -34,9 +47,7 @@ export const check: Check = {
     for (const role of context.roles) {
       for (const [cluster, grants] of context.roleGrantsByCluster(role)) {
         const subject = roleSubject(role.accountId, role.name, cluster);
-        const patterns = grants
-          .filter((g) => foreignIssuerConditions(g).length === 0)
-          .flatMap((g) => subjectRestriction(g).wildcardPatterns);
+        const patterns = wildcardPatternsOf(grants);
         if (patterns.length === 0) {
           out.push(
             results.pass(subject, `role ${role.name} names exact service accounts for ${cluster.name}`),

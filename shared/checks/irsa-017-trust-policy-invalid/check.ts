@@ -1,5 +1,5 @@
 import { reads } from '../../engine/coverage.ts';
-import { foreignIssuerConditions } from '../../policy/irsa-trust.ts';
+import { foreignIssuerConditions, type ProviderGrant } from '../../policy/irsa-trust.ts';
 import { sh } from '../../sinks/shell.ts';
 import { resultsFor, roleSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -17,6 +17,22 @@ export const metadata: CheckMetadata = {
 };
 
 const results = resultsFor(metadata);
+
+/**
+ * The conditions of the grants on an issuer other than their Federated provider's. A loop of the
+ * module, not callbacks made in `evaluate` for each role (see checks/workloads.ts).
+ */
+function foreignConditionsOf(
+  grants: readonly ProviderGrant[],
+): { statement: number; provider: string; key: string }[] {
+  const foreign: { statement: number; provider: string; key: string }[] = [];
+  for (const g of grants) {
+    for (const c of foreignIssuerConditions(g)) {
+      foreign.push({ statement: g.statement.index, provider: g.providerArn, key: c.key });
+    }
+  }
+  return foreign;
+}
 
 /** IRSA-017: the trust parses; no statement conditions on an issuer other than its Federated provider. */
 export const check: Check = {
@@ -40,13 +56,7 @@ export const check: Check = {
       }
       for (const [cluster, grants] of context.roleGrantsByCluster(role)) {
         const subject = roleSubject(role.accountId, role.name, cluster);
-        const foreign = grants.flatMap((g) =>
-          foreignIssuerConditions(g).map((c) => ({
-            statement: g.statement.index,
-            provider: g.providerArn,
-            key: c.key,
-          })),
-        );
+        const foreign = foreignConditionsOf(grants);
         out.push(
           foreign.length === 0
             ? results.pass(subject, `the trust of ${role.name} is consistent for ${cluster.name}`)

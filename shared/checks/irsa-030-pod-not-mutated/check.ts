@@ -1,14 +1,15 @@
 import {
-  type AuditContext,
+  AuditContext,
   podIdentityWebhooks,
   ROLE_ARN_ANNOTATION,
   type Workload,
 } from '../../engine/audit-context.ts';
 import { sameCertificate } from '../../engine/certificates.ts';
 import { reads } from '../../engine/coverage.ts';
+import { keepShape, NO_CLUSTER, NO_FLEET } from '../../engine/shapes.ts';
 import type { Cluster, Pod } from '../../model/fleet.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
-import type { Check, CheckMetadata } from '../types.ts';
+import type { Check, CheckMetadata, CheckResult } from '../types.ts';
 import {
   hasTokenVolume,
   irsaContainers,
@@ -66,22 +67,67 @@ function webhookBroken(context: AuditContext, cluster: Cluster): boolean {
 type Cause = 'predates-annotation' | 'webhook-failing' | 'unknown';
 
 /**
+ * What IRSA-030 works out about a cluster, once and only if a failing workload needs it. A class
+ * of the module, not closures made in `evaluate`: see perWorkloadWithServiceAccount.
+ */
+class ClusterFacts {
+  private webhookBroken: boolean | undefined;
+  private latestMutated: string | null | undefined;
+
+  constructor(
+    private readonly context: AuditContext,
+    readonly cluster: Cluster,
+  ) {}
+
+  /** Whether the webhook is visibly broken. Certificate parsing is costly: judged once, if needed. */
+  brokenWebhook(): boolean {
+    this.webhookBroken ??= webhookBroken(this.context, this.cluster);
+    return this.webhookBroken;
+  }
+
+  /**
+   * The newest mutated pod of the cluster: a walk over every workload, made only once a workload
+   * fails and neither the annotation's time nor the webhook explains it (a healthy cluster, the
+   * common case, never needs it). Taken with the pods' facts, which this check works out for
+   * every workload anyway.
+   */
+  newestMutated(): string | null {
+    if (this.latestMutated !== undefined) return this.latestMutated;
+    let latest: string | null = null;
+    for (const w of this.context.workloads(this.cluster)) {
+      const created = newestMutatedPod(w);
+      if (created !== null && (latest === null || created > latest)) latest = created;
+    }
+    this.latestMutated = latest;
+    return latest;
+  }
+}
+
+function clusterFacts(context: AuditContext, cluster: Cluster): ClusterFacts {
+  return new ClusterFacts(context, cluster);
+}
+
+/** The latest creation time of the pods, '' when none records one. */
+function newestCreated(pods: readonly Pod[]): string {
+  let newest = '';
+  for (const pod of pods) {
+    const created = pod.creationTimestamp ?? '';
+    if (created > newest) newest = created;
+  }
+  return newest;
+}
+
+/**
  * Why the pods were not mutated. The annotation's write time (managedFields) settles it; else a
  * broken webhook explains it; else mutated pods created after these show the webhook works now.
  */
 function causeOf(
-  cluster: Cluster,
-  brokenWebhook: () => boolean,
+  facts: ClusterFacts,
   workload: Workload,
   failing: readonly Pod[],
   annotatedAt: string | null,
-  mutatedSince: () => string | null,
 ): { cause: Cause; why: string } {
-  const newest =
-    failing
-      .map((p) => p.creationTimestamp ?? '')
-      .sort()
-      .pop() ?? '';
+  const newest = newestCreated(failing);
   if (annotatedAt && newest) {
     return newest < annotatedAt
       ? {
@@ -93,13 +139,13 @@ function causeOf(
           why: `the pods were created after the annotation was set (${annotatedAt})`,
         };
   }
-  if (brokenWebhook())
+  if (facts.brokenWebhook())
     return { cause: 'webhook-failing', why: 'the pod identity webhook is missing or its caBundle is wrong' };
-  const mutated = newest ? mutatedSince() : null;
+  const mutated = newest ? facts.newestMutated() : null;
   if (mutated && mutated > newest) {
     return {
       cause: 'predates-annotation',
-      why: `the webhook mutated pods created later (${mutated}) in ${cluster.name}`,
+      why: `the webhook mutated pods created later (${mutated}) in ${facts.cluster.name}`,
     };
   }
   return {
@@ -108,75 +154,48 @@ function causeOf(
   };
 }
 
+/** IRSA-030's verdict on one workload. */
+function judgeWorkload(cluster: Cluster, workload: Workload, facts: ClusterFacts): CheckResult | null {
+  const sa = workload.serviceAccount;
+  const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
+  if (!sa || !roleArn?.trim()) return null; // no IRSA expected (or IRSA-033)
+  const subject = workloadSubject(cluster, workload);
+  const pods = podsWith(workload, POD_LACKS_INJECTION);
+  if (pods === null) {
+    return results.pass(subject, `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`);
+  }
+  const { cause, why } = causeOf(facts, workload, pods, sa.roleArnAnnotatedAt);
+  const advice =
+    cause === 'webhook-failing'
+      ? 'the webhook is failing: repair it (IRSA-003/004), then restart'
+      : cause === 'predates-annotation'
+        ? 'they predate the annotation: restart them'
+        : 'restart them; if new pods are still not mutated, the webhook is failing';
+  return results.fail(
+    subject,
+    `${pods.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
+    {
+      pods: podNames(pods),
+      missing: missingInjection(pods[0] as Pod),
+      cause,
+      why,
+      podCreated: pods.map((p) => p.creationTimestamp),
+    },
+    cause === 'webhook-failing'
+      ? `# fix the webhook first (see IRSA-003 / IRSA-004 for ${cluster.name}), then:\n${restartCommand(cluster, workload)}`
+      : restartCommand(cluster, workload),
+  );
+}
+
 /** IRSA-030: every container of a pod of an annotated SA carries the injected env, and the pod the token volume. */
 export const check: Check = {
   metadata,
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
   reads: reads('cluster', 'Pod', 'ServiceAccount'),
   evaluate(context) {
-    return perWorkloadWithServiceAccount(context, results, (cluster) => {
-      let webhookState: boolean | undefined;
-      // Certificate parsing is costly: judge the webhook once per cluster, and only if needed.
-      const brokenWebhook = () => {
-        webhookState ??= webhookBroken(context, cluster);
-        return webhookState;
-      };
-      // The newest mutated pod of the cluster: a walk over every pod, made only once a workload
-      // fails and neither the annotation's time nor the webhook explains it (a healthy cluster,
-      // the common case, never needs it).
-      let latestMutatedState: string | null | undefined;
-      const latestMutated = () => {
-        if (latestMutatedState !== undefined) return latestMutatedState;
-        let latest: string | null = null;
-        for (const w of context.workloads(cluster)) {
-          // Taken with the pods' facts, which this check works out for every workload anyway.
-          const created = newestMutatedPod(w);
-          if (created !== null && (latest === null || created > latest)) latest = created;
-        }
-        latestMutatedState = latest;
-        return latest;
-      };
-      return (workload) => {
-        const sa = workload.serviceAccount;
-        const roleArn = sa?.annotations[ROLE_ARN_ANNOTATION];
-        if (!sa || !roleArn?.trim()) return null; // no IRSA expected (or IRSA-033)
-        const subject = workloadSubject(cluster, workload);
-        const pods = podsWith(workload, POD_LACKS_INJECTION);
-        if (pods === null) {
-          return results.pass(
-            subject,
-            `the pods of ${workload.kind} ${workload.name} carry the IRSA injection`,
-          );
-        }
-        const { cause, why } = causeOf(
-          cluster,
-          brokenWebhook,
-          workload,
-          pods,
-          sa.roleArnAnnotatedAt,
-          latestMutated,
-        );
-        const advice =
-          cause === 'webhook-failing'
-            ? 'the webhook is failing: repair it (IRSA-003/004), then restart'
-            : cause === 'predates-annotation'
-              ? 'they predate the annotation: restart them'
-              : 'restart them; if new pods are still not mutated, the webhook is failing';
-        return results.fail(
-          subject,
-          `${pods.length} of ${workload.pods.length} pod(s) of ${workload.kind} ${workload.namespace}/${workload.name} (service account ${workload.serviceAccountName}, role ${roleArn}) run without the IRSA injection and use the node role; ${advice}.`,
-          {
-            pods: podNames(pods),
-            missing: missingInjection(pods[0] as Pod),
-            cause,
-            why,
-            podCreated: pods.map((p) => p.creationTimestamp),
-          },
-          cause === 'webhook-failing'
-            ? `# fix the webhook first (see IRSA-003 / IRSA-004 for ${cluster.name}), then:\n${restartCommand(cluster, workload)}`
-            : restartCommand(cluster, workload),
-        );
-      };
-    });
+    return perWorkloadWithServiceAccount(context, results, judgeWorkload, clusterFacts);
   },
 };
+
+// The layout of ClusterFacts outlives every audit (shapes.ts).
+keepShape(new ClusterFacts(new AuditContext(NO_FLEET, new Date(0)), NO_CLUSTER));
