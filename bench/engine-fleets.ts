@@ -259,10 +259,31 @@ function clusterObjects(
       });
     }
   });
+  // EKS's webhook as the API server returns it: the selectors defaulted and recorded, as a
+  // collection since they were kept writes them (IRSA-063 judges them against every pod).
   items.push({
     kind: 'MutatingWebhookConfiguration',
     metadata: { name: 'pod-identity-webhook' },
-    webhooks: [{ name: 'iam-for-pods.amazonaws.com', clientConfig: { caBundle: base64(CLUSTER_CA_A_PEM) } }],
+    webhooks: [
+      {
+        name: 'iam-for-pods.amazonaws.com',
+        clientConfig: { url: 'https://127.0.0.1:23443/mutate', caBundle: base64(CLUSTER_CA_A_PEM) },
+        failurePolicy: 'Ignore',
+        namespaceSelector: {},
+        objectSelector: {
+          matchExpressions: [
+            { key: 'eks.amazonaws.com/skip-pod-identity-webhook', operator: 'DoesNotExist' },
+          ],
+        },
+      },
+    ],
   });
+  // The namespace list (IRSA-063 reads the namespaces' labels).
+  for (let n = 0; n < Math.min(shape.namespaces, shape.serviceAccountsPerCluster); n++) {
+    items.push({
+      kind: 'Namespace',
+      metadata: { name: `ns-${n}`, labels: { 'kubernetes.io/metadata.name': `ns-${n}` } },
+    });
+  }
   return { roles, rolePolicies, items };
 }

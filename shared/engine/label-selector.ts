@@ -28,34 +28,54 @@ export function namespaceByName(namespace: string): KnownLabels {
   return { labels: { [NAMESPACE_NAME_LABEL]: namespace }, complete: false };
 }
 
-type Requirement = { key: string; operator: string; values: readonly string[] };
+/** One requirement of a selector: a `matchLabels` pair is `In` of its one value. */
+export type Requirement = {
+  readonly key: string;
+  readonly operator: string;
+  readonly values: readonly string[];
+};
+
+function verdictOf(holds: boolean): SelectorVerdict {
+  return holds ? 'match' : 'no-match';
+}
 
 function requirementVerdict(req: Requirement, known: KnownLabels): SelectorVerdict {
   const has = Object.hasOwn(known.labels, req.key);
   if (!has && !known.complete) return 'unknown';
   const value = has ? known.labels[req.key] : undefined;
-  const ok = (b: boolean): SelectorVerdict => (b ? 'match' : 'no-match');
   switch (req.operator) {
     case 'In':
-      return ok(value !== undefined && req.values.includes(value));
+      return verdictOf(value !== undefined && req.values.includes(value));
     case 'NotIn':
-      return ok(value === undefined || !req.values.includes(value));
+      return verdictOf(value === undefined || !req.values.includes(value));
     case 'Exists':
-      return ok(value !== undefined);
+      return verdictOf(value !== undefined);
     case 'DoesNotExist':
-      return ok(value === undefined);
+      return verdictOf(value === undefined);
     default:
       // The API server rejects any other operator; a snapshot holding one cannot be judged.
       return 'unknown';
   }
 }
 
-/** The selector's verdict on an object with these labels. */
-export function selectorVerdict(selector: LabelSelector, known: KnownLabels): SelectorVerdict {
-  const requirements: Requirement[] = [
-    ...Object.entries(selector.matchLabels).map(([key, value]) => ({ key, operator: 'In', values: [value] })),
-    ...selector.matchExpressions,
-  ];
+/**
+ * The selector's requirements, its `matchLabels` first: made once for a selector judged against
+ * many objects ({@link requirementsVerdict}), not once per object.
+ */
+export function requirementsOf(selector: LabelSelector): readonly Requirement[] {
+  const requirements: Requirement[] = [];
+  for (const [key, value] of Object.entries(selector.matchLabels)) {
+    requirements.push({ key, operator: 'In', values: [value] });
+  }
+  for (const expression of selector.matchExpressions) requirements.push(expression);
+  return requirements;
+}
+
+/** The verdict of a selector's requirements ({@link requirementsOf}) on an object with these labels. */
+export function requirementsVerdict(
+  requirements: readonly Requirement[],
+  known: KnownLabels,
+): SelectorVerdict {
   let verdict: SelectorVerdict = 'match';
   for (const req of requirements) {
     const v = requirementVerdict(req, known);
@@ -63,6 +83,11 @@ export function selectorVerdict(selector: LabelSelector, known: KnownLabels): Se
     if (v === 'unknown') verdict = 'unknown';
   }
   return verdict;
+}
+
+/** The selector's verdict on an object with these labels. */
+export function selectorVerdict(selector: LabelSelector, known: KnownLabels): SelectorVerdict {
+  return requirementsVerdict(requirementsOf(selector), known);
 }
 
 /**

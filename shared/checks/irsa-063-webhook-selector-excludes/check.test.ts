@@ -1,6 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { AuditContext } from '../../engine/audit-context.ts';
 import type { LabelSelector } from '../../model/fleet.ts';
 import { describeCheck } from '../../testing/check-harness.ts';
-import { type HealthyIrsa, healthyWith, mutatingWebhook } from '../../testing/fleet-builder.ts';
+import {
+  FleetBuilder,
+  type HealthyIrsa,
+  healthyWith,
+  irsaTrustPolicy,
+  mutatingWebhook,
+} from '../../testing/fleet-builder.ts';
 import { check } from './check.ts';
 
 const API = { accountId: '111122223333', cluster: 'demo', namespace: 'shop', serviceAccount: 'api' };
@@ -202,4 +210,69 @@ describeCheck(check, {
       expect: [API],
     },
   ],
+});
+
+/**
+ * The check's work grows with the cluster, not with its ServiceAccounts times its pods: it reads
+ * each pod's namespace a bounded number of times (the pods are counted through a proxy, nothing is
+ * timed). Filtering every pod of the cluster for each ServiceAccount, as it once did, read it
+ * 150 x 900 times here; on a cluster of 5,000 ServiceAccounts and 50,000 pods that took seconds.
+ */
+describe('IRSA-063 on a large cluster', () => {
+  const SERVICE_ACCOUNTS = 150;
+  const REPLICAS = 6;
+
+  function largeCluster(excludedNamespace: string | null) {
+    const builder = new FleetBuilder();
+    const account = builder.account();
+    const cluster = account.cluster('large');
+    account.provider(cluster.issuer);
+    cluster.webhook(undefined, undefined, {
+      namespaceSelector: excludedNamespace
+        ? sel({}, [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [excludedNamespace] }])
+        : sel({}),
+    });
+    for (let n = 0; n < 10; n++) cluster.namespace(`ns-${n}`);
+    for (let i = 0; i < SERVICE_ACCOUNTS; i++) {
+      const namespace = `ns-${i % 10}`;
+      const role = account.role(
+        `role-${i}`,
+        irsaTrustPolicy(cluster.providerArn(), cluster.issuer, `system:serviceaccount:${namespace}:sa-${i}`),
+      );
+      cluster.serviceAccount(namespace, `sa-${i}`, { 'eks.amazonaws.com/role-arn': role.arn });
+      cluster.deployment(namespace, `app-${i}`, REPLICAS, {
+        serviceAccountName: `sa-${i}`,
+        mutatedWith: role.arn,
+      });
+    }
+    const pods = cluster.kubernetes.pods;
+    if (!pods) throw new Error('the fixture has no pods');
+    let reads = 0;
+    cluster.kubernetes.pods = pods.map(
+      (pod) =>
+        new Proxy(pod, {
+          get(target, key, receiver) {
+            if (key === 'namespace') reads++;
+            return Reflect.get(target, key, receiver);
+          },
+        }),
+    );
+    return { fleet: builder.build(), pods: pods.length, reads: () => reads };
+  }
+
+  it.each([
+    ['every ServiceAccount passes', null, 0],
+    ['a namespace is excluded: its 15 ServiceAccounts fail', 'ns-3', 15],
+  ])('reads each pod a bounded number of times when %s', (_, excluded, failing) => {
+    const { fleet, pods, reads } = largeCluster(excluded);
+    const context = new AuditContext(fleet, new Date('2026-06-01T00:00:00Z'));
+    const before = reads();
+    const verdicts = check.evaluate(context);
+    expect(verdicts).toHaveLength(SERVICE_ACCOUNTS);
+    expect(verdicts.filter((v) => v.status === 'fail')).toHaveLength(failing);
+    expect(verdicts.filter((v) => v.status === 'pass')).toHaveLength(SERVICE_ACCOUNTS - failing);
+    expect(pods).toBe(SERVICE_ACCOUNTS * REPLICAS);
+    // Once to index the running pods, once more to group the workloads where one fails.
+    expect(reads() - before).toBeLessThanOrEqual(3 * pods);
+  });
 });
