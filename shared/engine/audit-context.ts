@@ -465,6 +465,36 @@ export class AuditContext {
     return this.workloadsOf.get(this, cluster, this.groupWorkloads);
   }
 
+  private readonly runningPodIndexes = new PerAudit<Cluster, ByServiceAccount<Pod> | null>();
+
+  /**
+   * The cluster's active pods (not Succeeded or Failed) that run as one ServiceAccount, in the
+   * snapshot's order; null when the pods were not collected. Indexed once per cluster and audit:
+   * a check that looked through every pod of the cluster for each ServiceAccount would take
+   * seconds on a cluster of thousands of each.
+   */
+  runningPodsOf(cluster: Cluster, namespace: string, serviceAccount: string): readonly Pod[] | null {
+    const index = this.runningPodIndexes.get(this, cluster, indexRunningPods);
+    return index === null ? null : (index.get(namespace)?.get(serviceAccount) ?? NONE);
+  }
+
+  private readonly workloadIndexes = new PerAudit<Cluster, ByServiceAccount<Workload>>();
+
+  /** The workloads of {@link workloads} whose pods run as one ServiceAccount, in their order. */
+  workloadsOfServiceAccount(
+    cluster: Cluster,
+    namespace: string,
+    serviceAccount: string,
+  ): readonly Workload[] {
+    return (
+      this.workloadIndexes.get(this, cluster, this.indexWorkloads).get(namespace)?.get(serviceAccount) ?? NONE
+    );
+  }
+
+  private indexWorkloads(cluster: Cluster): ByServiceAccount<Workload> {
+    return byServiceAccount(this.workloads(cluster));
+  }
+
   private groupWorkloads(cluster: Cluster): readonly Workload[] {
     // Nested maps (namespace, kind, name, service account), not a key string per pod: no string
     // is built or hashed per pod but the Deployment name workloadOf cuts from its ReplicaSet's.
@@ -494,6 +524,36 @@ export class AuditContext {
     }
     return workloads;
   }
+}
+
+/** Items by namespace, then ServiceAccount name; each group in the items' order. */
+type ByServiceAccount<T> = ReadonlyMap<string, ReadonlyMap<string, readonly T[]>>;
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `items` grouped by namespace and ServiceAccount: one pass, each group in the items' order. */
+function byServiceAccount<T extends { readonly namespace: string; readonly serviceAccountName: string }>(
+  items: readonly T[],
+  keep?: (item: T) => boolean,
+): ByServiceAccount<T> {
+  const index = new Map<string, Map<string, T[]>>();
+  for (const item of items) {
+    if (keep && !keep(item)) continue;
+    let names = index.get(item.namespace);
+    if (!names) {
+      names = new Map();
+      index.set(item.namespace, names);
+    }
+    const group = names.get(item.serviceAccountName);
+    if (group) group.push(item);
+    else names.set(item.serviceAccountName, [item]);
+  }
+  return index;
+}
+
+function indexRunningPods(cluster: Cluster): ByServiceAccount<Pod> | null {
+  const pods = cluster.kubernetes?.pods;
+  return pods ? byServiceAccount(pods, isActivePod) : null;
 }
 
 function indexServiceAccounts(cluster: Cluster): ReadonlyMap<string, ServiceAccount> | null {

@@ -1,5 +1,6 @@
-import { isActivePod, ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import type { PodIdentityAssociation } from '../../model/fleet.ts';
 import { sh } from '../../sinks/shell.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -17,6 +18,25 @@ export const metadata: CheckMetadata = {
 
 const results = resultsFor(metadata);
 
+/**
+ * The cluster's associations by namespace and ServiceAccount, the first of each kept (as a search
+ * of the list for each ServiceAccount finds it): one pass, where that search was one per SA.
+ */
+function firstAssociations(
+  associations: readonly PodIdentityAssociation[],
+): ReadonlyMap<string, ReadonlyMap<string, PodIdentityAssociation>> {
+  const index = new Map<string, Map<string, PodIdentityAssociation>>();
+  for (const a of associations) {
+    let names = index.get(a.namespace);
+    if (!names) {
+      names = new Map();
+      index.set(a.namespace, names);
+    }
+    if (!names.has(a.serviceAccount)) names.set(a.serviceAccount, a);
+  }
+  return index;
+}
+
 /** IRSA-021: an annotated SA has no EKS Pod Identity association too; says which mechanism its pods use. */
 export const check: Check = {
   metadata,
@@ -27,6 +47,7 @@ export const check: Check = {
     for (const cluster of context.clusters) {
       const links = context.serviceAccountLinks(cluster);
       const associations = cluster.podIdentityAssociations;
+      let byServiceAccount: ReadonlyMap<string, ReadonlyMap<string, PodIdentityAssociation>> | undefined;
       for (const link of links) {
         const sa = link.serviceAccount;
         const subject = serviceAccountSubject(cluster, sa);
@@ -34,18 +55,15 @@ export const check: Check = {
           out.push(results.notEvaluated(subject, 'pod-identity-associations.json could not be read'));
           continue;
         }
-        const association = associations.find(
-          (a) => a.namespace === sa.namespace && a.serviceAccount === sa.name,
-        );
+        byServiceAccount ??= firstAssociations(associations);
+        const association = byServiceAccount.get(sa.namespace)?.get(sa.name);
         if (!association) {
           out.push(results.pass(subject, `no Pod Identity association for ${sa.namespace}/${sa.name}`));
           continue;
         }
         let podIdentityPods = 0;
         let irsaPods = 0;
-        for (const pod of cluster.kubernetes?.pods ?? []) {
-          if (pod.namespace !== sa.namespace || pod.serviceAccountName !== sa.name || !isActivePod(pod))
-            continue;
+        for (const pod of context.runningPodsOf(cluster, sa.namespace, sa.name) ?? []) {
           if (pod.containers.some((c) => c.env.has('AWS_CONTAINER_CREDENTIALS_FULL_URI'))) podIdentityPods++;
           else if (pod.containers.some((c) => c.env.has('AWS_ROLE_ARN'))) irsaPods++;
         }

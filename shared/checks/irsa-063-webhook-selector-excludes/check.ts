@@ -1,9 +1,4 @@
-import {
-  clusterPodIdentityWebhooks,
-  isActivePod,
-  WEBHOOKS_NOT_COLLECTED,
-  type Workload,
-} from '../../engine/audit-context.ts';
+import { clusterPodIdentityWebhooks, WEBHOOKS_NOT_COLLECTED } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import {
   describeSelector,
@@ -88,32 +83,6 @@ function podsJudged(
   return out;
 }
 
-/**
- * `items` grouped by namespace and ServiceAccount, each group in the items' order: one pass over a
- * cluster's pods (or workloads), where a filter of them for each ServiceAccount would make the
- * check quadratic (5,000 ServiceAccounts and 50,000 pods: 250 million tests, seconds).
- */
-function byServiceAccount<T>(
-  items: readonly T[],
-  keep: (item: T) => boolean,
-  namespaceOf: (item: T) => string,
-  serviceAccountOf: (item: T) => string,
-): Map<string, Map<string, T[]>> {
-  const index = new Map<string, Map<string, T[]>>();
-  for (const item of items) {
-    if (!keep(item)) continue;
-    let names = index.get(namespaceOf(item));
-    if (!names) {
-      names = new Map();
-      index.set(namespaceOf(item), names);
-    }
-    const group = names.get(serviceAccountOf(item));
-    if (group) group.push(item);
-    else names.set(serviceAccountOf(item), [item]);
-  }
-  return index;
-}
-
 /** What the webhooks make of one namespace, the same for each of its ServiceAccounts. */
 interface NamespaceFacts {
   /** The namespace as the namespace list has it, if it does. */
@@ -162,18 +131,6 @@ function isNoMatch(verdict: SelectorVerdict): boolean {
 
 const NONE: readonly never[] = Object.freeze([]);
 
-function always(): boolean {
-  return true;
-}
-
-function namespaceOf(item: Pod | Workload): string {
-  return item.namespace;
-}
-
-function serviceAccountNameOf(item: Pod | Workload): string {
-  return item.serviceAccountName;
-}
-
 /**
  * IRSA-063: the pod identity webhook selects the namespace and the running pods of every
  * annotated ServiceAccount. A namespaceSelector is judged on the namespace's labels where the
@@ -196,7 +153,6 @@ export const check: Check = {
       if (located && webhooks.length === 0) continue; // IRSA-003 reports the missing webhook.
       const unrecorded = webhooks.filter((w) => w.namespaceSelector === null || w.objectSelector === null);
       const unrecordedReason = `the snapshot does not record the namespaceSelector and objectSelector of webhook ${unrecorded.map((w) => w.name).join(', ')} (collected before they were kept)`;
-      const pods = cluster.kubernetes?.pods;
       const namespaces = cluster.kubernetes?.namespaces ?? null;
       const namespaceIndex = namespaces ? new Map(namespaces.map((n) => [n.name, n])) : null;
       // The selectors as shown, the same for every ServiceAccount of the cluster.
@@ -206,11 +162,6 @@ export const check: Check = {
         objectSelector: describeSelector(w.objectSelector ?? EMPTY),
       }));
       const objectRequirements = webhooks.map((w) => requirementsOf(w.objectSelector ?? EMPTY));
-      // Running pods and workloads by namespace and ServiceAccount, each made once per cluster.
-      const runningPods = pods
-        ? byServiceAccount(pods, isActivePod, namespaceOf, serviceAccountNameOf)
-        : null;
-      let workloadIndex: Map<string, Map<string, Workload[]>> | undefined;
       const namespacesSeen = new Map<string, NamespaceFacts>();
       for (const { serviceAccount: sa } of links) {
         const subject = serviceAccountSubject(cluster, sa);
@@ -229,7 +180,7 @@ export const check: Check = {
           excluded: namespaceExcluded,
           shown: namespaceShown,
         } = namespaceFacts(namespaceIndex, webhooks, sa.namespace, namespacesSeen);
-        const running = runningPods ? (runningPods.get(sa.namespace)?.get(sa.name) ?? NONE) : null;
+        const running = context.runningPodsOf(cluster, sa.namespace, sa.name);
         const excluded = namespaceExcluded
           ? (running ?? NONE)
           : podsJudged(objectRequirements, namespaceVerdicts, running ?? NONE, 'no-match');
@@ -265,14 +216,9 @@ export const check: Check = {
               )
             : [];
           // A workload's pods share its ServiceAccount: only the ServiceAccount's own can hold them.
-          workloadIndex ??= byServiceAccount(
-            context.workloads(cluster),
-            always,
-            namespaceOf,
-            serviceAccountNameOf,
-          );
           const excludedSet = new Set(excluded);
-          const workloads = (workloadIndex.get(sa.namespace)?.get(sa.name) ?? NONE)
+          const workloads = context
+            .workloadsOfServiceAccount(cluster, sa.namespace, sa.name)
             .filter((wl) => wl.pods.some((p) => excludedSet.has(p)))
             .map((wl) =>
               wl.kind === 'Pod'
