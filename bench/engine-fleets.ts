@@ -3,7 +3,12 @@
  * a chosen size, and a fleet shaped like an organisation's (many accounts, each with clusters in
  * two regions and its own iam.json). Every cluster is built the same way, so both shapes break in
  * the same proportions: one ServiceAccount in 50 has a typo in its role's trust (IRSA-013), one in
- * 20 has unmutated pods (IRSA-030), one role in 100 has no policies (IRSA-018).
+ * 20 has unmutated pods (IRSA-030), one role in 100 has no policies (IRSA-018), one ServiceAccount
+ * in 50 also has a Pod Identity association (IRSA-021, PODID-001), one probe in 100 is refused
+ * (IRSA-040). Every cluster has what a collection writes today, so that every check has work
+ * (test/bench-smoke.test.ts): EKS's webhook with its selectors, the namespace list, the
+ * associations, add-ons, a node group (its role in iam.json, beside the cluster's IRSA roles) and
+ * the live probe's outcomes.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -98,9 +103,30 @@ export async function writeFleet(dir: string, shape: FleetShape): Promise<FleetS
       const issuer = `oidc.eks.${region}.amazonaws.com/id/${oidcIdFor(`${accountId}/${name}`)}`;
       const provider = `arn:aws:iam::${accountId}:oidc-provider/${issuer}`;
       providers.push({ Arn: provider, Url: issuer, ClientIDList: ['sts.amazonaws.com'] });
-      const cluster = clusterObjects(shape, clusterIndex, { accountId, name, issuer, provider });
+      const cluster = clusterObjects(shape, clusterIndex, { accountId, region, name, issuer, provider });
       roles.push(...cluster.roles);
       Object.assign(rolePolicies, cluster.rolePolicies);
+      // The role of the cluster's node group (nodegroups.json), with EKS's worker policies.
+      const nodeRole = `${name}-nodes`;
+      roles.push({
+        RoleName: nodeRole,
+        Arn: `arn:aws:iam::${accountId}:role/${nodeRole}`,
+        AssumeRolePolicyDocument: encodeURIComponent(
+          JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+            ],
+          }),
+        ),
+      });
+      rolePolicies[nodeRole] = {
+        AttachedPolicies: ['AmazonEKSWorkerNodePolicy', 'AmazonEC2ContainerRegistryReadOnly'].map((p) => ({
+          PolicyName: p,
+          PolicyArn: `arn:aws:iam::aws:policy/${p}`,
+        })),
+        PolicyNames: [],
+      };
       const clusterDir = join(dir, accountId, region, name);
       await mkdir(clusterDir, { recursive: true });
       await writeFile(
@@ -118,7 +144,10 @@ export async function writeFleet(dir: string, shape: FleetShape): Promise<FleetS
         join(clusterDir, 'kubernetes.json'),
         JSON.stringify({ apiVersion: 'v1', kind: 'List', items: cluster.items }),
       );
-      if (shape.failedReadEvery > 0 && clusterIndex % shape.failedReadEvery === shape.failedReadEvery - 1) {
+      const associationsFailed =
+        shape.failedReadEvery > 0 && clusterIndex % shape.failedReadEvery === shape.failedReadEvery - 1;
+      await writeClusterExtras(clusterDir, { accountId, name }, cluster, associationsFailed);
+      if (associationsFailed) {
         await writeFile(
           join(clusterDir, 'collection-errors.json'),
           JSON.stringify({
@@ -160,12 +189,88 @@ export async function writeFleet(dir: string, shape: FleetShape): Promise<FleetS
   return sizeOf(shape);
 }
 
+/**
+ * The files a collection writes beside a cluster's kubernetes.json, so that every check of the
+ * catalogue has work (a check that finds nothing to judge would hide its cost): the Pod Identity
+ * associations (unless their read failed), the add-ons with EKS's Pod Identity agent, one managed
+ * node group whose launch template requires IMDSv2 with a hop limit of 1 (IRSA-060, 061), and the
+ * live probe's outcomes.
+ */
+async function writeClusterExtras(
+  clusterDir: string,
+  where: { accountId: string; name: string },
+  cluster: { associations: unknown[]; probes: unknown[] },
+  associationsFailed: boolean,
+): Promise<void> {
+  const { accountId, name } = where;
+  if (!associationsFailed) {
+    await writeFile(
+      join(clusterDir, 'pod-identity-associations.json'),
+      JSON.stringify({ associations: cluster.associations }),
+    );
+  }
+  await writeFile(
+    join(clusterDir, 'addons.json'),
+    JSON.stringify({
+      addons: ['coredns', 'eks-pod-identity-agent', 'kube-proxy', 'vpc-cni'],
+      described: [
+        {
+          addon: {
+            addonName: 'eks-pod-identity-agent',
+            clusterName: name,
+            status: 'ACTIVE',
+            addonVersion: 'v1.3.4-eksbuild.1',
+            health: { issues: [] },
+          },
+        },
+      ],
+    }),
+  );
+  const template = { id: 'lt-0a1b2c3d4e5f60001', name: `${name}-general` };
+  await writeFile(
+    join(clusterDir, 'nodegroups.json'),
+    JSON.stringify({
+      nodegroups: ['general'],
+      described: [
+        {
+          nodegroup: {
+            nodegroupName: 'general',
+            clusterName: name,
+            status: 'ACTIVE',
+            nodeRole: `arn:aws:iam::${accountId}:role/${name}-nodes`,
+            amiType: 'AL2_x86_64',
+            launchTemplate: { ...template, version: '1' },
+          },
+        },
+      ],
+      launchTemplateVersions: [
+        {
+          LaunchTemplateId: template.id,
+          LaunchTemplateName: template.name,
+          VersionNumber: 1,
+          DefaultVersion: true,
+          LaunchTemplateData: {
+            MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+          },
+        },
+      ],
+    }),
+  );
+  await writeFile(join(clusterDir, 'probes.json'), JSON.stringify({ results: cluster.probes }));
+}
+
 /** One cluster's roles (with their policies) and its Kubernetes items. */
 function clusterObjects(
   shape: FleetShape,
   clusterIndex: number,
-  where: { accountId: string; name: string; issuer: string; provider: string },
-): { roles: unknown[]; rolePolicies: Record<string, unknown>; items: unknown[] } {
+  where: { accountId: string; region: string; name: string; issuer: string; provider: string },
+): {
+  roles: unknown[];
+  rolePolicies: Record<string, unknown>;
+  items: unknown[];
+  associations: unknown[];
+  probes: unknown[];
+} {
   const { accountId, issuer, provider } = where;
   // Role names are unique per account: prefix them with the cluster unless it is alone.
   const prefix = shape.clustersPerAccount * shape.accounts === 1 ? '' : `${where.name}-`;
@@ -207,14 +312,51 @@ function clusterObjects(
       },
     ]),
   );
-  const items: unknown[] = sas.map((sa) => ({
+  // One ServiceAccount in 10 asks for regional STS (IRSA-019, its pods' env: IRSA-032), one in 25
+  // sets its token's lifetime (IRSA-020).
+  const items: unknown[] = sas.map((sa, i) => ({
     kind: 'ServiceAccount',
     metadata: {
       namespace: sa.namespace,
       name: sa.name,
-      annotations: { 'eks.amazonaws.com/role-arn': roleArn(sa.role) },
+      annotations: {
+        'eks.amazonaws.com/role-arn': roleArn(sa.role),
+        ...((firstSa + i) % 10 === 3 ? { 'eks.amazonaws.com/sts-regional-endpoints': 'true' } : {}),
+        ...((firstSa + i) % 25 === 4 ? { 'eks.amazonaws.com/token-expiration': '43200' } : {}),
+      },
     },
   }));
+  // One ServiceAccount in 50 also has an EKS Pod Identity association (IRSA-021, PODID-001..006),
+  // and the live probe's outcome is recorded for every annotated one (IRSA-040), one in 100 refused.
+  const associations = sas.flatMap((sa, i) =>
+    (firstSa + i) % 50 === 5
+      ? [
+          {
+            clusterName: where.name,
+            namespace: sa.namespace,
+            serviceAccount: sa.name,
+            roleArn: roleArn(sa.role),
+            associationArn: `arn:aws:eks:${where.region}:${accountId}:podidentityassociation/${where.name}/a-${i}`,
+            associationId: `a-${i}`,
+          },
+        ]
+      : [],
+  );
+  const probes = sas.map((sa, i) => {
+    const refused = (firstSa + i) % 100 === 9;
+    return {
+      namespace: sa.namespace,
+      serviceAccount: sa.name,
+      roleArn: roleArn(sa.role),
+      audience: 'sts.amazonaws.com',
+      outcome: refused ? 'fail' : 'pass',
+      errorCode: refused ? 'AccessDenied' : null,
+      message: refused ? 'Not authorized to perform sts:AssumeRoleWithWebIdentity' : null,
+      assumedRoleArn: refused
+        ? null
+        : `arn:aws:sts::${accountId}:assumed-role/${roleName(sa.role)}/irsa-audit-probe`,
+    };
+  });
   sas.forEach((sa, i) => {
     const mutated = (firstSa + i) % 20 !== 11; // one SA in 20 has unmutated pods (IRSA-030)
     for (let p = 0; p < shape.podsPerServiceAccount; p++) {
@@ -285,5 +427,5 @@ function clusterObjects(
       metadata: { name: `ns-${n}`, labels: { 'kubernetes.io/metadata.name': `ns-${n}` } },
     });
   }
-  return { roles, rolePolicies, items };
+  return { roles, rolePolicies, items, associations, probes };
 }

@@ -1,6 +1,13 @@
 /** Keeps the benchmark script working (it is not part of the suite's timing: no figures are asserted). */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CATALOGUE } from '#shared/checks/catalogue.ts';
+import { runAudit } from '#shared/engine/run-audit.ts';
+import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import { organisation, singleCluster, writeFleet } from '../bench/engine-fleets.ts';
 import { REPO_ROOT } from './support/run-cli.ts';
 
 describe('npm run bench', () => {
@@ -36,6 +43,30 @@ describe('npm run bench', () => {
     expect(perRun).toHaveLength(5);
     for (const line of perRun) {
       expect(line.trim().match(/\d[\d,]*\/\d[\d,]* \(\d[\d,]*\)/g)).toHaveLength(2);
+    }
+  });
+
+  // A check the benchmark's fleets give nothing to judge hides its cost: IRSA-063 and IRSA-021 were
+  // quadratic in the cluster's pods and associations while the fleets had no webhook selectors and
+  // no associations (not evaluated, or nothing to do).
+  it.each([
+    ['one cluster', singleCluster(200, 80)],
+    ['the organisation', organisation(40)],
+  ])('gives every check of the catalogue something to pass or fail (%s)', async (_, shape) => {
+    const dir = mkdtempSync(join(tmpdir(), 'irsa-bench-fleet-'));
+    try {
+      await writeFleet(dir, shape);
+      const fleet = await loadFleet(dir);
+      expect(fleet.inputErrors).toEqual([]);
+      const report = runAudit(fleet, { now: new Date('2026-06-01T00:00:00Z') });
+      const judged = new Set(
+        report.findings.filter((f) => f.status === 'pass' || f.status === 'fail').map((f) => f.checkId),
+      );
+      // PODID-005 leaves a ServiceAccount that has the IRSA annotation too to IRSA-021 (not evaluated):
+      // the fleets' associations are all of annotated ServiceAccounts.
+      expect(CATALOGUE.map((c) => c.metadata.id).filter((id) => !judged.has(id))).toEqual(['PODID-005']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
