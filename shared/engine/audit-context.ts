@@ -123,6 +123,26 @@ export function workloadOf(pod: Pod): { kind: string; name: string } {
   return owner;
 }
 
+/**
+ * Whether `pod` belongs to the workload of `other`, judged on what {@link workloadOf} reads of an
+ * owned pod (its owner, and a ReplicaSet's pod-template-hash) and the workload's namespace and
+ * ServiceAccount. False for a pod without an owner, or owned by its Node: each is its own workload.
+ */
+function sameOwnerAs(pod: Pod, other: Pod): boolean {
+  const owner = pod.owner;
+  const otherOwner = other.owner;
+  return (
+    owner !== null &&
+    otherOwner !== null &&
+    owner.kind !== 'Node' &&
+    owner.kind === otherOwner.kind &&
+    owner.name === otherOwner.name &&
+    pod.namespace === other.namespace &&
+    pod.serviceAccountName === other.serviceAccountName &&
+    pod.labels['pod-template-hash'] === other.labels['pod-template-hash']
+  );
+}
+
 export const WEBHOOK_CONFIGURATION_NAME = 'pod-identity-webhook';
 export const WEBHOOK_NAME = 'iam-for-pods.amazonaws.com';
 
@@ -501,8 +521,17 @@ export class AuditContext {
     const byNamespace = new Map<string, Map<string, Map<string, Map<string, Pod[]>>>>();
     const workloads: Workload[] = [];
     const accounts = this.serviceAccountIndex(cluster);
+    // A list holds pods by name, so a ReplicaSet's replicas come one after another: a pod with the
+    // same owner, pod-template-hash, namespace and ServiceAccount as the pod before it (what
+    // workloadOf reads of an owned pod) joins that pod's workload without a lookup.
+    let last: Pod | null = null;
+    let lastPods: Pod[] | null = null;
     for (const pod of cluster.kubernetes?.pods ?? []) {
       if (!isActivePod(pod)) continue;
+      if (last !== null && lastPods !== null && sameOwnerAs(pod, last)) {
+        lastPods.push(pod);
+        continue;
+      }
       const owner = workloadOf(pod);
       const byKind = getOrAdd(byNamespace, pod.namespace, newMap);
       const byName = getOrAdd(byKind, owner.kind, newMap);
@@ -521,6 +550,8 @@ export class AuditContext {
         });
       }
       pods.push(pod);
+      last = pod;
+      lastPods = pods;
     }
     return workloads;
   }

@@ -264,15 +264,20 @@ function toRanks(column: Uint32Array, rankOfId: Uint32Array): Uint32Array {
 }
 
 /**
- * Reorders `order` (indexes) stably by `keys[index]`, each below `size`: one counting-sort pass,
+ * Reorders `order` (indexes) stably by `keys[index]`, each below `size`, into `out` (as long as
+ * `order`), which it returns; `order` itself when every key is the same. One counting-sort pass,
  * linear in the items and the keys' range.
  */
-function countingSortPass(order: Uint32Array, keys: Uint32Array, size: number): Uint32Array {
+function countingSortPass(
+  order: Uint32Array,
+  keys: Uint32Array,
+  size: number,
+  out: Uint32Array,
+): Uint32Array {
   if (size <= 1) return order;
   const starts = new Uint32Array(size + 1);
   for (let i = 0; i < order.length; i++) (starts[(keys[order[i] as number] as number) + 1] as number)++;
   for (let k = 0; k < size; k++) starts[k + 1] = (starts[k + 1] as number) + (starts[k] as number);
-  const out = new Uint32Array(order.length);
   for (let i = 0; i < order.length; i++) {
     const index = order[i] as number;
     const key = keys[index] as number;
@@ -300,6 +305,8 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
   const checks = new TextIds();
   const place = new Uint32Array(n);
   const head = new Uint32Array(n);
+  // Status and severity, read in the same pass as the rest: a finding is read once.
+  const statusSeverity = new Uint8Array(n);
   // The identity fields, in IDENTITY_FIELDS' order, each read by its own line below (one call
   // site per field, rather than one call site through a list of accessors).
   const identities = IDENTITY_FIELDS.map(() => new TextIds());
@@ -354,6 +361,7 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
       last = f;
     }
     head[i] = checks.id(f.checkId);
+    statusSeverity[i] = STATUS_ORDER[f.status] * SEVERITIES.length + severityRank(f.severity);
     namespace[i] = namespaces.id(f.namespace ?? '');
     serviceAccount[i] = serviceAccounts.id(f.serviceAccount ?? '');
     role[i] = roles.id(f.roleName ?? '');
@@ -365,11 +373,9 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
   toRanks(place, ranksOf<Sortable>(placeList, compareRankedPlace));
   // Status, severity and check in one number: below 4 * SEVERITIES.length * checks.
   const checkRank = checks.ranks();
+  const checkCount = checks.size;
   for (let i = 0; i < n; i++) {
-    const f = findings[i] as T;
-    head[i] =
-      (STATUS_ORDER[f.status] * SEVERITIES.length + severityRank(f.severity)) * checks.size +
-      (checkRank[head[i] as number] as number);
+    head[i] = (statusSeverity[i] as number) * checkCount + (checkRank[head[i] as number] as number);
   }
   const columns: { keys: Uint32Array; size: number }[] = [
     { keys: place, size: placeList.length },
@@ -381,9 +387,15 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
   ];
   let order: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
+  // Two buffers, each pass writing into the one it does not read.
+  let spare: Uint32Array = new Uint32Array(n);
   for (let c = columns.length - 1; c >= 0; c--) {
     const column = columns[c] as { keys: Uint32Array; size: number };
-    order = countingSortPass(order, column.keys, column.size);
+    const sorted = countingSortPass(order, column.keys, column.size, spare);
+    if (sorted !== order) {
+      spare = order;
+      order = sorted;
+    }
   }
   const unsorted = findings.slice();
   for (let i = 0; i < n; i++) findings[i] = unsorted[order[i] as number] as T;
@@ -398,12 +410,32 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
   const started = performance.now();
   const context = new AuditContext(fleet, options.now, options.iamCatalogue);
   const coverage = new Coverage(fleet, context);
-  const findings: Finding[] = [];
-  const tally = new Tally();
+  // Every check's results first, then one array of findings of the exact size: grown by a push
+  // per finding, it would be copied a dozen times, each copy a large object of V8's.
+  const evaluated: (readonly CheckResult[])[] = [];
+  let total = 0;
   for (const check of checks) {
+    const results = check.evaluate(context);
+    evaluated.push(results);
+    total += results.length;
+  }
+  const findings: Finding[] = new Array(total);
+  const tally = new Tally();
+  let at = 0;
+  for (let c = 0; c < checks.length; c++) {
+    const check = checks[c] as Check;
     const severity =
       (config.severities[check.metadata.id] as Severity | undefined) ?? check.metadata.severity;
-    addFindings(check, check.evaluate(context), severity, coverage, activeExemptions, tally, findings);
+    at = addFindings(
+      check,
+      evaluated[c] as readonly CheckResult[],
+      severity,
+      coverage,
+      activeExemptions,
+      tally,
+      findings,
+      at,
+    );
   }
   const evaluationMs = performance.now() - started;
   sortFindings(findings);
@@ -422,11 +454,11 @@ export function runAudit(fleet: Fleet, options: AuditOptions): AuditReport {
 
 /**
  * One check's results as findings: each judged against the failed reads (coverage), given the
- * configured severity and the active exemptions, counted, and added to `findings`. A function of
- * its own rather than runAudit's inner loop: V8 optimises it as a whole and keeps it from one audit
- * to the next, where runAudit's loop would be compiled anew (on-stack) in every audit, runAudit's
- * code being thrown away at the end of the one before, at the report it builds (whose layout an
- * audit's end frees).
+ * configured severity and the active exemptions, counted, and written into `findings` from index
+ * `from`; returns the index after the last. A function of its own rather than runAudit's inner
+ * loop: V8 optimises it as a whole and keeps it from one audit to the next, where runAudit's loop
+ * would be compiled anew (on-stack) in every audit, runAudit's code being thrown away at the end of
+ * the one before, at the report it builds (whose layout an audit's end frees).
  */
 function addFindings(
   check: Check,
@@ -436,8 +468,10 @@ function addFindings(
   activeExemptions: readonly Exemption[],
   tally: Tally,
   findings: Finding[],
-): void {
+  from: number,
+): number {
   const { id, name, title } = check.metadata;
+  let at = from;
   for (let i = 0; i < results.length; i++) {
     const evaluated = results[i] as CheckResult;
     // A verdict that rests on an input the collection could not read is not a verdict.
@@ -453,8 +487,9 @@ function addFindings(
       id === result.checkId ? activeExemptions : [],
     );
     tally.add(finding);
-    findings.push(finding);
+    findings[at++] = finding;
   }
+  return at;
 }
 
 function toFinding(

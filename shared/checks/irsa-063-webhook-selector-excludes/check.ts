@@ -40,34 +40,33 @@ function and(a: SelectorVerdict, b: SelectorVerdict): SelectorVerdict {
   return a === 'unknown' || b === 'unknown' ? 'unknown' : 'match';
 }
 
-/** A pod reaches the webhook when any pod identity webhook selects both its namespace and it. */
-function any(verdicts: readonly SelectorVerdict[]): SelectorVerdict {
-  if (verdicts.includes('match')) return 'match';
-  return verdicts.includes('unknown') ? 'unknown' : 'no-match';
-}
-
 /**
  * Whether the webhooks select the pod, given their verdicts on its namespace and the requirements
- * of their objectSelectors (both in the webhooks' order).
+ * of their objectSelectors (both in the webhooks' order). A pod reaches the webhook when any pod
+ * identity webhook selects both its namespace and it: `match` if one does, else `unknown` if one
+ * may, else `no-match`. Without a list of the webhooks' verdicts: this runs for every running pod
+ * of an annotated ServiceAccount.
  */
 function podVerdict(
   objectRequirements: readonly (readonly Requirement[])[],
   namespaceVerdicts: readonly SelectorVerdict[],
   pod: Pod,
 ): SelectorVerdict {
-  const verdicts: SelectorVerdict[] = [];
+  let unknown = false;
   for (let i = 0; i < objectRequirements.length; i++) {
-    verdicts.push(
-      and(
-        namespaceVerdicts[i] ?? 'unknown',
-        requirementsVerdict(objectRequirements[i] as readonly Requirement[], {
-          labels: pod.labels,
-          complete: true,
-        }),
-      ),
+    const namespaceVerdict = namespaceVerdicts[i] ?? 'unknown';
+    if (namespaceVerdict === 'no-match') continue;
+    const verdict = and(
+      namespaceVerdict,
+      requirementsVerdict(objectRequirements[i] as readonly Requirement[], {
+        labels: pod.labels,
+        complete: true,
+      }),
     );
+    if (verdict === 'match') return 'match';
+    if (verdict === 'unknown') unknown = true;
   }
-  return any(verdicts);
+  return unknown ? 'unknown' : 'no-match';
 }
 
 /** The pods among `pods` on which the webhooks' verdict is `verdict`, in their order. */
