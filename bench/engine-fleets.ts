@@ -259,6 +259,12 @@ async function writeClusterExtras(
   await writeFile(join(clusterDir, 'probes.json'), JSON.stringify({ results: cluster.probes }));
 }
 
+/** Orders objects by namespace, then name, by code unit (etcd's order of keys, as lists return them). */
+function compareKeys(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 /** One cluster's roles (with their policies) and its Kubernetes items. */
 function clusterObjects(
   shape: FleetShape,
@@ -357,12 +363,16 @@ function clusterObjects(
         : `arn:aws:sts::${accountId}:assumed-role/${roleName(sa.role)}/irsa-audit-probe`,
     };
   });
+  const pods: {
+    metadata: { namespace: string; name: string; [field: string]: unknown };
+    [field: string]: unknown;
+  }[] = [];
   sas.forEach((sa, i) => {
     const mutated = (firstSa + i) % 20 !== 11; // one SA in 20 has unmutated pods (IRSA-030)
     for (let p = 0; p < shape.podsPerServiceAccount; p++) {
       const deployment = `${sa.name}-d${p % 2}`;
       const hash = `h${p % 2}abc`;
-      items.push({
+      pods.push({
         kind: 'Pod',
         metadata: {
           namespace: sa.namespace,
@@ -401,6 +411,10 @@ function clusterObjects(
       });
     }
   });
+  // In the order the API server lists them (by namespace, then name): a ReplicaSet's replicas
+  // come one after another, as in a collection.
+  pods.sort((a, b) => compareKeys(a.metadata, b.metadata));
+  items.push(...pods);
   // EKS's webhook as the API server returns it: the selectors defaulted and recorded, as a
   // collection since they were kept writes them (IRSA-063 judges them against every pod).
   items.push({
