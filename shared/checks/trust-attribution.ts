@@ -3,6 +3,7 @@
  * against its role's trust policy; an SA gets at most one of them, the first that applies.
  */
 
+import type { ServiceAccountLink } from '../engine/audit-context.ts';
 import { reads } from '../engine/coverage.ts';
 import { oidcProviderArn, parseArn } from '../policy/irsa-trust.ts';
 import { sh } from '../sinks/shell.ts';
@@ -12,6 +13,30 @@ import type { Check, CheckMetadata, CheckResult } from './types.ts';
 
 const ORDER = ['IRSA-012', 'IRSA-013', 'IRSA-014'] as const;
 export type TrustCheckId = (typeof ORDER)[number];
+
+/**
+ * What the three checks say of a link alike: its evidence, and the message of a trust that admits
+ * it. Made once for the three, not once by each (there is a link per annotated ServiceAccount of
+ * the fleet); a link lives for one audit, and this with it.
+ */
+interface Said {
+  readonly evidence: Readonly<Record<string, unknown>>;
+  admits: string | undefined;
+}
+
+const said = new WeakMap<ServiceAccountLink, Said>();
+
+function saidOf(link: ServiceAccountLink): Said {
+  let known = said.get(link);
+  if (known === undefined) {
+    known = {
+      evidence: { roleArn: link.roleArn, subject: link.subject, audience: link.audience },
+      admits: undefined,
+    };
+    said.set(link, known);
+  }
+  return known;
+}
 
 export function trustAttributionCheck(metadata: CheckMetadata & { id: TrustCheckId }): Check {
   const results = resultsFor(metadata);
@@ -27,16 +52,24 @@ export function trustAttributionCheck(metadata: CheckMetadata & { id: TrustCheck
           const sa = link.serviceAccount;
           const subject = serviceAccountSubject(cluster, sa);
           const trust = context.trustOf(cluster, link);
-          const evidence = { roleArn: link.roleArn, subject: link.subject, audience: link.audience };
           if (trust.result === 'not-evaluated') {
             out.push(results.notEvaluated(subject, trust.reason));
           } else if (trust.result === 'admits') {
-            out.push(results.pass(subject, `the trust of ${link.roleArn} admits ${link.subject}`, evidence));
+            const said = saidOf(link);
+            said.admits ??= `the trust of ${link.roleArn} admits ${link.subject}`;
+            out.push(results.pass(subject, said.admits, said.evidence));
           } else if (ORDER.indexOf(trust.result) < position) {
             out.push(results.notEvaluated(subject, `${trust.result} fails first for this service account`));
           } else if (ORDER.indexOf(trust.result) > position) {
-            out.push(results.pass(subject, `this link of the trust holds (${trust.result} fails)`, evidence));
+            out.push(
+              results.pass(
+                subject,
+                `this link of the trust holds (${trust.result} fails)`,
+                saidOf(link).evidence,
+              ),
+            );
           } else {
+            const evidence = saidOf(link).evidence;
             const role = link.role?.kind === 'found' ? link.role.role : null;
             const roleName = role?.name ?? link.roleArn;
             const issuer = context.issuerOf(cluster) ?? 'ISSUER';

@@ -215,8 +215,24 @@ export function providerGrants(policy: PolicyDocument): ProviderGrant[] {
   return grants;
 }
 
+/**
+ * What IRSA-015, 016 and 017 each ask of every grant of every role, worked out once a grant: a
+ * grant is made per audit (AuditContext.roleGrantsByCluster) and lives as long, and these with it.
+ */
+const foreignConditions = new WeakMap<ProviderGrant, readonly Condition[]>();
+const restrictions = new WeakMap<ProviderGrant, SubjectRestriction>();
+
 /** Conditions of the grant's statement keyed on an issuer the statement does not trust. */
-export function foreignIssuerConditions(grant: ProviderGrant): Condition[] {
+export function foreignIssuerConditions(grant: ProviderGrant): readonly Condition[] {
+  let known = foreignConditions.get(grant);
+  if (known === undefined) {
+    known = foreignIssuerConditionsOf(grant);
+    foreignConditions.set(grant, known);
+  }
+  return known;
+}
+
+function foreignIssuerConditionsOf(grant: ProviderGrant): Condition[] {
   const trusted = new Set(
     federatedIds(grant.statement).map((arn) => hostPathOfProviderArn(arn)?.toLowerCase()),
   );
@@ -254,6 +270,15 @@ const STRICT_OPERATORS = new Set(['stringequals', 'stringequalsignorecase', 'str
  * `ForAllValues:`, negated operators, `Null`, or a `StringLike` pattern admitting every account.
  */
 export function subjectRestriction(grant: ProviderGrant): SubjectRestriction {
+  let known = restrictions.get(grant);
+  if (known === undefined) {
+    known = subjectRestrictionOf(grant);
+    restrictions.set(grant, known);
+  }
+  return known;
+}
+
+function subjectRestrictionOf(grant: ProviderGrant): SubjectRestriction {
   const subKey = `${grant.issuer}:sub`.toLowerCase();
   const subConditions = grant.statement.conditions.filter((c) => c.key.toLowerCase() === subKey);
   const restricting = subConditions.filter((c) => {
