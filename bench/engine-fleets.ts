@@ -414,7 +414,7 @@ function clusterObjects(
   // In the order the API server lists them (by namespace, then name): a ReplicaSet's replicas
   // come one after another, as in a collection.
   pods.sort((a, b) => compareKeys(a.metadata, b.metadata));
-  items.push(...pods);
+  for (const pod of pods) items.push(pod);
   // EKS's webhook as the API server returns it: the selectors defaulted and recorded, as a
   // collection since they were kept writes them (IRSA-063 judges them against every pod).
   items.push({

@@ -31,7 +31,9 @@ const MAX_LISTED = 50;
 function wildcardPatternsOf(grants: readonly ProviderGrant[]): string[] {
   const patterns: string[] = [];
   for (const g of grants) {
-    if (foreignIssuerConditions(g).length === 0) patterns.push(...subjectRestriction(g).wildcardPatterns);
+    if (foreignIssuerConditions(g).length > 0) continue;
+    // A loop, not a spread: a hostile trust may hold more values than a call takes arguments.
+    for (const pattern of subjectRestriction(g).wildcardPatterns) patterns.push(pattern);
   }
   return patterns;
 }
