@@ -192,7 +192,8 @@ function resolveValue(value: string, context: NormalisedContext, substitute: boo
     const present = context.get(key);
     const substituted = typeof present === 'string' && present !== '' ? present : comma?.[2];
     if (substituted === undefined || substituted === '') return null;
-    tokens.push(...substituted);
+    // A character at a time, not a spread: a snapshot's default may be longer than a call takes arguments.
+    for (const character of substituted) tokens.push(character);
   }
   return tokens;
 }

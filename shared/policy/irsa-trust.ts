@@ -193,7 +193,9 @@ function federatedIds(statement: Statement): string[] {
   if (statement.principal === undefined || statement.principal === '*') return [];
   const ids: string[] = [];
   for (const [type, values] of Object.entries(statement.principal)) {
-    if (type.toLowerCase() === 'federated') ids.push(...values);
+    if (type.toLowerCase() !== 'federated') continue;
+    // A loop, not a spread: a snapshot's principal may list more values than a call takes arguments.
+    for (const value of values) ids.push(value);
   }
   return ids;
 }

@@ -199,7 +199,7 @@ export const check: Check = {
   reads: [],
   evaluate(context) {
     const out: CheckResult[] = [];
-    for (const account of context.accounts) out.push(...evaluateAccount(account));
+    for (const account of context.accounts) for (const result of evaluateAccount(account)) out.push(result);
     return out;
   },
 };

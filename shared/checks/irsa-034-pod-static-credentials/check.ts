@@ -183,12 +183,12 @@ export const check: Check = {
             if (found === NOTHING_SET) continue;
             if (found.notJudged.length > 0) {
               notJudged ??= [];
-              notJudged.push(...found.notJudged);
+              for (const variable of found.notJudged) notJudged.push(variable);
             }
             if (found.sets.length === 0) continue;
             podSets = true;
             sets ??= [];
-            sets.push(...found.sets);
+            for (const set of found.sets) sets.push(set);
             const roleArn = container.env.get('AWS_ROLE_ARN');
             if (roleArn) {
               roleArns ??= new Set();

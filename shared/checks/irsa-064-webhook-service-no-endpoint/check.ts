@@ -148,7 +148,7 @@ export const check: Check = {
         const service = services.find((s) => s.namespace === ns && s.name === served.name);
         if (!service) {
           problems.push(`webhook ${names} calls Service ${ref}, which does not exist`);
-          failing.push(...served.webhooks);
+          for (const webhook of served.webhooks) failing.push(webhook);
           judged.push({ service: ref, webhooks: names, exists: false });
           fixes.push(
             [
@@ -195,7 +195,7 @@ export const check: Check = {
           fine.push(`Service ${ref} has ${ready.length} ready endpoint(s)`);
           continue;
         }
-        failing.push(...served.webhooks);
+        for (const webhook of served.webhooks) failing.push(webhook);
         const why =
           endpoints.length === 0
             ? service.selector && Object.keys(service.selector).length > 0
