@@ -58,7 +58,7 @@ export function workloadSubject(cluster: Cluster, workload: Workload): Subject {
     namespace: workload.namespace,
     serviceAccount: workload.serviceAccountName,
     roleName: null,
-    workload: { kind: workload.kind, name: workload.name },
+    workload: workload.ref,
   };
 }
 

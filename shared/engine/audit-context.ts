@@ -76,6 +76,11 @@ export interface Workload {
    */
   readonly serviceAccount: ServiceAccount | undefined;
   readonly pods: readonly Pod[];
+  /**
+   * The workload as a finding names it (`kind`, `name`): one object for every result about the
+   * workload (a result per check that judges it), not one each.
+   */
+  readonly ref: { readonly kind: string; readonly name: string };
 }
 
 /**
@@ -547,6 +552,7 @@ export class AuditContext {
           serviceAccountName: pod.serviceAccountName,
           serviceAccount: accounts?.get(`${pod.namespace}/${pod.serviceAccountName}`),
           pods,
+          ref: { kind: owner.kind, name: owner.name },
         });
       }
       pods.push(pod);
