@@ -19,20 +19,17 @@ export const metadata: CheckMetadata = {
 const results = resultsFor(metadata);
 
 /**
- * The cluster's associations by namespace and ServiceAccount, the first of each kept (as a search
- * of the list for each ServiceAccount finds it): one pass, where that search was one per SA.
+ * The cluster's associations by `namespace/serviceAccount` (the key of the cluster's ServiceAccount
+ * index), the first of each kept, as a search of the list for each ServiceAccount finds it: one
+ * pass, where that search was one per ServiceAccount.
  */
 function firstAssociations(
   associations: readonly PodIdentityAssociation[],
-): ReadonlyMap<string, ReadonlyMap<string, PodIdentityAssociation>> {
-  const index = new Map<string, Map<string, PodIdentityAssociation>>();
+): ReadonlyMap<string, PodIdentityAssociation> {
+  const index = new Map<string, PodIdentityAssociation>();
   for (const a of associations) {
-    let names = index.get(a.namespace);
-    if (!names) {
-      names = new Map();
-      index.set(a.namespace, names);
-    }
-    if (!names.has(a.serviceAccount)) names.set(a.serviceAccount, a);
+    const key = `${a.namespace}/${a.serviceAccount}`;
+    if (!index.has(key)) index.set(key, a);
   }
   return index;
 }
@@ -47,7 +44,7 @@ export const check: Check = {
     for (const cluster of context.clusters) {
       const links = context.serviceAccountLinks(cluster);
       const associations = cluster.podIdentityAssociations;
-      let byServiceAccount: ReadonlyMap<string, ReadonlyMap<string, PodIdentityAssociation>> | undefined;
+      let byServiceAccount: ReadonlyMap<string, PodIdentityAssociation> | undefined;
       for (const link of links) {
         const sa = link.serviceAccount;
         const subject = serviceAccountSubject(cluster, sa);
@@ -56,7 +53,7 @@ export const check: Check = {
           continue;
         }
         byServiceAccount ??= firstAssociations(associations);
-        const association = byServiceAccount.get(sa.namespace)?.get(sa.name);
+        const association = byServiceAccount.get(`${sa.namespace}/${sa.name}`);
         if (!association) {
           out.push(results.pass(subject, `no Pod Identity association for ${sa.namespace}/${sa.name}`));
           continue;
