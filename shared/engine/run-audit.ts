@@ -197,14 +197,20 @@ export function compareFindings(a: Sortable, b: Sortable): number {
 
 /**
  * Numbers for the distinct strings of one field, in the order first seen, then their ranks.
- * Findings come grouped (by check, cluster, namespace), so a value is most often the one before:
- * that one is answered without a lookup.
+ * Findings come grouped (by check, cluster, namespace), so a value is most often the one before,
+ * or the one that followed the value before last time (every check of ServiceAccounts walks them
+ * in the same order, and every check of workloads the workloads): both are answered without a
+ * lookup. A lookup hashes the string and probes a table of every distinct value, two reads far
+ * apart in memory per finding; on the largest fleets they made the sort grow faster than the
+ * findings (3.3x for 2x the findings, x2 to x4 of `npm run bench`).
  */
 class TextIds {
   private readonly ids = new Map<string, number>();
   private readonly values: string[] = [];
+  /** For each id, the id of the value that came next the last time it was seen (-1: none yet). */
+  private readonly successors: number[] = [];
   private last: string | null = null;
-  private lastId = 0;
+  private lastId = -1;
 
   get size(): number {
     return this.values.length;
@@ -212,11 +218,17 @@ class TextIds {
 
   id(value: string): number {
     if (value === this.last) return this.lastId;
-    let id = this.ids.get(value);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(value);
-      this.ids.set(value, id);
+    const previous = this.lastId;
+    let id = previous < 0 ? -1 : (this.successors[previous] as number);
+    if (id < 0 || this.values[id] !== value) {
+      id = this.ids.get(value) ?? -1;
+      if (id < 0) {
+        id = this.values.length;
+        this.values.push(value);
+        this.successors.push(-1);
+        this.ids.set(value, id);
+      }
+      if (previous >= 0) this.successors[previous] = id;
     }
     this.last = value;
     this.lastId = id;

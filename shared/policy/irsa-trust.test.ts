@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   admitsEveryServiceAccount,
@@ -5,6 +6,7 @@ import {
   eksIssuerRegion,
   hostPathOfProviderArn,
   issuerHostPath,
+  parseArn,
   providerGrants,
   subjectRestriction,
 } from './irsa-trust.ts';
@@ -145,5 +147,45 @@ describe('subjectRestriction', () => {
     const restriction = subjectRestriction(grantWith(condition));
     expect(restriction.kind).toBe('strict');
     expect(restriction.wildcardPatterns).toEqual(wildcards);
+  });
+});
+
+describe('parseArn', () => {
+  /** The definition it is cut to: split at every colon, the resource the parts after the fifth. */
+  function splitArn(arn: string) {
+    const parts = arn.split(':');
+    if (parts.length < 6 || parts[0] !== 'arn') return null;
+    const [, partition, service, region, accountId, ...rest] = parts;
+    return { partition, service, region, accountId, resource: rest.join(':') };
+  }
+
+  it('reads the parts of role, provider and resource ARNs with colons in the resource', () => {
+    expect(parseArn('arn:aws:iam::111122223333:role/team/app')).toEqual({
+      partition: 'aws',
+      service: 'iam',
+      region: '',
+      accountId: '111122223333',
+      resource: 'role/team/app',
+    });
+    expect(parseArn('arn:aws-cn:logs:cn-north-1:111122223333:log-group:/aws/eks:*')?.resource).toBe(
+      'log-group:/aws/eks:*',
+    );
+    expect(parseArn('arn:aws:iam::111122223333')).toBeNull();
+    expect(parseArn('aws:iam::111122223333:role/x')).toBeNull();
+    expect(parseArn('ARN:aws:iam::111122223333:role/x')).toBeNull();
+  });
+
+  it('agrees with splitting at every colon, on any text', () => {
+    const colonful = fc
+      .array(fc.oneof(fc.constantFrom(':', 'arn', 'arn:', '::', 'aws', '/'), fc.string({ maxLength: 4 })), {
+        maxLength: 12,
+      })
+      .map((pieces) => pieces.join(''));
+    fc.assert(
+      fc.property(colonful, (arn) => {
+        expect(parseArn(arn)).toEqual(splitArn(arn));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

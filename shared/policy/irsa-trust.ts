@@ -53,11 +53,26 @@ export interface ArnParts {
   readonly resource: string;
 }
 
+/**
+ * An ARN's parts (`arn:partition:service:region:account:resource`, the resource holding any further
+ * colons), or null when it does not start `arn:` or has fewer than six parts. Cut at the first five
+ * colons, not split at every one: there is an ARN per annotated ServiceAccount, read by several
+ * checks, and a split makes an array and a string for each part.
+ */
 export function parseArn(arn: string): ArnParts | null {
-  const parts = arn.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') return null;
-  const [, partition = '', service = '', region = '', accountId = '', ...rest] = parts;
-  return { partition, service, region, accountId, resource: rest.join(':') };
+  if (!arn.startsWith('arn:')) return null;
+  const partitionEnd = arn.indexOf(':', 4);
+  const serviceEnd = partitionEnd < 0 ? -1 : arn.indexOf(':', partitionEnd + 1);
+  const regionEnd = serviceEnd < 0 ? -1 : arn.indexOf(':', serviceEnd + 1);
+  const accountEnd = regionEnd < 0 ? -1 : arn.indexOf(':', regionEnd + 1);
+  if (accountEnd < 0) return null;
+  return {
+    partition: arn.slice(4, partitionEnd),
+    service: arn.slice(partitionEnd + 1, serviceEnd),
+    region: arn.slice(serviceEnd + 1, regionEnd),
+    accountId: arn.slice(regionEnd + 1, accountEnd),
+    resource: arn.slice(accountEnd + 1),
+  };
 }
 
 export function serviceAccountSubject(namespace: string, name: string): string {

@@ -88,6 +88,31 @@ function remediationFor(
  * IRSA-040: a token of the service account, with the audience its pods get, is exchanged by STS for
  * credentials of its role. Reads only the probe's recorded outcomes (collection does the calls).
  */
+/** A link, and whether a probe named it. */
+interface ProbedLink {
+  readonly link: ServiceAccountLink;
+  probed: boolean;
+}
+
+/**
+ * A cluster's links by namespace, then name (the last of two of one name). Nested maps keyed by
+ * the snapshot's own strings, not a `namespace/name` string made per link and per probe: those
+ * are new strings each audit, hashed anew, on a probe per annotated ServiceAccount.
+ */
+function linksByName(links: readonly ServiceAccountLink[]): Map<string, Map<string, ProbedLink>> {
+  const index = new Map<string, Map<string, ProbedLink>>();
+  for (const link of links) {
+    const { namespace, name } = link.serviceAccount;
+    let names = index.get(namespace);
+    if (names === undefined) {
+      names = new Map();
+      index.set(namespace, names);
+    }
+    names.set(name, { link, probed: false });
+  }
+  return index;
+}
+
 export const check: Check = {
   metadata,
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
@@ -105,22 +130,22 @@ export const check: Check = {
         continue;
       }
       const issuer = context.issuerOf(cluster);
-      const linkOf = new Map(
-        links.map((l) => [qualified(l.serviceAccount.namespace, l.serviceAccount.name), l]),
-      );
-      const probed = new Set<string>();
+      const byName = linksByName(links);
       for (const probe of probes) {
         const key = qualified(probe.namespace, probe.serviceAccount);
-        probed.add(key);
+        const entry = byName.get(probe.namespace)?.get(probe.serviceAccount);
+        if (entry !== undefined) entry.probed = true;
         const subject = serviceAccountSubject(cluster, {
           namespace: probe.namespace,
           name: probe.serviceAccount,
         });
-        const evidence = { roleArn: probe.roleArn, audience: probe.audience };
+        // Each outcome's evidence written out whole (no spread of a shared part): a probe per
+        // annotated ServiceAccount, most of them passes.
         if (probe.outcome === 'pass') {
           out.push(
             results.pass(subject, `STS issued credentials of ${probe.roleArn} for ${key}`, {
-              ...evidence,
+              roleArn: probe.roleArn,
+              audience: probe.audience,
               assumedRoleArn: probe.assumedRoleArn,
             }),
           );
@@ -129,7 +154,7 @@ export const check: Check = {
             results.notEvaluated(
               subject,
               `the probe of ${key} could not complete (${probe.errorCode ?? 'error'}: ${probe.message ?? 'no detail'})`,
-              evidence,
+              { roleArn: probe.roleArn, audience: probe.audience },
             ),
           );
         } else {
@@ -138,18 +163,27 @@ export const check: Check = {
             results.fail(
               subject,
               `STS refused AssumeRoleWithWebIdentity of role ${probe.roleArn} for service account ${key} of cluster ${cluster.name}: ${code}${probe.message ? ` (${probe.message})` : ''}.`,
-              { ...evidence, errorCode: code, stsMessage: probe.message },
-              remediationFor(cluster, issuer, probe, linkOf.get(key)),
+              {
+                roleArn: probe.roleArn,
+                audience: probe.audience,
+                errorCode: code,
+                stsMessage: probe.message,
+              },
+              remediationFor(cluster, issuer, probe, entry?.link),
             ),
           );
         }
       }
-      for (const [key, link] of linkOf) {
-        if (probed.has(key)) continue;
+      // The links no probe named, in the order first listed (the last of two of one name).
+      for (const { serviceAccount } of links) {
+        const entry = byName.get(serviceAccount.namespace)?.get(serviceAccount.name) as ProbedLink;
+        if (entry.probed) continue;
+        entry.probed = true; // said once
+        const named = entry.link.serviceAccount;
         out.push(
           results.notEvaluated(
-            serviceAccountSubject(cluster, link.serviceAccount),
-            `the probe of cluster ${cluster.name} has no result for ${key}`,
+            serviceAccountSubject(cluster, named),
+            `the probe of cluster ${cluster.name} has no result for ${qualified(named.namespace, named.name)}`,
           ),
         );
       }
