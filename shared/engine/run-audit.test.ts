@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resultsFor, serviceAccountSubject } from '../checks/results.ts';
 import type { Check, CheckMetadata } from '../checks/types.ts';
@@ -97,6 +98,33 @@ describe('sortFindings', () => {
       shuffled(findings)
         .sort(compareFindings)
         .map((f) => findings.indexOf(f)),
+    );
+  });
+  it('orders as compareFindings does when checks walk the same names in the same order, then another', () => {
+    // As the engine makes them: every check walks a cluster's ServiceAccounts and workloads in one
+    // order (the sort numbers a name from the one that followed the name before), with changes
+    // in that order from one check to the next that the numbering must not be misled by.
+    const names = ['api', 'web', 'worker', 'a-b', 'ab', 'AB', '\u00e9', 'e\u0301'];
+    const walk = fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(fc.array(walk, { minLength: 1, maxLength: 6 }), fc.boolean(), (walks, workloads) => {
+        const input: Finding[] = [];
+        for (const [c, walked] of walks.entries()) {
+          for (const name of walked) {
+            input.push(
+              finding(
+                workloads
+                  ? { checkId: `IRSA-0${c % 3}0`, workload: { kind: 'Deployment', name } }
+                  : { checkId: `IRSA-0${c % 3}0`, serviceAccount: name },
+              ),
+            );
+          }
+        }
+        const expected = [...input].sort(compareFindings);
+        const actual = sortFindings([...input]);
+        expect(actual.map((f) => input.indexOf(f))).toEqual(expected.map((f) => input.indexOf(f)));
+      }),
+      { numRuns: 300 },
     );
   });
 });
