@@ -4,8 +4,9 @@
  * two regions and its own iam.json). Every cluster is built the same way, so both shapes break in
  * the same proportions: one ServiceAccount in 50 has a typo in its role's trust (IRSA-013), one in
  * 20 has unmutated pods (IRSA-030), one role in 100 has no policies (IRSA-018), one ServiceAccount
- * in 50 also has a Pod Identity association (IRSA-021, PODID-001), one probe in 100 is refused
- * (IRSA-040). Every cluster has what a collection writes today, so that every check has work
+ * in 50 also has a Pod Identity association (IRSA-021, PODID-001), one in 100 has the association
+ * alone, without the IRSA annotation, and one in 200 such pods without the agent's variables
+ * (PODID-005), one probe in 100 is refused (IRSA-040). Every cluster has what a collection writes today, so that every check has work
  * (test/bench-smoke.test.ts): EKS's webhook with its selectors, the namespace list, the
  * associations, add-ons, a node group (its role in iam.json, beside the cluster's IRSA roles) and
  * the live probe's outcomes.
@@ -14,6 +15,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { base64, irsaTrustPolicy, oidcIdFor } from '#shared/testing/fleet-builder.ts';
 import { CLUSTER_CA_A_PEM } from '#shared/testing/test-certificates.ts';
+
+/** What EKS's Pod Identity webhook injects into a container of an associated ServiceAccount. */
+const POD_IDENTITY_ENV = [
+  { name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: 'http://169.254.170.23/v1/credentials' },
+  {
+    name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+    value: '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+  },
+];
 
 export interface FleetShape {
   readonly accounts: number;
@@ -320,16 +330,21 @@ function clusterObjects(
   );
   // One ServiceAccount in 10 asks for regional STS (IRSA-019, its pods' env: IRSA-032), one in 25
   // sets its token's lifetime (IRSA-020).
+  // One ServiceAccount in 100 uses EKS Pod Identity alone: an association and no IRSA annotation
+  // (PODID-005 judges its pods; half of those SAs' pods lack the agent's variables).
+  const podIdentityOnly = (i: number) => (firstSa + i) % 100 === 55;
   const items: unknown[] = sas.map((sa, i) => ({
     kind: 'ServiceAccount',
     metadata: {
       namespace: sa.namespace,
       name: sa.name,
-      annotations: {
-        'eks.amazonaws.com/role-arn': roleArn(sa.role),
-        ...((firstSa + i) % 10 === 3 ? { 'eks.amazonaws.com/sts-regional-endpoints': 'true' } : {}),
-        ...((firstSa + i) % 25 === 4 ? { 'eks.amazonaws.com/token-expiration': '43200' } : {}),
-      },
+      annotations: podIdentityOnly(i)
+        ? {}
+        : {
+            'eks.amazonaws.com/role-arn': roleArn(sa.role),
+            ...((firstSa + i) % 10 === 3 ? { 'eks.amazonaws.com/sts-regional-endpoints': 'true' } : {}),
+            ...((firstSa + i) % 25 === 4 ? { 'eks.amazonaws.com/token-expiration': '43200' } : {}),
+          },
     },
   }));
   // One ServiceAccount in 50 also has an EKS Pod Identity association (IRSA-021, PODID-001..006),
@@ -348,7 +363,8 @@ function clusterObjects(
         ]
       : [],
   );
-  const probes = sas.map((sa, i) => {
+  const probes = sas.flatMap((sa, i) => {
+    if (podIdentityOnly(i)) return []; // the probe takes the annotated ServiceAccounts
     const refused = (firstSa + i) % 100 === 9;
     return {
       namespace: sa.namespace,
@@ -369,6 +385,20 @@ function clusterObjects(
   }[] = [];
   sas.forEach((sa, i) => {
     const mutated = (firstSa + i) % 20 !== 11; // one SA in 20 has unmutated pods (IRSA-030)
+    const env = podIdentityOnly(i)
+      ? (firstSa + i) % 200 === 155
+        ? [] // created before the association (PODID-005)
+        : POD_IDENTITY_ENV
+      : mutated
+        ? [
+            { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
+            { name: 'AWS_ROLE_ARN', value: roleArn(sa.role) },
+            {
+              name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+              value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
+            },
+          ]
+        : [];
     for (let p = 0; p < shape.podsPerServiceAccount; p++) {
       const deployment = `${sa.name}-d${p % 2}`;
       const hash = `h${p % 2}abc`;
@@ -386,26 +416,18 @@ function clusterObjects(
           containers: [
             {
               name: 'app',
-              env: mutated
-                ? [
-                    { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
-                    { name: 'AWS_ROLE_ARN', value: roleArn(sa.role) },
-                    {
-                      name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
-                      value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token',
-                    },
-                  ]
-                : [],
+              env,
             },
           ],
-          volumes: mutated
-            ? [
-                {
-                  name: 'aws-iam-token',
-                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
-                },
-              ]
-            : [],
+          volumes:
+            mutated && !podIdentityOnly(i)
+              ? [
+                  {
+                    name: 'aws-iam-token',
+                    projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                  },
+                ]
+              : [],
         },
         status: { phase: 'Running' },
       });

@@ -1,6 +1,6 @@
-import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
+import { type AuditContext, ROLE_ARN_ANNOTATION, type Workload } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
-import type { Pod } from '../../model/fleet.ts';
+import type { Cluster, Pod, PodIdentityAssociation } from '../../model/fleet.ts';
 import { POD_IDENTITY_REFERENCE } from '../pod-identity.ts';
 import { resultsFor, workloadSubject } from '../results.ts';
 import type { Check, CheckMetadata, CheckResult } from '../types.ts';
@@ -38,6 +38,25 @@ function missingVariables(pod: Pod): string[] {
   return missing;
 }
 
+/**
+ * The workloads whose ServiceAccount has an association, each once, in the associations' order
+ * (the report orders findings itself): a look per association in the audit's index, not a key
+ * string made and hashed per workload of the cluster.
+ */
+function associatedWorkloads(
+  context: AuditContext,
+  cluster: Cluster,
+  associations: readonly PodIdentityAssociation[],
+): Iterable<Workload> {
+  const found = new Set<Workload>();
+  for (const { namespace, serviceAccount } of associations) {
+    for (const workload of context.workloadsOfServiceAccount(cluster, namespace, serviceAccount)) {
+      found.add(workload);
+    }
+  }
+  return found;
+}
+
 /** PODID-005: every running pod of an associated ServiceAccount carries the two Pod Identity variables. */
 export const check: Check = {
   metadata,
@@ -49,11 +68,9 @@ export const check: Check = {
     for (const cluster of context.clusters) {
       const associations = cluster.podIdentityAssociations;
       if (!associations || associations.length === 0) continue;
-      const associated = new Set(associations.map((a) => `${a.namespace}/${a.serviceAccount}`));
       const accounts = context.serviceAccountIndex(cluster);
-      for (const workload of context.workloads(cluster)) {
+      for (const workload of associatedWorkloads(context, cluster, associations)) {
         const key = `${workload.namespace}/${workload.serviceAccountName}`;
-        if (!associated.has(key)) continue;
         const subject = workloadSubject(cluster, workload);
         if (accounts === null) {
           out.push(results.notEvaluated(subject, 'ServiceAccounts were not collected'));
