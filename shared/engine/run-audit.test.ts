@@ -64,6 +64,12 @@ describe('sortFindings', () => {
     const expected = [...input].sort(compareFindings);
     const actual = sortFindings([...input]);
     expect(actual.map((f) => findings.indexOf(f))).toEqual(expected.map((f) => findings.indexOf(f)));
+    // The same with no column merged into another, and with a few.
+    for (const limit of [1, 64]) {
+      expect(sortFindings([...input], limit).map((f) => findings.indexOf(f))).toEqual(
+        expected.map((f) => findings.indexOf(f)),
+      );
+    }
     // The locale order is kept: `a-b` and `ab` are not in code-unit order.
     const clusters = actual
       .filter((f) => f.namespace === 'ns' && f.serviceAccount === 'sa')
@@ -120,9 +126,12 @@ describe('sortFindings', () => {
             );
           }
         }
-        const expected = [...input].sort(compareFindings);
-        const actual = sortFindings([...input]);
-        expect(actual.map((f) => input.indexOf(f))).toEqual(expected.map((f) => input.indexOf(f)));
+        const expected = [...input].sort(compareFindings).map((f) => input.indexOf(f));
+        // Every column merged into one key, some of them, or none.
+        for (const limit of [undefined, 16, 1]) {
+          const actual = sortFindings([...input], limit);
+          expect(actual.map((f) => input.indexOf(f))).toEqual(expected);
+        }
       }),
       { numRuns: 300 },
     );

@@ -299,6 +299,46 @@ function countingSortPass(
   return out;
 }
 
+/** One key per finding (an index below `size`), a column of the radix sort. */
+interface Column {
+  readonly keys: Uint32Array;
+  readonly size: number;
+}
+
+/** The range up to which adjacent columns are merged whatever the findings' number. */
+const MIN_MERGED_RANGE = 1 << 16;
+
+/**
+ * The columns (most significant first), adjacent ones merged into one key while the product of
+ * their ranges stays within `limit`: one counting pass then orders by both (the more significant
+ * key times the other's range, plus it), and a pass reads its keys in the order of the pass
+ * before, scattered in memory, where a merge reads two columns side by side. A column of one value
+ * orders nothing and merges into any. Writes the merged keys into the more significant column.
+ */
+function mergeColumns(columns: readonly Column[], limit: number): Column[] {
+  const merged: Column[] = [];
+  let low: Column | null = null;
+  for (let c = columns.length - 1; c >= 0; c--) {
+    const high = columns[c] as Column;
+    if (low === null) {
+      low = high;
+    } else if (high.size * low.size <= limit || high.size <= 1 || low.size <= 1) {
+      const lowKeys = low.keys;
+      const highKeys = high.keys;
+      const range: number = low.size;
+      for (let i = 0; i < highKeys.length; i++) {
+        highKeys[i] = (highKeys[i] as number) * range + (lowKeys[i] as number);
+      }
+      low = { keys: highKeys, size: high.size * range };
+    } else {
+      merged.push(low);
+      low = high;
+    }
+  }
+  if (low !== null) merged.push(low);
+  return merged.reverse();
+}
+
 /**
  * Sorts findings in place in {@link compareFindings}' order, without calling it: that would
  * compare up to twelve strings per comparison, n log n times. Instead one pass over the findings
@@ -309,7 +349,11 @@ function countingSortPass(
  * one stable counting-sort pass per column from the last identity field to the place: linear in
  * the findings. Stable, as compareFindings' sort is.
  */
-export function sortFindings<T extends Sortable>(findings: T[]): T[] {
+export function sortFindings<T extends Sortable>(
+  findings: T[],
+  /** Up to which range columns are merged (the tests lower it to sort column by column). */
+  mergeLimit = Math.max(findings.length, MIN_MERGED_RANGE),
+): T[] {
   const n = findings.length;
   // Places by account, region and cluster in nested maps: no string is built per finding.
   const places = new Map<string, Map<string, Map<string, number>>>();
@@ -389,7 +433,7 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
   for (let i = 0; i < n; i++) {
     head[i] = (statusSeverity[i] as number) * checkCount + (checkRank[head[i] as number] as number);
   }
-  const columns: { keys: Uint32Array; size: number }[] = [
+  const columns: Column[] = [
     { keys: place, size: placeList.length },
     { keys: head, size: 4 * SEVERITIES.length * checks.size },
     ...identity.map((keys, c) => {
@@ -397,12 +441,13 @@ export function sortFindings<T extends Sortable>(findings: T[]): T[] {
       return { keys: toRanks(keys, ids.ranks()), size: ids.size };
     }),
   ];
+  const keys = mergeColumns(columns, mergeLimit);
   let order: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   // Two buffers, each pass writing into the one it does not read.
   let spare: Uint32Array = new Uint32Array(n);
-  for (let c = columns.length - 1; c >= 0; c--) {
-    const column = columns[c] as { keys: Uint32Array; size: number };
+  for (let c = keys.length - 1; c >= 0; c--) {
+    const column = keys[c] as Column;
     const sorted = countingSortPass(order, column.keys, column.size, spare);
     if (sorted !== order) {
       spare = order;
