@@ -6,10 +6,10 @@
  * 20 has unmutated pods (IRSA-030), one role in 100 has no policies (IRSA-018), one ServiceAccount
  * in 50 also has a Pod Identity association (IRSA-021, PODID-001), one in 100 has the association
  * alone, without the IRSA annotation, and one in 200 such pods without the agent's variables
- * (PODID-005), one probe in 100 is refused (IRSA-040). Every cluster has what a collection writes today, so that every check has work
- * (test/bench-smoke.test.ts): EKS's webhook with its selectors, the namespace list, the
- * associations, add-ons, a node group (its role in iam.json, beside the cluster's IRSA roles) and
- * the live probe's outcomes.
+ * (PODID-005), one probe in 100 is refused (IRSA-040). Every cluster has what a collection writes
+ * today, so that every check has work (test/bench-smoke.test.ts): EKS's webhook with its
+ * selectors, the namespace list, the associations, add-ons, a node group (its role in iam.json,
+ * beside the cluster's IRSA roles) and the live probe's outcomes.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -384,12 +384,13 @@ function clusterObjects(
     [field: string]: unknown;
   }[] = [];
   sas.forEach((sa, i) => {
-    const mutated = (firstSa + i) % 20 !== 11; // one SA in 20 has unmutated pods (IRSA-030)
+    // One SA in 20 has pods the IRSA webhook did not mutate (IRSA-030).
+    const irsaInjected = !podIdentityOnly(i) && (firstSa + i) % 20 !== 11;
     const env = podIdentityOnly(i)
       ? (firstSa + i) % 200 === 155
         ? [] // created before the association (PODID-005)
         : POD_IDENTITY_ENV
-      : mutated
+      : irsaInjected
         ? [
             { name: 'AWS_STS_REGIONAL_ENDPOINTS', value: 'regional' },
             { name: 'AWS_ROLE_ARN', value: roleArn(sa.role) },
@@ -419,15 +420,14 @@ function clusterObjects(
               env,
             },
           ],
-          volumes:
-            mutated && !podIdentityOnly(i)
-              ? [
-                  {
-                    name: 'aws-iam-token',
-                    projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
-                  },
-                ]
-              : [],
+          volumes: irsaInjected
+            ? [
+                {
+                  name: 'aws-iam-token',
+                  projected: { sources: [{ serviceAccountToken: { audience: 'sts.amazonaws.com' } }] },
+                },
+              ]
+            : [],
         },
         status: { phase: 'Running' },
       });

@@ -84,10 +84,6 @@ function remediationFor(
   return `${fix}\n${reproduce}`;
 }
 
-/**
- * IRSA-040: a token of the service account, with the audience its pods get, is exchanged by STS for
- * credentials of its role. Reads only the probe's recorded outcomes (collection does the calls).
- */
 /** A link, and whether a probe named it. */
 interface ProbedLink {
   readonly link: ServiceAccountLink;
@@ -113,6 +109,10 @@ function linksByName(links: readonly ServiceAccountLink[]): Map<string, Map<stri
   return index;
 }
 
+/**
+ * IRSA-040: a token of the service account, with the audience its pods get, is exchanged by STS for
+ * credentials of its role. Reads only the probe's recorded outcomes (collection does the calls).
+ */
 export const check: Check = {
   metadata,
   // The inputs its verdicts depend on: a failed read of one makes them not evaluated (coverage.ts).
