@@ -60,11 +60,17 @@ export interface ClusterTls {
   readonly keyPem: string;
 }
 
-/** A positive serial number, hex (forge wants hex; the leading bit must be clear). */
-function serialNumber(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
-  return bytes.toString('hex');
+/**
+ * A positive serial number from random bytes, as hex (what forge takes). DER wants an INTEGER
+ * minimally encoded, and forge strips one leading zero byte at most, so the first byte must be
+ * 0x01 to 0x7f. Before, when the first byte (its top bit cleared) and the second were zero and
+ * the third was below 0x80, 1 certificate in 65,536, forge wrote a padded integer that OpenSSL
+ * refuses ("asn1 encoding routines::illegal padding"), and that cluster's server could not start.
+ */
+export function serialNumber(bytes: Buffer = randomBytes(16)): string {
+  const serial = Buffer.from(bytes);
+  serial[0] = (serial[0] ?? 0) & 0x7f || 0x01;
+  return serial.toString('hex');
 }
 
 type Forge = typeof forge & { pki: { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 } };
