@@ -402,8 +402,9 @@ export class AuditContext {
   /**
    * The role an annotation names (null when it is not a role ARN), resolved once per distinct
    * annotation: ServiceAccounts share roles (a role per application, its SAs in several namespaces).
+   * Coverage asks it too, so an annotation is parsed once per audit.
    */
-  private roleOfAnnotation(roleArn: string): RoleResolution | null {
+  roleOfAnnotation(roleArn: string): RoleResolution | null {
     let role = this.annotatedRoles.get(roleArn);
     if (role === undefined) {
       role = isRoleArn(roleArn) ? this.resolveRole(roleArn) : null;

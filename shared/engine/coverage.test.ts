@@ -233,3 +233,40 @@ describe('a result whose ServiceAccount names a role in another account', () => 
     expect(of('web')?.message).not.toContain('failed');
   });
 });
+
+describe("a result whose ServiceAccount names a role that is not in its account's iam.json", () => {
+  // shop/api names role payments of account B, shop/web role web of account C; neither role is in
+  // its account's iam.json, and a read of B's IAM failed: only api's verdict depends on that read.
+  const fleet = new FleetBuilder();
+  const a = fleet.account('111111111111');
+  const b = fleet.account('222222222222');
+  fleet.account('333333333333');
+  const cluster = a.cluster('demo');
+  a.provider(cluster.issuer);
+  cluster.webhook();
+  cluster.serviceAccount('shop', 'api', {
+    'eks.amazonaws.com/role-arn': 'arn:aws:iam::222222222222:role/payments',
+  });
+  cluster.serviceAccount('shop', 'web', {
+    'eks.amazonaws.com/role-arn': 'arn:aws:iam::333333333333:role/apps/web',
+  });
+  b.collectionErrors.push({
+    api: 'iam:GetRole',
+    code: 'AccessDenied',
+    message: 'not authorized',
+    class: 'denied',
+    role: 'payments',
+  });
+  const findings = runAudit(fleet.build(), { now: FIXTURE_NOW, checkIds: ['IRSA-011'] }).findings;
+  const of = (serviceAccount: string) => findings.find((f) => f.serviceAccount === serviceAccount);
+
+  it("is not evaluated when a read of the role's account failed, naming the failure", () => {
+    expect(of('api')?.status).toBe('not-evaluated');
+    expect(of('api')?.message).toContain('iam:GetRole failed on account 222222222222');
+  });
+
+  it("fails when the failed read was another account's", () => {
+    expect(of('web')?.status).toBe('fail');
+    expect(of('web')?.message).toContain('role web, which does not exist in account 333333333333');
+  });
+});

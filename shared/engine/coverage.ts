@@ -10,8 +10,6 @@
  */
 import type { CheckResult, Subject } from '../checks/types.ts';
 import type { Account, Cluster, CollectionError, Fleet, ServiceAccount } from '../model/fleet.ts';
-import { isRoleArn } from '../policy/aws-names.ts';
-import { parseArn } from '../policy/irsa-trust.ts';
 import { AuditContext, getOrAdd, newMap, ROLE_ARN_ANNOTATION } from './audit-context.ts';
 import { keepShape, NO_FLEET } from './shapes.ts';
 
@@ -377,12 +375,20 @@ export class Coverage {
     { readonly accountId: string; readonly name: string | null } | null
   >();
 
-  /** The account and name of a role ARN (annotation), or null when it is not a role ARN. */
+  /**
+   * The account and name of a role ARN (annotation), or null when it is not a role ARN: as the
+   * audit's context resolved it for the checks (one parse per distinct annotation for both).
+   */
   private roleOf(arn: string): { readonly accountId: string; readonly name: string | null } | null {
     let role = this.roles.get(arn);
     if (role === undefined) {
-      const parsed = isRoleArn(arn) ? parseArn(arn) : null;
-      role = parsed ? { accountId: parsed.accountId, name: parsed.resource.split('/').pop() ?? null } : null;
+      const resolved = this.context.roleOfAnnotation(arn);
+      role =
+        resolved === null
+          ? null
+          : resolved.kind === 'found'
+            ? { accountId: resolved.account.accountId, name: resolved.role.name }
+            : { accountId: resolved.accountId, name: resolved.roleName };
       this.roles.set(arn, role);
     }
     return role;
