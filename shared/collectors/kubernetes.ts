@@ -135,7 +135,7 @@ const DECODED_HERE: ReadonlySet<KubernetesKind> = new Set(['ServiceAccount', 'Mu
  * How many pages may wait to be decoded, when no limiter is given (and for a whole run, in
  * collectFleet): 16, four for each of the at most four decode threads. More only hold memory
  * (each a page body, up to megabytes) while they wait for a thread: with 64, the collection
- * benchmark's page bodies took 37 MB at its peak, with 16 they took 14 MB (README, Performance).
+ * benchmark's page bodies took 37 MB at its peak, with 16 they took 14 MB (docs/performance-log.md).
  */
 export const DEFAULT_PAGE_SLOTS = 16;
 
