@@ -19,7 +19,10 @@
  * and garbage collection count, earlier runs' garbage does not.
  * Printed per case: the median of the runs and each run, the CPU time of the process during the
  * run (garbage collector threads included; less sensitive to other work on the machine), the
- * ratio to the previous size, total, and peak RSS.
+ * ratio to the previous size, total, and peak RSS; then each growth the targets judge round by
+ * round (a run over the smaller case's run of the same round, made seconds before it), whose
+ * spread shows how far the machine's changing speed moves a ratio; the targets are judged on the
+ * medians, and each target line gives that spread beside its ratio.
  * Before each timed run, the case's process audits once untimed ("cold" in the per-run lines): on
  * this 2-core VM, the first audit after the other cases' runs took 1.5 to 1.8 times as long at x1
  * (x4 and the fleet, whose heaps never fit the processor's caches, about the same), and a real
@@ -237,6 +240,45 @@ interface Row {
 
 const group = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** A ratio as the table prints it. */
+const times = (ratio: number) => `${ratio.toFixed(2)}x`;
+
+/** The pairs of cases whose growth is a target: each doubling, and the fleet against x4. */
+function comparedPairs(
+  rows: readonly Row[],
+): { readonly name: string; readonly after: Row; readonly before: Row }[] {
+  const pairs: { name: string; after: Row; before: Row }[] = [];
+  const singles = rows.filter((row) => row.label !== 'fleet');
+  for (let i = 1; i < singles.length; i++) {
+    const before = singles[i - 1] as Row;
+    const after = singles[i] as Row;
+    pairs.push({ name: `${before.label} -> ${after.label}`, after, before });
+  }
+  const fleet = rows.find((row) => row.label === 'fleet');
+  const x4 = rows.find((row) => row.label === 'x4');
+  if (fleet && x4) pairs.push({ name: 'x4 -> fleet', after: fleet, before: x4 });
+  return pairs;
+}
+
+/**
+ * The evaluation time of each run of `after` over the run of `before` made in the same round:
+ * the rounds alternate between the cases, so the two ran seconds apart, on the machine as it was
+ * then. Their spread shows how much of a ratio of medians the machine's changing speed can move.
+ */
+function roundRatios(after: readonly Run[], before: readonly Run[]): number[] {
+  const ratios: number[] = [];
+  for (let k = 0; k < Math.min(after.length, before.length); k++) {
+    ratios.push((after[k] as Run).ms / (before[k] as Run).ms);
+  }
+  return ratios;
+}
+
+/** `lowest to highest` of {@link roundRatios}, for the target lines. */
+function roundRange(after: Row, before: Row): string {
+  const ratios = roundRatios(after.runs, before.runs);
+  return `${times(Math.min(...ratios))} to ${times(Math.max(...ratios))}`;
+}
+
 function printTable(rows: readonly Row[]): void {
   const head = [
     'case',
@@ -291,6 +333,14 @@ function printTable(rows: readonly Row[]): void {
       `  ${row.label.padEnd(6)} ${row.runs.map((r) => `${group(r.ms)}/${group(r.cpuMs)} (${group(r.coldMs)})`).join('  ')}`,
     );
   }
+  const pairs = comparedPairs(rows);
+  if (pairs.length > 0) {
+    console.log("\ngrowth round by round (each run over the smaller case's run of the same round):");
+    const width = Math.max(...pairs.map((pair) => pair.name.length));
+    for (const { name, after, before } of pairs) {
+      console.log(`  ${name.padEnd(width)}  ${roundRatios(after.runs, before.runs).map(times).join('  ')}`);
+    }
+  }
 }
 
 /** Prints whether each target is met; returns false when one is missed. */
@@ -304,12 +354,14 @@ function judge(rows: readonly Row[]): boolean {
   const x1Ok = x1 < TARGET_X1_MS;
   ok &&= x1Ok;
   console.log(`\ntarget: evaluation at x1 < ${TARGET_X1_MS} ms: ${group(x1)} ms ${x1Ok ? 'OK' : 'MISSED'}`);
+  const row = (label: string) => rows.find((r) => r.label === label) as Row;
   for (let i = 1; i < FACTORS.length; i++) {
-    const growth = evaluation(`x${FACTORS[i]}`) / evaluation(`x${FACTORS[i - 1]}`);
+    const [smaller, larger] = [`x${FACTORS[i - 1]}`, `x${FACTORS[i]}`];
+    const growth = evaluation(larger) / evaluation(smaller);
     const growthOk = growth <= MAX_GROWTH;
     ok &&= growthOk;
     console.log(
-      `target: x${FACTORS[i - 1]} -> x${FACTORS[i]}, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'}`,
+      `target: ${smaller} -> ${larger}, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'} (round by round: ${roundRange(row(larger), row(smaller))})`,
     );
   }
   // The fleet has 2.5 times x4's ServiceAccounts: linear growth at the allowed rate per doubling.
@@ -322,7 +374,7 @@ function judge(rows: readonly Row[]): boolean {
     const growthOk = growth <= allowed;
     ok &&= growthOk;
     console.log(
-      `target: fleet (${inputs.toFixed(1)}x the ServiceAccounts of x4), at most ${allowed.toFixed(2)}x x4's evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'}`,
+      `target: fleet (${inputs.toFixed(1)}x the ServiceAccounts of x4), at most ${allowed.toFixed(2)}x x4's evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'} (round by round: ${roundRange(fleet, x4)})`,
     );
   }
   return ok;

@@ -44,6 +44,28 @@ describe('npm run bench', () => {
     for (const line of perRun) {
       expect(line.trim().match(/\d[\d,]*\/\d[\d,]* \(\d[\d,]*\)/g)).toHaveLength(2);
     }
+    // Each growth the targets judge, round by round: a run over the smaller case's run of the
+    // same round, as printed (the printed times are rounded to the millisecond).
+    const wall = new Map(
+      perRun.map((line) => {
+        const [label, ...runs] = line.trim().split(/\s+(?=\d)/);
+        return [label, runs.map((run) => Number(run.split('/')[0]?.replace(/,/g, '')))] as const;
+      }),
+    );
+    const start = lines.findIndex((line) => line.startsWith('growth round by round'));
+    expect(start).toBeGreaterThan(0);
+    const growth = lines.slice(start + 1, start + 5).map((line) => line.trim().split(/\s{2,}/));
+    expect(growth.map(([name]) => name)).toEqual(['x0.5 -> x1', 'x1 -> x2', 'x2 -> x4', 'x4 -> fleet']);
+    for (const [name, ...ratios] of growth) {
+      const [before, after] = (name as string).split(' -> ').map((label) => wall.get(label as string) ?? []);
+      expect(ratios).toHaveLength(2);
+      ratios.forEach((printed, k) => {
+        const [a, b] = [after?.[k] as number, before?.[k] as number];
+        const ratio = Number(printed.replace(/x$/, ''));
+        expect(ratio).toBeGreaterThanOrEqual((a - 0.5) / (b + 0.5) - 0.005);
+        expect(ratio).toBeLessThanOrEqual((a + 0.5) / Math.max(b - 0.5, 0.01) + 0.005);
+      });
+    }
   });
 
   // A check the benchmark's fleets give nothing to judge hides its cost: IRSA-063 and IRSA-021 were
