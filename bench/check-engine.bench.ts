@@ -345,28 +345,28 @@ function printTable(rows: readonly Row[]): void {
 
 /** Prints whether each target is met; returns false when one is missed. */
 function judge(rows: readonly Row[]): boolean {
+  const row = (label: string) => rows.find((r) => r.label === label);
   const evaluation = (label: string) => {
-    const row = rows.find((r) => r.label === label);
-    return row ? median(row.runs.map((r) => r.ms)) : Number.NaN;
+    const found = row(label);
+    return found ? median(found.runs.map((r) => r.ms)) : Number.NaN;
   };
   let ok = true;
   const x1 = evaluation('x1');
   const x1Ok = x1 < TARGET_X1_MS;
   ok &&= x1Ok;
   console.log(`\ntarget: evaluation at x1 < ${TARGET_X1_MS} ms: ${group(x1)} ms ${x1Ok ? 'OK' : 'MISSED'}`);
-  const row = (label: string) => rows.find((r) => r.label === label) as Row;
   for (let i = 1; i < FACTORS.length; i++) {
     const [smaller, larger] = [`x${FACTORS[i - 1]}`, `x${FACTORS[i]}`];
     const growth = evaluation(larger) / evaluation(smaller);
     const growthOk = growth <= MAX_GROWTH;
     ok &&= growthOk;
     console.log(
-      `target: ${smaller} -> ${larger}, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'} (round by round: ${roundRange(row(larger), row(smaller))})`,
+      `target: ${smaller} -> ${larger}, at most ${MAX_GROWTH}x the evaluation time: ${growth.toFixed(2)}x ${growthOk ? 'OK' : 'MISSED'} (round by round: ${roundRange(row(larger) as Row, row(smaller) as Row)})`,
     );
   }
   // The fleet has 2.5 times x4's ServiceAccounts: linear growth at the allowed rate per doubling.
-  const fleet = rows.find((r) => r.label === 'fleet');
-  const x4 = rows.find((r) => r.label === 'x4');
+  const fleet = row('fleet');
+  const x4 = row('x4');
   if (fleet && x4) {
     const inputs = fleet.setup.size.serviceAccounts / x4.setup.size.serviceAccounts;
     const allowed = MAX_GROWTH ** Math.log2(inputs);

@@ -1,4 +1,4 @@
-import type { ServiceAccountLink } from '../../engine/audit-context.ts';
+import { getOrAdd, newMap, type ServiceAccountLink } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
 import type { Cluster, ProbeResult } from '../../model/fleet.ts';
 import { oidcProviderArn, parseArn, serviceAccountSubject as subjectOf } from '../../policy/irsa-trust.ts';
@@ -99,12 +99,7 @@ function linksByName(links: readonly ServiceAccountLink[]): Map<string, Map<stri
   const index = new Map<string, Map<string, ProbedLink>>();
   for (const link of links) {
     const { namespace, name } = link.serviceAccount;
-    let names = index.get(namespace);
-    if (names === undefined) {
-      names = new Map();
-      index.set(namespace, names);
-    }
-    names.set(name, { link, probed: false });
+    getOrAdd(index, namespace, newMap<string, ProbedLink>).set(name, { link, probed: false });
   }
   return index;
 }
