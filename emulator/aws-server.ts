@@ -216,20 +216,41 @@ function pageSize(
 
 // ---- request parsing ---------------------------------------------------------------------------
 
-const CREDENTIAL_SCOPE = /Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/;
+const DATE = /^\d{8}$/;
+
+/**
+ * The key id, region and service of a SigV4 credential scope: `Credential=AKID/20260101/us-east-1/iam/aws4_request`
+ * in an Authorization header (up to a comma or whitespace), or a presigned URL's X-Amz-Credential.
+ * Split by hand: the expression it replaced was quadratic on a header of many `Credential=`.
+ */
+function parseCredentialScope(
+  scope: string,
+): { accessKeyId: string; region: string; service: string } | undefined {
+  const [accessKeyId, date, region, service, terminator, ...rest] = scope.split('/');
+  if (rest.length > 0 || terminator !== 'aws4_request' || !DATE.test(date ?? '')) return undefined;
+  if (!accessKeyId || !region || !service) return undefined;
+  return { accessKeyId, region, service };
+}
+
+/** The value after `Credential=` in an Authorization header, up to a comma or whitespace. */
+function headerCredential(authorization: string): string | undefined {
+  const at = authorization.indexOf('Credential=');
+  if (at === -1) return undefined;
+  const start = at + 'Credential='.length;
+  let end = start;
+  while (end < authorization.length && !/[,\s]/.test(authorization[end] as string)) end++;
+  return authorization.slice(start, end);
+}
 
 function credentialScope(
   headers: IncomingMessage['headers'],
   url: URL,
 ): { accessKeyId: string; region: string; service: string } | undefined {
-  const authorization = headers.authorization ?? '';
-  const fromHeader = CREDENTIAL_SCOPE.exec(authorization);
+  const fromHeader = headerCredential(headers.authorization ?? '');
+  const scope = fromHeader === undefined ? undefined : parseCredentialScope(fromHeader);
+  if (scope) return scope;
   const presigned = url.searchParams.get('X-Amz-Credential');
-  const match = fromHeader ?? (presigned ? CREDENTIAL_SCOPE.exec(`Credential=${presigned}`) : null);
-  if (!match) return undefined;
-  const [, accessKeyId, , region, service] = match;
-  if (!accessKeyId || !region || !service) return undefined;
-  return { accessKeyId, region, service };
+  return presigned ? parseCredentialScope(presigned) : undefined;
 }
 
 function isService(value: string): value is Service {

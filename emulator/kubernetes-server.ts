@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { DEFAULT_CIPHERS, type TLSSocket } from 'node:tls';
+import { pemCertificateBlocks, pemCertificateRanges, trimTrailingSlashes } from '#shared/model/text.ts';
 import type { ClusterTls } from './certificates.ts';
 import { type FaultState, sleep } from './faults.ts';
 import type { FleetClusterFiles, JsonObject, KubeObject, KubernetesKind } from './fleet-files.ts';
@@ -194,12 +195,10 @@ function status(error: StatusError): JsonObject {
   };
 }
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 function certificatesIn(base64Pem: string): Buffer[] {
   const text = Buffer.from(base64Pem.trim(), 'base64').toString('utf8');
   const ders: Buffer[] = [];
-  for (const block of text.match(PEM_BLOCK) ?? []) {
+  for (const block of pemCertificateBlocks(text)) {
     try {
       ders.push(new X509Certificate(block).raw);
     } catch {
@@ -227,18 +226,25 @@ export function caBundleRewriter(
     if (bundle.trim() === snapshotCaData?.trim()) return emulatorBundle;
     const text = Buffer.from(bundle.trim(), 'base64').toString('utf8');
     let replaced = false;
-    const rewritten = text.replace(PEM_BLOCK, (block) => {
+    let rewritten = '';
+    let at = 0;
+    for (const [start, end] of pemCertificateRanges(text)) {
+      const block = text.slice(start, end);
+      rewritten += text.slice(at, start);
+      at = end;
       try {
         const der = new X509Certificate(block).raw;
         if (snapshotCas.some((ca) => ca.equals(der))) {
           replaced = true;
-          return emulatorCaPem.trim();
+          rewritten += emulatorCaPem.trim();
+          continue;
         }
       } catch {
         // not a certificate: kept as it is
       }
-      return block;
-    });
+      rewritten += block;
+    }
+    rewritten += text.slice(at);
     return replaced ? Buffer.from(rewritten, 'utf8').toString('base64') : bundle;
   };
 }
@@ -597,7 +603,7 @@ export class KubernetesClusterServer {
   private async handle(req: IncomingMessage, body: string): Promise<{ code: number; body: unknown }> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
-    const path = url.pathname.replace(/\/+$/, '');
+    const path = trimTrailingSlashes(url.pathname);
     const namespaced = NAMESPACED_LIST.exec(path) ?? NAMESPACED_SLICES.exec(path);
     const token = TOKEN_REQUEST.exec(path);
     const serviceGet = method === 'GET' ? SERVICE_GET.exec(path) : null;

@@ -18,6 +18,7 @@
  * delivery retries and redrive, message signatures (Signature is a placeholder), topic policies.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { trimTrailingSlashes } from '#shared/model/text.ts';
 import type { ServiceReply, SqsAttributes, SqsState } from './sqs.ts';
 
 const NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/';
@@ -1068,7 +1069,7 @@ function notification(
   endpoint: string,
   lambda: boolean,
 ): string {
-  const base = endpoint.replace(/\/+$/, '');
+  const base = trimTrailingSlashes(endpoint);
   const attributes = Object.fromEntries(
     Object.entries(input.attributes).map(([name, value]) => [
       name,

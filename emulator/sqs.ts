@@ -11,6 +11,7 @@
  * policies (any caller may use any queue), tags, KMS.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { trimTrailingSlashes } from '#shared/model/text.ts';
 
 /** A message attribute as the JSON protocol carries it (BinaryValue base64). */
 export interface SqsAttributeValue {
@@ -1041,7 +1042,7 @@ function queueKey(region: string, accountId: string, name: string): string {
 }
 
 function queueUrl(endpoint: string, queue: Queue): string {
-  return `${endpoint.replace(/\/+$/, '')}/${queue.accountId}/${queue.name}`;
+  return `${trimTrailingSlashes(endpoint)}/${queue.accountId}/${queue.name}`;
 }
 
 function defaultAttribute(name: string): string | undefined {

@@ -7,6 +7,7 @@
  * policy (evaluated by the project's IAM evaluator) with the token's claims as condition keys.
  */
 import { createSign, createVerify, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { trimTrailingSlashes } from '#shared/model/text.ts';
 import { evaluatePolicy } from '#shared/policy/evaluate.ts';
 import { parsePolicyDocument } from '#shared/policy/policy-document.ts';
 import type { IssuedCredentials } from './credentials.ts';
@@ -20,7 +21,7 @@ function base64url(value: unknown): string {
 
 /** `https://host/path/` -> `host/path`, as IAM stores a provider's Url. */
 function hostPath(url: string): string {
-  return url.replace(/^https?:\/\//i, '').replace(/\/+$/, '');
+  return trimTrailingSlashes(url.replace(/^https?:\/\//i, ''));
 }
 
 export interface TokenClaims {

@@ -6,8 +6,7 @@
  * a prototype member name as a value, a `__proto__`/`constructor`/`prototype` key, a 100k+ string,
  * 10,000 or 100,000 levels of nesting, a truncated, BOM-prefixed, binary-spattered, empty or
  * non-object file), loads it from memory and audits it. Every run must:
- * - load and audit without an exception, in under RUN_BUDGET_MS (generous: a run takes 10 to 300 ms),
- *   with a report that JSON.stringify can print and that quotes a long value a few times at most
+ * - load and audit without an exception, with a report that JSON.stringify can print and that quotes a long value a few times at most
  *   (AMPLIFICATION), never once per finding;
  * - either load the changed file or report it in exactly one AUDIT-004 finding naming the file and
  *   the field, where the loader can tell it (a field within or above the changed one); a file that
@@ -24,11 +23,15 @@
  * Runs (in `npm test`): 300 field changes, 400 prototype keys, 60 huge or deep values, 200 broken
  * texts: 960 audits, 17 to 19 s in all (20 to 22 s for the file) on this 2-core machine under a
  * load of about 5.
- * Each property fails past PROPERTY_BUDGET_MS (60 s), so the file takes 4 minutes at the very worst.
+ * Nothing is timed (issue 17: no timed assertions in the unit tests). This file used to fail a run
+ * past 5 s, and so found two regular expressions that backtracked for minutes on a crafted value;
+ * test/regex-safety.test.ts now keeps such expressions out of every source file, without a clock.
+ * What is left is vitest's timeout on each property (TEST_TIMEOUT_MS, over five times what the
+ * slowest takes): a hang guard, not a measure.
  * The seed is random; fast-check prints it with the path on a failure: FUZZ_SEED=<seed>
  * FUZZ_PATH=<path> replays that run. FUZZ_RUNS=<factor> multiplies the runs for a longer session.
  * A synchronous infinite loop in the loader cannot be interrupted from here (it would hang the
- * worker): the time checks catch what is slow, not what never returns.
+ * worker until CI stops it).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
@@ -60,10 +63,8 @@ import {
 
 const FLEET_DIR = join(REPO_ROOT, 'examples/fleet');
 const NOW = new Date('2026-06-01T00:00:00Z');
-/** Per run: a generous bound, over 15 times the slowest run; a blow-up, not a benchmark. */
-const RUN_BUDGET_MS = 5_000;
-/** Per property (fast-check's time limit; the vitest timeout is a little longer so that fast-check reports the seed). */
-const PROPERTY_BUDGET_MS = 60_000;
+/** Vitest's timeout on each property: a hang guard (the slowest property takes about 10 s here). */
+const TEST_TIMEOUT_MS = 120_000;
 /** How many times a value added to a file may be copied into the report (a few findings quote it). */
 const AMPLIFICATION = 10;
 
@@ -78,8 +79,6 @@ function settings(numRuns: number): fc.Parameters<[Mutation]> {
     numRuns: Math.max(1, Math.round(numRuns * FACTOR)),
     ...(SEED === undefined ? {} : { seed: SEED }),
     ...(PATH === undefined ? {} : { path: PATH }),
-    interruptAfterTimeLimit: PROPERTY_BUDGET_MS * FACTOR,
-    markInterruptAsFailure: true,
   };
 }
 
@@ -404,10 +403,8 @@ async function checkMutation(mutation: Mutation): Promise<void> {
   const { text, path } = applyMutation(mutation, baselineOf(file));
   const files = new Map(FILES).set(file, text);
 
-  const started = performance.now();
   const { fleet, report } = await audit(files);
   const printed = JSON.stringify(report);
-  expect(performance.now() - started).toBeLessThan(RUN_BUDGET_MS);
   // A long value may be quoted in a few findings, not copied into every one (a 1 MB field would then
   // make a report larger than a string can be).
   const grown = Math.max(0, text.length - baselineOf(file).text.length);
@@ -483,7 +480,7 @@ describe('fuzzing the snapshot files of examples/fleet', () => {
     baseline = { places: byPlace(report.findings), clusters, printed: JSON.stringify(report).length };
   });
 
-  const timeout = PROPERTY_BUDGET_MS * FACTOR + 30_000;
+  const timeout = TEST_TIMEOUT_MS * FACTOR;
 
   it(
     'survives a type swapped, a field dropped, an extreme number or a prototype member name as a value (300 runs)',
@@ -504,8 +501,9 @@ describe('fuzzing the snapshot files of examples/fleet', () => {
   it(
     'survives strings of 100,000+ characters and nesting 10,000 or 100,000 levels deep (60 runs)',
     async () => {
-      // Found by this property (seed -177271520): a policy's Resource of 250,000 slashes took IRSA-023
-      // over 5 s (a token and a closure per character, on every parent it tried). Always run now,
+      // Found by this property when it still timed its runs (seed -177271520): a policy's Resource of
+      // 250,000 slashes took IRSA-023 over 5 s (a token and a closure per character, on every parent
+      // it tried). Always run now,
       // but when a failure's path is replayed (FUZZ_PATH: the examples come first and would shift it).
       const found: Mutation = {
         file: `${ACCOUNT}/iam.json`,

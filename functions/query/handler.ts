@@ -24,6 +24,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { FindingStore } from '#shared/history/finding-store.ts';
 import { HistoryQueryError, MAX_RUNS, queryHistory } from '#shared/history/query-history.ts';
+import { trimTrailingSlashes } from '#shared/model/text.ts';
 import { findingStore } from '../runtime/clients.ts';
 import { readEnvironment } from '../runtime/environment.ts';
 import { observability } from '../runtime/observability.ts';
@@ -78,7 +79,7 @@ function segment(value: string, name: string): string {
 
 /** Maps a route to the history query it stands for. */
 export function routeQuery(event: APIGatewayProxyEvent): Record<string, string> {
-  const path = event.path.replace(/\/+$/, '') || '/';
+  const path = trimTrailingSlashes(event.path) || '/';
   const history = path.match(/^\/findings\/([^/]+)\/history$/);
   const open = path.match(/^\/clusters\/([^/]+)\/([^/]+)\/([^/]+)\/open$/);
   const known = path === '/findings' || path === '/runs' || path === '/events' || history || open;

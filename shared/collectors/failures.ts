@@ -26,7 +26,35 @@ const NETWORK_CODES =
   /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|ESOCKETTIMEDOUT|ECONNABORTED|TimeoutError|RequestTimeout|Timeout|PrivateEndpoint|NoEndpoint)$/;
 const TLS_PATTERN = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|SSL/i;
 
-const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
+/** A run of base64url characters and dots, where a JWT is looked for (see redactJwts). */
+const TOKEN_RUN = /[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)*/g;
+
+/**
+ * Each JWT of a run of base64url characters and dots replaced: from an `eyJ` (a JSON header, base64url)
+ * through the next dot and up to two more parts, what `/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*\/g`
+ * replaces. That expression is quadratic on a long run of `eyJ` without a dot; here each run is
+ * matched once, then searched with indexOf.
+ */
+function redactJwts(run: string): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const start = run.indexOf('eyJ', from);
+    // A JWT has a dot after its header; no dot after this `eyJ`, none after a later one either.
+    const dot = start === -1 ? -1 : run.indexOf('.', start + 3);
+    if (dot === -1) return out + run.slice(from);
+    let end = partEnd(run, dot + 1);
+    if (run[end] === '.') end = partEnd(run, end + 1);
+    out += `${run.slice(from, start)}<redacted-jwt>`;
+    from = end;
+  }
+}
+
+/** Where the base64url part that starts at `from` ends (at the next dot, or the run's end). */
+function partEnd(run: string, from: number): number {
+  const dot = run.indexOf('.', from);
+  return dot === -1 ? run.length : dot;
+}
 
 /**
  * A text without anything that looks like a credential: the EKS bearer token, a service account
@@ -36,7 +64,7 @@ const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
 export function redactSecrets(text: string): string {
   return text
     .replace(/k8s-aws-v1\.[A-Za-z0-9_-]+/g, 'k8s-aws-v1.<redacted>')
-    .replace(JWT, '<redacted-jwt>')
+    .replace(TOKEN_RUN, redactJwts)
     .replace(/(X-Amz-(?:Signature|Security-Token|Credential)=)[^&\s"']+/gi, '$1<redacted>');
 }
 

@@ -338,8 +338,26 @@ export function trimItem(kind: KubernetesKind, item: object): Record<string, unk
  */
 function parseProblem(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const withoutExcerpt = message.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '');
-  return withoutExcerpt.includes('"') ? 'not valid JSON' : withoutExcerpt;
+  const cut = withoutExcerpt(message);
+  return cut.includes('"') ? 'not valid JSON' : cut;
+}
+
+const NOT_VALID = ' is not valid JSON';
+
+/**
+ * The message up to its excerpt, `, "..." is not valid JSON` or `, ..."..."... is not valid JSON`:
+ * what `/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/` removes, found by hand (that
+ * expression is quadratic on a long run of `, "`). The message as it is without one.
+ */
+export function withoutExcerpt(message: string): string {
+  if (!message.endsWith(NOT_VALID)) return message;
+  const body = message.slice(0, -NOT_VALID.length);
+  const close = body.endsWith('"') ? body.length - 1 : body.endsWith('"...') ? body.length - 4 : -1;
+  for (let at = body.indexOf(', '); at !== -1 && at < close; at = body.indexOf(', ', at + 1)) {
+    const open = body.startsWith('"', at + 2) ? at + 2 : body.startsWith('..."', at + 2) ? at + 5 : -1;
+    if (open !== -1 && open < close) return message.slice(0, at);
+  }
+  return message;
 }
 
 /**

@@ -3,6 +3,7 @@
  * comparison, for the webhook's caBundle against the cluster CA (IRSA-004).
  */
 import { X509Certificate } from 'node:crypto';
+import { pemCertificateBlocks } from '../model/text.ts';
 
 export interface CertificateSummary {
   readonly subject: string;
@@ -15,14 +16,12 @@ export type BundleDecoding =
   | { readonly ok: true; readonly certificates: readonly CertificateSummary[] }
   | { readonly ok: false; readonly problem: 'empty' | 'not-pem'; readonly detail: string };
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /** Decodes a base64 PEM bundle (`caBundle`, `certificateAuthority.data`) into its certificates. */
 export function decodeCertificateBundle(base64Pem: string | null | undefined): BundleDecoding {
   if (!base64Pem || base64Pem.trim() === '')
     return { ok: false, problem: 'empty', detail: 'the bundle is empty' };
   const text = Buffer.from(base64Pem.trim(), 'base64').toString('utf8');
-  const blocks = text.match(PEM_BLOCK) ?? [];
+  const blocks = pemCertificateBlocks(text);
   if (blocks.length === 0) {
     return { ok: false, problem: 'not-pem', detail: 'the bundle holds no PEM "BEGIN CERTIFICATE" block' };
   }

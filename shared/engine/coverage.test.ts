@@ -185,13 +185,12 @@ describe('the resource of an older api (`eks:ListClusters (us-east-1)`)', () => 
     );
   });
 
-  it('is found in linear time in a hostile api (many " (" that never close)', () => {
-    // The regular expression took minutes on this (found by test/fuzz-snapshot.test.ts).
+  it('is found in a hostile api (many " (" that never close)', () => {
+    // The regular expression took minutes on this (found by test/fuzz-snapshot.test.ts); the scan is
+    // indexOf and lastIndexOf, and test/regex-safety.test.ts keeps such expressions out, untimed.
     const api = `iam:ListRoles${' ('.repeat(500_000)}x)`;
-    const started = performance.now();
     expect(legacyResource(api)).toBe(api.slice('iam:ListRoles ('.length, -1));
     expect(legacyResource(`${api} `)).toBeNull();
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
 

@@ -334,9 +334,7 @@ describe('regressionAlert: size', () => {
       findingChange('resolved', { checkId }),
     );
     const changes = [...manyRegressions(20_000, { critical: 40 }), ...resolved];
-    const started = performance.now();
     const alert = present(regressionAlert(unitOutcome({ changes })));
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect(publishSize(alert)).toBeLessThanOrEqual(KB240);
     const body = text(alert);
     const listed = body.match(SEVERITY_LINE) ?? [];

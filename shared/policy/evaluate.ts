@@ -186,11 +186,11 @@ function resolveValue(value: string, context: NormalisedContext, substitute: boo
       tokens.push(inner);
       continue;
     }
-    const comma = /^(.*?),\s*'(.*)'$/s.exec(inner);
-    const key = (comma ? comma[1] : inner)?.trim().toLowerCase() ?? '';
+    const comma = keyAndDefault(inner);
+    const key = (comma ? comma.key : inner).trim().toLowerCase();
     // A multivalued key cannot be substituted; an absent (or empty) one takes the default.
     const present = context.get(key);
-    const substituted = typeof present === 'string' && present !== '' ? present : comma?.[2];
+    const substituted = typeof present === 'string' && present !== '' ? present : comma?.fallback;
     if (substituted === undefined || substituted === '') return null;
     // A character at a time, not a spread: a snapshot's default may be longer than a call takes arguments.
     for (const character of substituted) tokens.push(character);
@@ -385,6 +385,25 @@ function tokensMatch(pattern: NonNullable<Pattern>, value: string): boolean {
   }
   while (isStar(pattern[p])) p++;
   return p === pattern.length;
+}
+
+const SPACE = /\s/;
+
+/**
+ * A policy variable's key and default value, `aws:username, 'nobody'`: the key up to the first comma
+ * that whitespace and a quoted default follow to the end; null without one. What
+ * `/^(.*?),\s*'(.*)'$/s` matches, found by hand: the expression is quadratic on a long run of `,'`.
+ */
+export function keyAndDefault(inner: string): { key: string; fallback: string } | null {
+  const last = inner.length - 1;
+  if (inner[last] !== "'") return null;
+  for (let comma = inner.indexOf(','); comma !== -1; comma = inner.indexOf(',', comma + 1)) {
+    let quote = comma + 1;
+    while (quote < last && SPACE.test(inner[quote] as string)) quote++;
+    if (quote < last && inner[quote] === "'")
+      return { key: inner.slice(0, comma), fallback: inner.slice(quote + 1, last) };
+  }
+  return null;
 }
 
 /**

@@ -39,13 +39,12 @@ describe('issuer and ARN helpers', () => {
     expect(issuerHostPath('///')).toBe('');
     expect(issuerHostPath('/a/')).toBe('/a');
   });
-  it('strips them in linear time from a hostile issuer (a long run of slashes, then another character)', () => {
-    // The regular expression it replaced, /\/+$/, took minutes on this (found by test/fuzz-snapshot.test.ts).
+  it('strips them from a hostile issuer (a long run of slashes, then another character)', () => {
+    // The regular expression it replaced, /\/+$/, took minutes on this (found by test/fuzz-snapshot.test.ts);
+    // test/regex-safety.test.ts keeps such expressions out, without timing anything.
     const issuer = `https://${'/'.repeat(1_000_000)}x`;
-    const started = performance.now();
     expect(issuerHostPath(issuer)).toBe(issuer.slice('https://'.length));
     expect(issuerHostPath(`${issuer}${'/'.repeat(1_000_000)}`)).toBe(issuer.slice('https://'.length));
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
   it('reads the issuer of a provider ARN and the region of an EKS issuer', () => {
     expect(hostPathOfProviderArn(PROVIDER)).toBe(ISSUER);

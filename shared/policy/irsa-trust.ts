@@ -3,6 +3,8 @@
  * trust which OIDC provider, whether a web-identity token of a service account is admitted
  * (and if not, which link is broken), and how tightly a statement restricts `:sub`.
  */
+
+import { trimTrailingSlashes } from '../model/text.ts';
 import {
   actionMatches,
   conditionHolds,
@@ -19,12 +21,9 @@ export const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
 
 /** `https://oidc.eks.r.amazonaws.com/id/X/` -> `oidc.eks.r.amazonaws.com/id/X` */
 export function issuerHostPath(issuerUrl: string): string {
-  const hostPath = issuerUrl.replace(/^https?:\/\//i, '');
   // Trailing slashes trimmed by hand: `/\/+$/` backtracks in quadratic time on a long run of
   // slashes followed by something else (a hostile cluster.json or iam.json).
-  let end = hostPath.length;
-  while (end > 0 && hostPath.charCodeAt(end - 1) === 0x2f) end--;
-  return hostPath.slice(0, end);
+  return trimTrailingSlashes(issuerUrl.replace(/^https?:\/\//i, ''));
 }
 
 /** The ARN IAM gives the OIDC provider of `hostPath` in `accountId`. */

@@ -53,7 +53,10 @@ export function cutNote(length: number): string {
  */
 export function cutLongRuns(text: string, max = MAX_SHOWN_RUN): string {
   if (text.length <= max || !Number.isFinite(max)) return text;
-  return text.replace(new RegExp(`[^\\s]{${max + 1},}`, 'g'), (run) => {
+  // Every run matched whole, the short ones given back as they are: `[^\s]{N,}` would scan up to N
+  // characters from each start in a run shorter than N (quadratic below N, and N is 1,024).
+  return text.replace(/\S+/g, (run) => {
+    if (run.length <= max) return run;
     let end = max;
     const last = run.charCodeAt(end - 1);
     if (last >= 0xd800 && last <= 0xdbff) end -= 1;

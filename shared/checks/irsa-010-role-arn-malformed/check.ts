@@ -1,5 +1,6 @@
 import { ROLE_ARN_ANNOTATION } from '../../engine/audit-context.ts';
 import { reads } from '../../engine/coverage.ts';
+import { trimQuotes } from '../../model/text.ts';
 import { isRoleArn, parseRoleArn, roleNameProblem } from '../../policy/aws-names.ts';
 import { quoted } from '../../sinks/untrusted.ts';
 import { resultsFor, serviceAccountSubject } from '../results.ts';
@@ -30,10 +31,7 @@ function problemOf(value: string): string {
 
 /** Best guess at the ARN that was meant, for the remediation command. */
 function suggestedArn(value: string, accountId: string): string {
-  const cleaned = value
-    .trim()
-    .replace(/^["']+|["']+$/g, '')
-    .trim();
+  const cleaned = trimQuotes(value.trim()).trim();
   if (isRoleArn(cleaned)) return cleaned;
   const name = cleaned.split('/').pop() || 'ROLE_NAME';
   return `arn:aws:iam::${accountId}:role/${roleNameProblem(name) === null ? name : 'ROLE_NAME'}`;

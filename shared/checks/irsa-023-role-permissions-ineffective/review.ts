@@ -16,6 +16,8 @@
  * - An action of a service the catalogue does not know is not judged: its service is reported
  *   unknown, and the policy is then not evaluated unless another grant fails.
  */
+
+import { wildcardMatch } from '../../policy/evaluate.ts';
 import type { CatalogueAction, IamCatalogue, ServiceCatalogue } from '../../policy/iam-catalogue.ts';
 import type { PermissionPolicy, PermissionStatement } from '../../policy/permission-policy.ts';
 import { canBeStar, canMatchTemplate } from '../../policy/resource-match.ts';
@@ -140,16 +142,14 @@ function resourceMisfit(
   return works ? null : { resourceTypes: known, corrected: correctedResources(resources, known) };
 }
 
+/**
+ * Whether an action pattern (`Get*`, `?etObject`) names some action of the service, matched as IAM
+ * matches it (the catalogue's keys are lower case). Not through a regular expression built from the
+ * pattern: `a*a*a*...b` would backtrack exponentially on a long action name.
+ */
 function matchesAnyAction(service: ServiceCatalogue, pattern: string): boolean {
-  const glob = new RegExp(
-    `^${pattern
-      .toLowerCase()
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    's',
-  );
-  for (const key of service.actions.keys()) if (glob.test(key)) return true;
+  const lower = pattern.toLowerCase();
+  for (const key of service.actions.keys()) if (wildcardMatch(lower, key)) return true;
   return false;
 }
 
