@@ -119,10 +119,18 @@ describe('keyAndDefault (a policy variable with a default)', () => {
 describe('withoutExcerpt (a JSON.parse message without the text it quotes)', () => {
   const OLD = /, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/;
   it('removes what the old expression removed', () => {
+    // Half of them end as V8's messages do, so the suffix is there to be found.
+    const pieces = textOf(', ', ',', ' ', '"', '...', '.', 'x');
     fc.assert(
-      fc.property(textOf(', ', ',', ' ', '"', '...', '.', 'x', ' is not valid JSON'), (message) => {
-        expect(withoutExcerpt(message)).toBe(message.replace(OLD, ''));
-      }),
+      fc.property(
+        fc.oneof(
+          pieces,
+          pieces.map((t) => `${t} is not valid JSON`),
+        ),
+        (message) => {
+          expect(withoutExcerpt(message)).toBe(message.replace(OLD, ''));
+        },
+      ),
       { numRuns: 5_000 },
     );
   });
