@@ -44,6 +44,10 @@ describe('npm run bench', () => {
     for (const line of perRun) {
       expect(line.trim().match(/\d[\d,]*\/\d[\d,]* \(\d[\d,]*\)/g)).toHaveLength(2);
     }
+    // The warm-up round before them (default one), printed for every case and not counted above.
+    const warmups = lines.filter((line) => line.startsWith('warm-up round before them, not counted: '));
+    expect(warmups).toHaveLength(1);
+    expect(warmups[0]?.match(/(?:x[\d.]+|fleet) \d[\d,]*\/\d[\d,]* \(\d[\d,]*\)/g)).toHaveLength(5);
     // Each growth the targets judge, round by round: a run over the smaller case's run of the
     // same round, as printed (the printed times are rounded to the millisecond).
     const wall = new Map(
