@@ -217,6 +217,8 @@ function pageSize(
 // ---- request parsing ---------------------------------------------------------------------------
 
 const DATE = /^\d{8}$/;
+/** What ends a credential in an Authorization header. */
+const CREDENTIAL_END = /[,\s]/;
 
 /**
  * The key id, region and service of a SigV4 credential scope: `Credential=AKID/20260101/us-east-1/iam/aws4_request`
@@ -238,7 +240,7 @@ function headerCredential(authorization: string): string | undefined {
   if (at === -1) return undefined;
   const start = at + 'Credential='.length;
   let end = start;
-  while (end < authorization.length && !/[,\s]/.test(authorization[end] as string)) end++;
+  while (end < authorization.length && !CREDENTIAL_END.test(authorization[end] as string)) end++;
   return authorization.slice(start, end);
 }
 
