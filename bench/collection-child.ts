@@ -8,16 +8,16 @@
  *                      runAudit), and prints the time and peak RSS as JSON
  *
  * BENCH_REGIONS: the regions to collect; BENCH_THREADS: decode threads (default: the CLI's);
- * BENCH_MEMORY=1: the collector thread's memory by kind at the highest RSS sampled, on stderr.
+ * BENCH_YOUNG_MB, BENCH_OLD_MB: the collection thread's young generation and old generation
+ * limit in MB (default: the CLI's);
+ * BENCH_MEMORY=1: the highest RSS sampled, and when, on stderr.
  */
 import { readFileSync } from 'node:fs';
-import { collectFleet } from '#shared/collectors/collect-fleet.ts';
-import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
-import { directorySink } from '#shared/collectors/snapshot-sink.ts';
 import { runAudit } from '#shared/engine/run-audit.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
+import { collectInThread } from '../cli/commands/collection-thread.ts';
 
-/** As the benchmark's critical path assumes it: accounts and clusters in flight. */
+/** As the benchmark's critical path assumes it: accounts and clusters in flight (--concurrency 4). */
 const CONCURRENCY = 4;
 
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
@@ -38,45 +38,48 @@ function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/** Child: collect with the emulator's environment into BENCH_OUT, print wall time and peak memory as JSON. */
+/**
+ * Child: collect with the emulator's environment into BENCH_OUT as `irsa-audit collect` does (on
+ * the collection thread, collectInThread), print wall time, CPU time and peak memory as JSON.
+ */
 async function child(): Promise<void> {
   const regions = (process.env.BENCH_REGIONS ?? '').split(',');
   const out = process.env.BENCH_OUT;
   if (!out) throw new Error('BENCH_OUT: the directory to collect into is not set');
-  const decoder = createPageDecoderPool(
-    process.env.BENCH_THREADS === undefined ? undefined : Number(process.env.BENCH_THREADS),
-  );
-  // BENCH_MEMORY=1: the main thread's memory by kind, sampled, at the highest RSS seen (stderr).
-  let highest: NodeJS.MemoryUsage | undefined;
+  // BENCH_MEMORY=1: the process's RSS, sampled, and when it was highest (stderr).
+  let highest = { rss: 0, atMs: 0 };
+  const started = performance.now();
   const sampler = process.env.BENCH_MEMORY
     ? setInterval(() => {
-        const now = process.memoryUsage();
-        if (!highest || now.rss > highest.rss) highest = now;
+        const rss = process.memoryUsage.rss();
+        if (rss > highest.rss) highest = { rss, atMs: performance.now() - started };
       }, 100)
     : undefined;
-  const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const result = await collectFleet(
+  const result = await collectInThread(
     {
-      kubernetes: { decoder },
-      accounts: { kind: 'organization' },
-      auditRole: { roleName: 'irsa-auditor' },
+      organization: true,
+      roleName: 'irsa-auditor',
       regions,
-      accountConcurrency: CONCURRENCY,
-      clusterConcurrency: CONCURRENCY,
-      totalClusterConcurrency: CONCURRENCY * CONCURRENCY,
+      concurrency: CONCURRENCY,
+      ...(process.env.BENCH_THREADS === undefined ? {} : { threads: Number(process.env.BENCH_THREADS) }),
     },
-    directorySink(out),
+    { stderr: (text) => process.stderr.write(text), progress: false },
+    out,
+    {
+      ...(process.env.BENCH_YOUNG_MB === undefined
+        ? {}
+        : { youngGenerationMb: Number(process.env.BENCH_YOUNG_MB) }),
+      ...(process.env.BENCH_OLD_MB === undefined
+        ? {}
+        : { oldGenerationMb: Number(process.env.BENCH_OLD_MB) }),
+    },
   );
   const wallMs = performance.now() - started;
-  await decoder.close();
   if (sampler) {
     clearInterval(sampler);
-    const mb = (n: number) => Math.round(n / 1048576);
-    const after = process.memoryUsage();
     process.stderr.write(
-      `memory at the highest RSS sampled: rss ${mb(highest?.rss ?? 0)} MB, main heap used ${mb(highest?.heapUsed ?? 0)} of ${mb(highest?.heapTotal ?? 0)} MB, ` +
-        `external ${mb(highest?.external ?? 0)} MB (array buffers ${mb(highest?.arrayBuffers ?? 0)}); at the end: rss ${mb(after.rss)} MB, heap used ${mb(after.heapUsed)} MB\n`,
+      `highest RSS sampled: ${Math.round(highest.rss / 1048576)} MB, ${(highest.atMs / 1000).toFixed(1)} s into the collection\n`,
     );
   }
   const errors = [

@@ -86,6 +86,8 @@ async function buildChild(): Promise<{ dir: string; script: string }> {
       'collection-child': 'bench/collection-child.ts',
       // page-decoder-pool.ts starts `./page-decoder.worker.mjs` beside its own code.
       'page-decoder.worker': 'shared/collectors/page-decoder-worker.ts',
+      // collection-thread.ts starts `./collection.worker.mjs` beside its own code.
+      'collection.worker': 'cli/commands/collection-worker.ts',
     },
     outdir: dir,
     outExtension: { '.js': '.mjs' },

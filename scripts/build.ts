@@ -11,6 +11,7 @@
  *
  *   dist/cli.mjs                    the CLI (bin/irsa-audit.mjs loads it in an installed package)
  *   dist/page-decoder.worker.mjs    the decode worker, beside the pool that starts it by this name
+ *   dist/collection.worker.mjs      the collection thread of collect and check --live, likewise
  *   dist/chunk-*.mjs                shared and on-demand code
  */
 import { rm } from 'node:fs/promises';
@@ -31,6 +32,8 @@ const result = await build({
     // page-decoder-pool.ts starts `./page-decoder.worker.mjs` relative to its own code, which
     // the build puts in dist/ too (chunks are not in a subfolder).
     'page-decoder.worker': 'shared/collectors/page-decoder-worker.ts',
+    // collection-thread.ts starts `./collection.worker.mjs` relative to its own code, likewise.
+    'collection.worker': 'cli/commands/collection-worker.ts',
   },
   outdir: OUT,
   outExtension: { '.js': '.mjs' },

@@ -15,6 +15,7 @@ import { directorySink } from '#shared/collectors/snapshot-sink.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { directorySource } from '#shared/snapshot/snapshot-source.ts';
 import { type CheckOptions, type CommandIo, EXIT_BAD_INPUT, runCheckCommand } from './check.ts';
+import { collectInThread } from './collection-thread.ts';
 import { LiveOptionsError } from './errors.ts';
 
 export interface LiveOptions {
@@ -96,7 +97,10 @@ export function collectOptionsFrom(live: LiveOptions, io: CollectIo): CollectOpt
   };
 }
 
-/** Collects into the snapshot directory `dir` (created as needed), each file as soon as it is complete. */
+/**
+ * Collects into the snapshot directory `dir` (created as needed), each file as soon as it is
+ * complete, on the calling thread. The commands run it on a thread of their own (collectInThread).
+ */
 export async function collectLive(live: LiveOptions, io: CollectIo, dir: string): Promise<CollectSummary> {
   const options = collectOptionsFrom(live, io);
   const decoder = createPageDecoderPool(live.threads);
@@ -132,7 +136,7 @@ export function reportUnwritten(
 }
 
 export async function runCollectCommand(outDir: string, live: LiveOptions, io: CollectIo): Promise<number> {
-  const result = await collectLive(live, io, outDir);
+  const result = await collectInThread(live, io, outDir);
   io.stderr(
     `wrote ${result.paths.length} files for ${result.accounts} account(s) and ${result.clusters} cluster(s) to ${outDir}\n`,
   );
@@ -175,7 +179,7 @@ export async function runLiveCheck(
   if (keep !== undefined) await assertFreshDirectory(keep);
   const dir = keep ?? (await mkdtemp(join(tmpdir(), 'irsa-audit-live-')));
   try {
-    const summary = await collectLive(live, { stderr: io.stderr, progress: options.progress }, dir);
+    const summary = await collectInThread(live, { stderr: io.stderr, progress: options.progress }, dir);
     const incomplete = reportUnwritten(summary, dir, io);
     const code = await runCheckCommand(directorySource(dir, keep ?? 'live collection'), options, io);
     if (keep !== undefined && options.progress) io.stderr(`the snapshot is kept in ${keep}\n`);

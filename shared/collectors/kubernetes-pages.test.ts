@@ -15,6 +15,19 @@ import { createPageDecoderPool, defaultDecodeThreads } from './page-decoder-pool
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+/** `value`'s bytes in a resizable ArrayBuffer with room to grow, as getPage reads a page (kubernetes.ts). */
+function resizableBytes(value: unknown): Uint8Array {
+  const fixed = bytes(value);
+  const Resizable = ArrayBuffer as unknown as new (
+    length: number,
+    options: { maxByteLength: number },
+  ) => ArrayBuffer & { readonly resizable: boolean };
+  const buffer = new Resizable(fixed.length, { maxByteLength: fixed.length * 4 });
+  expect(buffer.resizable).toBe(true);
+  const body = new Uint8Array(buffer, 0, fixed.length);
+  body.set(fixed);
+  return body;
+}
 /** Page lines as text, whether a decoder gave text or UTF-8 bytes. */
 const text = (lines: string | Uint8Array) =>
   typeof lines === 'string' ? lines : new TextDecoder().decode(lines);
@@ -289,6 +302,19 @@ describe('decodePage', () => {
     expect(page.lines.split(',\n').map((line) => JSON.parse(line).metadata.name)).toEqual(['api-1', 'api-2']);
   });
 
+  it('decodes a page in a resizable buffer (as getPage reads it) as the same bytes in a fixed one, leaving it as it was', () => {
+    const page = {
+      metadata: { continue: 'c' },
+      items: [POD, CREDENTIAL_POD, { ...POD, metadata: { name: 'é' } }],
+    };
+    const body = resizableBytes(page);
+    const before = body.slice();
+    expect(decodePage('Pod', body)).toEqual(decodePage('Pod', bytes(page)));
+    expect(decodePageItems('Pod', body)).toEqual(decodePageItems('Pod', bytes(page)));
+    expect(body).toEqual(before);
+    expect(decodePage('Pod', resizableBytes('nope')).malformed).toMatch(/not JSON/);
+  });
+
   it.each([
     ['not JSON', '<html>proxy error</html>', /Pod list page is not JSON/],
     ['no items', { kind: 'Status', message: 'x' }, /Pod list page has no items array/],
@@ -465,6 +491,14 @@ describe('the worker-thread decoder', () => {
     expect({ ...decoded, lines: text(decoded.lines) }).toEqual(expected);
     expect(decoded.lines).toBeInstanceOf(Uint8Array);
     expect(body.byteLength).toBe(0); // transferred to the worker
+  });
+
+  it('takes a resizable page buffer over too (as getPage reads pages), and decodes it alike', async () => {
+    const page = { items: [POD, POD] };
+    const body = resizableBytes(page);
+    const decoded = await pool.decode('Pod', body);
+    expect({ ...decoded, lines: text(decoded.lines) }).toEqual(decodePage('Pod', bytes(page)));
+    expect(body.buffer.byteLength).toBe(0); // transferred to the worker
   });
 
   it('redacts credentials on the decode threads as on the main thread', async () => {

@@ -411,6 +411,15 @@ interface RequestWatch {
   readonly onSocket?: (socket: Socket) => void;
 }
 
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the project's TypeScript lib is ES2023). */
+interface ResizableArrayBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const GrowableBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => ResizableArrayBuffer;
+
 /** GETs one list page's body; a non-2xx answer becomes a KubernetesApiError. */
 function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -456,6 +465,14 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
     const req = request(url, { ...options, method: 'GET', timeout: watch.timeoutMs }, (res) => {
       clearTimeout(headersTimer);
       res.on('error', rejected);
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
+      // A 2xx body is copied into one buffer as it comes, so that each chunk Node read is garbage
+      // at once, collected young, rather than held (and maybe promoted) until the page ends. The
+      // buffer grows in place up to maxPageBytes (a reservation of address space, committed as it
+      // grows), and is mapped memory of its own, not malloc's: freed whole when the decode thread
+      // that takes it over drops it. An error's body is kept as chunks, for its text.
+      const page = ok ? new GrowableBuffer(0, { maxByteLength: watch.maxPageBytes }) : undefined;
       const chunks: Buffer[] = [];
       let length = 0;
       const declared = Number(res.headers['content-length']);
@@ -508,21 +525,16 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
           fail(tooLarge(`more than ${length + chunk.length} bytes received`));
           return;
         }
-        chunks.push(chunk);
+        if (page) {
+          page.resize(length + chunk.length);
+          new Uint8Array(page, length, chunk.length).set(chunk);
+        } else chunks.push(chunk);
         length += chunk.length;
       });
       res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          // A buffer of its own (not a slice of Node's pool), so a worker thread can take it over;
-          // not zeroed first, as the chunks fill it whole.
-          const body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-          let offset = 0;
-          for (const chunk of chunks) {
-            body.set(chunk, offset);
-            offset += chunk.length;
-          }
-          resolved(body);
+        if (page) {
+          // The whole buffer, so a decode thread can take it over (page-decoder-pool.ts).
+          resolved(new Uint8Array(page, 0, length));
           return;
         }
         const text = Buffer.concat(chunks).toString('utf8');

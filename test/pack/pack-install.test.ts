@@ -149,6 +149,7 @@ describe('the package (npm pack, installed offline)', () => {
     expect(files).toContain('bin/irsa-audit.mjs');
     expect(files).toContain('dist/cli.mjs');
     expect(files).toContain('dist/page-decoder.worker.mjs');
+    expect(files).toContain('dist/collection.worker.mjs');
     expect(files).toContain('examples/fleet/expected-findings.json');
     expect(files).toContain('README.md');
     expect(files).toContain('LICENSE');

@@ -1,0 +1,138 @@
+/**
+ * The live collection on a worker thread of its own, with a young generation of a fixed size.
+ *
+ * Why a thread: the collection allocates about 2 GB for a fleet of 600,000 pods (most of it in
+ * the AWS SDK's requests and answers), and much of it lives a network round trip or more, long
+ * enough to be promoted. Left to itself, V8 sizes the heap of the thread that does this for
+ * speed: on Node 24 (V8 13) the young generation grew to 128 MB (32 MB on Node 20), and the old
+ * one to 150 MB for about 50 MB live. The collector's peak RSS was 465 to 524 MB on Node 24,
+ * against 283 to 340 MB on Node 20 (README, Performance). Start flags (`--max-semi-space-size`)
+ * would bound it only for those who pass them; a worker thread's `resourceLimits` bound it for
+ * every start of the CLI, on every Node version.
+ *
+ * The thread gets plain data (the live options, the directory, whether to show progress) and
+ * posts back plain data (its stderr lines, then the summary or its failure): credentials,
+ * sockets and the decode threads all live in it, and end with it.
+ */
+import { getHeapStatistics } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import type { CollectSummary } from '#shared/collectors/collect-fleet.ts';
+import { type CollectIo, collectOptionsFrom, type LiveOptions } from './collect.ts';
+import { LiveOptionsError } from './errors.ts';
+
+/**
+ * The collection thread's young generation, in MB (V8's semi-spaces and new large object space
+ * together), as the decode threads have it. Measured with `npm run bench:collect` (README,
+ * Performance): 8, 16, 32 and 48 MB made the same peak within the runs' spread, once the old
+ * generation is limited (below).
+ */
+export const COLLECTION_YOUNG_GENERATION_MB = 16;
+
+/**
+ * The collection thread's old generation limit, in MB: far above what it holds (about 50 MB live
+ * with 16 clusters of 2,000 pods in flight), and below 2 GB, because from a limit of 2 GB up V8
+ * lets the old generation grow to up to 4 times what survived the last full collection before it
+ * collects again, and below it to at most 2 times (heap-controller.cc, MaxGrowingFactor). On Node
+ * 24 the difference was 390 to 416 MB of peak RSS against 326 to 351 MB.
+ */
+export const COLLECTION_OLD_GENERATION_MB = 2000;
+
+/** What the collection thread is started with (workerData). */
+export interface CollectionThreadData {
+  readonly live: LiveOptions;
+  readonly progress: boolean;
+  readonly dir: string;
+}
+
+/** What the collection thread posts back. */
+export type CollectionThreadMessage =
+  | { readonly kind: 'stderr'; readonly text: string }
+  | { readonly kind: 'done'; readonly summary: CollectSummary }
+  | { readonly kind: 'failed'; readonly name: string; readonly message: string; readonly stack?: string };
+
+export interface CollectionThreadOptions {
+  /** The thread's young generation in MB (default {@link COLLECTION_YOUNG_GENERATION_MB}). */
+  readonly youngGenerationMb?: number;
+  /** The thread's old generation limit in MB (default {@link defaultOldGenerationMb}). */
+  readonly oldGenerationMb?: number;
+}
+
+/**
+ * The collection thread's old generation limit, in MB: {@link COLLECTION_OLD_GENERATION_MB}, or
+ * less where this process's own heap limit (V8's default for this machine) is less.
+ */
+export function defaultOldGenerationMb(): number {
+  const processLimitMb = Math.floor(getHeapStatistics().heap_size_limit / 1048576);
+  return Math.min(COLLECTION_OLD_GENERATION_MB, processLimitMb);
+}
+
+/**
+ * `collectLive` (collect.ts) on a thread of its own: the same files in `dir`, the same progress on
+ * `io.stderr`, the same summary. Bad options are refused here, before the thread starts, with the
+ * same LiveOptionsError; an error the collection throws is thrown here with its name and message.
+ */
+export function collectInThread(
+  live: LiveOptions,
+  io: CollectIo,
+  dir: string,
+  options: CollectionThreadOptions = {},
+): Promise<CollectSummary> {
+  // Throws LiveOptionsError for bad options before any thread starts (what it would say is said by the thread).
+  collectOptionsFrom(live, { stderr: () => {}, progress: false });
+  const youngGenerationMb = options.youngGenerationMb ?? COLLECTION_YOUNG_GENERATION_MB;
+  const oldGenerationMb = options.oldGenerationMb ?? defaultOldGenerationMb();
+  for (const [what, mb] of [
+    ['young', youngGenerationMb],
+    ['old', oldGenerationMb],
+  ] as const) {
+    if (!Number.isInteger(mb) || mb < 1)
+      throw new RangeError(
+        `the collection thread's ${what} generation must be a whole number of MB from 1, not ${mb}`,
+      );
+  }
+  const data: CollectionThreadData = { live, progress: io.progress, dir };
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    const worker = new Worker(new URL('./collection.worker.mjs', import.meta.url), {
+      workerData: data,
+      resourceLimits: {
+        maxYoungGenerationSizeMb: youngGenerationMb,
+        maxOldGenerationSizeMb: oldGenerationMb,
+      },
+    });
+    worker.on('message', (message: CollectionThreadMessage) => {
+      if (message.kind === 'stderr') io.stderr(message.text);
+      else if (message.kind === 'done') settle(() => resolve(message.summary));
+      else settle(() => reject(rebuilt(message)));
+    });
+    worker.on('error', (error) =>
+      settle(() =>
+        reject(
+          (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new Error(
+                `the collection ran out of memory (its heap may grow to ${oldGenerationMb} MB): ` +
+                  'collect fewer accounts and clusters at once (--concurrency)',
+              )
+            : error,
+        ),
+      ),
+    );
+    worker.on('exit', (code) =>
+      settle(() => reject(new Error(`the collection thread stopped (exit code ${code}) before it finished`))),
+    );
+  });
+}
+
+/** The collection's error as the thread described it: a LiveOptionsError again where it was one. */
+function rebuilt(failure: Extract<CollectionThreadMessage, { kind: 'failed' }>): Error {
+  if (failure.name === 'LiveOptionsError') return new LiveOptionsError(failure.message);
+  const error = new Error(failure.message);
+  error.name = failure.name;
+  if (failure.stack) error.stack = failure.stack;
+  return error;
+}
