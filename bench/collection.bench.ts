@@ -13,8 +13,9 @@
  * against the critical path that the latency and the concurrency allow, and peak memory of the
  * collector against its target, 350 MB whatever the fleet's size: the collector writes each file
  * into a snapshot directory as soon as it is complete, as `irsa-audit collect` does, so it holds
- * the clusters in flight, never the fleet (it runs in its own process; the emulator runs in this
- * one). With `--evaluate`, the snapshot of the last run is then checked in a fresh process
+ * the clusters in flight, never the fleet (it runs in its own process, on the collection thread
+ * the CLI starts, with its heap limits: cli/commands/collection-thread.ts; the emulator runs in
+ * this process). With `--evaluate`, the snapshot of the last run is then checked in a fresh process
  * (`loadFleet` + `runAudit`, what `check --live` does after collecting), and that process's peak
  * memory is printed: the engine loads the whole snapshot. The fleet is collected
  * `--runs` times (default 3) against one emulator: every run is printed, and the wall-time target

@@ -10,7 +10,7 @@ import { getHeapStatistics } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../emulator/index.ts';
 import { REPO_ROOT } from '../../test/support/run-cli.ts';
-import { collectLive } from './collect.ts';
+import { collectLive } from './collect-live.ts';
 import {
   COLLECTION_OLD_GENERATION_MB,
   collectInThread,

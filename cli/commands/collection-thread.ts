@@ -17,8 +17,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { CollectSummary } from '#shared/collectors/collect-fleet.ts';
-import { type CollectIo, collectOptionsFrom, type LiveOptions } from './collect.ts';
 import { LiveOptionsError } from './errors.ts';
+import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-options.ts';
 
 /**
  * The collection thread's young generation, in MB (V8's semi-spaces and new large object space

@@ -5,7 +5,7 @@
  * registers tsx first); the build (scripts/build.ts) bundles it as dist/collection.worker.mjs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { collectLive } from './collect.ts';
+import { collectLive } from './collect-live.ts';
 import type { CollectionThreadData, CollectionThreadMessage } from './collection-thread.ts';
 
 if (!parentPort) throw new Error('collection-worker.ts runs as a worker thread (collection-thread.ts)');

@@ -1,0 +1,26 @@
+/**
+ * The collection itself, as `collect` and `check --live` run it on their collection thread
+ * (collection-worker.ts): the live options made into the collector's, the decode threads, and the
+ * files written to a directory as each is complete.
+ */
+import { type CollectSummary, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
+import { directorySink } from '#shared/collectors/snapshot-sink.ts';
+import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-options.ts';
+
+/**
+ * Collects into the snapshot directory `dir` (created as needed), each file as soon as it is
+ * complete, on the calling thread. The commands run it on a thread of their own (collectInThread).
+ */
+export async function collectLive(live: LiveOptions, io: CollectIo, dir: string): Promise<CollectSummary> {
+  const options = collectOptionsFrom(live, io);
+  const decoder = createPageDecoderPool(live.threads);
+  try {
+    return await collectFleet(
+      { ...options, kubernetes: { ...options.kubernetes, decoder } },
+      directorySink(dir),
+    );
+  } finally {
+    await decoder.close();
+  }
+}
