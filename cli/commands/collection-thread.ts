@@ -22,18 +22,19 @@ import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-opt
 
 /**
  * The collection thread's young generation, in MB (V8's semi-spaces and new large object space
- * together), as the decode threads have it. Measured with `npm run bench:collect` (README,
- * Performance): 8, 16, 32 and 48 MB made the same peak within the runs' spread, once the old
- * generation is limited (below).
+ * together): Node 20's own maximum (Node 24 let its new space alone grow to 128 MB). Measured with `npm run
+ * bench:collect` (README, Performance): with 16 MB, Node 20 took 5 to 10% more CPU time than
+ * with 48 in alternating runs; on Node 24 the peak was the same within the runs' spread.
  */
-export const COLLECTION_YOUNG_GENERATION_MB = 16;
+export const COLLECTION_YOUNG_GENERATION_MB = 48;
 
 /**
  * The collection thread's old generation limit, in MB: far above what it holds (about 50 MB live
  * with 16 clusters of 2,000 pods in flight), and below 2 GB, because from a limit of 2 GB up V8
  * lets the old generation grow to up to 4 times what survived the last full collection before it
  * collects again, and below it to at most 2 times (heap-controller.cc, MaxGrowingFactor). On Node
- * 24 the difference was 390 to 416 MB of peak RSS against 326 to 351 MB.
+ * 24, with a 16 MB young generation, the difference was 390 to 416 MB of peak RSS against 326 to
+ * 351 MB (one run each).
  */
 export const COLLECTION_OLD_GENERATION_MB = 2000;
 
