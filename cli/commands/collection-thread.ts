@@ -1,5 +1,5 @@
 /**
- * The live collection on a worker thread of its own, with a young generation of a fixed size.
+ * The live collection on a worker thread of its own, whose heap generations are bounded.
  *
  * Why a thread: the collection allocates about 2 GB for a fleet of 600,000 pods (most of it in
  * the AWS SDK's requests and answers), and much of it lives a network round trip or more, long
@@ -22,19 +22,19 @@ import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-opt
 
 /**
  * The collection thread's young generation, in MB (V8's semi-spaces and new large object space
- * together): Node 20's own maximum (Node 24 let its new space alone grow to 128 MB). Measured with `npm run
- * bench:collect` (README, Performance): with 16 MB, Node 20 took 5 to 10% more CPU time than
- * with 48 in alternating runs; on Node 24 the peak was the same within the runs' spread.
+ * together): Node 20's own maximum (Node 24 let its new space alone grow to 128 MB). Measured
+ * with `npm run bench:collect` (README, Performance): with 16 MB, Node 20 took 5 to 10% more CPU
+ * time than with 48 in alternating runs; on Node 24 the peak was the same within the runs' spread.
  */
 export const COLLECTION_YOUNG_GENERATION_MB = 48;
 
 /**
  * The collection thread's old generation limit, in MB: far above what it holds (about 50 MB live
- * with 16 clusters of 2,000 pods in flight), and below 2 GB, because from a limit of 2 GB up V8
- * lets the old generation grow to up to 4 times what survived the last full collection before it
- * collects again, and below it to at most 2 times (heap-controller.cc, MaxGrowingFactor). On Node
- * 24, with a 16 MB young generation, the difference was 390 to 416 MB of peak RSS against 326 to
- * 351 MB (one run each).
+ * with 16 clusters of 2,000 pods in flight), and below 2 GB, because with a large limit (2 GB and
+ * more, on the machines measured) V8 lets the old generation grow to up to 4 times what survived
+ * the last full collection before it collects again, and below it to at most 2 times
+ * (heap-controller.cc, MaxGrowingFactor). On Node 24, with a 16 MB young generation, the
+ * difference was 392 to 417 MB of peak RSS against 326 to 351 MB (one to four runs each).
  */
 export const COLLECTION_OLD_GENERATION_MB = 2000;
 
@@ -68,7 +68,7 @@ export function defaultOldGenerationMb(): number {
 }
 
 /**
- * `collectLive` (collect.ts) on a thread of its own: the same files in `dir`, the same progress on
+ * `collectLive` (collect-live.ts) on a thread of its own: the same files in `dir`, the same progress on
  * `io.stderr`, the same summary. Bad options are refused here, before the thread starts, with the
  * same LiveOptionsError; an error the collection throws is thrown here with its name and message.
  */
