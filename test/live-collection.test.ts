@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '#shared/checks/catalogue.ts';
 import { type CollectOptions, collectFleet } from '#shared/collectors/collect-fleet.ts';
+import { growableBuffer } from '#shared/collectors/kubernetes.ts';
 import { inlinePageDecoder, type PageDecoder } from '#shared/collectors/kubernetes-pages.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { type Finding, runAudit } from '#shared/engine/run-audit.ts';
@@ -174,6 +175,27 @@ describe('live collection through the emulator', () => {
       expect([...threaded.keys()].sort()).toEqual([...inline.keys()].sort());
       for (const [path, text] of inline) expect(threaded.get(path), path).toBe(text);
       expect([...inline.keys()].filter((path) => path.endsWith('kubernetes.json')).length).toBeGreaterThan(0);
+    } finally {
+      await decoder.close();
+    }
+  });
+
+  it('writes the same snapshot where no growable page buffer can be reserved (pages kept as chunks)', async () => {
+    // A bound beyond the address space V8 reserves for a resizable buffer: every page falls back.
+    const maxPageBytes = 2 ** 40;
+    expect(growableBuffer(maxPageBytes)).toBeUndefined();
+    expect(growableBuffer(1024 * 1024)?.resizable).toBe(true);
+    const growable = (await collectFleet(ORGANIZATION)).files;
+    const decoder = createPageDecoderPool(2);
+    try {
+      for (const kubernetes of [
+        { ...ORGANIZATION.kubernetes, maxPageBytes },
+        { ...ORGANIZATION.kubernetes, maxPageBytes, decoder },
+      ]) {
+        const chunked = (await collectFleet({ ...ORGANIZATION, kubernetes })).files;
+        expect([...chunked.keys()].sort()).toEqual([...growable.keys()].sort());
+        for (const [path, text] of growable) expect(chunked.get(path), path).toBe(text);
+      }
     } finally {
       await decoder.close();
     }

@@ -412,13 +412,26 @@ interface RequestWatch {
 }
 
 /** ES2024's resizable ArrayBuffer (Node 20 has it; the project's TypeScript lib is ES2023). */
-interface ResizableArrayBuffer extends ArrayBuffer {
+export interface ResizableArrayBuffer extends ArrayBuffer {
+  readonly resizable: boolean;
   resize(byteLength: number): void;
 }
 const GrowableBuffer = ArrayBuffer as unknown as new (
   byteLength: number,
   options: { maxByteLength: number },
 ) => ResizableArrayBuffer;
+
+/**
+ * A buffer that grows in place up to `maxBytes`, or undefined where V8 cannot reserve the address
+ * space for it (a `ulimit -v`, a bound beyond what it reserves): the page is then kept as chunks.
+ */
+export function growableBuffer(maxBytes: number): ResizableArrayBuffer | undefined {
+  try {
+    return new GrowableBuffer(0, { maxByteLength: maxBytes });
+  } catch {
+    return undefined;
+  }
+}
 
 /** GETs one list page's body; a non-2xx answer becomes a KubernetesApiError. */
 function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promise<Uint8Array> {
@@ -471,8 +484,9 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
       // at once, collected young, rather than held (and maybe promoted) until the page ends. The
       // buffer grows in place up to maxPageBytes (a reservation of address space, committed as it
       // grows), and is mapped memory of its own, not malloc's: freed whole when the decode thread
-      // that takes it over drops it. An error's body is kept as chunks, for its text.
-      const page = ok ? new GrowableBuffer(0, { maxByteLength: watch.maxPageBytes }) : undefined;
+      // that takes it over drops it. An error's body is kept as chunks, for its text, and so is a
+      // page where that address space cannot be reserved (a `ulimit -v`).
+      const page = ok ? growableBuffer(watch.maxPageBytes) : undefined;
       const chunks: Buffer[] = [];
       let length = 0;
       const declared = Number(res.headers['content-length']);
@@ -526,7 +540,13 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
           return;
         }
         if (page) {
-          page.resize(length + chunk.length);
+          try {
+            page.resize(length + chunk.length);
+          } catch (error) {
+            // No memory to commit the page's next bytes: the page is not read, and says why.
+            fail(error);
+            return;
+          }
           new Uint8Array(page, length, chunk.length).set(chunk);
         } else chunks.push(chunk);
         length += chunk.length;
@@ -535,6 +555,18 @@ function getPage(url: URL, options: RequestOptions, watch: RequestWatch): Promis
         if (page) {
           // The whole buffer, so a decode thread can take it over (page-decoder-pool.ts).
           resolved(new Uint8Array(page, 0, length));
+          return;
+        }
+        if (ok) {
+          // Kept as chunks (no growable buffer): one buffer of its own, not a slice of Node's
+          // pool, so a decode thread can take it over.
+          const body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+          let offset = 0;
+          for (const chunk of chunks) {
+            body.set(chunk, offset);
+            offset += chunk.length;
+          }
+          resolved(body);
           return;
         }
         const text = Buffer.concat(chunks).toString('utf8');
