@@ -18,7 +18,8 @@ import { collectInThread } from './collection-thread.ts';
 import { LiveOptionsError } from './errors.ts';
 import type { CollectIo, LiveOptions } from './live-options.ts';
 
-export { type CollectIo, collectOptionsFrom, type LiveOptions, LiveOptionsError } from './live-options.ts';
+export type { LiveOptions } from './live-options.ts';
+export { LiveOptionsError };
 
 /**
  * Says on stderr which files could not be written (a full disk, a name that is no file name):

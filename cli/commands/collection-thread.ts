@@ -4,8 +4,8 @@
  * Why a thread: the collection allocates about 2 GB for a fleet of 600,000 pods (most of it in
  * the AWS SDK's requests and answers), and much of it lives a network round trip or more, long
  * enough to be promoted. Left to itself, V8 sizes the heap of the thread that does this for
- * speed: on Node 24 (V8 13) the young generation grew to 128 MB (32 MB on Node 20), and the old
- * one to 150 MB for about 50 MB live. The collector's peak RSS was 465 to 524 MB on Node 24,
+ * speed: on Node 24 (V8 13) the new space grew to 128 MB (32 MB on Node 20), and the old
+ * generation to 134 MB for about 46 MB live. The collector's peak RSS was 465 to 524 MB on Node 24,
  * against 283 to 340 MB on Node 20 (README, Performance). Start flags (`--max-semi-space-size`)
  * would bound it only for those who pass them; a worker thread's `resourceLimits` bound it for
  * every start of the CLI, on every Node version.

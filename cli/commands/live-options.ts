@@ -9,8 +9,6 @@ import type { CollectOptions } from '#shared/collectors/collect-fleet.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { LiveOptionsError } from './errors.ts';
 
-export { LiveOptionsError };
-
 export interface LiveOptions {
   organization?: boolean;
   accounts?: string[];

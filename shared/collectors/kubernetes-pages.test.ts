@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { growableBuffer } from './kubernetes.ts';
 import {
   decodePage,
   decodePageItems,
@@ -18,12 +19,10 @@ const bytes = (value: unknown) =>
 /** `value`'s bytes in a resizable ArrayBuffer with room to grow, as getPage reads a page (kubernetes.ts). */
 function resizableBytes(value: unknown): Uint8Array {
   const fixed = bytes(value);
-  const Resizable = ArrayBuffer as unknown as new (
-    length: number,
-    options: { maxByteLength: number },
-  ) => ArrayBuffer & { readonly resizable: boolean };
-  const buffer = new Resizable(fixed.length, { maxByteLength: fixed.length * 4 });
+  const buffer = growableBuffer(fixed.length * 4);
+  if (!buffer) throw new Error('no growable buffer could be reserved');
   expect(buffer.resizable).toBe(true);
+  buffer.resize(fixed.length);
   const body = new Uint8Array(buffer, 0, fixed.length);
   body.set(fixed);
   return body;
