@@ -62,10 +62,26 @@ export interface Subject {
   readonly resource?: string;
 }
 
+/**
+ * A check's result, already in the shape of the finding the engine reports (engine/run-audit.ts):
+ * the check's identity and default severity, the subject's fields (`resource` null when the subject
+ * has none), the status, and what was found. Made by checks/results.ts; the subject as an object
+ * is `subjectOf(result)` there.
+ */
 export interface CheckResult {
   readonly checkId: string;
+  readonly name: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly accountId: string | null;
+  readonly region: string | null;
+  readonly cluster: string | null;
+  readonly namespace: string | null;
+  readonly serviceAccount: string | null;
+  readonly roleName: string | null;
+  readonly workload: WorkloadRef | null;
   readonly status: ResultStatus;
-  readonly subject: Subject;
+  readonly resource: string | null;
   /** One sentence naming the resource. */
   readonly message: string;
   /** The values compared. */

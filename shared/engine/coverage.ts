@@ -8,6 +8,7 @@
  * engine turns every pass or fail that depends on one of them into not-evaluated, naming the
  * failed read. No check has to special-case a failure for this to hold.
  */
+import { makeResult } from '../checks/results.ts';
 import type { CheckResult, Subject } from '../checks/types.ts';
 import type { Account, Cluster, CollectionError, Fleet, ServiceAccount } from '../model/fleet.ts';
 import { AuditContext, getOrAdd, newMap, ROLE_ARN_ANNOTATION } from './audit-context.ts';
@@ -441,23 +442,23 @@ export function notEvaluatedFor(result: CheckResult, gaps: readonly UnreadInput[
       ),
     ),
   ];
-  return {
-    checkId: result.checkId,
-    status: 'not-evaluated',
-    subject: result.subject,
-    message: `not evaluated: ${reasons.join('; ')}, so ${gaps
+  return makeResult(
+    { id: result.checkId, name: result.name, title: result.title, severity: result.severity },
+    'not-evaluated',
+    result,
+    `not evaluated: ${reasons.join('; ')}, so ${gaps
       .map((g) => g.input)
       .filter((v, i, a) => a.indexOf(v) === i)
       .join(', ')} could not be read`,
-    evidence: {
+    {
       unread: gaps.map((gap) => ({
         input: gap.input,
         api: operationOf(gap.error.api),
         code: gap.error.code,
       })),
     },
-    remediation: null,
-  };
+    null,
+  );
 }
 
 // See shapes.ts.

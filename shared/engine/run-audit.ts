@@ -4,7 +4,6 @@
  */
 
 import { CATALOGUE } from '../checks/catalogue.ts';
-import { Result } from '../checks/results.ts';
 import {
   type Check,
   type CheckResult,
@@ -536,9 +535,7 @@ function addFindings(
     // A verdict that rests on an input the collection could not read is not a verdict.
     // (A result the check itself left not evaluated gets the failed read as its reason too: it is
     // more precise than "could not be read".)
-    const gaps = coverage.empty
-      ? null
-      : coverage.gapsOf(check.reads, evaluated instanceof Result ? evaluated : evaluated.subject);
+    const gaps = coverage.empty ? null : coverage.gapsOf(check.reads, evaluated);
     const result = gaps === null || gaps.length === 0 ? evaluated : notEvaluatedFor(evaluated, gaps);
     const finding = toFinding(result, meta, id === result.checkId ? activeExemptions : NO_EXEMPTIONS);
     tally.add(finding);
@@ -554,9 +551,8 @@ function toFinding(
   meta: { name: string; title: string; severity: Severity },
   exemptions: readonly Exemption[],
 ): Finding {
-  // A result that is already the finding (results.ts), unless configuration changes it.
+  // A result is already the finding (results.ts), unless configuration changes it.
   if (
-    result instanceof Result &&
     result.severity === meta.severity &&
     result.name === meta.name &&
     result.title === meta.title &&
@@ -565,21 +561,20 @@ function toFinding(
     return result;
   }
   // Field by field (no rest or spread): one object per result, in the order findings are printed.
-  const subject = result.subject;
   const base: Finding = {
     checkId: result.checkId,
     name: meta.name,
     title: meta.title,
     severity: meta.severity,
-    accountId: subject.accountId,
-    region: subject.region,
-    cluster: subject.cluster,
-    namespace: subject.namespace,
-    serviceAccount: subject.serviceAccount,
-    roleName: subject.roleName,
-    workload: subject.workload,
+    accountId: result.accountId,
+    region: result.region,
+    cluster: result.cluster,
+    namespace: result.namespace,
+    serviceAccount: result.serviceAccount,
+    roleName: result.roleName,
+    workload: result.workload,
     status: result.status,
-    resource: subject.resource ?? null,
+    resource: result.resource,
     message: result.message,
     evidence: result.evidence,
     remediation: result.remediation,

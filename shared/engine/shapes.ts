@@ -8,8 +8,9 @@
  * `evaluate`, the trust lookups, the sort) is then thrown away and compiled again, in every audit
  * of a process that runs more than one (a warm Lambda, the benchmark). One live instance keeps
  * the maps, and the code made for them, valid: of AuditContext, Coverage, Tally and TextIds
- * (kept beside each class), and of Result, the findings themselves (checks/results.ts), freed
- * with each report; and of the per-cluster facts a check keeps (IRSA-030's ClusterFacts).
+ * (kept beside each class), and of the per-cluster facts a check keeps (IRSA-030's ClusterFacts).
+ * The results themselves need none: they are made by one object literal (checks/results.ts), whose
+ * layout lives as long as the code that makes it.
  * test/warm-audits.test.ts reads V8's trace for the code thrown away.
  *
  * The other half of the cure: no closure made per audit where the time goes (AuditContext's

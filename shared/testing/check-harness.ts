@@ -4,6 +4,7 @@
  * and a remediation, and every not-evaluated fixture yields no pass and no fail for its subject.
  */
 import { describe, expect, it } from 'vitest';
+import { subjectOf } from '../checks/results.ts';
 import type { Check, CheckResult, Subject } from '../checks/types.ts';
 import { AuditContext } from '../engine/audit-context.ts';
 import type { Fleet } from '../model/fleet.ts';
@@ -69,7 +70,7 @@ export function describeCheck(
         const results = runCheck(check, fixture.fleet(), fixture.now);
         const failures = results.filter((r) => r.status === 'fail');
         const template = fixture.expect[0] ?? {};
-        const actual = failures.map((f) => subjectKey(pick(f.subject, template))).sort();
+        const actual = failures.map((f) => subjectKey(pick(subjectOf(f), template))).sort();
         expect(actual).toEqual(fixture.expect.map(subjectKey).sort());
         for (const failure of failures) {
           expect(failure.checkId).toBe(check.metadata.id);
@@ -88,7 +89,7 @@ export function describeCheck(
         const results = runCheck(check, fixture.fleet(), fixture.now);
         const template = fixture.expect[0] ?? {};
         const wanted = new Set(fixture.expect.map(subjectKey));
-        const about = results.filter((r) => wanted.has(subjectKey(pick(r.subject, template))));
+        const about = results.filter((r) => wanted.has(subjectKey(pick(subjectOf(r), template))));
         expect(about.length).toBeGreaterThan(0);
         expect(about.map((r) => r.status)).toEqual(about.map(() => 'not-evaluated'));
       });

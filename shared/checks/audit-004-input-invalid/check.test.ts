@@ -72,9 +72,9 @@ describe('AUDIT-004 per account', () => {
     fleet.account(OTHER_ACCOUNT).cluster('c');
     fleet.inputErrors.push(iamError);
     const results = runCheck(check, fleet.build());
-    expect(results.map((r) => [r.status, r.subject.accountId, r.subject.resource])).toEqual([
+    expect(results.map((r) => [r.status, r.accountId, r.resource])).toEqual([
       ['fail', ACCOUNT, iamError.file],
-      ['pass', OTHER_ACCOUNT, undefined],
+      ['pass', OTHER_ACCOUNT, null],
     ]);
   });
 });

@@ -291,7 +291,7 @@ describe('IRSA-030 workload identity', () => {
       }
     });
     const failures = runCheck(check, build()).filter((r) => r.status === 'fail');
-    expect(failures.map((f) => f.subject.workload)).toContainEqual(workload);
+    expect(failures.map((f) => f.workload)).toContainEqual(workload);
     expect(failures).toHaveLength(owner === null ? 2 : 1);
   });
 });
@@ -303,7 +303,7 @@ describe('without ServiceAccounts', () => {
       h.cluster.deployment('shop', 'worker', 2, { serviceAccountName: 'worker' });
       h.cluster.kubernetes.serviceAccounts = null;
     })();
-    const about = runCheck(check, model).filter((r) => r.subject.workload?.name === 'worker');
+    const about = runCheck(check, model).filter((r) => r.workload?.name === 'worker');
     expect(about.map((r) => r.status)).toEqual(['not-evaluated']);
   });
 });

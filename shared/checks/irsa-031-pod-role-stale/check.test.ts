@@ -88,7 +88,7 @@ describe('IRSA-031 workload identity', () => {
     const failures = runCheck(check, fleet((h) => reannotate(h, OLD_ROLE))()).filter(
       (r) => r.status === 'fail',
     );
-    expect(failures.map((f) => f.subject.workload)).toEqual([{ kind: 'Deployment', name: 'api' }]);
+    expect(failures.map((f) => f.workload)).toEqual([{ kind: 'Deployment', name: 'api' }]);
   });
 });
 
@@ -97,7 +97,7 @@ describe('without ServiceAccounts', () => {
     const model = fleet((h) => {
       h.cluster.kubernetes.serviceAccounts = null;
     })();
-    const about = runCheck(check, model).filter((r) => r.subject.workload?.name === 'api');
+    const about = runCheck(check, model).filter((r) => r.workload?.name === 'api');
     expect(about.map((r) => r.status)).toEqual(['not-evaluated']);
   });
 });

@@ -99,7 +99,7 @@ describe('without ServiceAccounts', () => {
     const model = regional([{ name: 'w', value: 'true', pods: noRegional }])();
     const cluster = model.accounts[0]?.clusters[0];
     if (cluster?.kubernetes) Object.assign(cluster.kubernetes, { serviceAccounts: null });
-    const about = runCheck(check, model).filter((r) => r.subject.workload?.name === 'w');
+    const about = runCheck(check, model).filter((r) => r.workload?.name === 'w');
     expect(about.map((r) => r.status)).toEqual(['not-evaluated']);
   });
 });

@@ -96,7 +96,7 @@ describe('IRSA-033 workload identity', () => {
       });
     })();
     const failures = runCheck(check, model).filter((r) => r.status === 'fail');
-    expect(failures.map((f) => f.subject.workload)).toEqual(
+    expect(failures.map((f) => f.workload)).toEqual(
       expect.arrayContaining([
         { kind: 'Deployment', name: 'worker' },
         { kind: 'CronJob', name: 'nightly' },
@@ -109,7 +109,7 @@ describe('IRSA-033 workload identity', () => {
     const model = fleet((h) => {
       h.cluster.kubernetes.serviceAccounts = null;
     })();
-    expect(runCheck(check, model).map((r) => [r.status, r.subject.workload])).toEqual([
+    expect(runCheck(check, model).map((r) => [r.status, r.workload])).toEqual([
       ['not-evaluated', { kind: 'Deployment', name: 'api' }],
     ]);
   });
