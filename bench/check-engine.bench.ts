@@ -20,7 +20,8 @@
  * and garbage collection count, earlier runs' garbage does not.
  * Printed per case: the median of the runs and each run, the CPU time of the process during the
  * run (garbage collector threads included; less sensitive to other work on the machine), the
- * ratio to the previous size, total, and peak RSS; then each growth the targets judge round by
+ * ratio to the previous size, the garbage collector's pauses during a run (their time, and how
+ * many were minor collections: scavenges, which copy what survives them), total, and peak RSS; then each growth the targets judge round by
  * round (a run over the smaller case's run of the same round, made seconds before it), whose
  * spread shows how far the machine's changing speed moves a ratio; the targets are judged on the
  * medians, and each target line gives that spread beside its ratio.
@@ -36,6 +37,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { runAudit } from '#shared/engine/run-audit.ts';
 import { loadFleet } from '#shared/snapshot/load-fleet.ts';
@@ -80,6 +82,9 @@ interface Run {
   readonly ms: number;
   readonly cpuMs: number;
   readonly checksMs: number;
+  /** The garbage collector's pauses during the run (`gc` entries of perf_hooks), and how many were minor. */
+  readonly gcMs: number;
+  readonly scavenges: number;
   /** The untimed-for-the-target audit just before it, the first after the other cases' runs. */
   readonly coldMs: number;
 }
@@ -150,6 +155,19 @@ async function child(shape: FleetShape): Promise<void> {
     }
   })();
   const { fleet } = loaded;
+  // The collector's pauses, kept with their start to be matched to a run once they are delivered
+  // (perf_hooks delivers them after the run, the audit being synchronous).
+  const pauses: { start: number; ms: number; minor: boolean }[] = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { readonly detail?: { readonly kind?: number } }).detail?.kind;
+      pauses.push({
+        start: entry.startTime,
+        ms: entry.duration,
+        minor: kind === constants.NODE_PERFORMANCE_GC_MINOR,
+      });
+    }
+  }).observe({ entryTypes: ['gc'] });
   await send({ setup: loaded.setup });
   process.on('message', (message: ToChild) => {
     if (message.do === 'finish') {
@@ -175,13 +193,21 @@ async function child(shape: FleetShape): Promise<void> {
     const cpuBefore = cpuMs();
     const started = performance.now();
     const report = runAudit(fleet, { now: NOW });
-    const ms = performance.now() - started;
-    const run: Run = { ms, cpuMs: cpuMs() - cpuBefore, checksMs: report.evaluationMs, coldMs };
+    const ended = performance.now();
+    const ms = ended - started;
+    const spent = { cpuMs: cpuMs() - cpuBefore, checksMs: report.evaluationMs };
     // Collect this run's garbage now, before the parent starts the next case: left to the
     // collector's own schedule (its memory reducer runs seconds later, on background threads), it
     // would take CPU from the next case's run on a machine of few cores.
     gc();
-    void quiet().then(() => send({ run }));
+    void quiet().then(() => {
+      const during = pauses.filter((p) => p.start >= started && p.start < ended);
+      pauses.length = 0;
+      const gcMs = during.reduce((sum, p) => sum + p.ms, 0);
+      const scavenges = during.filter((p) => p.minor).length;
+      const run: Run = { ms, ...spent, gcMs, scavenges, coldMs };
+      return send({ run });
+    });
   };
 }
 
@@ -304,6 +330,8 @@ function printTable(rows: readonly Row[]): void {
     'CPU ms',
     'x prev',
     'checks ms',
+    'GC ms',
+    'scav.',
     'total ms',
     'x prev',
     'peak RSS MB',
@@ -326,6 +354,8 @@ function printTable(rows: readonly Row[]): void {
       group(cpu),
       ratio(cpu, prev && median(prev.runs.map((r) => r.cpuMs))),
       group(median(row.runs.map((r) => r.checksMs))),
+      group(median(row.runs.map((r) => r.gcMs))),
+      group(median(row.runs.map((r) => r.scavenges))),
       group(row.setup.totalMs),
       ratio(row.setup.totalMs, prev?.setup.totalMs),
       group(row.peakRssMb),

@@ -38,6 +38,23 @@ describe('npm run bench', () => {
       expect(Number(cells[5]?.replace(/,/g, ''))).toBeGreaterThan(Number(cells[6]?.replace(/,/g, '')));
       expect(Number(cells[6]?.replace(/,/g, ''))).toBeGreaterThan(0);
     }
+    // The collector's pauses during a run (median): their time and how many were scavenges, read
+    // from perf_hooks' gc entries; some case has at least one, or the observer is not wired.
+    const header =
+      lines
+        .find((line) => line.startsWith('case '))
+        ?.trim()
+        .split(/\s{2,}/) ?? [];
+    const gcColumn = header.indexOf('GC ms');
+    expect(gcColumn).toBeGreaterThan(0);
+    expect(header[gcColumn + 1]).toBe('scav.');
+    const gc = rows.map((cells) =>
+      [cells[gcColumn], cells[gcColumn + 1]].map((v) => Number(v?.replace(/,/g, ''))),
+    );
+    for (const [ms, scavenges] of gc) {
+      expect(Number.isFinite(ms) && Number.isInteger(scavenges)).toBe(true);
+    }
+    expect(gc.some(([ms, scavenges]) => (scavenges as number) > 0 && (ms as number) >= 0)).toBe(true);
     // Each case's runs, as many as asked for: wall and CPU time, then the cold audit before the run.
     const perRun = lines.filter((line) => /^\s+(x[\d.]+|fleet)\s+\d/.test(line));
     expect(perRun).toHaveLength(5);
