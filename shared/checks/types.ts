@@ -68,18 +68,11 @@ export interface Subject {
  * has none), the status, and what was found. Made by checks/results.ts; the subject as an object
  * is `subjectOf(result)` there.
  */
-export interface CheckResult {
+export interface CheckResult extends Omit<Subject, 'resource'> {
   readonly checkId: string;
   readonly name: string;
   readonly title: string;
   readonly severity: Severity;
-  readonly accountId: string | null;
-  readonly region: string | null;
-  readonly cluster: string | null;
-  readonly namespace: string | null;
-  readonly serviceAccount: string | null;
-  readonly roleName: string | null;
-  readonly workload: WorkloadRef | null;
   readonly status: ResultStatus;
   readonly resource: string | null;
   /** One sentence naming the resource. */

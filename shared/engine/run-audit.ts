@@ -4,6 +4,7 @@
  */
 
 import { CATALOGUE } from '../checks/catalogue.ts';
+import { makeResult } from '../checks/results.ts';
 import {
   type Check,
   type CheckResult,
@@ -560,25 +561,15 @@ function toFinding(
   ) {
     return result;
   }
-  // Field by field (no rest or spread): one object per result, in the order findings are printed.
-  const base: Finding = {
-    checkId: result.checkId,
-    name: meta.name,
-    title: meta.title,
-    severity: meta.severity,
-    accountId: result.accountId,
-    region: result.region,
-    cluster: result.cluster,
-    namespace: result.namespace,
-    serviceAccount: result.serviceAccount,
-    roleName: result.roleName,
-    workload: result.workload,
-    status: result.status,
-    resource: result.resource,
-    message: result.message,
-    evidence: result.evidence,
-    remediation: result.remediation,
-  };
+  // Made as every result is (results.ts): the same fields, in the order findings are printed.
+  const base: Finding = makeResult(
+    { id: result.checkId, name: meta.name, title: meta.title, severity: meta.severity },
+    result.status,
+    result,
+    result.message,
+    result.evidence,
+    result.remediation,
+  );
   if (result.status !== 'fail') return base;
   const exemption = exemptions.find((e) => exemptionMatches(e, base));
   if (!exemption) return base;
