@@ -21,10 +21,11 @@
  * Printed per case: the median of the runs and each run, the CPU time of the process during the
  * run (garbage collector threads included; less sensitive to other work on the machine), the
  * ratio to the previous size, the garbage collector's pauses during a run (their time, and how
- * many were minor collections: scavenges, which copy what survives them), total, and peak RSS; then each growth the targets judge round by
- * round (a run over the smaller case's run of the same round, made seconds before it), whose
- * spread shows how far the machine's changing speed moves a ratio; the targets are judged on the
- * medians, and each target line gives that spread beside its ratio.
+ * many were minor collections: scavenges, which copy what survives them), total, and peak RSS;
+ * then each growth the targets judge round by round (a run over the smaller case's run of the same
+ * round, made seconds before it), whose spread shows how far the machine's changing speed moves a
+ * ratio; the targets are judged on the medians, and each target line gives that spread beside its
+ * ratio.
  * Before each timed run, the case's process audits once untimed ("cold" in the per-run lines): on
  * this 2-core VM, the first audit after the other cases' runs took 1.5 to 1.8 times as long at x1
  * (x4 and the fleet, whose heaps never fit the processor's caches, about the same), and a real

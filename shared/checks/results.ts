@@ -118,7 +118,7 @@ export type ResultCheck = Pick<CheckMetadata, 'id' | 'name' | 'title' | 'severit
  * literal makes outlive the young generation, and once they do (results live to the report's end)
  * allocates them in the old generation directly: they are not copied by each minor collection
  * first, as instances of a class are (`new` gets no such tracking). Measured (bench/check-engine,
- * x4): 22 minor collections an audit instead of 31, and a fifth less time collecting garbage.
+ * x4): 22 minor collections an audit instead of 31, and about a quarter less time in their pauses.
  */
 export function makeResult(
   check: ResultCheck,
@@ -146,20 +146,6 @@ export function makeResult(
     evidence,
     remediation,
   };
-}
-
-/** The result's subject as an object (`resource` only when it has one). */
-export function subjectOf(result: CheckResult): Subject {
-  const subject: Subject = {
-    accountId: result.accountId,
-    region: result.region,
-    cluster: result.cluster,
-    namespace: result.namespace,
-    serviceAccount: result.serviceAccount,
-    roleName: result.roleName,
-    workload: result.workload,
-  };
-  return result.resource === null ? subject : { ...subject, resource: result.resource };
 }
 
 export interface ResultBuilder {

@@ -65,8 +65,7 @@ export interface Subject {
 /**
  * A check's result, already in the shape of the finding the engine reports (engine/run-audit.ts):
  * the check's identity and default severity, the subject's fields (`resource` null when the subject
- * has none), the status, and what was found. Made by checks/results.ts; the subject as an object
- * is `subjectOf(result)` there.
+ * has none), the status, and what was found. Made by `makeResult` (checks/results.ts).
  */
 export interface CheckResult extends Omit<Subject, 'resource'> {
   readonly checkId: string;

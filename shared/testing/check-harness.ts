@@ -4,7 +4,6 @@
  * and a remediation, and every not-evaluated fixture yields no pass and no fail for its subject.
  */
 import { describe, expect, it } from 'vitest';
-import { subjectOf } from '../checks/results.ts';
 import type { Check, CheckResult, Subject } from '../checks/types.ts';
 import { AuditContext } from '../engine/audit-context.ts';
 import type { Fleet } from '../model/fleet.ts';
@@ -39,9 +38,12 @@ function subjectKey(subject: Partial<Subject>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(subject).sort(([a], [b]) => a.localeCompare(b))));
 }
 
-function pick(subject: Subject, like: Partial<Subject>): Partial<Subject> {
+/** The result's subject fields that `like` names (`resource` undefined when the result has none). */
+function pick(result: CheckResult, like: Partial<Subject>): Partial<Subject> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(like)) out[key] = subject[key as keyof Subject];
+  for (const key of Object.keys(like)) {
+    out[key] = key === 'resource' ? (result.resource ?? undefined) : result[key as keyof CheckResult];
+  }
   return out as Partial<Subject>;
 }
 
@@ -70,7 +72,7 @@ export function describeCheck(
         const results = runCheck(check, fixture.fleet(), fixture.now);
         const failures = results.filter((r) => r.status === 'fail');
         const template = fixture.expect[0] ?? {};
-        const actual = failures.map((f) => subjectKey(pick(subjectOf(f), template))).sort();
+        const actual = failures.map((f) => subjectKey(pick(f, template))).sort();
         expect(actual).toEqual(fixture.expect.map(subjectKey).sort());
         for (const failure of failures) {
           expect(failure.checkId).toBe(check.metadata.id);
@@ -89,7 +91,7 @@ export function describeCheck(
         const results = runCheck(check, fixture.fleet(), fixture.now);
         const template = fixture.expect[0] ?? {};
         const wanted = new Set(fixture.expect.map(subjectKey));
-        const about = results.filter((r) => wanted.has(subjectKey(pick(subjectOf(r), template))));
+        const about = results.filter((r) => wanted.has(subjectKey(pick(r, template))));
         expect(about.length).toBeGreaterThan(0);
         expect(about.map((r) => r.status)).toEqual(about.map(() => 'not-evaluated'));
       });
