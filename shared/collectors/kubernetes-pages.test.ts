@@ -526,6 +526,31 @@ describe('the worker-thread decoder', () => {
     expect((await pool.decode('Pod', bytes('nope'))).malformed).toMatch(/not JSON/);
   });
 
+  it('closes cleanly right after written pages are handed back (as a collection ends)', async () => {
+    // An answer that reached a destroyed pool was an 'error' event with no listener: thrown, it
+    // killed the process (or the collection thread) in about half of these rounds.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const fresh = createPageDecoderPool(2);
+        const pages = await Promise.all(
+          Array.from({ length: 8 }, () => fresh.decode('Pod', bytes({ items: [POD] }))),
+        );
+        fresh.release?.(pages.map((page) => page.lines));
+        // And a page still decoding when the pool closes (a collection that stopped on an error).
+        const pending = fresh.decode('Pod', bytes({ items: [POD, POD] }));
+        await fresh.close();
+        expect((await pending).count).toBe(2);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('decodes on the calling thread with 0 threads, and refuses a negative count', async () => {
     const inline = createPageDecoderPool(0);
     expect(inline.threads).toBe(0);

@@ -77,6 +77,19 @@ export function createPageDecoderPool(
     recordTiming: false,
     resourceLimits: { maxYoungGenerationSizeMb: DECODE_YOUNG_GENERATION_MB },
   });
+  // Tasks not yet answered. Piscina reports an answer that comes after `destroy()` as an 'error'
+  // event, which with no listener throws: the process (or the collection thread) dies at the end
+  // of a collection whose last written pages were handed back just before the pool closed.
+  // close() waits for them instead.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(task: Promise<T>): Promise<T> => {
+    const settled: Promise<unknown> = task.then(
+      () => inFlight.delete(settled),
+      () => inFlight.delete(settled),
+    );
+    inFlight.add(settled);
+    return task;
+  };
   return {
     threads,
     decode(kind, body) {
@@ -87,7 +100,7 @@ export function createPageDecoderPool(
         body.buffer instanceof ArrayBuffer
           ? body.buffer
           : body.slice().buffer;
-      return pool.run({ kind, body: buffer }, { transferList: [buffer] }) as Promise<DecodedPage>;
+      return track(pool.run({ kind, body: buffer }, { transferList: [buffer] }) as Promise<DecodedPage>);
     },
     release(lines) {
       // Only bytes that own their whole buffer (as a decode thread's are), each once.
@@ -106,8 +119,12 @@ export function createPageDecoderPool(
       ];
       if (buffers.length === 0) return;
       // A task that does nothing: the transfer moves the bytes to the thread that frees them.
-      void pool.run({ release: buffers }, { transferList: buffers }).catch(() => {});
+      void track(pool.run({ release: buffers }, { transferList: buffers })).catch(() => {});
     },
-    close: () => pool.destroy(),
+    async close() {
+      // Each task settles within a page's decoding: nothing on a decode thread waits on anything.
+      while (inFlight.size > 0) await Promise.all(inFlight);
+      await pool.destroy();
+    },
   };
 }
