@@ -4,7 +4,7 @@
  * must find exactly what they find on the directory. Then faults: throttling, 5xx, expired
  * continue tokens, an unreachable cluster, a refused token, a denied account.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -285,6 +285,26 @@ describe('live collection through the emulator', () => {
     } finally {
       if (tmp === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = tmp;
+    }
+  });
+
+  it("sets the IAM aside in the caller's scratch folder when given one, and leaves the folder empty", async () => {
+    const folder = mkdtempSync(join(scratch, 'scratch-'));
+    const written: string[] = [];
+    const watcher = watch(folder, (_event, name) => {
+      if (name) written.push(name);
+    });
+    try {
+      const given = await collectFleet({ ...ORGANIZATION, scratchDirectory: folder });
+      const own = await collectFleet(ORGANIZATION);
+      const iam = (files: Map<string, string>) =>
+        [...files].filter(([path]) => path.endsWith('/iam.json')).sort(([a], [b]) => (a < b ? -1 : 1));
+      expect(iam(given.files)).toEqual(iam(own.files));
+      // Both accounts' IAM went through the folder; none of it stays, and the folder is the caller's.
+      expect(new Set(written)).toEqual(new Set(['1.json', '2.json']));
+      expect(readdirSync(folder)).toEqual([]);
+    } finally {
+      watcher.close();
     }
   });
 

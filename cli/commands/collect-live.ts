@@ -11,13 +11,23 @@ import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-opt
 /**
  * Collects into the snapshot directory `dir` (created as needed), each file as soon as it is
  * complete, on the calling thread. The commands run it on a thread of their own (collectInThread).
+ * `scratch`: the private folder for what the collection sets aside (CollectOptions.scratchDirectory).
  */
-export async function collectLive(live: LiveOptions, io: CollectIo, dir: string): Promise<CollectSummary> {
+export async function collectLive(
+  live: LiveOptions,
+  io: CollectIo,
+  dir: string,
+  scratch?: string,
+): Promise<CollectSummary> {
   const options = collectOptionsFrom(live, io);
   const decoder = createPageDecoderPool(live.threads);
   try {
     return await collectFleet(
-      { ...options, kubernetes: { ...options.kubernetes, decoder } },
+      {
+        ...options,
+        kubernetes: { ...options.kubernetes, decoder },
+        ...(scratch === undefined ? {} : { scratchDirectory: scratch }),
+      },
       directorySink(dir),
     );
   } finally {

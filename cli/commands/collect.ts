@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { CollectSummary } from '#shared/collectors/collect-fleet.ts';
 import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { directorySource } from '#shared/snapshot/snapshot-source.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { type CheckOptions, type CommandIo, EXIT_BAD_INPUT, runCheckCommand } from './check.ts';
 import { collectInThread } from './collection-thread.ts';
 import { LiveOptionsError } from './errors.ts';
@@ -42,8 +43,34 @@ export function reportUnwritten(
   return summary.unwritten.length > 0;
 }
 
+/** What an interrupted collection into `dir` leaves: an incomplete snapshot, said so on stderr. */
+function incompleteSnapshot(dir: string): string {
+  return (
+    `irsa-audit: the snapshot in ${forTerminalLine(dir)} is incomplete (the collection was interrupted): ` +
+    'an account or cluster it had not reached would be missing from an audit of it, not reported; collect again'
+  );
+}
+
+/**
+ * The collection into `dir`; `kept` (the directory as the user named it), when the snapshot stays:
+ * interrupted, the command then says it is incomplete.
+ */
+async function collectKept(
+  live: LiveOptions,
+  io: CollectIo,
+  dir: string,
+  kept: string | undefined,
+): Promise<CollectSummary> {
+  const undo = kept === undefined ? () => {} : onInterrupt({ say: incompleteSnapshot(kept) });
+  try {
+    return await collectInThread(live, io, dir);
+  } finally {
+    undo();
+  }
+}
+
 export async function runCollectCommand(outDir: string, live: LiveOptions, io: CollectIo): Promise<number> {
-  const result = await collectInThread(live, io, outDir);
+  const result = await collectKept(live, io, outDir, outDir);
   io.stderr(
     `wrote ${result.paths.length} files for ${result.accounts} account(s) and ${result.clusters} cluster(s) to ${outDir}\n`,
   );
@@ -85,13 +112,16 @@ export async function runLiveCheck(
 ): Promise<number> {
   if (keep !== undefined) await assertFreshDirectory(keep);
   const dir = keep ?? (await mkdtemp(join(tmpdir(), 'irsa-audit-live-')));
+  // Interrupted, the temporary snapshot (the fleet's roles, trust policies and pods) goes too.
+  const undo = keep === undefined ? onInterrupt({ remove: dir }) : () => {};
   try {
-    const summary = await collectInThread(live, { stderr: io.stderr, progress: options.progress }, dir);
+    const summary = await collectKept(live, { stderr: io.stderr, progress: options.progress }, dir, keep);
     const incomplete = reportUnwritten(summary, dir, io);
     const code = await runCheckCommand(directorySource(dir, keep ?? 'live collection'), options, io);
     if (keep !== undefined && options.progress) io.stderr(`the snapshot is kept in ${keep}\n`);
     return incomplete ? EXIT_BAD_INPUT : code;
   } finally {
+    undo();
     if (keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }

@@ -14,9 +14,13 @@
  * posts back plain data (its stderr lines, then the summary or its failure): credentials,
  * sockets and the decode threads all live in it, and end with it.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { CollectSummary } from '#shared/collectors/collect-fleet.ts';
+import { onInterrupt } from '../interrupt.ts';
 import { LiveOptionsError } from './errors.ts';
 import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-options.ts';
 
@@ -43,6 +47,8 @@ export interface CollectionThreadData {
   readonly live: LiveOptions;
   readonly progress: boolean;
   readonly dir: string;
+  /** The collection's private scratch folder, made here so that an interrupt can remove it. */
+  readonly scratch?: string;
 }
 
 /** What the collection thread posts back. */
@@ -71,6 +77,9 @@ export function defaultOldGenerationMb(): number {
  * `collectLive` (collect-live.ts) on a thread of its own: the same files in `dir`, the same progress on
  * `io.stderr`, the same summary. Bad options are refused here, before the thread starts, with the
  * same LiveOptionsError; an error the collection throws is thrown here with its name and message.
+ * The collection's scratch folder (each account's IAM between the two passes) is made here, in a
+ * private temporary folder: removed afterwards, and on an interrupt, once the thread is stopped
+ * (cli/interrupt.ts), where the thread itself would leave it.
  */
 export function collectInThread(
   live: LiveOptions,
@@ -80,18 +89,62 @@ export function collectInThread(
 ): Promise<CollectSummary> {
   // Throws LiveOptionsError for bad options before any thread starts (what it would say is said by the thread).
   collectOptionsFrom(live, { stderr: () => {}, progress: false });
-  const youngGenerationMb = options.youngGenerationMb ?? COLLECTION_YOUNG_GENERATION_MB;
-  const oldGenerationMb = options.oldGenerationMb ?? defaultOldGenerationMb();
+  const limits = threadLimits(options);
+  return collectWithScratch(live, io, dir, limits);
+}
+
+/** The thread's young and old generation sizes in MB; a RangeError for one that is not a whole number from 1. */
+function threadLimits(options: CollectionThreadOptions): { young: number; old: number } {
+  const young = options.youngGenerationMb ?? COLLECTION_YOUNG_GENERATION_MB;
+  const old = options.oldGenerationMb ?? defaultOldGenerationMb();
   for (const [what, mb] of [
-    ['young', youngGenerationMb],
-    ['old', oldGenerationMb],
+    ['young', young],
+    ['old', old],
   ] as const) {
     if (!Number.isInteger(mb) || mb < 1)
       throw new RangeError(
         `the collection thread's ${what} generation must be a whole number of MB from 1, not ${mb}`,
       );
   }
-  const data: CollectionThreadData = { live, progress: io.progress, dir };
+  return { young, old };
+}
+
+async function collectWithScratch(
+  live: LiveOptions,
+  io: CollectIo,
+  dir: string,
+  limits: { young: number; old: number },
+): Promise<CollectSummary> {
+  // Where TMPDIR cannot take it, the collection keeps each account's IAM in memory instead.
+  const scratch = await mkdtemp(join(tmpdir(), 'irsa-audit-iam-')).catch(() => undefined);
+  let worker: Worker | undefined;
+  const undo = onInterrupt({
+    run: async () => {
+      await worker?.terminate();
+    },
+    ...(scratch === undefined ? {} : { remove: scratch }),
+  });
+  try {
+    return await runCollectionThread(
+      { live, progress: io.progress, dir, ...(scratch ? { scratch } : {}) },
+      io,
+      limits,
+      (started) => {
+        worker = started;
+      },
+    );
+  } finally {
+    undo();
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function runCollectionThread(
+  data: CollectionThreadData,
+  io: CollectIo,
+  { young: youngGenerationMb, old: oldGenerationMb }: { young: number; old: number },
+  started: (worker: Worker) => void,
+): Promise<CollectSummary> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
@@ -106,6 +159,7 @@ export function collectInThread(
         maxOldGenerationSizeMb: oldGenerationMb,
       },
     });
+    started(worker);
     worker.on('message', (message: CollectionThreadMessage) => {
       if (message.kind === 'stderr') io.stderr(message.text);
       else if (message.kind === 'done') settle(() => resolve(message.summary));

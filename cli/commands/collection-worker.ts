@@ -11,13 +11,14 @@ import type { CollectionThreadData, CollectionThreadMessage } from './collection
 if (!parentPort) throw new Error('collection-worker.ts runs as a worker thread (collection-thread.ts)');
 const port = parentPort;
 const post = (message: CollectionThreadMessage) => port.postMessage(message);
-const { live, progress, dir } = workerData as CollectionThreadData;
+const { live, progress, dir, scratch } = workerData as CollectionThreadData;
 
 try {
   const summary = await collectLive(
     live,
     { stderr: (text) => post({ kind: 'stderr', text }), progress },
     dir,
+    scratch,
   );
   post({ kind: 'done', summary });
 } catch (error) {

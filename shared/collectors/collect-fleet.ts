@@ -130,6 +130,13 @@ export interface CollectOptions {
   readonly only?: { readonly region: string; readonly clusters: readonly string[] };
   /** `skip`: IAM is not listed (a part, which reads it from its lead's view). Default `collect`. */
   readonly iam?: 'collect' | 'skip';
+  /**
+   * A private folder where each account's IAM waits between the collection's two passes (see
+   * setIamAside). Given, it is the caller's: the collection removes the files it wrote there and
+   * leaves the folder, which the caller can remove if the collection never gets to (the CLI, on
+   * Ctrl-C: cli/interrupt.ts). Default: a temporary folder the collection makes and removes.
+   */
+  readonly scratchDirectory?: string;
   readonly onProgress?: (progress: CollectProgress) => void;
 }
 
@@ -1007,9 +1014,14 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     return { finished };
   }
 
-  /** The private folder (0700) where accounts' IAM waits between the two passes; made on first use. */
+  /**
+   * The private folder (0700) where accounts' IAM waits between the two passes: the caller's
+   * (options.scratchDirectory), or made on first use.
+   */
   let asideDirectory: Promise<string> | undefined;
   let asideFiles = 0;
+  /** The files set aside and not yet taken back. */
+  const asidePaths = new Set<string>();
 
   /**
    * Once an account's first pass is over, its IAM (roles, and the policy documents read) waits on
@@ -1020,8 +1032,12 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
   async function setIamAside(state: AccountState): Promise<void> {
     if (!state.iam) return;
     try {
-      asideDirectory ??= mkdtemp(join(tmpdir(), 'irsa-audit-iam-'));
+      asideDirectory ??=
+        options.scratchDirectory === undefined
+          ? mkdtemp(join(tmpdir(), 'irsa-audit-iam-'))
+          : Promise.resolve(options.scratchDirectory);
       const path = join(await asideDirectory, `${++asideFiles}.json`);
+      asidePaths.add(path);
       await writeFile(path, JSON.stringify(state.iam), { mode: 0o600 });
       state.iamAside = path;
       state.iam = undefined;
@@ -1045,6 +1061,7 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
         message: `the account's IAM, set aside on disk between the collection's two passes, could not be read back: ${error instanceof Error ? error.message : String(error)}`,
       });
     } finally {
+      asidePaths.delete(path);
       await rm(path, { force: true }).catch(() => {});
     }
   }
@@ -1091,8 +1108,13 @@ async function collectInto(options: CollectOptions, sink: SnapshotSink): Promise
     await writer.settled();
     probeSts?.destroy();
   } finally {
-    // The IAM set aside between the passes never outlives the run.
-    await asideDirectory?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => {});
+    // The IAM set aside between the passes never outlives the run: the folder, when the
+    // collection made it; the files it wrote, in the caller's.
+    if (options.scratchDirectory === undefined) {
+      await asideDirectory?.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => {});
+    } else {
+      await Promise.all([...asidePaths].map((path) => rm(path, { force: true }).catch(() => {})));
+    }
   }
   progress({ phase: 'done', message: `collected ${states.length} account(s), ${clusterCount} cluster(s)` });
   return {
