@@ -303,6 +303,15 @@ describe('live collection through the emulator', () => {
       // Both accounts' IAM went through the folder; none of it stays, and the folder is the caller's.
       expect(new Set(written)).toEqual(new Set(['1.json', '2.json']));
       expect(readdirSync(folder)).toEqual([]);
+      // One account: its second pass follows its first at once, nothing waits on disk.
+      written.length = 0;
+      const single = await collectFleet({
+        ...ORGANIZATION,
+        accounts: { kind: 'list', accountIds: ['210987654321'] },
+        scratchDirectory: folder,
+      });
+      expect(iam(single.files).map(([path]) => path)).toEqual(['210987654321/iam.json']);
+      expect(written).toEqual([]);
     } finally {
       watcher.close();
     }
