@@ -45,7 +45,7 @@ function start(args: string[], tmp: string): Run {
       NODE_NO_WARNINGS: '1',
       IRSA_AUDIT_NODE_NOTICE: 'off',
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -100,12 +100,29 @@ describe('an interrupted live collection', () => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const kept = join(scratch, 'kept');
     const run = start(['check', '--live', ...LIVE, '--keep-snapshot', kept], tmp);
-    await until(() => existsSync(kept) && readdirSync(kept).length > 0, 'the first files');
+    // An account's folder, beside the collection's own marker: collecting.
+    await until(
+      () => existsSync(kept) && readdirSync(kept).some((name) => /^\d{12}$/.test(name)),
+      'the first account folder',
+    );
     run.child.kill('SIGTERM');
     const { status, stderr } = await run.done;
     expect(status, stderr).toBe(143);
     expect(stderr).toContain(`the snapshot in ${kept} is incomplete (the collection was interrupted)`);
     expect(readdirSync(kept).length).toBeGreaterThan(0);
     expect(ours(tmp)).toEqual([]);
+    // Audited later, the snapshot says it is incomplete: AUDIT-004 on collection.json, exit 2.
+    const later = start(['check', kept, '--format', 'json', '-q'], tmp);
+    let stdout = '';
+    later.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const audit = await later.done;
+    expect(audit.status, audit.stderr).toBe(2);
+    const invalid = JSON.parse(stdout).findings.filter(
+      (f: { checkId: string; status: string }) => f.checkId === 'AUDIT-004' && f.status === 'fail',
+    );
+    // Beside what the files it has lack (an account whose iam.json was still to come).
+    expect(invalid.map((f: { resource: string }) => f.resource)).toContain('collection.json');
   });
 });

@@ -78,6 +78,36 @@ describe('loadFleet', () => {
     }
   });
 
+  it('reports a snapshot whose collection did not finish (collection.json), and loads what it has', async () => {
+    const dir = await seedCopy();
+    const complete = await loadFleet(dir);
+    const marked = async (text: string) => {
+      await writeFile(join(dir, 'collection.json'), text);
+      return loadFleet(dir);
+    };
+    // A collection that ended: nothing to say. Absent (a snapshot written by hand): nothing either.
+    expect((await marked('{"status":"complete","startedAt":"2026-12-07T19:00:00Z"}')).inputErrors).toEqual(
+      [],
+    );
+    const interrupted = await marked('{"status":"collecting","startedAt":"2026-12-07T19:00:00Z"}');
+    expect(interrupted.inputErrors).toEqual([
+      {
+        accountId: null,
+        region: null,
+        cluster: null,
+        file: 'collection.json',
+        field: 'status',
+        message: expect.stringMatching(
+          /^the collection that wrote this snapshot \(started 2026-12-07T19:00:00Z\) did not finish \(it was interrupted or failed\): an account or cluster it had not reached is missing from it/,
+        ),
+      },
+    ]);
+    // The rest is loaded as it is.
+    expect(interrupted.accounts).toEqual(complete.accounts);
+    expect((await marked('not json')).inputErrors.map((e) => e.file)).toEqual(['collection.json']);
+    expect((await marked('{"status":"failed"}')).inputErrors[0]?.message).toContain('(status failed)');
+  });
+
   it('reports invalid JSON in iam.json, naming the file, and still loads the clusters', async () => {
     const dir = await seedCopy();
     await writeFile(join(dir, IAM), '{"Roles": [');

@@ -289,6 +289,8 @@ describe('check --live through the CLI', () => {
     expect(keep.status, keep.stderr).toBe(0);
     expect(JSON.parse(keep.stdout).findings).toEqual(JSON.parse(run.stdout).findings);
     expect([...filesUnder(kept).keys()].filter((p) => p.endsWith('/kubernetes.json'))).toHaveLength(CLUSTERS);
+    // The collection marked its snapshot complete once every file was written.
+    expect(JSON.parse(filesUnder(kept).get('collection.json') ?? '{}')).toMatchObject({ status: 'complete' });
     const again = await runCliAsync(['check', kept, '--format', 'json', '-q'], { env });
     expect(again.status, again.stderr).toBe(0);
     expect(ids(JSON.parse(again.stdout).findings)).toEqual(ids(expected));

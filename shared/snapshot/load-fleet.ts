@@ -11,6 +11,7 @@ import {
   parseAddonsFile,
   parseClusterFile,
   parseCollectionErrorsFile,
+  parseCollectionMarker,
   parseIamFile,
   parseKubernetesFile,
   parseNodegroupsFile,
@@ -20,6 +21,9 @@ import {
 import { directorySource, type SnapshotSource } from './snapshot-source.ts';
 
 const ACCOUNT_DIR = /^\d{12}$/;
+
+/** The file the CLI's collection writes at the top of a snapshot: its status (docs/fleet-format.md). */
+export const COLLECTION_MARKER = 'collection.json';
 
 /** Raised when the fleet directory as a whole cannot be used (exit code 2 in the CLI). */
 export class FleetDirectoryError extends Error {
@@ -74,6 +78,19 @@ export async function loadFleet(fleet: string | SnapshotSource, options: LoadOpt
     if (parsed.ok) return parsed.value;
     inputErrors.push({ ...where, file: relative, ...parsed.problem });
     return undefined;
+  }
+
+  // A snapshot whose collection never finished (interrupted, or failed) lacks whatever it had not
+  // reached, which would otherwise go unreported: an input error says so (AUDIT-004, exit 2).
+  const fleetWhere = { accountId: null, region: null, cluster: null };
+  const marker = await load(COLLECTION_MARKER, fleetWhere, parseCollectionMarker, true);
+  if (marker !== undefined && marker !== 'absent' && marker.status !== 'complete') {
+    inputErrors.push({
+      ...fleetWhere,
+      file: COLLECTION_MARKER,
+      field: 'status',
+      message: `the collection that wrote this snapshot${marker.startedAt ? ` (started ${marker.startedAt})` : ''} did not finish (${marker.status === 'collecting' ? 'it was interrupted or failed' : `status ${marker.status}`}): an account or cluster it had not reached is missing from it, not audited; collect again`,
+    });
   }
 
   const errorsOf = async (folder: string, where: Pick<InputError, 'accountId' | 'region' | 'cluster'>) => {

@@ -33,6 +33,7 @@ import {
   addonsFileSchema,
   clusterFileSchema,
   collectionErrorsFileSchema,
+  collectionMarkerSchema,
   endpointSliceSchema,
   iamFileSchema,
   KUBERNETES_KINDS,
@@ -478,6 +479,15 @@ export function parsePodIdentityAssociationsFile(text: string): Parsed<PodIdenti
 }
 
 /** Parses `<cluster>/addons.json`. */
+/** `collection.json`: the status its collection left (`complete`, or `collecting` when it never ended). */
+export function parseCollectionMarker(text: string): Parsed<{ status: string; startedAt: string | null }> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const result = collectionMarkerSchema.safeParse(json.value);
+  if (!result.success) return { ok: false, problem: zodProblem(result.error) };
+  return { ok: true, value: { status: result.data.status, startedAt: result.data.startedAt ?? null } };
+}
+
 export function parseAddonsFile(text: string): Parsed<ClusterAddons> {
   const json = parseJson(text);
   if (!json.ok) return json;

@@ -273,6 +273,19 @@ export const addonsFileSchema = z.object({
   described: z.array(z.object({ addon: addonSchema.passthrough() })).default([]),
 });
 
+// ---- collection.json (top level) -------------------------------------------------------------
+
+/**
+ * Written by the CLI's collection into the snapshot directory: `collecting` first, `complete` once
+ * every file is written. Any other status, or `collecting` left by a collection that never ended,
+ * marks the snapshot incomplete.
+ */
+export const collectionMarkerSchema = z.object({
+  status: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+
 // ---- <cluster>/nodegroups.json ---------------------------------------------------------------
 
 /** EKS's rule for a node group name (CreateNodegroup): it lands in findings and fix commands. */
