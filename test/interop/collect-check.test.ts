@@ -204,7 +204,13 @@ describe.skipIf(MOTO_SKIP_REASON !== null)(
         expect(collect.stderr).toContain('wrote');
         expect(collect.status).toBe(0);
         expect(collect.stderr).toMatch(/for 2 account\(s\) and 4 cluster\(s\)/);
-        expect((await readdir(snapshot)).sort()).toEqual([MOTO_DEFAULT_ACCOUNT, seeded.memberAccount].sort());
+        // Each account's folder, and the collection's own marker, which says it finished.
+        expect((await readdir(snapshot)).sort()).toEqual(
+          [MOTO_DEFAULT_ACCOUNT, seeded.memberAccount, 'collection.json'].sort(),
+        );
+        expect(await json<{ status: string }>(join(snapshot, 'collection.json'))).toMatchObject({
+          status: 'complete',
+        });
         for (const account of [MOTO_DEFAULT_ACCOUNT, seeded.memberAccount]) {
           for (const region of REGIONS) {
             const listed = await json<{ region: string; clusters: string[] }>(
