@@ -3,12 +3,10 @@
  * (collection-worker.ts): the live options made into the collector's, the decode threads, and the
  * files written to a directory as each is complete.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type CollectSummary, collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { directorySink } from '#shared/collectors/snapshot-sink.ts';
-import { COLLECTION_MARKER } from '#shared/snapshot/load-fleet.ts';
+import { COLLECTION_MARKER } from '#shared/snapshot/snapshot-source.ts';
 import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-options.ts';
 
 /**
@@ -23,10 +21,14 @@ export async function collectLive(
   scratch?: string,
 ): Promise<CollectSummary> {
   const options = collectOptionsFrom(live, io);
+  const sink = directorySink(dir);
   const startedAt = new Date().toISOString();
   // Marked `collecting` until every file is written: a snapshot whose collection never ended
-  // (interrupted, killed, failed) says so to the audit that reads it (load-fleet.ts).
-  await writeMarker(dir, { status: 'collecting', startedAt });
+  // (interrupted, killed, failed) says so to the audit that reads it (load-fleet.ts). The sink
+  // replaces the file whole each time.
+  const mark = (marker: Record<string, string>) =>
+    sink.write(COLLECTION_MARKER, `${JSON.stringify(marker, null, 2)}\n`);
+  await mark({ status: 'collecting', startedAt });
   const decoder = createPageDecoderPool(live.threads);
   try {
     const summary = await collectFleet(
@@ -35,20 +37,11 @@ export async function collectLive(
         kubernetes: { ...options.kubernetes, decoder },
         ...(scratch === undefined ? {} : { scratchDirectory: scratch }),
       },
-      directorySink(dir),
+      sink,
     );
-    await writeMarker(dir, { status: 'complete', startedAt, finishedAt: new Date().toISOString() });
+    await mark({ status: 'complete', startedAt, finishedAt: new Date().toISOString() });
     return summary;
   } finally {
     await decoder.close();
   }
-}
-
-/** `collection.json` at the top of the snapshot, replaced whole (written aside, then renamed). */
-async function writeMarker(dir: string, marker: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, COLLECTION_MARKER);
-  const temporary = join(dir, `.${COLLECTION_MARKER}.${process.pid}.tmp`);
-  await writeFile(temporary, `${JSON.stringify(marker, null, 2)}\n`);
-  await rename(temporary, path);
 }

@@ -38,7 +38,8 @@ const bufferOf = (part: Uint8Array) => Buffer.from(part.buffer, part.byteOffset,
 export interface SnapshotSink {
   /**
    * Keeps one complete file of the snapshot, `relative` being its path in the snapshot
-   * (`<account>/<region>/<cluster>/kubernetes.json`, docs/fleet-format.md). Called once per path.
+   * (`<account>/<region>/<cluster>/kubernetes.json`, docs/fleet-format.md). The collector calls
+   * it once per path; the CLI writes its `collection.json` twice (collect-live.ts).
    * Rejects when the file could not be kept (the collector records that, and goes on).
    */
   write(relative: string, content: SnapshotContent): Promise<void>;

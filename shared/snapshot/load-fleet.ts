@@ -18,12 +18,9 @@ import {
   parsePodIdentityAssociationsFile,
   parseProbesFile,
 } from './parse-files.ts';
-import { directorySource, type SnapshotSource } from './snapshot-source.ts';
+import { COLLECTION_MARKER, directorySource, type SnapshotSource } from './snapshot-source.ts';
 
 const ACCOUNT_DIR = /^\d{12}$/;
-
-/** The file the CLI's collection writes at the top of a snapshot: its status (docs/fleet-format.md). */
-export const COLLECTION_MARKER = 'collection.json';
 
 /** Raised when the fleet directory as a whole cannot be used (exit code 2 in the CLI). */
 export class FleetDirectoryError extends Error {

@@ -478,7 +478,6 @@ export function parsePodIdentityAssociationsFile(text: string): Parsed<PodIdenti
   };
 }
 
-/** Parses `<cluster>/addons.json`. */
 /** `collection.json`: the status its collection left (`complete`, or `collecting` when it never ended). */
 export function parseCollectionMarker(text: string): Parsed<{ status: string; startedAt: string | null }> {
   const json = parseJson(text);
@@ -488,6 +487,7 @@ export function parseCollectionMarker(text: string): Parsed<{ status: string; st
   return { ok: true, value: { status: result.data.status, startedAt: result.data.startedAt ?? null } };
 }
 
+/** Parses `<cluster>/addons.json`. */
 export function parseAddonsFile(text: string): Parsed<ClusterAddons> {
   const json = parseJson(text);
   if (!json.ok) return json;

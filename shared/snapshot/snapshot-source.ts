@@ -5,6 +5,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/**
+ * The file the CLI's collection writes at the top of a snapshot: its status (docs/fleet-format.md).
+ * Here, not in the loader, so that the collection thread names it without loading the loader.
+ */
+export const COLLECTION_MARKER = 'collection.json';
+
 export type FileRead = { ok: true; text: string } | { ok: false; missing: boolean; message: string };
 
 export interface SnapshotSource {
