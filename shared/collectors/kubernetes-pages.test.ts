@@ -314,6 +314,35 @@ describe('decodePage', () => {
     expect(decodePage('Pod', resizableBytes('nope')).malformed).toMatch(/not JSON/);
   });
 
+  it('decodes a page read item by item as it decodes the same items parsed whole', () => {
+    const head = '{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"c"}';
+    for (const [kind, items] of [
+      ['Pod', [POD, CREDENTIAL_POD, { ...POD, metadata: { name: 'é' } }]],
+      ['ServiceAccount', [SERVICE_ACCOUNT, { metadata: { name: 'plain', namespace: 'x' } }]],
+    ] as const) {
+      const list = `${head},"items":[${items.map((i) => JSON.stringify(i)).join(',')}]`;
+      // As the API server lays a list out (read item by item) ...
+      const split = bytes(`${list}}`);
+      expect(splitListPage(split)).not.toBeNull();
+      // ... and with a key after the items, which only the whole parse reads.
+      const whole = bytes(`${list},"extra":1}`);
+      expect(splitListPage(whole)).toBeNull();
+      const decoded = decodePageItems(kind, split);
+      expect(decoded.count).toBe(items.length);
+      expect(decoded).toEqual(decodePageItems(kind, whole));
+    }
+  });
+
+  it('judges a page whose later item is not JSON by the whole parse, whatever came before it', () => {
+    const page = decodePage(
+      'Pod',
+      bytes(`{"kind":"PodList","metadata":{},"items":[${JSON.stringify(POD)},{"a":tru}]}`),
+    );
+    expect(page.malformed).toMatch(/^the Pod list page is not JSON/);
+    expect(page.count).toBe(0);
+    expect(page.lines).toBe('');
+  });
+
   it.each([
     ['not JSON', '<html>proxy error</html>', /Pod list page is not JSON/],
     ['no items', { kind: 'Status', message: 'x' }, /Pod list page has no items array/],
@@ -405,6 +434,20 @@ describe('splitListPage', () => {
     );
     expect(decodePage('Pod', bytes(others[3] as string)).malformed).toMatch(/^the Pod list page is not JSON/);
     expect(decodePage('Pod', bytes(others[9] as string)).count).toBe(1);
+  });
+
+  it('hands each item to the map as soon as it is parsed, before the next is read', () => {
+    const text = canonical([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(splitListPage(bytes(text), (item) => (item as { n: number }).n * 10)).toEqual({
+      items: [10, 20, 30],
+      metadata: { resourceVersion: '7', continue: 'n' },
+    });
+    // The map saw the first item before the second turned out not to be JSON: the page's
+    // parsed items are never all alive at once (a decode thread trims each as it comes).
+    const seen: unknown[] = [];
+    const broken = `${head},"items":[{"n":1},{"n":tru},{"n":3}]}`;
+    expect(splitListPage(bytes(broken), (item) => seen.push(item))).toBeNull();
+    expect(seen).toEqual([{ n: 1 }]);
   });
 
   it('gives the same objects as JSON.parse for any items (property)', () => {
