@@ -6,6 +6,7 @@
 import { type CollectSummary, collectFleet } from '#shared/collectors/collect-fleet.ts';
 import { createPageDecoderPool } from '#shared/collectors/page-decoder-pool.ts';
 import { directorySink } from '#shared/collectors/snapshot-sink.ts';
+import { forTerminalLine } from '#shared/sinks/terminal.ts';
 import { COLLECTION_MARKER } from '#shared/snapshot/snapshot-source.ts';
 import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-options.ts';
 
@@ -29,7 +30,9 @@ export async function collectLive(
   const mark = (marker: Record<string, string>) =>
     sink.write(COLLECTION_MARKER, `${JSON.stringify(marker, null, 2)}\n`);
   await mark({ status: 'collecting', startedAt });
-  const decoder = createPageDecoderPool(live.threads);
+  const decoder = createPageDecoderPool(live.threads, {
+    onProblem: (message) => io.stderr(`warning: ${forTerminalLine(message)}\n`),
+  });
   try {
     const summary = await collectFleet(
       {

@@ -594,6 +594,39 @@ describe('the worker-thread decoder', () => {
     expect(uncaught).toEqual([]);
   });
 
+  it('decodes on the calling thread, and says so once, when the decode threads cannot start', async () => {
+    // A broken install: the threads' module is missing. Piscina stops making threads, and a page
+    // sent to it would wait for ever; an 'error' event with no listener would end the process.
+    const problems: string[] = [];
+    const broken = createPageDecoderPool(2, {
+      workerUrl: new URL('./no-such-decode-worker.mjs', import.meta.url),
+      onProblem: (message) => problems.push(message),
+    });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const pages = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          broken.decode('Pod', bytes({ items: [POD, POD].slice(0, 1 + (i % 2)) })),
+        ),
+      );
+      expect(pages.map((page) => page.count)).toEqual([1, 2, 1, 2, 1, 2]);
+      expect(text(pages[0]?.lines ?? '')).toBe(decodePage('Pod', bytes({ items: [POD] })).lines);
+      expect((await broken.decode('Pod', bytes('nope'))).malformed).toMatch(/not JSON/);
+      broken.release?.(pages.map((page) => page.lines));
+      await broken.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^the page decode threads could not start \(.*no-such-decode-worker\.mjs.*\): pages are decoded on the collection thread$/,
+    );
+  });
+
   it('decodes on the calling thread with 0 threads, and refuses a negative count', async () => {
     const inline = createPageDecoderPool(0);
     expect(inline.threads).toBe(0);

@@ -17,7 +17,7 @@
 import { Piscina } from 'piscina';
 import type { KubernetesKind } from '../model/fleet.ts';
 import { defaultDecodeThreads } from './collection-defaults.ts';
-import { type DecodedPage, inlinePageDecoder, type PageDecoder } from './kubernetes-pages.ts';
+import { type DecodedPage, inlinePageDecoder, type PageDecoder, type PageLines } from './kubernetes-pages.ts';
 
 /** A decode thread's task: a page to decode, or written pages' bytes to free (PageDecoder.release). */
 export type DecodeTask =
@@ -36,6 +36,14 @@ export interface PageDecoderPoolOptions {
    * priority, because there setting it would renice the whole process). Default 10.
    */
   readonly nice?: number;
+  /**
+   * Told what went wrong with the decode threads, once per distinct message: they could not start
+   * (the pages are then decoded on the calling thread), or one failed between pages (Piscina
+   * starts another). Without it, such a failure is not reported.
+   */
+  readonly onProblem?: (message: string) => void;
+  /** The decode threads' module (default: `page-decoder.worker.mjs` beside this code). */
+  readonly workerUrl?: URL;
 }
 
 /** The decode threads' default nice value: below the collector's own thread, above idle. */
@@ -68,7 +76,7 @@ export function createPageDecoderPool(
   }
   if (threads === 0) return { ...inlinePageDecoder, threads: 0, close: async () => {} };
   const pool = new Piscina<DecodeTask, DecodedPage | null>({
-    filename: new URL('./page-decoder.worker.mjs', import.meta.url).href,
+    filename: (options.workerUrl ?? new URL('./page-decoder.worker.mjs', import.meta.url)).href,
     minThreads: threads,
     maxThreads: threads,
     // Read by each worker when it starts (page-decoder.worker.mjs).
@@ -90,17 +98,52 @@ export function createPageDecoderPool(
     inFlight.add(settled);
     return task;
   };
+  const told = new Set<string>();
+  const report = (message: string) => {
+    if (told.has(message)) return;
+    told.add(message);
+    options.onProblem?.(message);
+  };
+  const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  // Whether the threads can run at all, asked once before the first page is sent: when they cannot
+  // start (their module missing from a broken install, no memory for a thread), Piscina stops
+  // making them and the pages sent to it would wait for ever. They are then decoded here.
+  let state: 'starting' | 'started' | 'inline' = 'starting';
+  // Piscina reports a decode thread that failed with no page in hand as an 'error' event, which
+  // with no listener would be thrown and end the collection: a thread that could not start, or
+  // one that died between pages (which Piscina replaces). While the threads start, what the first
+  // task's answer says is reported instead, unless they started after all.
+  pool.on('error', (error: unknown) => {
+    const problem = `a page decode thread failed: ${reason(error)}`;
+    if (state === 'started') report(problem);
+    else if (state === 'starting') void ready.then(() => state === 'started' && report(problem));
+  });
+  const ready: Promise<void> = track(pool.run({ release: [] })).then(
+    () => {
+      state = 'started';
+    },
+    (error: unknown) => {
+      state = 'inline';
+      report(
+        `the page decode threads could not start (${reason(error)}): pages are decoded on the collection thread`,
+      );
+    },
+  );
+  const send = (kind: KubernetesKind, body: Uint8Array): Promise<PageLines> => {
+    if (state === 'inline') return inlinePageDecoder.decode(kind, body);
+    // The body must own its whole buffer to be transferred (getPage allocates it so).
+    const buffer =
+      body.byteOffset === 0 &&
+      body.byteLength === body.buffer.byteLength &&
+      body.buffer instanceof ArrayBuffer
+        ? body.buffer
+        : body.slice().buffer;
+    return track(pool.run({ kind, body: buffer }, { transferList: [buffer] }) as Promise<DecodedPage>);
+  };
   return {
     threads,
     decode(kind, body) {
-      // The body must own its whole buffer to be transferred (getPage allocates it so).
-      const buffer =
-        body.byteOffset === 0 &&
-        body.byteLength === body.buffer.byteLength &&
-        body.buffer instanceof ArrayBuffer
-          ? body.buffer
-          : body.slice().buffer;
-      return track(pool.run({ kind, body: buffer }, { transferList: [buffer] }) as Promise<DecodedPage>);
+      return state === 'starting' ? ready.then(() => send(kind, body)) : send(kind, body);
     },
     release(lines) {
       // Only bytes that own their whole buffer (as a decode thread's are), each once.
@@ -117,7 +160,7 @@ export function createPageDecoderPool(
           ),
         ),
       ];
-      if (buffers.length === 0) return;
+      if (buffers.length === 0 || state === 'inline') return;
       // A task that does nothing: the transfer moves the bytes to the thread that frees them.
       void track(pool.run({ release: buffers }, { transferList: buffers })).catch(() => {});
     },
