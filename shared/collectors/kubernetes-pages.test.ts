@@ -344,6 +344,37 @@ describe('decodePage', () => {
   });
 
   it.each([
+    ['ownerReferences that is a string', 'Pod', { metadata: { name: 'p', ownerReferences: 'x' } }],
+    ['containers that is a string', 'Pod', { spec: { containers: 'x' } }],
+    ['an env that is a string', 'Pod', { spec: { containers: [{ name: 'c', env: 'x' }] } }],
+    ['a container that is null', 'Pod', { spec: { containers: [null] } }],
+    ['volumes that is a number', 'Pod', { spec: { volumes: 5 } }],
+    ['managedFields that is a string', 'ServiceAccount', { metadata: { name: 's', managedFields: 'x' } }],
+    ['webhooks that is a string', 'MutatingWebhookConfiguration', { metadata: { name: 'w' }, webhooks: 'x' }],
+  ] as const)(
+    'names the item whose field has a type the API server never gives it (%s), and never throws',
+    (_, kind, bad) => {
+      const good =
+        kind === 'Pod' ? POD : kind === 'ServiceAccount' ? SERVICE_ACCOUNT : { metadata: { name: 'ok' } };
+      const items = JSON.stringify([good, bad]).slice(1, -1);
+      // Read item by item, as the API server lays a list out, and parsed whole (a key after the items).
+      for (const text of [
+        `{"kind":"List","metadata":{},"items":[${items}]}`,
+        `{"kind":"List","metadata":{},"items":[${items}],"extra":1}`,
+      ]) {
+        const page = decodePage(kind, bytes(text));
+        expect(page.malformed, text).toMatch(
+          new RegExp(
+            `^item 1 of the ${kind} list page is not shaped as a ${kind} \\(a field has a type the API server never gives it: (.+ is not a function|Cannot read properties of null \\(reading '\\w+'\\))\\)$`,
+          ),
+        );
+        expect(page.count).toBe(0);
+        expect(page.lines).toBe('');
+      }
+    },
+  );
+
+  it.each([
     ['not JSON', '<html>proxy error</html>', /Pod list page is not JSON/],
     ['no items', { kind: 'Status', message: 'x' }, /Pod list page has no items array/],
     ['a null item', { items: [POD, null] }, /item 1 of the Pod list page is not an object/],
@@ -567,6 +598,10 @@ describe('the worker-thread decoder', () => {
 
   it('reports a malformed page from a worker the same way', async () => {
     expect((await pool.decode('Pod', bytes('nope'))).malformed).toMatch(/not JSON/);
+    const wrong = { kind: 'PodList', metadata: {}, items: [POD, { spec: { containers: 'x' } }] };
+    expect((await pool.decode('Pod', bytes(wrong))).malformed).toMatch(
+      /^item 1 of the Pod list page is not shaped as a Pod/,
+    );
   });
 
   it('closes cleanly right after written pages are handed back (as a collection ends)', async () => {

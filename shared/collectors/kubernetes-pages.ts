@@ -453,7 +453,19 @@ type ParsedList<T> = { items: T[]; metadata: { continue?: unknown } | undefined 
  * whole, and its faults are worded from that.
  */
 function parseListPage<T>(kind: KubernetesKind, body: Uint8Array, map: (item: object) => T): ParsedList<T> {
-  const split = splitListPage(body, map);
+  // The items mapped so far: the index of the one a trim failed on.
+  let at = 0;
+  const each = (item: object): T => {
+    const mapped = map(item);
+    at++;
+    return mapped;
+  };
+  let split: ParsedList<T> | null;
+  try {
+    split = splitListPage(body, each);
+  } catch (error) {
+    return { malformed: wrongShape(kind, at, error) };
+  }
   if (split !== null) return split;
   let page: { items?: unknown; metadata?: { continue?: unknown } };
   try {
@@ -471,9 +483,23 @@ function parseListPage<T>(kind: KubernetesKind, body: Uint8Array, map: (item: ob
     if (!item || typeof item !== 'object') {
       return { malformed: `item ${index} of the ${kind} list page is not an object` };
     }
-    mapped[index] = map(item);
+    try {
+      mapped[index] = map(item);
+    } catch (error) {
+      return { malformed: wrongShape(kind, index, error) };
+    }
   }
   return { items: mapped, metadata: page.metadata };
+}
+
+/**
+ * An item the trim could not read: a field of a type the API server never writes there (a string
+ * for a list, null for an object), which the trim's code fails on. Its message names the field
+ * by the trim's own expression (`container.env?.filter is not a function`), never a value.
+ */
+function wrongShape(kind: KubernetesKind, index: number, error: unknown): string {
+  const detail = error instanceof TypeError ? `: ${error.message}` : '';
+  return `item ${index} of the ${kind} list page is not shaped as a ${kind} (a field has a type the API server never gives it${detail})`;
 }
 
 const itemDecoder = new TextDecoder();
