@@ -19,6 +19,11 @@ export interface FaultOptions {
    */
   malformedLists?: string[];
   /**
+   * Kubernetes API keys whose list pages are valid JSON but whose last item has a field of a type
+   * the API server never gives it: its `metadata.ownerReferences` is a string, not a list.
+   */
+  misshapenLists?: string[];
+  /**
    * Hostile list pages (the bounds of shared/collectors/kubernetes.ts): Kubernetes API key -> the
    * size in bytes of each list page, as a server that never ends its answer. The page's items are
    * followed by copies of them, written as the client reads them (never built in memory), so a
@@ -190,6 +195,11 @@ export class FaultState {
     const call = this.continueCalls.get(key) ?? 0;
     this.continueCalls.set(key, call + 1);
     return call < (this.faults.expireContinue?.[key] ?? 0);
+  }
+
+  /** Whether this list page's last item is misshapen (misshapenLists). */
+  isMisshapenList(keys: readonly string[]): boolean {
+    return keys.some((key) => this.faults.misshapenLists?.includes(key));
   }
 
   /** Whether this list page is sent cut off (malformedLists). */

@@ -291,6 +291,14 @@ function singleObject(path: string): SingleObject | undefined {
 }
 
 /** A response body already serialised (a list page built from its items' JSON). */
+/** The list page with its last item's `metadata.ownerReferences` a string (misshapenLists). */
+function misshapen(bytes: Buffer): RawJson {
+  const page = JSON.parse(bytes.toString('utf8')) as { items?: { metadata?: Record<string, unknown> }[] };
+  const last = page.items?.at(-1);
+  if (last) last.metadata = { ...last.metadata, ownerReferences: 'not a list' };
+  return new RawJson(Buffer.from(JSON.stringify(page)));
+}
+
 class RawJson {
   constructor(
     readonly bytes: Buffer,
@@ -721,6 +729,7 @@ export class KubernetesClusterServer {
     if (this.context.faults.isMalformedList(keys) || failure === 'malformed') {
       return { code: 200, body: new RawJson(page.bytes.subarray(0, Math.floor(page.bytes.length / 2))) };
     }
+    if (this.context.faults.isMisshapenList(keys)) return { code: 200, body: misshapen(page.bytes) };
     const trickle = this.context.faults.trickleOf(this.context.cluster);
     return { code: 200, body: trickle ? trickled(page.bytes, trickle) : page };
   }

@@ -530,50 +530,61 @@ describe('live collection through the emulator', () => {
     expect(ids(findings.filter((f) => f.cluster !== 'checkout'))).toEqual(ids(others));
   });
 
-  it('reports list pages cut off mid-JSON as AUDIT-003 naming the list, and audits the rest', async () => {
-    // ServiceAccount pages are read on the collector's thread, pod pages by the decoder (threads here).
-    emulator.setFaults({ malformedLists: ['k8s:checkout:serviceaccounts', 'k8s:batch:pods'] });
-    const decoder = createPageDecoderPool(1);
-    try {
-      const findings = await liveFindings({
-        ...ORGANIZATION,
-        kubernetes: { ...ORGANIZATION.kubernetes, decoder },
-      });
-      for (const [cluster, kind, page] of [
-        [
-          'checkout',
-          'ServiceAccount',
-          /ServiceAccount list page is not JSON.*\(\/api\/v1\/serviceaccounts\)/,
-        ],
-        ['batch', 'Pod', /Pod list page is not JSON.*\(\/api\/v1\/pods\)/],
-      ] as const) {
-        // One list failed by itself while the API answered the others: a failed read in the cluster.
-        const coverage = findings.filter((f) => f.cluster === cluster && f.checkId.startsWith('AUDIT-'));
-        expect(
-          coverage.map((f) => f.checkId),
-          cluster,
-        ).toEqual(['AUDIT-003']);
-        expect(coverage[0]?.evidence).toMatchObject({
-          notCollected: [kind],
-          failed: [{ code: 'MalformedList', class: 'malformed' }],
+  it.each([
+    ['cut off mid-JSON', 'malformedLists', (kind: string) => `${kind} list page is not JSON`],
+    [
+      'whose item has a field of a type the API server never gives it',
+      'misshapenLists',
+      (kind: string) =>
+        `item 6 of the ${kind} list page is not shaped as a ${kind} \\(a field has a type the API server never gives it: .+\\)`,
+    ],
+  ] as const)(
+    'reports list pages %s as AUDIT-003 naming the list, and audits the rest',
+    async (_, fault, says) => {
+      // ServiceAccount pages are read on the collector's thread, pod pages by the decoder (threads here).
+      emulator.setFaults({ [fault]: ['k8s:checkout:serviceaccounts', 'k8s:batch:pods'] });
+      const decoder = createPageDecoderPool(1);
+      try {
+        const findings = await liveFindings({
+          ...ORGANIZATION,
+          kubernetes: { ...ORGANIZATION.kubernetes, decoder },
         });
-        expect(coverage[0]?.message).toMatch(page);
-        // What does not read that kind is found as without the fault; what reads it is not evaluated.
-        const readsKind = (checkId: string) =>
-          CATALOGUE.find((c) => c.metadata.id === checkId)?.reads.some((r) => r.input === kind) ?? false;
-        expect(
-          ids(findings.filter((f) => f.cluster === cluster && !f.checkId.startsWith('AUDIT-'))),
-          cluster,
-        ).toEqual(ids(expected.filter((f) => f.cluster === cluster && !readsKind(f.checkId))));
+        for (const [cluster, kind, page] of [
+          [
+            'checkout',
+            'ServiceAccount',
+            new RegExp(`${says('ServiceAccount')}.*\\(/api/v1/serviceaccounts\\)`),
+          ],
+          ['batch', 'Pod', new RegExp(`${says('Pod')}.*\\(/api/v1/pods\\)`)],
+        ] as const) {
+          // One list failed by itself while the API answered the others: a failed read in the cluster.
+          const coverage = findings.filter((f) => f.cluster === cluster && f.checkId.startsWith('AUDIT-'));
+          expect(
+            coverage.map((f) => f.checkId),
+            cluster,
+          ).toEqual(['AUDIT-003']);
+          expect(coverage[0]?.evidence).toMatchObject({
+            notCollected: [kind],
+            failed: [{ code: 'MalformedList', class: 'malformed' }],
+          });
+          expect(coverage[0]?.message).toMatch(page);
+          // What does not read that kind is found as without the fault; what reads it is not evaluated.
+          const readsKind = (checkId: string) =>
+            CATALOGUE.find((c) => c.metadata.id === checkId)?.reads.some((r) => r.input === kind) ?? false;
+          expect(
+            ids(findings.filter((f) => f.cluster === cluster && !f.checkId.startsWith('AUDIT-'))),
+            cluster,
+          ).toEqual(ids(expected.filter((f) => f.cluster === cluster && !readsKind(f.checkId))));
+        }
+        const others = expected.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch');
+        expect(ids(findings.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch'))).toEqual(
+          ids(others),
+        );
+      } finally {
+        await decoder.close();
       }
-      const others = expected.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch');
-      expect(ids(findings.filter((f) => f.cluster !== 'checkout' && f.cluster !== 'batch'))).toEqual(
-        ids(others),
-      );
-    } finally {
-      await decoder.close();
-    }
-  });
+    },
+  );
 
   it('reports a refused token (no access entry) clearly, without the token', async () => {
     emulator.setFaults({ forbiddenClusters: ['legacy'] });
