@@ -290,7 +290,6 @@ function singleObject(path: string): SingleObject | undefined {
   return undefined;
 }
 
-/** A response body already serialised (a list page built from its items' JSON). */
 /** The list page with its last item's `metadata.ownerReferences` a string (misshapenLists). */
 function misshapen(bytes: Buffer): RawJson {
   const page = JSON.parse(bytes.toString('utf8')) as { items?: { metadata?: Record<string, unknown> }[] };
@@ -299,6 +298,7 @@ function misshapen(bytes: Buffer): RawJson {
   return new RawJson(Buffer.from(JSON.stringify(page)));
 }
 
+/** A response body already serialised (a list page built from its items' JSON). */
 class RawJson {
   constructor(
     readonly bytes: Buffer,
