@@ -15,6 +15,7 @@ import {
   COLLECTION_OLD_GENERATION_MB,
   collectInThread,
   defaultOldGenerationMb,
+  defaultYoungGenerationMb,
 } from './collection-thread.ts';
 import { LiveOptionsError } from './errors.ts';
 
@@ -109,6 +110,15 @@ describe('collectInThread', () => {
     expect(COLLECTION_OLD_GENERATION_MB).toBe(2000);
     const processLimitMb = Math.floor(getHeapStatistics().heap_size_limit / 1048576);
     expect(defaultOldGenerationMb()).toBe(Math.min(2000, processLimitMb));
+  });
+
+  it("sizes the young generation by V8's version: 48 MB on Node 20's V8 11, 16 MB from V8 12 (Node 22, 24)", () => {
+    expect(defaultYoungGenerationMb('11.3.244.8-node.38')).toBe(48);
+    expect(defaultYoungGenerationMb('12.4.254.21-node.57')).toBe(16);
+    expect(defaultYoungGenerationMb('13.6.233.17-node.63')).toBe(16);
+    // A version it cannot read gets the larger, Node 20's: the collection is not slowed by a guess.
+    expect(defaultYoungGenerationMb('unknown')).toBe(48);
+    expect(defaultYoungGenerationMb()).toBe(defaultYoungGenerationMb(process.versions.v8));
   });
 
   it('refuses heap limits that are not whole numbers of MB', () => {

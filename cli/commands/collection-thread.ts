@@ -26,11 +26,21 @@ import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-opt
 
 /**
  * The collection thread's young generation, in MB (V8's semi-spaces and new large object space
- * together): Node 20's own maximum (Node 24 let its new space alone grow to 128 MB). Measured
- * with `npm run bench:collect` (README, Performance): with 16 MB, Node 20 took 5 to 10% more CPU
- * time than with 48 in alternating runs; on Node 24 the peak was the same within the runs' spread.
+ * together), by the V8 the process runs on (`npm run bench:collect`, alternating, README,
+ * Performance):
+ * - V8 11 (Node 20): 48 MB, Node 20's own maximum. With 16 MB it took 3 to 10% more CPU time in
+ *   alternating runs, for 20 MB less memory where it has 80 MB to spare.
+ * - V8 12 and later (Node 22, 24): 16 MB. Left to itself, Node 24 let its new space alone grow
+ *   to 128 MB; with 48 MB its collector peaked at 326 to 349 MB (four runs), with 16 MB at 295 to
+ *   329 MB, its CPU time the same within the runs' spread (Node 22: 287 to 308 MB, 270 to 297).
  */
-export const COLLECTION_YOUNG_GENERATION_MB = 48;
+export const COLLECTION_YOUNG_GENERATION_MB = { v8Through11: 48, v8From12: 16 } as const;
+
+/** The collection thread's young generation in MB on a V8 of `v8Version` (default: this process's). */
+export function defaultYoungGenerationMb(v8Version: string = process.versions.v8): number {
+  const major = Number.parseInt(v8Version, 10);
+  return major >= 12 ? COLLECTION_YOUNG_GENERATION_MB.v8From12 : COLLECTION_YOUNG_GENERATION_MB.v8Through11;
+}
 
 /**
  * The collection thread's old generation limit, in MB: far above what it holds (about 50 MB live
@@ -58,7 +68,7 @@ export type CollectionThreadMessage =
   | { readonly kind: 'failed'; readonly name: string; readonly message: string; readonly stack?: string };
 
 export interface CollectionThreadOptions {
-  /** The thread's young generation in MB (default {@link COLLECTION_YOUNG_GENERATION_MB}). */
+  /** The thread's young generation in MB (default {@link defaultYoungGenerationMb}). */
   readonly youngGenerationMb?: number;
   /** The thread's old generation limit in MB (default {@link defaultOldGenerationMb}). */
   readonly oldGenerationMb?: number;
@@ -95,7 +105,7 @@ export function collectInThread(
 
 /** The thread's young and old generation sizes in MB; a RangeError for one that is not a whole number from 1. */
 function threadLimits(options: CollectionThreadOptions): { young: number; old: number } {
-  const young = options.youngGenerationMb ?? COLLECTION_YOUNG_GENERATION_MB;
+  const young = options.youngGenerationMb ?? defaultYoungGenerationMb();
   const old = options.oldGenerationMb ?? defaultOldGenerationMb();
   for (const [what, mb] of [
     ['young', young],
