@@ -31,8 +31,9 @@ import { type CollectIo, collectOptionsFrom, type LiveOptions } from './live-opt
  * - V8 11 (Node 20): 48 MB, Node 20's own maximum. With 16 MB it took 3 to 10% more CPU time in
  *   alternating runs, for 20 MB less memory where it has 80 MB to spare.
  * - V8 12 and later (Node 22, 24): 16 MB. Left to itself, Node 24 let its new space alone grow
- *   to 128 MB; with 48 MB its collector peaked at 326 to 349 MB (four runs), with 16 MB at 295 to
- *   329 MB, its CPU time the same within the runs' spread (Node 22: 287 to 308 MB, 270 to 297).
+ *   to 128 MB; with 48 MB its collector peaked at 324 to 349 MB (eight runs), with 16 MB at 295
+ *   to 331 MB (eight runs), its CPU time the same within the runs' spread (Node 22: 287 to 308
+ *   MB, against 270 to 297).
  */
 export const COLLECTION_YOUNG_GENERATION_MB = { v8Through11: 48, v8From12: 16 } as const;
 
