@@ -8,6 +8,7 @@
  *   npm run bench:collect -- --scale 3        # 3 times the accounts (60, 900 clusters, 1,800,000 pods)
  *   npm run bench:collect -- --scale small    # 2 accounts x 3 regions x 2 clusters, for a quick look
  *   npm run bench:collect -- --evaluate       # then also check the snapshot written (the engine's peak)
+ *   npm run bench:collect -- --latency 60     # 60 ms a response instead of 20 (BENCH_LATENCY_MS too)
  *
  * Prints the API calls made by kind against the lower bound the design allows, the wall time
  * against the critical path that the latency and the concurrency allow (and against the floor the
@@ -22,7 +23,11 @@
  * `--runs` times (default 3) against one emulator: every run is printed, and the wall-time target
  * is judged on their median, because a shared machine's speed varies from minute to minute. The collector reads the
  * Kubernetes pages with the CLI's default worker threads (one per core, at most 4); BENCH_THREADS=N
- * overrides that, BENCH_LATENCY_MS the latency, BENCH_PROFILE=DIR writes CPU profiles.
+ * overrides that, `--latency MS` (or BENCH_LATENCY_MS) the latency, BENCH_PROFILE=DIR writes CPU
+ * profiles. On a machine of few cores, 20 ms makes the run CPU-bound (the collector's and the
+ * emulator's CPU over the cores, printed as the CPU floor, is about the critical path); a longer
+ * latency, as across a network to AWS, shows whether the collection keeps its calls overlapped
+ * once the latency is what it waits on.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -53,7 +58,6 @@ const FULL: SyntheticFleetShape = {
   launchTemplatesPerRegion: 2,
 };
 const SMALL: SyntheticFleetShape = { ...FULL, accounts: 2, clustersPerRegion: 2 };
-const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
 const CONCURRENCY = 4;
 const PAGE = 500;
 const IAM_PAGE = 1_000;
@@ -134,6 +138,18 @@ function argument(flag: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
+/** The latency of every emulated response: `--latency MS`, else BENCH_LATENCY_MS, else 20 ms. */
+function latencyMs(): number {
+  const given = argument('--latency') ?? process.env.BENCH_LATENCY_MS;
+  if (given === undefined) return 20;
+  const ms = Number(given);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 10_000)
+    throw new RangeError(
+      `--latency (or BENCH_LATENCY_MS) must be a whole number of ms from 1 to 10000, not ${given}`,
+    );
+  return ms;
+}
+
 /** The bytes of the files under `dir`. */
 function bytesUnder(dir: string): number {
   let total = 0;
@@ -164,6 +180,7 @@ async function main(): Promise<void> {
       `--scale must be "small" or a whole number from 1 (times the accounts), not ${scale}`,
     );
   const shape = scale === 'small' ? SMALL : { ...FULL, accounts: FULL.accounts * factor };
+  const latency = latencyMs();
   const runs = Number(argument('--runs') ?? 3);
   if (!Number.isInteger(runs) || runs < 1)
     throw new RangeError(`--runs must be a whole number from 1, not ${argument('--runs')}`);
@@ -173,7 +190,7 @@ async function main(): Promise<void> {
   console.log(
     `irsa-audit collection benchmark: ${shape.accounts} accounts x ${shape.regions.length} regions x ${shape.clustersPerRegion} clusters, ` +
       `${shape.serviceAccounts} SAs and ${shape.pods} pods per cluster (${(shape.accounts * clustersPerAccount * shape.pods).toLocaleString('en-US')} pods), ` +
-      `${LATENCY_MS} ms latency, concurrency ${CONCURRENCY} accounts x ${CONCURRENCY} clusters, ${runs} run(s)\n`,
+      `${latency} ms latency, concurrency ${CONCURRENCY} accounts x ${CONCURRENCY} clusters, ${runs} run(s)\n`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'irsa-collect-bench-'));
   // Where each run's collector writes its snapshot (emptied before each run; the last one stays for --evaluate).
@@ -185,7 +202,7 @@ async function main(): Promise<void> {
     await writeSyntheticFleet(dir, shape);
     console.log(`generated the fleet in ${Math.round(performance.now() - t)} ms`);
     t = performance.now();
-    const emulator = await startEmulator({ fleetDir: dir, faults: { latencyMs: LATENCY_MS } });
+    const emulator = await startEmulator({ fleetDir: dir, faults: { latencyMs: latency } });
     console.log(
       `emulator up in ${Math.round(performance.now() - t)} ms (${emulator.clusters.length} Kubernetes API servers)\n`,
     );
@@ -217,7 +234,7 @@ async function main(): Promise<void> {
         waves(rolesPerAccount * 3 + clustersPerAccount * 2 + nodeRoleLookups, POLICY_CONCURRENCY) +
         2;
       const accountWaves = waves(shape.accounts, CONCURRENCY);
-      const criticalMs = LATENCY_MS * (1 + accountWaves * perAccount + accountWaves * policyChain);
+      const criticalMs = latency * (1 + accountWaves * perAccount + accountWaves * policyChain);
       const ratio = (wallMs: number) => wallMs / criticalMs;
 
       // The same collection `runs` times against the one emulator (counts reset before each run):
@@ -377,7 +394,7 @@ async function main(): Promise<void> {
       const walls = measured.map((m) => m.run.wallMs);
       const within = walls.filter((wall) => ratio(wall) <= 2).length;
       console.log(
-        `critical path ${criticalMs} ms (1 + ${accountWaves} account waves x (${perAccount} + ${policyChain} policy) latencies of ${LATENCY_MS} ms)\n` +
+        `critical path ${criticalMs} ms (1 + ${accountWaves} account waves x (${perAccount} + ${policyChain} policy) latencies of ${latency} ms)\n` +
           `wall time, median of ${runs}: ${Math.round(median(walls))} ms = ${ratio(median(walls)).toFixed(2)}x ` +
           `(runs ${Math.round(Math.min(...walls))} to ${Math.round(Math.max(...walls))} ms, ${ratio(Math.min(...walls)).toFixed(2)}x to ${ratio(Math.max(...walls)).toFixed(2)}x; ${within} of ${runs} within 2x)\n` +
           `CPU time, median: collector ${Math.round(median(measured.map((m) => m.run.cpuMs)))} ms, emulator ${Math.round(median(measured.map((m) => m.emulatorCpuMs)))} ms (${os.availableParallelism()} cores); ` +

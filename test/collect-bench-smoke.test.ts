@@ -12,7 +12,7 @@ describe('npm run bench:collect', () => {
     timeout: 120_000,
   }, async () => {
     const run = await runNodeAsync(
-      ['--import', 'tsx', 'bench/collection.bench.ts', '--scale', 'small', '--runs', '2'],
+      ['--import', 'tsx', 'bench/collection.bench.ts', '--scale', 'small', '--runs', '2', '--latency', '7'],
       {
         cwd: REPO_ROOT,
         env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -20,6 +20,11 @@ describe('npm run bench:collect', () => {
       },
     );
     expect(run.stderr).not.toMatch(/Error/);
+    // The latency asked for, not the default 20 ms: in the header and in the critical path.
+    expect(run.stdout).toMatch(/ 7 ms latency, /);
+    expect(run.stdout).toMatch(
+      /^critical path \d+ ms \(1 \+ \d+ account waves x \(\d+ \+ \d+ policy\) latencies of 7 ms\)$/m,
+    );
     // Both runs, each with every cluster and no collection error.
     const runs = [...run.stdout.matchAll(/^run (\d)\/2: .*clusters (\d+); collection errors (\d+)$/gm)];
     expect(runs.map((m) => [m[1], m[2], m[3]])).toEqual([
@@ -47,5 +52,27 @@ describe('npm run bench:collect', () => {
     expect(run.stdout).toMatch(/collector peak RSS under 350 MB: (OK|MISSED)/);
     // 56 files before IRSA-060/061, and one nodegroups.json per cluster (12).
     expect(run.stdout).toMatch(/^snapshot written \(last run\): 68 files, [\d.]+ MB/m);
+  });
+
+  it('refuses a latency that is not a whole number of milliseconds, naming the option', async () => {
+    for (const [args, env] of [
+      [['--latency', 'soon'], {}],
+      [['--latency', '0'], {}],
+      [[], { BENCH_LATENCY_MS: '2.5' }],
+    ] as const) {
+      const run = await runNodeAsync(
+        ['--import', 'tsx', 'bench/collection.bench.ts', '--scale', 'small', ...args],
+        {
+          cwd: REPO_ROOT,
+          env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+          timeoutMs: 30_000,
+        },
+      );
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(
+        /--latency \(or BENCH_LATENCY_MS\) must be a whole number of ms from 1 to 10000, not (soon|0|2\.5)/,
+      );
+      expect(run.stdout).not.toMatch(/^run 1\//m);
+    }
   });
 });
