@@ -419,9 +419,17 @@ async function main(): Promise<void> {
       const errors = measured.reduce((n, m) => n + m.run.errors.length, 0);
       const callsOk = calls / bound <= 1.1;
       const timeOk = ratio(median(walls)) <= 2;
+      // A miss where the cores, not the overlap of requests, set the pace says so: the floor alone
+      // is then over the critical path (on 2 cores at 20 ms, about 2x of it).
+      const floorOver = median(floors) / criticalMs;
+      const timeVerdict = timeOk
+        ? 'OK'
+        : floorOver > 1
+          ? `MISSED (CPU-bound: the CPU floor alone is ${floorOver.toFixed(2)}x the critical path on ${cores} cores)`
+          : 'MISSED';
       const memoryOk = peakMb < PEAK_RSS_TARGET_MB;
       console.log(
-        `\ntarget: calls within 1.1x of the bound: ${callsOk ? 'OK' : 'MISSED'}; median wall time within 2x of the critical path: ${timeOk ? 'OK' : 'MISSED'}; ` +
+        `\ntarget: calls within 1.1x of the bound: ${callsOk ? 'OK' : 'MISSED'}; median wall time within 2x of the critical path: ${timeVerdict}; ` +
           `collector peak RSS under ${PEAK_RSS_TARGET_MB} MB: ${memoryOk ? 'OK' : 'MISSED'}` +
           (errors > 0 ? `; collection errors: ${errors}` : ''),
       );
