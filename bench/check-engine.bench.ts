@@ -388,6 +388,18 @@ function printTable(rows: readonly Row[]): void {
       console.log(`  ${name.padEnd(width)}  ${roundRatios(after.runs, before.runs).map(times).join('  ')}`);
     }
   }
+  // The doublings taken together: one ratio that runs fast lowers the next (their medians share a
+  // case), so their product is steadier than each of them. Printed, not judged.
+  const singles = rows.filter((row) => row.label !== 'fleet');
+  const first = singles[0];
+  const last = singles[singles.length - 1];
+  if (first && last && singles.length > 2) {
+    const doublings = Math.log2(last.setup.size.serviceAccounts / first.setup.size.serviceAccounts);
+    const growth = median(last.runs.map((r) => r.ms)) / median(first.runs.map((r) => r.ms));
+    console.log(
+      `\n${first.label} -> ${last.label} (${doublings.toFixed(0)} doublings): ${times(growth)}, ${times(growth ** (1 / doublings))} a doubling on their geometric mean (not a target)`,
+    );
+  }
 }
 
 /** Prints whether each target is met; returns false when one is missed. */

@@ -99,6 +99,19 @@ describe('npm run bench', () => {
         expect(ratio).toBeLessThanOrEqual((a + 0.5) / Math.max(b - 0.5, 0.01) + 0.005);
       });
     }
+    // The three doublings together: x4's median over x0.5's (the table's eval ms), and its cube root.
+    const evalColumn = header.indexOf('eval ms');
+    const medianOf = (label: string) =>
+      Number(rows.find((cells) => cells[0] === label)?.[evalColumn]?.replace(/,/g, ''));
+    const together = lines
+      .find((line) => line.startsWith('x0.5 -> x4 (3 doublings): '))
+      ?.match(/: ([\d.]+)x, ([\d.]+)x a doubling on their geometric mean \(not a target\)$/);
+    expect(together).toBeTruthy();
+    const [x4, half] = [medianOf('x4'), medianOf('x0.5')];
+    const product = Number(together?.[1]);
+    expect(product).toBeGreaterThanOrEqual((x4 - 0.5) / (half + 0.5) - 0.005);
+    expect(product).toBeLessThanOrEqual((x4 + 0.5) / Math.max(half - 0.5, 0.01) + 0.005);
+    expect(Number(together?.[2])).toBeCloseTo(product ** (1 / 3), 1);
   });
 
   // A check the benchmark's fleets give nothing to judge hides its cost: IRSA-063 and IRSA-021 were
